@@ -1,0 +1,1 @@
+"""The shell: settings, CLI, channels, scheduler and wiring."""

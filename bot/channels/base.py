@@ -1,0 +1,60 @@
+"""What every channel shares: the delivery contract and message splitting."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from handlers.types import Reply
+
+
+class DeliveryError(Exception):
+    """A message the platform did not take; says whether and when to try again."""
+
+    def __init__(self, reason: str, *, retry_after: float | None = None, permanent: bool = False):
+        super().__init__(reason)
+        self.retry_after = retry_after
+        self.permanent = permanent
+
+
+class Sender(Protocol):
+    """A channel that can deliver a reply to a chat it knows by address."""
+
+    name: str
+
+    async def deliver(self, chat: str, reply: Reply) -> None:
+        """Send one reply; raise DeliveryError when the platform refuses."""
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Cut a long text into pieces of at most `limit` characters, at line breaks where possible.
+
+    Nothing is dropped: a single line longer than the limit is cut at spaces, and a word
+    longer than the limit is cut where it must be.
+    """
+    if len(text) <= limit:
+        return [text]
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        for chunk in _fit(line, limit):
+            candidate = f"{current}\n{chunk}" if current else chunk
+            if len(candidate) <= limit:
+                current = candidate
+            else:
+                pieces.append(current)
+                current = chunk
+    pieces.append(current)
+    return [piece for piece in pieces if piece.strip()] or [text[:limit]]
+
+
+def _fit(line: str, limit: int) -> list[str]:
+    if len(line) <= limit:
+        return [line]
+    chunks: list[str] = []
+    while len(line) > limit:
+        cut = line.rfind(" ", 0, limit + 1)
+        cut = cut if cut > 0 else limit
+        chunks.append(line[:cut])
+        line = line[cut:].lstrip(" ")
+    chunks.append(line)
+    return chunks

@@ -1,0 +1,120 @@
+"""The whole product in a terminal: type what you would send, pick options by number."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import itertools
+import shlex
+import sys
+import time
+from typing import Any, TextIO
+
+from bot.runtime import Runtime
+from handlers.types import Incoming, Kind, Location, Media, MediaKind, Option, Reply
+
+CHANNEL = "console"
+CHAT = "local"
+
+BANNER = """\
+Tipline console: bạn đang trò chuyện với bot như trên Telegram / you are chatting with the bot.
+  /start  /tip  /status  /help  /lang  /cancel      commands, as on Telegram
+  1, 2, 3 ...                                     pick a numbered option
+  !loc 17.21 106.79    share a location           !photo NAME  !video NAME  !voice NAME  !file NAME
+  !sticker  !contact   send what Tipline refuses   !forward TEXT   !edit TEXT
+  /quit                                           leave
+"""
+
+_MEDIA = {
+    "!photo": MediaKind.PHOTO,
+    "!video": MediaKind.VIDEO,
+    "!voice": MediaKind.VOICE,
+    "!audio": MediaKind.AUDIO,
+    "!file": MediaKind.DOCUMENT,
+}
+
+
+class ConsoleChannel:
+    """A terminal chat with the same handlers, database and outbox as the real bot."""
+
+    name = CHANNEL
+
+    def __init__(self, runtime: Runtime, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout):
+        self.runtime = runtime
+        self.stdin = stdin
+        self.stdout = stdout
+        self.options: tuple[Option, ...] = ()
+        self.sender = runtime.sealer.pseudonym(CHANNEL, getpass.getuser())
+        self._serial = itertools.count(1)
+        self._session = f"{time.time_ns():x}"
+
+    def parse(self, line: str) -> Incoming | None:
+        """Turn a typed line into what the person would have sent from a phone."""
+        line = line.strip()
+        if not line:
+            return None
+        word, _, rest = line.partition(" ")
+        if line.isdigit() and 1 <= int(line) <= len(self.options):
+            return self._incoming(kind=Kind.CHOICE, choice=self.options[int(line) - 1].data)
+        if line.startswith("/"):
+            return self._incoming(kind=Kind.COMMAND, command=word[1:].lower(), args=rest.strip())
+        if word == "!loc":
+            return self._location(rest)
+        if word in _MEDIA:
+            name = rest.strip() or "file"
+            return self._incoming(kind=Kind.MEDIA, media=(Media(_MEDIA[word], f"console:{name}"),))
+        if word in ("!sticker", "!contact"):
+            return self._incoming(kind=Kind.UNSUPPORTED, unsupported=word[1:])
+        if word == "!forward":
+            return self._incoming(kind=Kind.TEXT, text=rest, forwarded=True)
+        if word == "!edit":
+            return self._incoming(kind=Kind.EDITED, text=rest)
+        return self._incoming(kind=Kind.TEXT, text=line)
+
+    def _location(self, rest: str) -> Incoming | None:
+        try:
+            latitude, longitude = (float(part) for part in shlex.split(rest.replace(",", " ")))
+        except ValueError:
+            self.stdout.write("  (!loc needs two numbers: !loc 17.21 106.79)\n")
+            return None
+        return self._incoming(kind=Kind.LOCATION, location=Location(latitude, longitude))
+
+    def _incoming(self, **fields: Any) -> Incoming:
+        return Incoming(
+            channel=CHANNEL,
+            sender=self.sender,
+            chat=CHAT,
+            dedupe_key=f"{CHANNEL}:{self._session}:{next(self._serial)}",
+            **fields,
+        )
+
+    def show(self, reply: Reply, *, prefix: str = "") -> None:
+        """Print a reply with its options numbered; remember them for the next line."""
+        lines = [f"{prefix}{line}" for line in reply.text.split("\n")]
+        lines += [f"   {n}. {option.label}" for n, option in enumerate(reply.options, 1)]
+        if reply.request_location:
+            lines.append(f"   ({reply.request_location}: !loc LAT LON)")
+        self.stdout.write("bot> " + "\n     ".join(lines) + "\n")
+        self.stdout.flush()
+        if reply.options:
+            self.options = reply.options
+
+    async def deliver(self, chat: str, reply: Reply) -> None:
+        """Show a message the outbox delivers to this terminal's person, marked as such."""
+        self.show(reply, prefix="📨 ")
+
+    async def run(self) -> None:
+        """Read lines until /quit or end of input, answering each like the bot would."""
+        self.stdout.write(BANNER)
+        self.stdout.flush()
+        while True:
+            line = await asyncio.to_thread(self.stdin.readline)
+            if not line or line.strip() in ("/quit", "/exit"):
+                return
+            msg = self.parse(line)
+            if msg is None:
+                continue
+            replies = await self.runtime.handle(msg)
+            self.options = ()  # numbers always refer to the options on screen now
+            for reply in replies:
+                self.show(reply)

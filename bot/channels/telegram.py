@@ -1,0 +1,283 @@
+"""Telegram: python-telegram-bot underneath, Incoming/Reply on top; polling or webhook."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import warnings
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+from telegram import (
+    Bot,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.constants import ChatType, MessageLimit
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+
+from bot.channels.base import DeliveryError, split_text
+from bot.lanes import ChatLanes
+from bot.runtime import Runtime
+from handlers.types import Incoming, Kind, Location, Media, MediaKind, Option, Reply
+
+log = logging.getLogger("tipline.telegram")
+
+CHANNEL = "telegram"
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+WEBHOOK_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+
+
+def to_incoming(update: Update, runtime: Runtime, bot_username: str) -> Incoming | None:
+    """Normalise a Telegram update; None for what Tipline does not serve."""
+    if update.callback_query is not None:
+        return _from_callback(update, update.callback_query, runtime)
+    if update.edited_message is not None:
+        return _base(update, update.edited_message, runtime, kind=Kind.EDITED)
+    message = update.message
+    if message is None or message.from_user is None:
+        return None
+    forwarded = message.forward_origin is not None
+    if message.text is not None:
+        return _from_text(update, message, runtime, bot_username, forwarded)
+    if message.location is not None:
+        where = Location(message.location.latitude, message.location.longitude)
+        return _base(update, message, runtime, kind=Kind.LOCATION, location=where)
+    media = _media(message)
+    if media is not None:
+        return _base(
+            update,
+            message,
+            runtime,
+            kind=Kind.MEDIA,
+            media=(media,),
+            caption=message.caption or "",
+            forwarded=forwarded,
+        )
+    what = "contact" if message.contact is not None else "other"
+    return _base(update, message, runtime, kind=Kind.UNSUPPORTED, unsupported=what)
+
+
+def _from_text(
+    update: Update, message: Message, runtime: Runtime, bot_username: str, forwarded: bool
+) -> Incoming | None:
+    text = message.text or ""
+    if not text.startswith("/") or forwarded:
+        return _base(update, message, runtime, kind=Kind.TEXT, text=text, forwarded=forwarded)
+    head, _, args = text[1:].partition(" ")
+    command, _, addressee = head.partition("@")
+    if addressee and addressee.lower() != bot_username.lower():
+        return None  # a command for another bot in the same group
+    return _base(
+        update, message, runtime, kind=Kind.COMMAND, command=command.lower(), args=args.strip()
+    )
+
+
+def _media(message: Message) -> Media | None:
+    if message.photo:
+        return Media(MediaKind.PHOTO, message.photo[-1].file_id)
+    found: list[tuple[MediaKind, Any]] = [
+        (MediaKind.VIDEO, message.video),
+        (MediaKind.VIDEO, message.video_note),
+        (MediaKind.VIDEO, message.animation),
+        (MediaKind.VOICE, message.voice),
+        (MediaKind.AUDIO, message.audio),
+        (MediaKind.DOCUMENT, message.document),
+    ]
+    return next((Media(kind, item.file_id) for kind, item in found if item is not None), None)
+
+
+def _base(update: Update, message: Message, runtime: Runtime, **fields: Any) -> Incoming:
+    user = message.from_user
+    return Incoming(
+        channel=CHANNEL,
+        sender=runtime.sealer.pseudonym(CHANNEL, str(user.id if user else message.chat.id)),
+        chat=str(message.chat.id),
+        dedupe_key=f"{CHANNEL}:{update.update_id}",
+        private=message.chat.type == ChatType.PRIVATE,
+        language_hint=(user.language_code or "") if user else "",
+        **fields,
+    )
+
+
+def _from_callback(update: Update, query: CallbackQuery, runtime: Runtime) -> Incoming:
+    message = query.message
+    chat = message.chat if message is not None else None
+    return Incoming(
+        channel=CHANNEL,
+        sender=runtime.sealer.pseudonym(CHANNEL, str(query.from_user.id)),
+        chat=str(chat.id if chat else query.from_user.id),
+        dedupe_key=f"{CHANNEL}:{update.update_id}",
+        private=chat is None or chat.type == ChatType.PRIVATE,
+        kind=Kind.CHOICE,
+        choice=query.data or "",
+        language_hint=query.from_user.language_code or "",
+    )
+
+
+def markup(reply: Reply) -> Markup:
+    """Buttons as Telegram shows them: inline buttons, or a keyboard that can share a location."""
+    if reply.request_location:
+        rows = [[KeyboardButton(reply.request_location, request_location=True)]]
+        rows += [[KeyboardButton(option.label)] for option in reply.options]
+        return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True)
+    if not reply.options:
+        return ReplyKeyboardRemove()
+    return InlineKeyboardMarkup(_rows(reply.options, reply.columns))
+
+
+def _rows(options: tuple[Option, ...], columns: int) -> list[list[InlineKeyboardButton]]:
+    buttons = [InlineKeyboardButton(o.label, callback_data=o.data) for o in options]
+    return [buttons[i : i + max(columns, 1)] for i in range(0, len(buttons), max(columns, 1))]
+
+
+async def send_reply(bot: Bot, chat_id: str | int, reply: Reply) -> None:
+    """Send a reply, split at Telegram's length limit with the buttons on the last piece."""
+    pieces = split_text(reply.text, MessageLimit.MAX_TEXT_LENGTH)
+    for number, piece in enumerate(pieces, 1):
+        last = number == len(pieces)
+        await bot.send_message(chat_id, piece, reply_markup=markup(reply) if last else None)
+
+
+def delivery_error(error: TelegramError) -> DeliveryError:
+    """A platform error as the outbox understands it: retry when, or never."""
+    if isinstance(error, RetryAfter):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            wait = error.retry_after
+        seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+        return DeliveryError("rate limited", retry_after=seconds)
+    if isinstance(error, Forbidden):
+        return DeliveryError("blocked by the user", permanent=True)
+    if isinstance(error, BadRequest) and "chat not found" in error.message.lower():
+        return DeliveryError("chat not found", permanent=True)
+    if isinstance(error, NetworkError | BadRequest):
+        return DeliveryError(type(error).__name__)
+    return DeliveryError(type(error).__name__)
+
+
+class TelegramChannel:
+    """The bot on Telegram, fed by long polling or by a webhook."""
+
+    name = CHANNEL
+
+    def __init__(self, runtime: Runtime, token: str, api_root: str, *, polling: bool = True):
+        self.runtime = runtime
+        builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
+            ApplicationBuilder()
+            .token(token)
+            .base_url(f"{api_root}/bot")
+            .base_file_url(f"{api_root}/file/bot")
+            .concurrent_updates(ChatLanes())
+        )
+        if not polling:
+            builder = builder.updater(None)
+        self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
+        self.application.add_handler(TypeHandler(Update, self._on_update))
+        self.application.add_error_handler(self._on_error)
+
+    @property
+    def bot(self) -> Bot:
+        """The python-telegram-bot Bot doing the API calls."""
+        bot: Bot = self.application.bot
+        return bot
+
+    async def start(self) -> None:
+        """Connect (getMe) and start processing; polling starts too when configured."""
+        await self.application.initialize()
+        self.runtime.bot_username = self.bot.username or ""
+        await self.application.start()
+        if self.application.updater is not None:
+            await self.application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+        log.info("telegram bot @%s started", self.runtime.bot_username)
+
+    async def stop(self) -> None:
+        """Stop polling, finish running updates, disconnect."""
+        if self.application.updater is not None and self.application.updater.running:
+            await self.application.updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+
+    async def deliver(self, chat: str, reply: Reply) -> None:
+        """Send an outbox message; platform refusals become DeliveryError."""
+        try:
+            await send_reply(self.bot, chat, reply)
+        except TelegramError as error:
+            raise delivery_error(error) from None
+
+    async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        msg = to_incoming(update, self.runtime, self.runtime.bot_username)
+        if msg is None:
+            return
+        replies = await self.runtime.handle(msg)
+        query = update.callback_query
+        if query is not None:
+            replies = await self._settle_button(query, replies)
+        for reply in replies:
+            await send_reply(self.bot, msg.chat, reply)
+
+    async def _settle_button(self, query: CallbackQuery, replies: list[Reply]) -> list[Reply]:
+        """Stop the button's spinner, and retire its keyboard (or redraw it for a page turn)."""
+        await query.answer()
+        message = query.message
+        if not isinstance(message, Message):
+            return replies
+        if replies and replies[0].in_place:
+            first = replies[0]
+            await message.edit_text(first.text, reply_markup=markup(first))  # type: ignore[arg-type]
+            return replies[1:]
+        if message.reply_markup is not None:
+            await message.edit_reply_markup(reply_markup=None)
+        return replies
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        # Never log the update itself: it holds the sender's id, name and phone, if shared.
+        update_id = update.update_id if isinstance(update, Update) else None
+        log.error("telegram update=%s failed: %s", update_id, type(context.error).__name__)
+
+    async def process_webhook(self, payload: dict[str, Any]) -> None:
+        """Process one webhook update in its chat's lane and return when it is done."""
+        update = Update.de_json(payload, self.bot)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        async def tracked() -> None:
+            try:
+                await self.application.process_update(update)
+            finally:
+                if not done.done():
+                    done.set_result(None)
+
+        await self.application.update_processor.process_update(update, tracked())
+        await done
+
+    def webhook_app(self, path: str, secret: str) -> web.Application:
+        """An aiohttp app taking Telegram's webhook calls at `path`; wrong secret -> 403."""
+
+        async def receive(request: web.Request) -> web.Response:
+            offered = request.headers.get(WEBHOOK_SECRET_HEADER, "")
+            if not hmac.compare_digest(offered.encode(), secret.encode()):
+                return web.Response(status=403, text="forbidden")
+            try:
+                payload = await request.json()
+            except ValueError:
+                return web.Response(status=400, text="not json")
+            if not isinstance(payload, dict) or "update_id" not in payload:
+                return web.Response(status=400, text="not an update")
+            await self.process_webhook(payload)
+            return web.Response(text="ok")
+
+        app = web.Application(client_max_size=1024 * 1024)
+        app.router.add_post(path, receive)
+        return app

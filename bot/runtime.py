@@ -1,0 +1,78 @@
+"""The unit of work: one update, one transaction, replies only after the commit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from handlers.catalog import Catalog
+from handlers.dispatch import dispatch
+from handlers.sealing import Sealer
+from handlers.texts import text
+from handlers.types import Context, Incoming, Limits, Reply
+from storage.db import Database
+from storage.guards import claim_update
+
+log = logging.getLogger("tipline.updates")
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The real clock, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    """Everything a channel needs to turn an Incoming into replies, built once in main()."""
+
+    db: Database
+    sealer: Sealer
+    catalog: Catalog
+    timezone: ZoneInfo
+    limits: Limits = field(default_factory=Limits)
+    clock: Clock = utc_now
+    bot_username: str = ""
+    outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def context(self) -> Context:
+        """A handler context stamped with the current time."""
+        return Context(
+            now=self.clock(),
+            timezone=self.timezone,
+            catalog=self.catalog,
+            sealer=self.sealer,
+            limits=self.limits,
+            bot_username=self.bot_username,
+        )
+
+    async def handle(self, msg: Incoming) -> list[Reply]:
+        """Process one update exactly once; returns what to send back to its chat."""
+        started = time.perf_counter()
+        try:
+            async with self.db.transaction() as session:
+                ctx = self.context()
+                if not await claim_update(session, key=msg.dedupe_key, now=ctx.now):
+                    log.info("duplicate update=%s skipped", msg.dedupe_key)
+                    return []
+                replies = await dispatch(msg, session, ctx)
+        except Exception:
+            # Logged without the update's content: it may hold what identifies the sender.
+            log.exception("update=%s kind=%s failed", msg.dedupe_key, msg.kind.value)
+            return [Reply(text("vi", "error") + "\n" + text("en", "error"))]
+        self.outbox_ready.set()
+        log.info(
+            "update=%s kind=%s sender=%s replies=%d ms=%.1f",
+            msg.dedupe_key,
+            msg.kind.value,
+            msg.sender[:8],
+            len(replies),
+            (time.perf_counter() - started) * 1000,
+        )
+        return replies

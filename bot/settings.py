@@ -1,0 +1,164 @@
+"""Settings from TIPLINE_* environment variables and .env, checked once at start."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from handlers.catalog import Catalog, CatalogError, load_catalog
+from handlers.types import Limits
+
+
+class SettingsError(SystemExit):
+    """A setting that stops the program at start, with one line naming it."""
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set; nothing here is read at import time."""
+
+    model_config = SettingsConfigDict(env_prefix="TIPLINE_", env_file=".env", extra="ignore")
+
+    telegram_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    database_url: str = "sqlite+aiosqlite:///./tipline.db"
+    secret_key: SecretStr | None = None
+    areas_file: Path | None = None
+    categories_file: Path | None = None
+    timezone: str = "Asia/Ho_Chi_Minh"
+    tips_per_hour: int = Field(default=5, ge=1)
+    messages_per_minute: int = Field(default=30, ge=1)
+    contact_retention_days: int = Field(default=180, ge=1)
+    draft_ttl_hours: int = Field(default=24, ge=1)
+    log_level: str = "INFO"
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _root_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return value.upper()
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The time zone digests, schedules and dates are shown in."""
+        return ZoneInfo(self.timezone)
+
+    def limits(self) -> Limits:
+        """The per-person limits handlers enforce."""
+        return Limits(
+            tips_per_hour=self.tips_per_hour,
+            messages_per_minute=self.messages_per_minute,
+            contact_retention_days=self.contact_retention_days,
+            draft_ttl_hours=self.draft_ttl_hours,
+        )
+
+    def catalog(self) -> Catalog:
+        """Areas and categories from the operator's files, or the packaged defaults."""
+        try:
+            return load_catalog(
+                _read_json(self.areas_file, "areas.json", "TIPLINE_AREAS_FILE"),
+                _read_json(self.categories_file, "categories.json", "TIPLINE_CATEGORIES_FILE"),
+            )
+        except CatalogError as error:
+            raise SettingsError(f"tipline: {error}") from None
+
+    def sqlite_path(self) -> Path | None:
+        """The database file, when the database is SQLite on disk."""
+        prefix = "sqlite+aiosqlite:///"
+        if not self.database_url.startswith(prefix) or ":memory:" in self.database_url:
+            return None
+        return Path(self.database_url.removeprefix(prefix))
+
+    def require_secret(self) -> str:
+        """The server secret, or stop with a clear line if it is missing or weak."""
+        if self.secret_key is None:
+            raise SettingsError("tipline: TIPLINE_SECRET_KEY is not set (see README: Settings)")
+        secret = self.secret_key.get_secret_value()
+        if len(secret) < 32:
+            raise SettingsError("tipline: TIPLINE_SECRET_KEY must be at least 32 characters")
+        return secret
+
+    def require_token(self) -> str:
+        """The Telegram bot token, or stop with a clear line."""
+        if self.telegram_token is None:
+            raise SettingsError("tipline: TIPLINE_TELEGRAM_TOKEN is not set (ask @BotFather)")
+        token = self.telegram_token.get_secret_value()
+        bot_id, _, rest = token.partition(":")
+        if not bot_id.isdigit() or not rest:
+            raise SettingsError(
+                "tipline: TIPLINE_TELEGRAM_TOKEN is malformed (expected 123:ABC...)"
+            )
+        return token
+
+    def secret_for_console(self) -> str:
+        """The secret, or one kept in a 0600 file beside the database, created on first use."""
+        if self.secret_key is not None:
+            return self.require_secret()
+        db_path = self.sqlite_path()
+        key_file = (db_path.parent if db_path else Path.cwd()) / "tipline.secret"
+        if not key_file.exists():
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+        return key_file.read_text().strip()
+
+
+def _read_json(path: Path | None, packaged: str, setting: str) -> Any:
+    try:
+        if path is None:
+            return json.loads(resources.files("bot.data").joinpath(packaged).read_text("utf-8"))
+        return json.loads(path.read_text("utf-8"))
+    except OSError as error:
+        raise SettingsError(f"tipline: {setting}: cannot read {path}: {error.strerror}") from None
+    except json.JSONDecodeError as error:
+        raise SettingsError(f"tipline: {setting}: not valid JSON ({error})") from None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, turning any invalid one into a single line that names it."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = "TIPLINE_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise SettingsError(f"tipline: {name}: {first['msg']}") from None
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """'0.0.0.0:8080' as (host, port)."""
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SettingsError(f"tipline: --listen {value!r}: expected HOST:PORT")
+    return host, int(port)

@@ -1,0 +1,186 @@
+"""The front door: every update from every channel comes through dispatch()."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.followup import LOOKUP_STEPS, begin_lookup, finish_lookup
+from handlers.texts import LANGUAGES, text
+from handlers.tip_flow import STEPS, owns_choice, start_tip
+from handlers.turn import Turn
+from handlers.types import Context, Incoming, Kind, Option, Reply
+from storage.conversations import IDLE, get_conversation
+from storage.guards import count_action
+
+
+async def dispatch(msg: Incoming, db: AsyncSession, ctx: Context) -> list[Reply]:
+    """Answer one update; state changes are flushed into the caller's transaction."""
+    if not msg.private:
+        return _group_answer(msg, ctx)
+    sent = await _count_message(msg, db, ctx)
+    if sent > ctx.limits.messages_per_minute:
+        # Said once per window, not per message: a flood must not become a flood of replies.
+        return _slow_down(msg) if sent == ctx.limits.messages_per_minute + 1 else []
+    conv = await get_conversation(
+        db, channel=msg.channel, sender=msg.sender, language="vi", now=ctx.now
+    )
+    turn = Turn(msg, db, ctx, conv)
+    notes = await _expire_stale_draft(turn)
+    return notes + await _route(turn)
+
+
+def _group_answer(msg: Incoming, ctx: Context) -> list[Reply]:
+    """In a group: one pointer to the private chat for commands, silence otherwise."""
+    if msg.kind is not Kind.COMMAND:
+        return []
+    handle = f" @{ctx.bot_username}" if ctx.bot_username else ""
+    return [Reply(text(_hint_language(msg), "group.private", handle=handle))]
+
+
+async def _count_message(msg: Incoming, db: AsyncSession, ctx: Context) -> int:
+    minute = ctx.now.replace(second=0, microsecond=0)
+    return await count_action(db, sender=msg.sender, action="message", window_start=minute)
+
+
+def _hint_language(msg: Incoming) -> str:
+    return "en" if msg.language_hint.startswith("en") else "vi"
+
+
+def _slow_down(msg: Incoming) -> list[Reply]:
+    return [Reply(text(_hint_language(msg), "rate.messages"))]
+
+
+async def _expire_stale_draft(turn: Turn) -> list[Reply]:
+    ttl = timedelta(hours=turn.ctx.limits.draft_ttl_hours)
+    if turn.step == IDLE or turn.conv.updated_at > turn.ctx.now - ttl:
+        return []
+    await turn.reset()
+    return [turn.say("draft.expired")]
+
+
+async def _route(turn: Turn) -> list[Reply]:
+    msg = turn.msg
+    if msg.kind is Kind.COMMAND:
+        return await run_command(turn)
+    if msg.kind is Kind.EDITED:
+        return [turn.say("edited")]
+    if msg.forwarded:
+        return [turn.say("forwarded"), *where_you_are(turn)]
+    if msg.kind is Kind.UNSUPPORTED:
+        key = "unsupported.contact" if msg.unsupported == "contact" else "unsupported"
+        return [turn.say(key), *where_you_are(turn)]
+    if msg.kind is Kind.CHOICE:
+        return await _choice(turn)
+    return await _answer_step(turn)
+
+
+async def _answer_step(turn: Turn) -> list[Reply]:
+    if turn.step in STEPS:
+        return await STEPS[turn.step].answer(turn)
+    if turn.step in LOOKUP_STEPS:
+        return await LOOKUP_STEPS[turn.step](turn)
+    return [Reply(turn.t("idle.hint"), menu(turn))]
+
+
+async def _choice(turn: Turn) -> list[Reply]:
+    """A pressed button: menu and language buttons work anywhere; draft buttons are checked."""
+    action, _, value = turn.msg.choice.partition(":")
+    if action == "m" and value in MENU:
+        return await MENU[value](turn)
+    if action == "l" and value in LANGUAGES:
+        return await set_language(turn, value)
+    if not owns_choice(turn):
+        return [turn.say("bad.button"), *where_you_are(turn)]
+    if value == "x" and action == turn.conv.draft.get("flow"):
+        return await cancel(turn)
+    step = STEPS.get(turn.step)
+    if (
+        step is None
+        or action != turn.conv.draft.get("flow")
+        or not step.takes(turn, turn.msg.choice)
+    ):
+        return [turn.say("stale.button"), *where_you_are(turn)]
+    return await step.answer(turn)
+
+
+def where_you_are(turn: Turn) -> list[Reply]:
+    """The current question again, so the person knows what to do next."""
+    if turn.step in STEPS:
+        return [STEPS[turn.step].prompt(turn)]
+    if turn.step in LOOKUP_STEPS:
+        return [turn.say("ask.code")] if turn.step.endswith(".code") else []
+    return [Reply(turn.t("idle.hint"), menu(turn))]
+
+
+def menu(turn: Turn) -> tuple[Option, ...]:
+    """The resident's main menu."""
+    return tuple(turn.option(f"menu.{item}", f"m:{item}") for item in MENU)
+
+
+async def show_start(turn: Turn) -> list[Reply]:
+    """Greet, say what is stored, remind of 113, and offer the menu (or the draft in progress)."""
+    district = turn.ctx.catalog.district.name(turn.lang)
+    greeting = Reply(turn.t("start", district=district), menu(turn))
+    if turn.step in STEPS:
+        return [greeting, turn.say("resume"), STEPS[turn.step].prompt(turn)]
+    return [greeting]
+
+
+async def show_help(turn: Turn) -> list[Reply]:
+    """List the commands."""
+    return [turn.say("help"), *([] if turn.step == IDLE else where_you_are(turn))]
+
+
+async def ask_language(turn: Turn) -> list[Reply]:
+    """Offer the two languages."""
+    options = (Option("Tiếng Việt", "l:vi"), Option("English", "l:en"))
+    return [Reply(turn.t("lang.ask"), options, columns=2)]
+
+
+async def set_language(turn: Turn, lang: str) -> list[Reply]:
+    """Switch language and repeat the current question in it."""
+    turn.conv.language = lang
+    await turn.goto(turn.step)
+    return [turn.say("lang.done"), *([] if turn.step == IDLE else where_you_are(turn))]
+
+
+async def cancel(turn: Turn) -> list[Reply]:
+    """Stop a lookup (keeping the draft), or drop the draft."""
+    if turn.step in LOOKUP_STEPS:
+        return await finish_lookup(turn, [turn.say("cancelled")])
+    if turn.step == IDLE:
+        return [turn.say("cancel.nothing")]
+    await turn.reset()
+    return [turn.say("cancelled")]
+
+
+async def _status(turn: Turn) -> list[Reply]:
+    return await begin_lookup(turn, "status", turn.msg.args)
+
+
+async def _forget(turn: Turn) -> list[Reply]:
+    return await begin_lookup(turn, "forget", turn.msg.args)
+
+
+MENU = {"tip": start_tip, "status": _status, "help": show_help, "lang": ask_language}
+
+COMMANDS = {
+    "start": show_start,
+    "help": show_help,
+    "lang": ask_language,
+    "language": ask_language,
+    "cancel": cancel,
+    "tip": start_tip,
+    "status": _status,
+    "forget": _forget,
+}
+
+
+async def run_command(turn: Turn) -> list[Reply]:
+    """A slash command; an unknown one gets a pointer to /help and the current question."""
+    handler = COMMANDS.get(turn.msg.command)
+    if handler is None:
+        return [turn.say("unknown.command"), *where_you_are(turn)]
+    return await handler(turn)

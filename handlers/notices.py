@@ -1,0 +1,94 @@
+"""Messages to tipsters outside their own conversation: status news, delivered via the outbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.codes import show_code
+from handlers.texts import text
+from handlers.types import Context, Reply
+from storage.models import OutboxState, Tip, TipStatus
+from storage.outbox import add_outbox, claim_due_outbox, get_outbox, set_outbox_result
+from storage.tips import add_tip_event, get_contact, get_tip_code
+
+MAX_ATTEMPTS = 8
+LEASE = timedelta(minutes=2)
+
+
+async def change_status(
+    db: AsyncSession,
+    ctx: Context,
+    tip: Tip,
+    *,
+    status: TipStatus | None,
+    public_note: str | None = None,
+) -> None:
+    """Record a status change or public note; a contactable tipster gets a short, neutral notice."""
+    await add_tip_event(db, tip, now=ctx.now, status=status, public_note=public_note)
+    if await get_contact(db, tip.id) is None:
+        return
+    news = text(tip.language, f"status.{tip.status.value}")
+    notice = Reply(text(tip.language, "status.notice", code=show_code(tip.code), status=news))
+    await add_outbox(db, tip_id=tip.id, payload=notice.to_json(), now=ctx.now)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A message ready to go out: where to, and what."""
+
+    outbox_id: int
+    channel: str
+    chat: str
+    reply: Reply
+
+    def __repr__(self) -> str:
+        return f"Delivery(outbox_id={self.outbox_id}, channel={self.channel!r})"
+
+
+async def take_deliveries(db: AsyncSession, ctx: Context, *, limit: int = 20) -> list[Delivery]:
+    """Lease due outbox messages and open their addresses; a forgotten address drops the message."""
+    deliveries = []
+    for row in await claim_due_outbox(db, now=ctx.now, lease=LEASE, limit=limit):
+        address = await _open_address(db, ctx, row.tip_id)
+        if address is None:
+            await set_outbox_result(db, row, state=OutboxState.DROPPED, now=ctx.now)
+            continue
+        channel, _, chat = address.partition(":")
+        deliveries.append(Delivery(row.id, channel, chat, Reply.from_json(row.payload)))
+    return deliveries
+
+
+async def _open_address(db: AsyncSession, ctx: Context, tip_id: int | None) -> str | None:
+    """The tipster's address, or None once it was forgotten, expired, or never given."""
+    contact = await get_contact(db, tip_id) if tip_id is not None else None
+    code = await get_tip_code(db, tip_id) if contact and tip_id is not None else None
+    return ctx.sealer.open(contact.sealed, bound_to=code) if contact and code else None
+
+
+async def settle_delivery(
+    db: AsyncSession,
+    ctx: Context,
+    outbox_id: int,
+    *,
+    error: str | None = None,
+    retry_after: float | None = None,
+    permanent: bool = False,
+) -> None:
+    """Record a delivery: done, retried later (backoff, or when the platform says), or given up."""
+    row = await get_outbox(db, outbox_id)
+    if row is None:
+        return
+    if error is None:
+        await set_outbox_result(db, row, state=OutboxState.SENT, now=ctx.now)
+        return
+    if permanent or row.attempts >= MAX_ATTEMPTS:
+        await set_outbox_result(db, row, state=OutboxState.FAILED, now=ctx.now, error=error)
+        return
+    backoff = retry_after if retry_after is not None else min(15 * 2 ** (row.attempts - 1), 3600)
+    retry_at = ctx.now + timedelta(seconds=backoff)
+    await set_outbox_result(
+        db, row, state=OutboxState.PENDING, now=ctx.now, retry_at=retry_at, error=error
+    )

@@ -1,0 +1,66 @@
+"""Keys derived from the server secret: pseudonyms for senders, sealed addresses for contact."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+_NONCE_BYTES = 12
+
+
+def _derive(secret: bytes, purpose: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(secret)
+
+
+class Sealer:
+    """Turns platform identities into pseudonyms and addresses into sealed boxes."""
+
+    __slots__ = ("_pseudonym_key", "_seal", "_webhook_key")
+
+    def __init__(self, secret: str) -> None:
+        raw = secret.encode()
+        self._pseudonym_key = _derive(raw, b"tipline pseudonym v1")
+        self._seal = AESGCM(_derive(raw, b"tipline sealed address v1"))
+        self._webhook_key = _derive(raw, b"tipline webhook token v1")
+
+    def pseudonym(self, channel: str, platform_user: str) -> str:
+        """A stable alias for one person on one channel; the id cannot be read back from it."""
+        mac = hmac.new(self._pseudonym_key, f"{channel}:{platform_user}".encode(), "sha256")
+        return mac.hexdigest()[:32]
+
+    def seal(self, address: str, *, bound_to: str) -> bytes:
+        """Encrypt an address so that it only opens for the record it was sealed for."""
+        nonce = os.urandom(_NONCE_BYTES)
+        return nonce + self._seal.encrypt(nonce, address.encode(), bound_to.encode())
+
+    def open(self, box: bytes, *, bound_to: str) -> str | None:
+        """The address in a sealed box, or None if the box was tampered with or moved."""
+        try:
+            plain = self._seal.decrypt(box[:_NONCE_BYTES], box[_NONCE_BYTES:], bound_to.encode())
+        except InvalidTag:
+            return None
+        return plain.decode()
+
+    def webhook_token(self) -> str:
+        """The secret Telegram echoes back on every webhook call, stable across restarts."""
+        return base64.urlsafe_b64encode(self._webhook_key).decode().rstrip("=")
+
+
+def hash_passphrase(passphrase: str, salt: bytes | None = None) -> str:
+    """A slow, salted hash of a tip's passphrase, as 'salt$hash' in hex."""
+    salt = salt if salt is not None else os.urandom(16)
+    digest = hashlib.scrypt(passphrase.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
+    return f"{salt.hex()}${digest.hex()}"
+
+
+def check_passphrase(passphrase: str, stored: str) -> bool:
+    """Whether a typed passphrase matches the stored hash, in constant time."""
+    salt_hex, _, _ = stored.partition("$")
+    return hmac.compare_digest(hash_passphrase(passphrase, bytes.fromhex(salt_hex)), stored)

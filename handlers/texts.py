@@ -1,0 +1,307 @@
+"""The one catalogue of everything a person reads: Vietnamese first, English second."""
+
+from __future__ import annotations
+
+from typing import Any
+
+LANGUAGES = ("vi", "en")
+
+TEXTS: dict[str, tuple[str, str]] = {
+    # --- greeting and menu ---
+    "start": (
+        "Xin chào! Đây là kênh tin báo ẩn danh về tội phạm và trật tự công cộng gửi tới "
+        "Công an {district}.\n"
+        "🔒 Chúng tôi KHÔNG lưu tên, số điện thoại hay tài khoản của bạn; chỉ lưu nội dung "
+        "tin báo bạn gửi.\n"
+        "Chỉ khi bạn đồng ý, một địa chỉ liên hệ đã mã hóa được giữ để công an hỏi thêm; "
+        "bạn có thể xóa nó bất cứ lúc nào.\n"
+        "🚨 Việc khẩn cấp, nguy hiểm đến tính mạng: gọi ngay 113.",
+        "Hello! This is an anonymous line for tips about crime and public order, sent to the "
+        "{district} police.\n"
+        "🔒 We do NOT store your name, phone number or account; only what you report.\n"
+        "Only if you agree is an encrypted contact address kept so officers can ask you "
+        "questions; you can delete it at any time.\n"
+        "🚨 Emergencies, danger to life: call 113 now.",
+    ),
+    "menu.tip": ("📝 Gửi tin báo", "📝 Send a tip"),
+    "menu.status": ("🔎 Xem tin đã gửi", "🔎 Check a tip"),
+    "menu.help": ("❓ Hướng dẫn", "❓ Help"),
+    "menu.lang": ("🌐 Ngôn ngữ / Language", "🌐 Ngôn ngữ / Language"),
+    "help": (
+        "Cách dùng:\n"
+        "/tip – gửi tin báo mới (vài bước, có nút bấm)\n"
+        "/status MÃ – xem tình trạng tin đã gửi (cần mật khẩu)\n"
+        "/forget MÃ – xóa địa chỉ liên hệ của bạn với tin đó\n"
+        "/cancel – hủy việc đang làm\n"
+        "/lang – đổi ngôn ngữ\n"
+        "Tin báo không phải đường dây khẩn cấp: việc khẩn cấp gọi 113.",
+        "How to use:\n"
+        "/tip – send a new tip (a few steps with buttons)\n"
+        "/status CODE – see how a tip you sent is going (needs the passphrase)\n"
+        "/forget CODE – delete your contact address for that tip\n"
+        "/cancel – stop what you are doing\n"
+        "/lang – change language\n"
+        "This is not an emergency line: for emergencies call 113.",
+    ),
+    "lang.ask": ("Chọn ngôn ngữ:", "Choose a language:"),
+    "lang.done": ("Đã chuyển sang tiếng Việt.", "Language set to English."),
+    "cancelled": ("Đã hủy. Không có gì được gửi đi.", "Cancelled. Nothing was sent."),
+    "cancel.nothing": (
+        "Không có việc gì đang dở. Gõ /tip để gửi tin báo.",
+        "Nothing is in progress. Type /tip to send a tip.",
+    ),
+    "resume": ("Tiếp tục tin báo đang soạn:", "Back to the tip you were writing:"),
+    "draft.expired": (
+        "Tin báo bạn soạn dở đã quá 24 giờ nên đã bị xóa.",
+        "Your unfinished tip was older than 24 hours and has been deleted.",
+    ),
+    "error": (
+        "Xin lỗi, đã có lỗi. Tin báo bạn đang soạn vẫn còn; hãy thử lại.",
+        "Sorry, something went wrong. Your draft is still here; please try again.",
+    ),
+    # --- the tip flow ---
+    "ask.category": ("Bước 1: Bạn muốn báo về việc gì?", "Step 1: What is it about?"),
+    "ask.area": (
+        "Bước 2: Việc xảy ra ở xã, thị trấn nào? (trang {page}/{pages})",
+        "Step 2: Which commune or town? (page {page}/{pages})",
+    ),
+    "page.prev": ("◀ Trước", "◀ Back"),
+    "page.next": ("Tiếp ▶", "More ▶"),
+    "ask.place": (
+        "Bước 3: Thôn, xóm hay địa điểm cụ thể? Gõ tên nơi đó, hoặc gửi vị trí. "
+        "Không muốn ghi thì bấm Bỏ qua.",
+        "Step 3: Which village or place exactly? Type it, or share a location. "
+        "Press Skip to leave it out.",
+    ),
+    "skip": ("Bỏ qua", "Skip"),
+    "share.location": ("📍 Gửi vị trí", "📍 Share location"),
+    "place.too_long": (
+        "Tên địa điểm dài quá (tối đa {limit} ký tự). Hãy gõ ngắn hơn, hoặc bấm Bỏ qua.",
+        "That place name is too long (at most {limit} characters). Type a shorter one, or Skip.",
+    ),
+    "ask.description": (
+        "Bước 4: Chuyện gì đã xảy ra? Gửi một hay nhiều tin nhắn; có thể kèm ảnh, video, "
+        "ghi âm hoặc tệp. Đừng ghi tên mình.",
+        "Step 4: What happened? Send one or more messages; photos, videos, voice notes and "
+        "files are welcome. Do not write your own name.",
+    ),
+    "got.piece": (
+        "Đã nhận ({texts} tin nhắn, {files} tệp). Có thể gửi thêm.\n"
+        "Xong rồi thì chọn: việc này xảy ra khi nào?",
+        "Got it ({texts} messages, {files} files). You can send more.\n"
+        "When you are done, choose: when did it happen?",
+    ),
+    "got.location": (
+        "Đã ghi nhận vị trí cho tin báo.",
+        "The location has been added to the tip.",
+    ),
+    "description.too_long": (
+        "Nội dung dài quá: tối đa {limit} ký tự, bạn còn {left} ký tự. Tin nhắn vừa rồi "
+        "chưa được thêm; hãy gửi ngắn hơn hoặc chọn thời điểm để tiếp tục.",
+        "Too long: at most {limit} characters, {left} left. The last message was not added; "
+        "send a shorter one, or choose when it happened to go on.",
+    ),
+    "description.too_many_files": (
+        "Tối đa {limit} tệp đính kèm; tệp vừa rồi chưa được thêm.",
+        "At most {limit} attachments; the last one was not added.",
+    ),
+    "description.empty": (
+        "Hãy kể ngắn gọn chuyện gì đã xảy ra trước đã.",
+        "Please describe what happened first.",
+    ),
+    "ask.when": ("Việc này xảy ra khi nào?", "When did it happen?"),
+    "when.now": ("Đang/vừa xảy ra", "Happening now"),
+    "when.today": ("Hôm nay", "Today"),
+    "when.earlier": ("Trước đó", "Earlier"),
+    "when.unknown": ("Không rõ", "Not sure"),
+    "ask.urgent": (
+        "Việc này có khẩn cấp không (có người đang gặp nguy hiểm)?",
+        "Is it urgent (is someone in danger right now)?",
+    ),
+    "yes": ("Có", "Yes"),
+    "no": ("Không", "No"),
+    "urgent.113": (
+        "🚨 Nếu có người đang gặp nguy hiểm, hãy GỌI 113 ngay. Tin báo này là kênh không "
+        "khẩn cấp; chúng tôi đánh dấu tin của bạn là khẩn.",
+        "🚨 If someone is in danger, CALL 113 now. This tip line is not an emergency "
+        "line; your tip is marked urgent.",
+    ),
+    "review": (
+        "Kiểm tra lại tin báo:\n"
+        "• Loại việc: {category}\n"
+        "• Địa bàn: {area}\n"
+        "• Địa điểm: {place}\n"
+        "• Thời điểm: {when}\n"
+        "• Khẩn cấp: {urgent}\n"
+        "• Tệp đính kèm: {files}\n"
+        "• Nội dung:\n{text}\n\n"
+        "Công an có được nhắn lại cho bạn qua cuộc trò chuyện này để hỏi thêm và báo kết quả "
+        "không? Chọn một trong hai nút Gửi.",
+        "Check your tip:\n"
+        "• About: {category}\n"
+        "• Area: {area}\n"
+        "• Place: {place}\n"
+        "• When: {when}\n"
+        "• Urgent: {urgent}\n"
+        "• Attachments: {files}\n"
+        "• What happened:\n{text}\n\n"
+        "May officers message you in this chat with questions and news of your tip? "
+        "Choose one of the two Send buttons.",
+    ),
+    "place.none": ("(không ghi)", "(none)"),
+    "place.pin": ("📍 vị trí đã gửi", "📍 shared location"),
+    "send.contact": ("✅ Gửi, cho phép liên hệ lại", "✅ Send, you may contact me"),
+    "send.anonymous": ("✅ Gửi, không liên hệ lại", "✅ Send, do not contact me"),
+    "edit": ("✏️ Sửa", "✏️ Edit"),
+    "cancel": ("✖️ Hủy", "✖️ Cancel"),
+    "ask.edit": ("Sửa phần nào?", "What do you want to change?"),
+    "field.category": ("Loại việc", "What it is about"),
+    "field.area": ("Địa bàn", "Commune"),
+    "field.place": ("Địa điểm", "Place"),
+    "field.description": ("Nội dung (gửi lại từ đầu)", "What happened (start again)"),
+    "field.when": ("Thời điểm", "When"),
+    "field.urgent": ("Khẩn cấp", "Urgency"),
+    "receipt": (
+        "✅ Đã gửi tin báo. Cảm ơn bạn!\n"
+        "Mã tin báo: {code}\n"
+        "Mật khẩu: {passphrase}\n"
+        "Hãy ghi lại mã và mật khẩu (chụp màn hình rồi xóa tin nhắn cũng được). Đây là cách "
+        "duy nhất để xem lại tin: /status {code}",
+        "✅ Your tip has been sent. Thank you!\n"
+        "Tip code: {code}\n"
+        "Passphrase: {passphrase}\n"
+        "Write both down (or take a screenshot). They are the only way to follow your tip: "
+        "/status {code}",
+    ),
+    "receipt.contact": (
+        "Công an có thể nhắn hỏi bạn qua đây. Muốn dừng: /forget {code}",
+        "Officers may message you here. To stop that: /forget {code}",
+    ),
+    "receipt.anonymous": (
+        "Sẽ không có ai nhắn lại cho bạn; câu hỏi của công an (nếu có) sẽ hiện khi bạn "
+        "xem /status.",
+        "Nobody will message you; any question from officers will show up when you check /status.",
+    ),
+    # --- following a tip up ---
+    "ask.code": (
+        "Gõ mã tin báo (8 ký tự, ví dụ ABCD-EFGH):",
+        "Type the tip code (8 characters, e.g. ABCD-EFGH):",
+    ),
+    "bad.code": (
+        "Đó không phải là mã tin báo. Mã có 8 ký tự chữ và số, ví dụ ABCD-EFGH. Gõ lại, "
+        "hoặc /cancel.",
+        "That is not a tip code. A code has 8 letters and digits, like ABCD-EFGH. Type it "
+        "again, or /cancel.",
+    ),
+    "ask.passphrase": ("Gõ mật khẩu của tin {code}:", "Type the passphrase for tip {code}:"),
+    "bad.passphrase": (
+        "Mã hoặc mật khẩu không đúng. Thử lại với /status MÃ.",
+        "The code or passphrase is not right. Try again with /status CODE.",
+    ),
+    "locked": (
+        "Đã nhập sai quá nhiều lần. Thử lại sau {until}.",
+        "Too many wrong attempts. Try again after {until}.",
+    ),
+    "status.view": (
+        "Tin báo {code} ({category}, {area}), gửi ngày {sent}\nTình trạng: {status}",
+        "Tip {code} ({category}, {area}), sent {sent}\nStatus: {status}",
+    ),
+    "status.history": ("Diễn biến:", "History:"),
+    "status.contact_on": (
+        "Công an có thể nhắn cho bạn. Muốn dừng: /forget {code}",
+        "Officers may message you. To stop that: /forget {code}",
+    ),
+    "status.contact_off": (
+        "Không có địa chỉ liên hệ nào được lưu cho tin này.",
+        "No contact address is kept for this tip.",
+    ),
+    "status.received": ("Đã tiếp nhận", "Received"),
+    "status.verifying": ("Đang xác minh", "Being verified"),
+    "status.handled": ("Đã xử lý", "Dealt with"),
+    "status.closed_unfounded": ("Đã đóng (không có cơ sở)", "Closed (unfounded)"),
+    "status.closed_duplicate": ("Đã đóng (trùng tin khác)", "Closed (duplicate)"),
+    "status.closed_spam": ("Đã đóng (tin rác)", "Closed (spam)"),
+    "status.note": ("Ghi chú của công an: {note}", "Note from the police: {note}"),
+    "status.notice": (
+        "Tin báo {code} của bạn có cập nhật: {status}. Xem chi tiết: /status {code}",
+        "Your tip {code} has news: {status}. Details: /status {code}",
+    ),
+    "forget.done": (
+        "Đã xóa địa chỉ liên hệ của tin {code}. Sẽ không ai nhắn cho bạn về tin này nữa; "
+        "bạn vẫn xem được bằng /status.",
+        "The contact address for tip {code} is deleted. Nobody will message you about it "
+        "again; /status still works.",
+    ),
+    "forget.none": (
+        "Tin {code} không có địa chỉ liên hệ nào (hoặc đã xóa rồi).",
+        "Tip {code} has no contact address (or it was already deleted).",
+    ),
+    # --- bad input ---
+    "use.buttons": (
+        "Hãy bấm một nút bên dưới (hoặc gõ đúng tên lựa chọn). /cancel để hủy.",
+        "Please press one of the buttons below (or type the option's name). /cancel to stop.",
+    ),
+    "stale.button": (
+        "Nút đó thuộc tin nhắn cũ. Đây là bước hiện tại:",
+        "That button belongs to an older message. Here is where you are:",
+    ),
+    "bad.button": (
+        "Nút đó không hợp lệ. Đây là bước hiện tại:",
+        "That button is not valid. Here is where you are:",
+    ),
+    "unsupported": (
+        "Tôi chưa dùng được loại tin nhắn này. Hãy gõ chữ, hoặc gửi ảnh, video, ghi âm, tệp.",
+        "I can't use that kind of message. Please type text, or send a photo, video, voice "
+        "note or file.",
+    ),
+    "unsupported.contact": (
+        "Vì an toàn của bạn, danh bạ/số điện thoại không được nhận và không được lưu. "
+        "Nếu cần, hãy tả người đó bằng lời.",
+        "For your safety, contacts and phone numbers are neither accepted nor stored. "
+        "Describe the person in words if needed.",
+    ),
+    "edited": (
+        "Tôi không nhận được phần sửa tin nhắn. Nếu cần sửa, hãy gửi một tin nhắn mới.",
+        "Edits to messages are not seen. To correct something, send a new message.",
+    ),
+    "forwarded": (
+        "Tin chuyển tiếp có thể lộ người viết ban đầu nên không được nhận. Hãy gõ lại hoặc "
+        "sao chép nội dung rồi gửi.",
+        "Forwarded messages can reveal who wrote them, so they are not accepted. Please type "
+        "or copy the text and send it.",
+    ),
+    "unknown.command": (
+        "Tôi không hiểu lệnh đó. Gõ /help để xem các lệnh.",
+        "I don't know that command. Type /help to see what I can do.",
+    ),
+    "no.text": (
+        "Hãy gửi bằng chữ ở bước này.",
+        "Please answer in text at this step.",
+    ),
+    "idle.hint": (
+        "Muốn gửi tin báo, gõ /tip hoặc bấm nút bên dưới.",
+        "To send a tip, type /tip or press a button below.",
+    ),
+    "group.private": (
+        "Tin báo chỉ nhận qua tin nhắn riêng để giữ bí mật cho bạn. Hãy nhắn riêng cho bot"
+        "{handle}. Đừng gửi tin báo vào nhóm.",
+        "Tips are taken only in a private chat, to keep you anonymous. Message the bot"
+        "{handle} privately. Do not post tips in a group.",
+    ),
+    "rate.messages": (
+        "Bạn gửi nhanh quá. Chờ một phút rồi gửi tiếp nhé.",
+        "You are sending very fast. Please wait a minute and go on.",
+    ),
+    "rate.tips": (
+        "Bạn đã gửi {limit} tin báo trong giờ này. Hãy thử lại sau {until}; tin đang soạn "
+        "vẫn được giữ.",
+        "You have sent {limit} tips this hour. Please try again after {until}; your draft is kept.",
+    ),
+}
+
+
+def text(lang: str, key: str, **values: Any) -> str:
+    """The catalogue entry `key` in `lang` (Vietnamese unless 'en'), filled with `values`."""
+    vi, en = TEXTS[key]
+    template = en if lang == "en" else vi
+    return template.format(**values) if values else template

@@ -1,0 +1,387 @@
+"""The resident's tip, step by step: category, commune, place, story, when, urgency, review."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+from handlers.catalog import fold
+from handlers.codes import new_code, new_passphrase, normalise_passphrase, show_code
+from handlers.sealing import hash_passphrase
+from handlers.turn import Turn, picked
+from handlers.types import Kind, Option, Reply
+from storage.guards import count_action, get_action_count
+from storage.tips import NewTip, add_contact, add_tip, code_exists
+
+AREAS_PER_PAGE = 10
+PLACE_CHARS = 300
+WHEN = ("now", "today", "earlier", "unknown")
+EDITABLE = ("category", "area", "place", "description", "when", "urgent")
+
+Handler = Callable[[Turn], Awaitable[list[Reply]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """How a step asks its question, which buttons it takes, and what it does with the answer."""
+
+    prompt: Callable[[Turn], Reply]
+    answer: Handler
+    buttons: Callable[[Turn], set[str]] | None = None
+
+    def takes(self, turn: Turn, data: str) -> bool:
+        """Whether a pressed button's data is an answer to this step."""
+        if self.buttons is not None:
+            return data in self.buttons(turn)
+        return any(option.data == data for option in self.prompt(turn).options)
+
+
+def _data(turn: Turn, value: str) -> str:
+    # Every button carries the draft's token, so a button from an older draft is recognised.
+    return f"{turn.conv.draft.get('flow', '')}:{value}"
+
+
+def _value(turn: Turn, data: str) -> str:
+    """The step-level value of a button's data, or "" if it belongs to another draft."""
+    flow, _, value = data.partition(":")
+    return value if flow and flow == turn.conv.draft.get("flow") else ""
+
+
+def _cancel(turn: Turn) -> Option:
+    return turn.option("cancel", _data(turn, "x"))
+
+
+# --- prompts ---
+
+
+def prompt_category(turn: Turn) -> Reply:
+    """The categories as buttons, two to a row."""
+    options = tuple(
+        Option(c.name(turn.lang), _data(turn, f"c.{c.code}")) for c in turn.ctx.catalog.categories
+    )
+    return Reply(turn.t("ask.category"), (*options, _cancel(turn)), columns=2)
+
+
+def _pages(turn: Turn) -> int:
+    return -(-len(turn.ctx.catalog.areas) // AREAS_PER_PAGE)
+
+
+def prompt_area(turn: Turn) -> Reply:
+    """One page of communes and towns, with paging buttons."""
+    pages = _pages(turn)
+    page = min(max(int(turn.conv.draft.get("page", 0)), 0), pages - 1)
+    shown = turn.ctx.catalog.areas[page * AREAS_PER_PAGE : (page + 1) * AREAS_PER_PAGE]
+    options = [Option(a.name(turn.lang), _data(turn, f"a.{a.code}")) for a in shown]
+    if page > 0:
+        options.append(turn.option("page.prev", _data(turn, f"pg.{page - 1}")))
+    if page < pages - 1:
+        options.append(turn.option("page.next", _data(turn, f"pg.{page + 1}")))
+    options.append(_cancel(turn))
+    text = turn.t("ask.area", page=page + 1, pages=pages)
+    return Reply(text, tuple(options), columns=2)
+
+
+def prompt_place(turn: Turn) -> Reply:
+    """Ask for a village or a map pin; skipping is fine."""
+    return Reply(
+        turn.t("ask.place"),
+        (turn.option("skip", _data(turn, "skip")),),
+        request_location=turn.t("share.location"),
+    )
+
+
+def prompt_description(turn: Turn) -> Reply:
+    """Ask what happened."""
+    return Reply(turn.t("ask.description"))
+
+
+def _when_options(turn: Turn) -> tuple[Option, ...]:
+    return tuple(turn.option(f"when.{w}", _data(turn, f"w.{w}")) for w in WHEN)
+
+
+def prompt_when(turn: Turn) -> Reply:
+    """Ask when it happened."""
+    return Reply(turn.t("ask.when"), _when_options(turn), columns=2)
+
+
+def prompt_urgent(turn: Turn) -> Reply:
+    """Ask whether someone is in danger now."""
+    options = (turn.option("yes", _data(turn, "u.yes")), turn.option("no", _data(turn, "u.no")))
+    return Reply(turn.t("ask.urgent"), options, columns=2)
+
+
+def _place_text(turn: Turn, draft: dict[str, Any]) -> str:
+    parts = [draft["place"]] if draft.get("place") else []
+    if draft.get("lat") is not None:
+        parts.append(turn.t("place.pin"))
+    return ", ".join(parts) or turn.t("place.none")
+
+
+def prompt_review(turn: Turn) -> Reply:
+    """Show the whole tip and offer to send it (with or without contact), edit or cancel."""
+    draft = turn.conv.draft
+    catalog = turn.ctx.catalog
+    category, area = catalog.category(draft["category"]), catalog.area(draft["area"])
+    text = turn.t(
+        "review",
+        category=category.name(turn.lang) if category else draft["category"],
+        area=area.name(turn.lang) if area else draft["area"],
+        place=_place_text(turn, draft),
+        when=turn.t(f"when.{draft.get('when', 'unknown')}"),
+        urgent=turn.t("yes" if draft.get("urgent") else "no"),
+        files=len(draft.get("files", [])),
+        text=_description(draft),
+    )
+    options = (
+        turn.option("send.contact", _data(turn, "s.contact")),
+        turn.option("send.anonymous", _data(turn, "s.anonymous")),
+        turn.option("edit", _data(turn, "edit")),
+        _cancel(turn),
+    )
+    return Reply(text, options, columns=1)
+
+
+def prompt_edit(turn: Turn) -> Reply:
+    """Ask which part of the tip to change."""
+    options = tuple(turn.option(f"field.{f}", _data(turn, f"e.{f}")) for f in EDITABLE)
+    return Reply(turn.t("ask.edit"), options, columns=2)
+
+
+# --- answers ---
+
+
+async def _advance(turn: Turn, draft: dict[str, Any], next_step: str) -> list[Reply]:
+    """Go to the next step, or straight back to the review when the person was editing."""
+    step = "review" if draft.get("editing") and next_step != "description" else next_step
+    await turn.goto(step, draft)
+    return [STEPS[step].prompt(turn)]
+
+
+async def _need_button(turn: Turn) -> list[Reply]:
+    return [turn.say("use.buttons"), STEPS[turn.step].prompt(turn)]
+
+
+async def answer_category(turn: Turn) -> list[Reply]:
+    """Take the category and ask for the commune."""
+    value = _value(turn, picked(turn.msg, prompt_category(turn).options))
+    code = value.removeprefix("c.")
+    if not value.startswith("c.") or turn.ctx.catalog.category(code) is None:
+        return await _need_button(turn)
+    return await _advance(turn, {**turn.draft, "category": code}, "area")
+
+
+def _area_words(turn: Turn) -> dict[str, str]:
+    # Typing "an thuy" or "Xã An Thủy" picks the area even when it is on another page.
+    words: dict[str, str] = {}
+    for area in turn.ctx.catalog.areas:
+        data = _data(turn, f"a.{area.code}")
+        for name in (area.code.replace("-", " "), area.vi, area.en):
+            words[fold(name)] = data
+    return words
+
+
+async def answer_area(turn: Turn) -> list[Reply]:
+    """Take the commune (or turn the page) and ask for the place."""
+    value = _value(turn, picked(turn.msg, prompt_area(turn).options, _area_words(turn)))
+    if value.startswith("pg.") and value[3:].isdigit():
+        await turn.goto("area", {**turn.draft, "page": int(value[3:])})
+        return [replace(prompt_area(turn), in_place=True)]
+    code = value.removeprefix("a.")
+    if not value.startswith("a.") or turn.ctx.catalog.area(code) is None:
+        return await _need_button(turn)
+    return await _advance(turn, {**turn.draft, "area": code}, "place")
+
+
+async def answer_place(turn: Turn) -> list[Reply]:
+    """Take a place name, a pin, or a skip, and ask what happened."""
+    msg, draft = turn.msg, turn.draft
+    if msg.kind is Kind.LOCATION and msg.location is not None:
+        draft.update(lat=msg.location.latitude, lon=msg.location.longitude)
+    elif _value(turn, picked(msg, prompt_place(turn).options)) == "skip":
+        draft.update(place=None, lat=None, lon=None)
+    elif msg.kind is Kind.TEXT and msg.text.strip():
+        if len(msg.text.strip()) > PLACE_CHARS:
+            return [turn.say("place.too_long", limit=PLACE_CHARS), prompt_place(turn)]
+        draft["place"] = msg.text.strip()
+    else:
+        return [turn.say("no.text"), prompt_place(turn)]
+    return await _advance(turn, draft, "description")
+
+
+def _description(draft: dict[str, Any]) -> str:
+    return "\n\n".join(draft.get("texts", []))
+
+
+async def answer_description(turn: Turn) -> list[Reply]:
+    """Collect messages and files until the person says when it happened."""
+    msg, draft, limits = turn.msg, turn.draft, turn.ctx.limits
+    has_content = bool(draft.get("texts") or draft.get("files"))
+    # Once something was sent, the "when" buttons double as the Done button.
+    if msg.kind is Kind.CHOICE or (has_content and picked(msg, _when_options(turn))):
+        if not has_content:
+            return [turn.say("description.empty")]
+        return await answer_when(turn)
+    if msg.kind is Kind.LOCATION and msg.location is not None:
+        draft.update(lat=msg.location.latitude, lon=msg.location.longitude)
+        await turn.goto("description", draft)
+        return [turn.say("got.location")]
+    piece = (msg.text if msg.kind is Kind.TEXT else msg.caption).strip()
+    files = [[m.kind.value, m.ref] for m in msg.media]
+    if not piece and not files:
+        return [turn.say("no.text"), prompt_description(turn)]
+    texts: list[str] = list(draft.get("texts", []))
+    used = len("\n\n".join(texts))
+    if piece and used + len(piece) + (2 if texts else 0) > limits.description_chars:
+        left = max(limits.description_chars - used - (2 if texts else 0), 0)
+        return [turn.say("description.too_long", limit=limits.description_chars, left=left)]
+    if len(draft.get("files", [])) + len(files) > limits.attachments:
+        return [turn.say("description.too_many_files", limit=limits.attachments)]
+    draft["texts"] = [*texts, piece] if piece else texts
+    draft["files"] = [*draft.get("files", []), *files]
+    await turn.goto("description", draft)
+    counts = {"texts": len(draft["texts"]), "files": len(draft["files"])}
+    return [Reply(turn.t("got.piece", **counts), _when_options(turn), columns=2)]
+
+
+async def answer_when(turn: Turn) -> list[Reply]:
+    """Take when it happened and ask whether it is urgent."""
+    value = _value(turn, picked(turn.msg, _when_options(turn)))
+    if value.removeprefix("w.") not in WHEN or not value.startswith("w."):
+        return await _need_button(turn)
+    return await _advance(turn, {**turn.draft, "when": value[2:]}, "urgent")
+
+
+async def answer_urgent(turn: Turn) -> list[Reply]:
+    """Take the urgency; 'yes' reminds of 113 before the review."""
+    value = _value(turn, picked(turn.msg, prompt_urgent(turn).options))
+    if value not in ("u.yes", "u.no"):
+        return await _need_button(turn)
+    urgent = value == "u.yes"
+    replies = await _advance(turn, {**turn.draft, "urgent": urgent}, "review")
+    return [turn.say("urgent.113"), *replies] if urgent else replies
+
+
+async def answer_review(turn: Turn) -> list[Reply]:
+    """Send the tip, or go edit it, or drop it."""
+    value = _value(turn, picked(turn.msg, prompt_review(turn).options))
+    if value == "edit":
+        await turn.goto("edit")
+        return [prompt_edit(turn)]
+    if value == "x":
+        await turn.reset()
+        return [turn.say("cancelled")]
+    if value in ("s.contact", "s.anonymous"):
+        return await submit(turn, contact=value == "s.contact")
+    return await _need_button(turn)
+
+
+async def answer_edit(turn: Turn) -> list[Reply]:
+    """Open the chosen part of the tip again."""
+    field = _value(turn, picked(turn.msg, prompt_edit(turn).options)).removeprefix("e.")
+    if field not in EDITABLE:
+        return await _need_button(turn)
+    draft = {**turn.draft, "editing": True}
+    if field == "description":
+        draft.update(texts=[], files=[])
+    await turn.goto(field, draft)
+    return [STEPS[field].prompt(turn)]
+
+
+def _area_buttons(turn: Turn) -> set[str]:
+    pages = {_data(turn, f"pg.{n}") for n in range(_pages(turn))}
+    return pages | set(_area_words(turn).values())
+
+
+def _when_buttons(turn: Turn) -> set[str]:
+    return {option.data for option in _when_options(turn)}
+
+
+STEPS: dict[str, Step] = {
+    "category": Step(prompt_category, answer_category),
+    "area": Step(prompt_area, answer_area, _area_buttons),
+    "place": Step(prompt_place, answer_place),
+    "description": Step(prompt_description, answer_description, _when_buttons),
+    "when": Step(prompt_when, answer_when),
+    "urgent": Step(prompt_urgent, answer_urgent),
+    "review": Step(prompt_review, answer_review),
+    "edit": Step(prompt_edit, answer_edit),
+}
+
+
+def owns_choice(turn: Turn) -> bool:
+    """Whether a pressed button belongs to a tip draft (this one or an older one)."""
+    flow, _, _ = turn.msg.choice.partition(":")
+    return len(flow) == 4 and all(ch in "0123456789abcdef" for ch in flow)
+
+
+async def start_tip(turn: Turn) -> list[Reply]:
+    """Begin a new tip, or show the one already in progress."""
+    if turn.step in STEPS:
+        return [turn.say("resume"), STEPS[turn.step].prompt(turn)]
+    refusal = await _tip_limit_reached(turn)
+    if refusal:
+        return [refusal]
+    await turn.goto("category", {"flow": secrets.token_hex(2)})
+    return [prompt_category(turn)]
+
+
+def _hour(turn: Turn) -> Any:
+    return turn.ctx.now.replace(minute=0, second=0, microsecond=0)
+
+
+async def _tip_limit_reached(turn: Turn) -> Reply | None:
+    limit = turn.ctx.limits.tips_per_hour
+    sent = await get_action_count(
+        turn.db, sender=turn.msg.sender, action="tip", window_start=_hour(turn)
+    )
+    if sent < limit:
+        return None
+    until = (_hour(turn) + timedelta(hours=1)).astimezone(turn.ctx.timezone)
+    return turn.say("rate.tips", limit=limit, until=until.strftime("%H:%M"))
+
+
+async def submit(turn: Turn, *, contact: bool) -> list[Reply]:
+    """Store the tip, give the tipster a code and passphrase, and keep the way back if allowed."""
+    refusal = await _tip_limit_reached(turn)
+    if refusal:
+        return [refusal]
+    draft, ctx = turn.draft, turn.ctx
+    code = new_code()
+    while await code_exists(turn.db, code):
+        code = new_code()
+    passphrase = new_passphrase()
+    tip = await add_tip(
+        turn.db,
+        NewTip(
+            code=code,
+            category=draft["category"],
+            area=draft["area"],
+            place=draft.get("place"),
+            latitude=draft.get("lat"),
+            longitude=draft.get("lon"),
+            description=_description(draft),
+            occurred=draft.get("when", "unknown"),
+            urgent=bool(draft.get("urgent")),
+            language=turn.lang,
+            passphrase_hash=hash_passphrase(normalise_passphrase(passphrase)),
+            attachments=tuple((kind, ref) for kind, ref in draft.get("files", [])),
+        ),
+        now=ctx.now,
+    )
+    if contact:
+        await add_contact(
+            turn.db,
+            tip_id=tip.id,
+            channel=turn.msg.channel,
+            sealed=ctx.sealer.seal(f"{turn.msg.channel}:{turn.msg.chat}", bound_to=code),
+            expires_at=ctx.now + timedelta(days=ctx.limits.contact_retention_days),
+        )
+    await count_action(turn.db, sender=turn.msg.sender, action="tip", window_start=_hour(turn))
+    await turn.reset()
+    shown = show_code(code)
+    follow = "receipt.contact" if contact else "receipt.anonymous"
+    receipt = turn.t("receipt", code=shown, passphrase=passphrase)
+    return [Reply(f"{receipt}\n\n{turn.t(follow, code=shown)}")]

@@ -1,0 +1,89 @@
+"""One update being handled: who (as a pseudonym), where they are, and what they may pick."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.catalog import fold
+from handlers.texts import text
+from handlers.types import Context, Incoming, Kind, Option, Reply
+from storage.conversations import IDLE, set_conversation
+from storage.models import Conversation
+
+
+@dataclass(slots=True)
+class Turn:
+    """The state a handler works on for one update; changes are flushed, committed by bot/."""
+
+    msg: Incoming
+    db: AsyncSession
+    ctx: Context
+    conv: Conversation
+
+    @property
+    def lang(self) -> str:
+        """The person's language."""
+        return self.conv.language
+
+    @property
+    def step(self) -> str:
+        """The step the person is at."""
+        return self.conv.step
+
+    @property
+    def draft(self) -> dict[str, Any]:
+        """A copy of the draft; write it back with goto()."""
+        return dict(self.conv.draft)
+
+    def t(self, key: str, **values: Any) -> str:
+        """A catalogue text in the person's language."""
+        return text(self.lang, key, **values)
+
+    def option(self, key: str, data: str) -> Option:
+        """A button labelled from the catalogue."""
+        return Option(self.t(key), data)
+
+    async def goto(self, step: str, draft: dict[str, Any] | None = None) -> None:
+        """Move to a step, keeping or replacing the draft."""
+        await set_conversation(
+            self.db,
+            self.conv,
+            step=step,
+            draft=self.draft if draft is None else draft,
+            now=self.ctx.now,
+        )
+
+    async def reset(self) -> None:
+        """Back to the start, with no draft."""
+        await self.goto(IDLE, {})
+
+    def say(self, key: str, **values: Any) -> Reply:
+        """A plain message from the catalogue."""
+        return Reply(self.t(key, **values))
+
+
+def picked(msg: Incoming, options: tuple[Option, ...], extra: dict[str, str] | None = None) -> str:
+    """The option a person chose by button, by its number, or by typing its words.
+
+    `extra` maps more folded words to option data (e.g. an area's short name). Returns the
+    option's data, or "" when nothing matches.
+    """
+    if msg.kind is Kind.CHOICE:
+        return msg.choice
+    if msg.kind is not Kind.TEXT:
+        return ""
+    typed = fold(msg.text)
+    if typed.isdigit() and 1 <= int(typed) <= len(options):
+        return options[int(typed) - 1].data
+    for option in options:
+        if fold(option.label) == typed or _bare(option.label) == typed:
+            return option.data
+    return (extra or {}).get(typed, "")
+
+
+def _bare(label: str) -> str:
+    # Buttons carry emoji and punctuation; people typing the option leave them out.
+    return fold("".join(ch for ch in label if ch.isalnum() or ch.isspace()))

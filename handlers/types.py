@@ -1,0 +1,144 @@
+"""Plain data that crosses between channels and the product: no platform object passes here."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from handlers.catalog import Catalog
+    from handlers.sealing import Sealer
+
+
+class Kind(enum.StrEnum):
+    """What a person sent, as far as the product cares."""
+
+    COMMAND = "command"
+    TEXT = "text"
+    CHOICE = "choice"
+    LOCATION = "location"
+    MEDIA = "media"
+    EDITED = "edited"
+    UNSUPPORTED = "unsupported"
+
+
+class MediaKind(enum.StrEnum):
+    """Attachments a tipster can add to a tip."""
+
+    PHOTO = "photo"
+    VIDEO = "video"
+    VOICE = "voice"
+    AUDIO = "audio"
+    DOCUMENT = "document"
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    """A file the platform keeps for us, known by its reference (a file id or URL)."""
+
+    kind: MediaKind
+    ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A map pin."""
+
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One thing a person did in a chat, normalised by the channel adapter.
+
+    `sender` is already a keyed pseudonym; `chat` is the raw address to answer and is kept
+    out of repr() so that it never lands in a log line by accident.
+    """
+
+    channel: str
+    sender: str
+    chat: str = field(repr=False)
+    kind: Kind
+    dedupe_key: str
+    private: bool = True
+    command: str = ""
+    args: str = ""
+    text: str = ""
+    choice: str = ""
+    location: Location | None = None
+    media: tuple[Media, ...] = ()
+    caption: str = ""
+    forwarded: bool = False
+    unsupported: str = ""
+    language_hint: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """A choice offered to the person: a button on Telegram, a numbered line elsewhere."""
+
+    label: str
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A message for the person who wrote, or (through the outbox) for someone else.
+
+    `request_location` is the label of a "share location" button, when one is wanted;
+    `in_place` replaces the message whose button was pressed instead of sending a new one.
+    """
+
+    text: str
+    options: tuple[Option, ...] = ()
+    columns: int = 1
+    request_location: str = ""
+    in_place: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """Serialise for the outbox table."""
+        return {
+            "text": self.text,
+            "options": [[o.label, o.data] for o in self.options],
+            "columns": self.columns,
+            "request_location": self.request_location,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Reply:
+        """Rebuild a reply stored in the outbox."""
+        return cls(
+            text=data["text"],
+            options=tuple(Option(label, value) for label, value in data.get("options", [])),
+            columns=int(data.get("columns", 1)),
+            request_location=str(data.get("request_location", "")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Operator-tunable limits on what one person can do."""
+
+    tips_per_hour: int = 5
+    messages_per_minute: int = 30
+    description_chars: int = 3000
+    attachments: int = 10
+    draft_ttl_hours: int = 24
+    contact_retention_days: int = 180
+    passphrase_attempts: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a handler may know besides the message: the time, the data, the keys."""
+
+    now: datetime
+    timezone: ZoneInfo
+    catalog: Catalog
+    sealer: Sealer
+    limits: Limits = Limits()
+    bot_username: str = ""

@@ -1,0 +1,64 @@
+"""Engine, sessions and the unit of work: one transaction, committed or rolled back whole."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import CursorResult, Result, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+
+class Database:
+    """Hands out transactions; on SQLite it lets one writer in at a time, without busy errors."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        connect_args: dict[str, Any] = {"timeout": 30} if self.is_sqlite else {}
+        self.engine = create_async_engine(url, echo=echo, connect_args=connect_args)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite serialises writers anyway; queueing them here avoids SQLITE_BUSY retries.
+        self._writer = asyncio.Lock() if self.is_sqlite else None
+        if self.is_sqlite:
+            _configure_sqlite(self.engine.sync_engine)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session inside one transaction: commits on success, rolls back on any error."""
+        if self._writer is None:
+            async with self.sessions.begin() as session:
+                yield session
+            return
+        async with self._writer, self.sessions.begin() as session:
+            yield session
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
+
+
+def affected(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE touched."""
+    return int(result.rowcount) if isinstance(result, CursorResult) else 0
+
+
+def _configure_sqlite(sync_engine: Any) -> None:
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin (see "begin" below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # IMMEDIATE takes the write lock up front, so two processes never deadlock on upgrade.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,214 @@
+"""Tables. No column anywhere holds a tipster's platform id, username, name or phone number."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncAttrs
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Refuse naive times: every time in Tipline knows its zone."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """SQLite forgets the zone; the stored value is UTC."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(AsyncAttrs, DeclarativeBase):
+    """Declarative base with a naming convention, so migrations name constraints alike."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON}
+
+
+class TipStatus(enum.StrEnum):
+    """Where a tip stands; closing always says why."""
+
+    RECEIVED = "received"
+    VERIFYING = "verifying"
+    HANDLED = "handled"
+    CLOSED_UNFOUNDED = "closed_unfounded"
+    CLOSED_DUPLICATE = "closed_duplicate"
+    CLOSED_SPAM = "closed_spam"
+
+
+class OutboxState(enum.StrEnum):
+    """Delivery progress of a message to someone other than the sender."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    DROPPED = "dropped"
+
+
+def _enum(cls: type[enum.StrEnum]) -> Enum:
+    # Stored as plain strings: adding a member later needs no ALTER TYPE on PostgreSQL.
+    return Enum(cls, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e])
+
+
+class Tip(Base):
+    """What a resident reported, with nothing that says who they are."""
+
+    __tablename__ = "tip"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(8), unique=True)
+    category: Mapped[str] = mapped_column(String(24))
+    area: Mapped[str] = mapped_column(String(24))
+    place: Mapped[str | None] = mapped_column(String(300))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    description: Mapped[str] = mapped_column(Text)
+    occurred: Mapped[str] = mapped_column(String(12))
+    urgent: Mapped[bool] = mapped_column(Boolean)
+    language: Mapped[str] = mapped_column(String(2))
+    passphrase_hash: Mapped[str] = mapped_column(String(120))
+    failed_checks: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    status: Mapped[TipStatus] = mapped_column(_enum(TipStatus))
+    created_at: Mapped[datetime]
+
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="tip", order_by="Attachment.position", cascade="all, delete-orphan"
+    )
+    events: Mapped[list[TipEvent]] = relationship(
+        back_populates="tip", order_by="TipEvent.id", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (Index("ix_tip_created_at", "created_at"),)
+
+
+class TipEvent(Base):
+    """One change in a tip's life: a status, a public note, or both."""
+
+    __tablename__ = "tip_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tip_id: Mapped[int] = mapped_column(ForeignKey("tip.id", ondelete="CASCADE"), index=True)
+    status: Mapped[TipStatus | None] = mapped_column(_enum(TipStatus))
+    public_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    tip: Mapped[Tip] = relationship(back_populates="events")
+
+
+class Attachment(Base):
+    """A photo, video, voice note or file, kept as the platform's reference to it."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tip_id: Mapped[int] = mapped_column(ForeignKey("tip.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(12))
+    ref: Mapped[str] = mapped_column(String(500))
+
+    tip: Mapped[Tip] = relationship(back_populates="attachments")
+
+
+class Contact(Base):
+    """The sealed way back to a tipster who agreed to be contacted; deleted on /forget."""
+
+    __tablename__ = "contact"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tip_id: Mapped[int] = mapped_column(ForeignKey("tip.id", ondelete="CASCADE"), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class Conversation(Base):
+    """Where one pseudonymous person is in a conversation, and their unfinished draft."""
+
+    __tablename__ = "conversation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    sender: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(2))
+    step: Mapped[str] = mapped_column(String(24))
+    draft: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime] = mapped_column(index=True)
+
+    __table_args__ = (UniqueConstraint("channel", "sender"),)
+
+
+class ProcessedUpdate(Base):
+    """An update already handled, so that a redelivery changes nothing."""
+
+    __tablename__ = "processed_update"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class RateBucket(Base):
+    """How often a pseudonym did something in one time window."""
+
+    __tablename__ = "rate_bucket"
+
+    sender: Mapped[str] = mapped_column(String(64), primary_key=True)
+    action: Mapped[str] = mapped_column(String(16), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(primary_key=True)
+    count: Mapped[int]
+
+
+class Outbox(Base):
+    """A message for someone other than the sender, delivered after the commit with retries."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tip_id: Mapped[int | None] = mapped_column(ForeignKey("tip.id", ondelete="CASCADE"))
+    payload: Mapped[dict[str, Any]]
+    state: Mapped[OutboxState] = mapped_column(_enum(OutboxState))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)

@@ -1,0 +1,80 @@
+"""The outbox: messages to people other than the sender, queued in the sender's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Outbox, OutboxState
+
+
+async def add_outbox(
+    db: AsyncSession, *, tip_id: int | None, payload: dict[str, Any], now: datetime
+) -> Outbox:
+    """Queue a message; it is delivered only if the surrounding transaction commits."""
+    row = Outbox(
+        tip_id=tip_id,
+        payload=payload,
+        state=OutboxState.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    db.add(row)
+    await db.flush()
+    return row
+
+
+async def claim_due_outbox(
+    db: AsyncSession, *, now: datetime, lease: timedelta, limit: int
+) -> list[Outbox]:
+    """Take due messages for delivery, leasing them so that another sender skips them."""
+    statement = (
+        select(Outbox)
+        .where(Outbox.state == OutboxState.PENDING, Outbox.next_attempt_at <= now)
+        .order_by(Outbox.next_attempt_at, Outbox.id)
+        .limit(limit)
+    )
+    if db.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True)
+    rows = list(await db.scalars(statement))
+    for row in rows:
+        row.next_attempt_at = now + lease
+        row.attempts += 1
+    await db.flush()
+    return rows
+
+
+async def get_outbox(db: AsyncSession, outbox_id: int) -> Outbox | None:
+    """One queued message."""
+    return await db.get(Outbox, outbox_id)
+
+
+async def set_outbox_result(
+    db: AsyncSession,
+    row: Outbox,
+    *,
+    state: OutboxState,
+    now: datetime,
+    retry_at: datetime | None = None,
+    error: str | None = None,
+) -> None:
+    """Record how a delivery attempt ended: sent, retry later, failed for good, or dropped."""
+    row.state = state
+    row.last_error = error[:200] if error else None
+    if state is OutboxState.SENT:
+        row.sent_at = now
+    if retry_at is not None:
+        row.next_attempt_at = retry_at
+    await db.flush()
+
+
+async def list_outbox(db: AsyncSession, *, state: OutboxState | None = None) -> list[Outbox]:
+    """Queued messages, oldest first (for the operator and for tests)."""
+    statement = select(Outbox).order_by(Outbox.id)
+    if state is not None:
+        statement = statement.where(Outbox.state == state)
+    return list(await db.scalars(statement))
