@@ -227,7 +227,7 @@ async def answer_description(turn: Turn) -> list[Reply]:
     if msg.kind is Kind.LOCATION and msg.location is not None:
         draft.update(lat=msg.location.latitude, lon=msg.location.longitude)
         await turn.goto("description", draft)
-        return [turn.say("got.location")]
+        return [turn.say("got.location"), _acknowledge(turn)]
     piece = (msg.text if msg.kind is Kind.TEXT else msg.caption).strip()
     files = [[m.kind.value, m.ref] for m in msg.media]
     if not piece and not files:
@@ -236,14 +236,24 @@ async def answer_description(turn: Turn) -> list[Reply]:
     used = len("\n\n".join(texts))
     if piece and used + len(piece) + (2 if texts else 0) > limits.description_chars:
         left = max(limits.description_chars - used - (2 if texts else 0), 0)
-        return [turn.say("description.too_long", limit=limits.description_chars, left=left)]
+        too_long = turn.say("description.too_long", limit=limits.description_chars, left=left)
+        return [too_long, _acknowledge(turn)]
     if len(draft.get("files", [])) + len(files) > limits.attachments:
-        return [turn.say("description.too_many_files", limit=limits.attachments)]
+        too_many = turn.say("description.too_many_files", limit=limits.attachments)
+        return [too_many, _acknowledge(turn)]
     draft["texts"] = [*texts, piece] if piece else texts
     draft["files"] = [*draft.get("files", []), *files]
     await turn.goto("description", draft)
-    counts = {"texts": len(draft["texts"]), "files": len(draft["files"])}
-    return [Reply(turn.t("got.piece", **counts), _when_options(turn), columns=2)]
+    return [_acknowledge(turn)]
+
+
+def _acknowledge(turn: Turn) -> Reply:
+    """What was received so far, with the "when" buttons that also end the story."""
+    draft = turn.conv.draft
+    texts, files = len(draft.get("texts", [])), len(draft.get("files", []))
+    if not texts and not files:
+        return prompt_description(turn)
+    return Reply(turn.t("got.piece", texts=texts, files=files), _when_options(turn), columns=2)
 
 
 async def answer_when(turn: Turn) -> list[Reply]:

@@ -1,0 +1,1 @@
+"""Tipline tests: real databases, a fake Bot API over HTTP, the real handlers."""

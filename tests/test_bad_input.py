@@ -1,0 +1,186 @@
+"""Bad input always gets a clear answer in the person's language and loses nothing."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.runtime import Runtime
+from handlers.types import Kind, Media, MediaKind
+from storage.models import Conversation, Tip
+from tests.conftest import FakeClock, Person, file_minimal_tip
+
+
+async def draft_of(runtime: Runtime) -> dict[str, Any]:
+    async with runtime.db.transaction() as db:
+        conv = await db.scalar(select(Conversation))
+    assert conv is not None
+    return {"step": conv.step, **conv.draft}
+
+
+async def at_description(person: Person) -> dict[str, Any]:
+    await person.send("/tip")
+    await person.press("Ma túy")
+    await person.press("Kiến Giang")
+    await person.press("Bỏ qua")
+    await person.send("Phần đầu của câu chuyện")
+    return await draft_of(person.runtime)
+
+
+async def test_text_where_a_button_was_expected(person: Person) -> None:
+    await person.send("/tip")
+    before = await draft_of(person.runtime)
+    await person.send("xin chào")
+    assert person.last[0].text.startswith("Hãy bấm một nút")
+    assert "Bước 1" in person.last[1].text and person.last[1].options
+    assert await draft_of(person.runtime) == before
+
+
+async def test_button_from_an_older_draft(person: Person) -> None:
+    await person.send("/tip")
+    old_button = person.button("Ma túy").data
+    await person.send("/cancel")
+    await person.send("/tip")
+    await person.press("Trộm cắp")
+    before = await draft_of(person.runtime)
+    await person.choose(old_button)
+    assert "tin nhắn cũ" in person.last[0].text
+    assert "Bước 2" in person.last[1].text
+    assert await draft_of(person.runtime) == before
+
+
+async def test_button_from_an_earlier_step_of_this_draft(person: Person) -> None:
+    await person.send("/tip")
+    category_button = person.button("Ma túy").data
+    await person.press("Ma túy")
+    await person.choose(category_button)
+    assert "tin nhắn cũ" in person.last[0].text
+    assert (await draft_of(person.runtime))["step"] == "area"
+
+
+async def test_forged_and_malformed_callback_data(person: Person) -> None:
+    await person.send("/tip")
+    flow = person.button("Ma túy").data.split(":")[0]
+    before = await draft_of(person.runtime)
+    for forged in ("", "💥", "x" * 64, "m:admin", "l:fr", f"{flow}:c.nonexistent", "zzzz:c.drugs"):
+        await person.choose(forged)
+        assert person.last[0].text.startswith(("Nút đó", "Hãy bấm")), forged
+        assert await draft_of(person.runtime) == before
+    await person.choose(f"{flow}:a.kien-giang")  # a real area, but not this step's answer
+    assert await draft_of(person.runtime) == before
+
+
+async def test_sticker_and_contact(person: Person) -> None:
+    before = await at_description(person)
+    await person.deliver(person.incoming(Kind.UNSUPPORTED, unsupported="other"))
+    assert "chưa dùng được loại tin nhắn" in person.last[0].text
+    await person.deliver(person.incoming(Kind.UNSUPPORTED, unsupported="contact"))
+    assert "không được lưu" in person.last[0].text
+    assert await draft_of(person.runtime) == before
+
+
+async def test_description_over_3000_characters(person: Person) -> None:
+    await at_description(person)
+    await person.send("a" * 2990)
+    assert "Nội dung dài quá" in person.said() and "còn 2975" in person.said()
+    await person.send("b" * 2975)
+    assert "Đã nhận (2 tin nhắn" in person.said()
+    await person.send("c")
+    assert "còn 0" in person.said()
+    draft = await draft_of(person.runtime)
+    assert len("\n\n".join(draft["texts"])) == 3000
+
+
+async def test_more_than_ten_attachments(person: Person) -> None:
+    await at_description(person)
+    for n in range(10):
+        await person.photo(f"file-{n}")
+    await person.photo("file-11")
+    assert "Tối đa 10 tệp" in person.said()
+    many = tuple(Media(MediaKind.DOCUMENT, f"doc-{n}") for n in range(2))
+    assert len((await draft_of(person.runtime))["files"]) == 10
+    await person.deliver(person.incoming(Kind.MEDIA, media=many))
+    assert len((await draft_of(person.runtime))["files"]) == 10
+
+
+async def test_edited_and_forwarded_messages(person: Person) -> None:
+    before = await at_description(person)
+    await person.deliver(person.incoming(Kind.EDITED, text="sửa lại"))
+    assert "phần sửa" in person.said()
+    await person.deliver(person.incoming(Kind.TEXT, text="chuyển tiếp", forwarded=True))
+    assert "chuyển tiếp" in person.last[0].text and "lộ người viết" in person.last[0].text
+    assert await draft_of(person.runtime) == before
+
+
+async def test_unknown_command_keeps_the_draft(person: Person) -> None:
+    before = await at_description(person)
+    await person.send("/hack me")
+    assert "không hiểu lệnh" in person.said()
+    assert await draft_of(person.runtime) == before
+
+
+async def test_html_and_markdown_are_kept_as_plain_text(person: Person) -> None:
+    await at_description(person)
+    hostile = '<a href="http://x">link</a> <b>bold</b> *bold* _it_ `code`'
+    await person.send(hostile)
+    await person.press("Hôm nay")
+    await person.press("Không")
+    assert hostile in person.said()
+    await person.press("không liên hệ")
+    async with person.runtime.db.transaction() as db:
+        tip = await db.scalar(select(Tip))
+    assert tip is not None and hostile in tip.description
+
+
+async def test_english_speaker_gets_english_answers(person: Person) -> None:
+    await person.send("/lang")
+    await person.press("English")
+    await person.send("/tip")
+    await person.send("hello")
+    assert person.last[0].text.startswith("Please press one of the buttons")
+
+
+async def test_message_rate_limit_answers_once_and_stores_nothing(
+    person: Person, clock: FakeClock
+) -> None:
+    runtime = person.runtime
+    await person.send("/tip")
+    msg = person.incoming(Kind.TEXT, text="spam")
+    answers = [await runtime.handle(replace(msg, dedupe_key=f"r{n}")) for n in range(40)]
+    said = ["\n".join(r.text for r in replies) for replies in answers]
+    assert sum("gửi nhanh quá" in s for s in said) == 1
+    assert all(s == "" for s in said[30:] if "gửi nhanh quá" not in s)
+    clock.advance(minutes=1)
+    await person.press("Ma túy")
+    assert "Bước 2" in person.said()
+
+
+async def test_tip_rate_limit_keeps_the_draft(person: Person) -> None:
+    for _ in range(5):
+        await file_minimal_tip(person)
+    await person.send("/tip")
+    assert "đã gửi 5 tin báo" in person.said()
+    async with person.runtime.db.transaction() as db:
+        tips = list(await db.scalars(select(Tip)))
+    assert len(tips) == 5
+
+
+async def test_redelivered_update_changes_and_sends_nothing(person: Person) -> None:
+    msg = person.incoming(Kind.COMMAND, command="tip")
+    first = await person.runtime.handle(msg)
+    assert first
+    again = await person.runtime.handle(msg)
+    assert again == []
+
+
+async def test_group_chat_gets_one_pointer_and_nothing_is_stored(runtime: Runtime) -> None:
+    member = Person(runtime, user="g1", chat="-100", private=False)
+    await member.send("/tip")
+    assert "tin nhắn riêng" in member.said() and "@tipline_test_bot" in member.said()
+    await member.send("có người buôn ma túy")
+    assert member.last == []
+    async with runtime.db.transaction() as db:
+        assert await db.scalar(select(Conversation)) is None
+        assert await db.scalar(select(Tip)) is None

@@ -1,0 +1,162 @@
+"""Storage on SQLite and PostgreSQL: migrations, idempotence, rate windows, outbox, housekeeping."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import inspect, select
+
+from bot.channels.base import DeliveryError
+from bot.outbox import OutboxSender
+from bot.runtime import Runtime
+from bot.scheduler import run_housekeeping
+from handlers.codes import parse_code
+from handlers.notices import change_status
+from handlers.types import Reply
+from storage.db import Database
+from storage.guards import claim_update, count_action
+from storage.migrate import downgrade, upgrade
+from storage.models import Contact, Conversation, Outbox, OutboxState, TipStatus
+from storage.tips import get_tip
+from tests.conftest import FakeClock, Person, file_minimal_tip
+
+
+async def table_names(db: Database) -> set[str]:
+    async with db.engine.connect() as conn:
+        return set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
+
+
+async def test_migrations_go_down_and_up_again(database: Database) -> None:
+    assert {"tip", "tip_event", "contact", "outbox", "conversation"} <= await table_names(database)
+    await downgrade(database, "base")
+    assert await table_names(database) <= {"alembic_version"}
+    await upgrade(database)
+    assert "tip" in await table_names(database)
+
+
+async def test_claim_update_is_true_once(database: Database, clock: FakeClock) -> None:
+    async with database.transaction() as db:
+        assert await claim_update(db, key="telegram:1", now=clock())
+        assert not await claim_update(db, key="telegram:1", now=clock())
+    async with database.transaction() as db:
+        assert not await claim_update(db, key="telegram:1", now=clock())
+        assert await claim_update(db, key="telegram:2", now=clock())
+
+
+async def test_rate_windows_count_separately(database: Database, clock: FakeClock) -> None:
+    minute = clock().replace(second=0, microsecond=0)
+    async with database.transaction() as db:
+        counts = [
+            await count_action(db, sender="s", action="message", window_start=minute)
+            for _ in range(3)
+        ]
+        other = await count_action(
+            db, sender="s", action="message", window_start=minute + timedelta(minutes=1)
+        )
+    assert counts == [1, 2, 3] and other == 1
+
+
+async def test_rollback_leaves_nothing(database: Database, clock: FakeClock) -> None:
+    with pytest.raises(RuntimeError):
+        async with database.transaction() as db:
+            await claim_update(db, key="telegram:9", now=clock())
+            raise RuntimeError("handler failed")
+    async with database.transaction() as db:
+        assert await claim_update(db, key="telegram:9", now=clock())
+
+
+class RecordingSender:
+    """A channel that records deliveries, failing on demand."""
+
+    name = "console"
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, Reply]] = []
+        self.failures: list[DeliveryError] = []
+
+    async def deliver(self, chat: str, reply: Reply) -> None:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.append((chat, reply))
+
+
+async def set_status(runtime: Runtime, code: str, status: TipStatus) -> None:
+    async with runtime.db.transaction() as db:
+        tip = await get_tip(db, str(parse_code(code)))
+        assert tip is not None
+        await change_status(db, runtime.context(), tip, status=status)
+
+
+async def outbox_rows(runtime: Runtime) -> list[Outbox]:
+    async with runtime.db.transaction() as db:
+        return list(await db.scalars(select(Outbox).order_by(Outbox.id)))
+
+
+async def test_status_change_reaches_a_contactable_tipster_through_the_outbox(
+    person: Person, clock: FakeClock
+) -> None:
+    runtime = person.runtime
+    code, _ = await file_minimal_tip(person, contact=True)
+    await set_status(runtime, code, TipStatus.VERIFYING)
+    sender = RecordingSender()
+    sender.failures = [DeliveryError("busy", retry_after=30), DeliveryError("network")]
+    outbox = OutboxSender(runtime, {"console": sender})
+    assert await outbox.run_once() == 1  # rate limited: wait as told
+    assert await outbox.run_once() == 0
+    clock.advance(seconds=31)
+    assert await outbox.run_once() == 1  # network error: back off
+    (row,) = await outbox_rows(runtime)
+    assert row.state is OutboxState.PENDING and row.attempts == 2
+    assert row.next_attempt_at > clock()
+    clock.advance(minutes=1)
+    assert await outbox.run_once() == 1
+    assert sender.sent and sender.sent[0][0] == person.chat
+    assert f"Tin báo {code} của bạn có cập nhật: Đang xác minh" in sender.sent[0][1].text
+    (row,) = await outbox_rows(runtime)
+    assert row.state is OutboxState.SENT and row.sent_at is not None
+    assert await outbox.run_once() == 0
+
+
+async def test_blocked_tipster_is_not_retried(person: Person) -> None:
+    code, _ = await file_minimal_tip(person, contact=True)
+    await set_status(person.runtime, code, TipStatus.HANDLED)
+    sender = RecordingSender()
+    sender.failures = [DeliveryError("blocked", permanent=True)]
+    await OutboxSender(person.runtime, {"console": sender}).run_once()
+    (row,) = await outbox_rows(person.runtime)
+    assert row.state is OutboxState.FAILED and row.last_error == "blocked"
+
+
+async def test_forget_before_delivery_drops_the_message(person: Person) -> None:
+    code, _ = await file_minimal_tip(person, contact=True)
+    await set_status(person.runtime, code, TipStatus.HANDLED)
+    await person.send(f"/forget {code}")
+    sender = RecordingSender()
+    assert await OutboxSender(person.runtime, {"console": sender}).run_once() == 0
+    (row,) = await outbox_rows(person.runtime)
+    assert row.state is OutboxState.DROPPED and not sender.sent
+
+
+async def test_anonymous_tipster_gets_no_message(person: Person) -> None:
+    code, _ = await file_minimal_tip(person, contact=False)
+    await set_status(person.runtime, code, TipStatus.CLOSED_SPAM)
+    assert await outbox_rows(person.runtime) == []
+
+
+async def test_housekeeping_removes_stale_drafts_and_expired_contacts(
+    person: Person, clock: FakeClock
+) -> None:
+    runtime = person.runtime
+    await file_minimal_tip(person, contact=True)
+    await person.send("/tip")
+    await person.press("Ma túy")
+    clock.advance(hours=25)
+    removed = await run_housekeeping(runtime)
+    assert removed["drafts"] == 1 and removed["contacts"] == 0
+    clock.advance(days=180)
+    removed = await run_housekeeping(runtime)
+    assert removed["contacts"] == 1
+    async with runtime.db.transaction() as db:
+        assert await db.scalar(select(Contact)) is None
+        assert await db.scalar(select(Conversation)) is None  # dormant for 30+ days

@@ -1,0 +1,271 @@
+"""The resident's side, through the real unit of work on a real database."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from bot.runtime import Runtime
+from handlers.codes import CODE_ALPHABET, parse_code
+from handlers.notices import change_status
+from storage.models import Attachment, Contact, Conversation, Tip, TipEvent, TipStatus
+from storage.tips import get_tip
+from tests.conftest import FakeClock, Person, file_minimal_tip, receipt
+
+
+async def count(runtime: Runtime, model: type) -> int:
+    async with runtime.db.transaction() as db:
+        return int(await db.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def only_tip(runtime: Runtime) -> Tip:
+    async with runtime.db.transaction() as db:
+        tips = list(await db.scalars(select(Tip)))
+    assert len(tips) == 1
+    return tips[0]
+
+
+async def test_start_explains_what_is_stored_and_113(person: Person) -> None:
+    await person.send("/start")
+    said = person.said()
+    assert "113" in said
+    assert "KHÔNG lưu tên" in said
+    labels = [o.label for o in person.options()]
+    assert labels == [
+        "📝 Gửi tin báo",
+        "🔎 Xem tin đã gửi",
+        "❓ Hướng dẫn",
+        "🌐 Ngôn ngữ / Language",
+    ]
+
+
+async def test_minimal_tip_takes_seven_steps_after_tip(person: Person) -> None:
+    await person.send("/tip")
+    taps = [
+        ("press", "Ma túy"),
+        ("press", "Kiến Giang"),
+        ("press", "Bỏ qua"),
+        ("send", "Có người bán ma túy ở cuối ngõ"),
+        ("press", "Hôm nay"),
+        ("press", "Không"),
+        ("press", "không liên hệ"),
+    ]
+    for how, what in taps:
+        assert "Mã tin báo" not in person.said()
+        await (person.press(what) if how == "press" else person.send(what))
+    assert len(taps) <= 7 and "Mã tin báo" in person.said()
+    code, passphrase = receipt(person)
+    assert parse_code(code) is not None and code[4] == "-"
+    assert set(code.replace("-", "")) <= set(CODE_ALPHABET)
+    assert len(passphrase.replace(" ", "")) == 8
+    tip = await only_tip(person.runtime)
+    assert (tip.category, tip.area, tip.occurred, tip.urgent) == (
+        "drugs",
+        "kien-giang",
+        "today",
+        False,
+    )
+    assert tip.description == "Có người bán ma túy ở cuối ngõ"
+    assert tip.status is TipStatus.RECEIVED
+    assert await count(person.runtime, TipEvent) == 1
+    assert await count(person.runtime, Contact) == 0
+
+
+async def test_full_tip_with_place_pin_photos_urgent_and_contact(person: Person) -> None:
+    await person.send("/tip")
+    await person.press("Trộm cắp")
+    await person.press("Tiếp")  # second page of communes
+    assert any("trang 2/3" in reply.text for reply in person.last)
+    assert person.last[0].in_place
+    await person.press("Ngư Thủy Bắc")
+    await person.send("Thôn Tân Hải, gần chợ")
+    await person.send("Mất xe máy tối qua.")
+    await person.photo("photo-file-1", caption="Biển số 73")
+    await person.pin(17.2, 106.8)
+    await person.send("Người lạ đi xe màu đỏ.")
+    await person.press("Đang/vừa")
+    await person.press("Có")
+    assert "113" in person.last[0].text
+    assert "Khẩn cấp: Có" in person.said()
+    await person.press("cho phép")
+    code, _ = receipt(person)
+    assert "/forget" in person.said()
+    tip = await only_tip(person.runtime)
+    assert tip.code == parse_code(code)
+    assert tip.place == "Thôn Tân Hải, gần chợ"
+    assert (tip.latitude, tip.longitude) == (17.2, 106.8)
+    assert tip.urgent and tip.occurred == "now"
+    assert tip.description == "Mất xe máy tối qua.\n\nBiển số 73\n\nNgười lạ đi xe màu đỏ."
+    assert await count(person.runtime, Attachment) == 1
+    assert await count(person.runtime, Contact) == 1
+
+
+async def test_review_edit_changes_one_part_and_returns_to_review(person: Person) -> None:
+    await person.send("/tip")
+    await person.press("Cờ bạc")
+    await person.press("Kiến Giang")
+    await person.press("Bỏ qua")
+    await person.send("Đánh bạc ở quán cà phê")
+    await person.press("Trước đó")
+    await person.press("Không")
+    await person.press("Sửa")
+    await person.press("Loại việc")
+    await person.press("Khác")
+    assert "Kiểm tra lại" in person.said() and "Loại việc: Khác" in person.said()
+    await person.press("Sửa")
+    await person.press("Nội dung")
+    await person.send("Nội dung mới")
+    await person.press("Hôm nay")
+    assert "Nội dung:\nNội dung mới" in person.said()
+    await person.press("không liên hệ")
+    tip = await only_tip(person.runtime)
+    assert (tip.category, tip.description, tip.occurred) == ("other", "Nội dung mới", "today")
+
+
+async def test_cancel_works_at_every_step(person: Person) -> None:
+    path = ["Ma túy", "Kiến Giang", "Bỏ qua", "text:Chuyện gì đó", "Hôm nay", "Không"]
+    for stop_after in range(len(path) + 1):
+        await person.send("/tip")
+        for action in path[:stop_after]:
+            if action.startswith("text:"):
+                await person.send(action[5:])
+            else:
+                await person.press(action)
+        await person.send("/cancel")
+        assert person.said() == "Đã hủy. Không có gì được gửi đi."
+    assert await count(person.runtime, Tip) == 0
+    await person.send("/cancel")
+    assert "Không có việc gì" in person.said()
+
+
+async def test_cancel_button_on_a_step(person: Person) -> None:
+    await person.send("/tip")
+    await person.press("Hủy")
+    assert "Đã hủy" in person.said()
+
+
+async def test_typed_choices_work_without_accents_or_by_number(person: Person) -> None:
+    await person.send("/tip")
+    await person.send("ma tuy")
+    assert "Bước 2" in person.said()
+    await person.send("ngu thuy nam")  # on page 3, typed from page 1
+    assert "Bước 3" in person.said()
+    await person.send("bo qua")
+    await person.send("Nội dung")
+    await person.send("2")  # "Hôm nay" by its number
+    assert "khẩn cấp" in person.said()
+
+
+async def test_abandoned_draft_expires_after_24_hours(person: Person, clock: FakeClock) -> None:
+    await person.send("/tip")
+    await person.press("Ma túy")
+    clock.advance(hours=23)
+    await person.press("Kiến Giang")
+    assert "Bước 3" in person.said()
+    clock.advance(hours=24, seconds=1)
+    await person.send("Thôn 2")
+    assert "quá 24 giờ" in person.said()
+    async with person.runtime.db.transaction() as db:
+        conv = await db.scalar(select(Conversation))
+    assert conv is not None and conv.step == "idle" and conv.draft == {}
+
+
+async def test_language_switch_keeps_the_draft(person: Person) -> None:
+    await person.send("/tip")
+    await person.press("Ma túy")
+    await person.send("/lang")
+    await person.press("English")
+    assert "Language set to English." in person.said()
+    assert "Step 2" in person.said()
+    await person.press("Kiến Giang")
+    assert "Step 3" in person.said()
+
+
+async def test_status_shows_history_and_public_note(person: Person, clock: FakeClock) -> None:
+    code, passphrase = await file_minimal_tip(person)
+    clock.advance(hours=2)
+    async with person.runtime.db.transaction() as db:
+        tip = await get_tip(db, str(parse_code(code)))
+        assert tip is not None
+        await change_status(
+            db, person.runtime.context(), tip, status=TipStatus.VERIFYING, public_note="Đã cử người"
+        )
+    await person.send(f"/status {code.lower()}")
+    assert f"mật khẩu của tin {code}" in person.said()
+    await person.send(passphrase.replace(" ", "-"))
+    said = person.said()
+    assert "Tình trạng: Đang xác minh" in said
+    assert "Đã tiếp nhận" in said and "Ghi chú của công an: Đã cử người" in said
+    assert "Không có địa chỉ liên hệ" in said
+
+
+async def test_status_from_the_menu_asks_for_the_code(person: Person) -> None:
+    code, passphrase = await file_minimal_tip(person)
+    await person.send("/start")
+    await person.press("Xem tin")
+    assert "Gõ mã tin báo" in person.said()
+    await person.send(code.replace("-", " "))
+    await person.send(passphrase)
+    assert f"Tin báo {code}" in person.said()
+
+
+async def test_wrong_passphrase_is_counted_and_locks(person: Person, clock: FakeClock) -> None:
+    code, passphrase = await file_minimal_tip(person)
+    for _ in range(5):
+        await person.send(f"/status {code}")
+        await person.send("0000 0000")
+        assert "không đúng" in person.said()
+    await person.send(f"/status {code}")
+    await person.send(passphrase)
+    assert "sai quá nhiều lần" in person.said()
+    clock.advance(minutes=61)
+    await person.send(f"/status {code}")
+    await person.send(passphrase)
+    assert "Tình trạng: Đã tiếp nhận" in person.said()
+
+
+async def test_unknown_code_and_malformed_code(person: Person) -> None:
+    await person.send("/status ABCD-EFGH")
+    await person.send("1234 5678")
+    assert "không đúng" in person.said()
+    await person.send("/status hello")
+    assert "không phải là mã" in person.said()
+    await person.send("ABCD-EFG0")
+    assert "không phải là mã" in person.said()
+    await person.send("/cancel")
+    assert "Đã hủy" in person.said()
+
+
+async def test_status_in_the_middle_of_a_draft_returns_to_it(person: Person) -> None:
+    code, passphrase = await file_minimal_tip(person)
+    await person.send("/tip")
+    await person.press("Trộm cắp")
+    await person.send(f"/status {code}")
+    await person.send(passphrase)
+    assert "Tình trạng" in person.said() and "Bước 2" in person.said()
+    await person.press("Kiến Giang")
+    assert "Bước 3" in person.said()
+
+
+async def test_forget_from_the_same_chat_needs_no_passphrase(person: Person) -> None:
+    code, passphrase = await file_minimal_tip(person, contact=True)
+    assert await count(person.runtime, Contact) == 1
+    await person.send(f"/forget {code}")
+    assert "Đã xóa địa chỉ liên hệ" in person.said()
+    assert await count(person.runtime, Contact) == 0
+    await person.send(f"/forget {code}")
+    await person.send(passphrase)
+    assert "không có địa chỉ liên hệ" in person.said()
+
+
+async def test_forget_from_another_chat_needs_the_passphrase(runtime: Runtime) -> None:
+    tipster = Person(runtime, user="a", chat="chat-a")
+    other = Person(runtime, user="b", chat="chat-b")
+    code, passphrase = await file_minimal_tip(tipster, contact=True)
+    await other.send(f"/forget {code}")
+    assert "mật khẩu" in other.said()
+    await other.send("9999 9999")
+    assert await count(runtime, Contact) == 1
+    await other.send(f"/forget {code}")
+    await other.send(passphrase)
+    assert "Đã xóa" in other.said()
+    assert await count(runtime, Contact) == 0

@@ -1,0 +1,166 @@
+"""Small pieces: the text catalogue, operator data, codes, sealing, splitting, settings."""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+from pathlib import Path
+
+import pytest
+
+from bot.channels.base import split_text
+from bot.settings import SettingsError, load_settings
+from handlers.catalog import CatalogError, fold, load_catalog
+from handlers.codes import CODE_ALPHABET, new_code, new_passphrase, parse_code, show_code
+from handlers.sealing import Sealer, check_passphrase, hash_passphrase
+from handlers.texts import TEXTS, text
+
+
+def placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def test_every_text_has_both_languages_with_the_same_placeholders() -> None:
+    for key, (vi, en) in TEXTS.items():
+        assert vi.strip() and en.strip(), key
+        assert placeholders(vi) == placeholders(en), key
+
+
+def test_text_defaults_to_vietnamese() -> None:
+    assert text("vi", "yes") == "Có" and text("en", "yes") == "Yes" and text("fr", "yes") == "Có"
+
+
+def test_packaged_catalog_has_the_district_and_categories() -> None:
+    catalog = load_settings(_env_file=None).catalog()
+    assert len(catalog.areas) == 28  # 26 communes and 2 towns
+    assert catalog.area("ngu-thuy-bac") is not None
+    assert catalog.categories[0].code == "drugs"
+    assert catalog.bbox is not None and catalog.bbox.south < catalog.bbox.north
+
+
+@pytest.mark.parametrize(
+    ("areas", "categories", "message"),
+    [
+        ({"areas": []}, {"categories": [{"code": "a", "vi": "A"}]}, "district"),
+        (
+            {"district": {"code": "d", "vi": "D"}, "areas": [{"code": "a", "vi": "A"}] * 2},
+            {"categories": [{"code": "a", "vi": "A"}]},
+            "duplicate",
+        ),
+        (
+            {"district": {"code": "d", "vi": "D"}, "areas": [{"code": "a:b", "vi": "A"}]},
+            {"categories": [{"code": "a", "vi": "A"}]},
+            "ASCII",
+        ),
+        (
+            {"district": {"code": "d", "vi": "D"}, "areas": [{"vi": "A"}]},
+            {"categories": []},
+            "code",
+        ),
+        (
+            {"district": {"code": "d", "vi": "D"}, "areas": [{"code": "a", "vi": "A"}]},
+            [],
+            "categories",
+        ),
+    ],
+)
+def test_bad_catalog_files_are_refused_with_a_reason(
+    areas: object, categories: object, message: str
+) -> None:
+    with pytest.raises(CatalogError, match=message):
+        load_catalog(areas, categories)
+
+
+def test_fold_removes_vietnamese_accents() -> None:
+    assert fold("Ma Túy") == "ma tuy"
+    assert fold("  Đánh   nhau ") == "danh nhau"
+    assert fold("Xã Ngư Thủy Bắc") == "xa ngu thuy bac"
+
+
+def test_codes_avoid_confusable_characters() -> None:
+    assert not set("01OIL") & set(CODE_ALPHABET)
+    codes = {new_code() for _ in range(500)}
+    assert len(codes) == 500
+    assert all(re.fullmatch(f"[{CODE_ALPHABET}]{{8}}", c) for c in codes)
+    assert show_code("ABCDEFGH") == "ABCD-EFGH"
+    assert parse_code(" abcd-efgh ") == "ABCDEFGH"
+    assert parse_code("ABCD EFG2") == "ABCDEFG2"
+    assert parse_code("ABCD-EFG0") is None and parse_code("ABC") is None
+
+
+def test_passphrase_hash_checks_and_salts() -> None:
+    phrase = new_passphrase().replace(" ", "")
+    stored = hash_passphrase(phrase)
+    assert check_passphrase(phrase, stored)
+    assert not check_passphrase("00000000", stored)
+    assert hash_passphrase(phrase) != stored
+
+
+def test_sealed_address_opens_only_for_its_record() -> None:
+    sealer = Sealer("s" * 40)
+    box = sealer.seal("telegram:987654321", bound_to="ABCDEFGH")
+    assert b"987654321" not in box
+    assert sealer.open(box, bound_to="ABCDEFGH") == "telegram:987654321"
+    assert sealer.open(box, bound_to="ZZZZZZZZ") is None
+    assert Sealer("t" * 40).open(box, bound_to="ABCDEFGH") is None
+    tampered = box[:-1] + bytes([box[-1] ^ 1])
+    assert sealer.open(tampered, bound_to="ABCDEFGH") is None
+
+
+def test_pseudonyms_are_stable_keyed_and_per_channel() -> None:
+    sealer = Sealer("s" * 40)
+    alias = sealer.pseudonym("telegram", "987654321")
+    assert alias == sealer.pseudonym("telegram", "987654321")
+    assert alias != sealer.pseudonym("zalo", "987654321")
+    assert alias != Sealer("t" * 40).pseudonym("telegram", "987654321")
+    assert "987654321" not in alias
+
+
+def test_split_text_keeps_every_character_and_prefers_line_breaks() -> None:
+    lines = [f"dòng {n} " + "x" * 50 for n in range(200)]
+    long_text = "\n".join(lines)
+    pieces = split_text(long_text, 4096)
+    assert all(len(p) <= 4096 for p in pieces) and len(pieces) > 1
+    assert "\n".join(pieces) == long_text
+    one_line = "từ " * 3000
+    pieces = split_text(one_line, 1000)
+    assert all(len(p) <= 1000 for p in pieces)
+    assert "".join(pieces).replace(" ", "") == one_line.replace(" ", "")
+    word = "y" * 2500
+    assert "".join(split_text(word, 1000)) == word
+
+
+def test_missing_or_malformed_settings_name_themselves(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TIPLINE_TIMEZONE", "Mars/Olympus")
+    with pytest.raises(SettingsError, match="TIPLINE_TIMEZONE"):
+        load_settings(_env_file=None)
+    monkeypatch.delenv("TIPLINE_TIMEZONE")
+    monkeypatch.setenv("TIPLINE_DATABASE_URL", "mysql://x")
+    with pytest.raises(SettingsError, match="TIPLINE_DATABASE_URL"):
+        load_settings(_env_file=None)
+    monkeypatch.delenv("TIPLINE_DATABASE_URL")
+    settings = load_settings(_env_file=None)
+    with pytest.raises(SettingsError, match="TIPLINE_TELEGRAM_TOKEN is not set"):
+        settings.require_token()
+    with pytest.raises(SettingsError, match="TIPLINE_SECRET_KEY is not set"):
+        settings.require_secret()
+    bad = tmp_path / "areas.json"
+    bad.write_text("{not json")
+    monkeypatch.setenv("TIPLINE_AREAS_FILE", str(bad))
+    with pytest.raises(SettingsError, match="TIPLINE_AREAS_FILE: not valid JSON"):
+        load_settings(_env_file=None).catalog()
+    bad.write_text(json.dumps({"areas": []}))
+    with pytest.raises(SettingsError, match="areas file"):
+        load_settings(_env_file=None).catalog()
+
+
+def test_console_secret_is_created_once_with_0600(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'data' / 'tipline.db'}"
+    settings = load_settings(_env_file=None, database_url=url)
+    first = settings.secret_for_console()
+    key_file = tmp_path / "data" / "tipline.secret"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert len(first) >= 32 and settings.secret_for_console() == first
