@@ -94,8 +94,13 @@ def prompt_place(turn: Turn) -> Reply:
 
 
 def prompt_description(turn: Turn) -> Reply:
-    """Ask what happened."""
-    return Reply(turn.t("ask.description"))
+    """Ask what happened; once something arrived, say what and offer the "when" buttons."""
+    draft = turn.conv.draft
+    texts, files = len(draft.get("texts", [])), len(draft.get("files", []))
+    if not texts and not files:
+        return Reply(turn.t("ask.description"))
+    # The "when" buttons double as the Done button: one tap fewer for every tipster.
+    return Reply(turn.t("got.piece", texts=texts, files=files), _when_options(turn), columns=2)
 
 
 def _when_options(turn: Turn) -> tuple[Option, ...]:
@@ -219,7 +224,6 @@ async def answer_description(turn: Turn) -> list[Reply]:
     """Collect messages and files until the person says when it happened."""
     msg, draft, limits = turn.msg, turn.draft, turn.ctx.limits
     has_content = bool(draft.get("texts") or draft.get("files"))
-    # Once something was sent, the "when" buttons double as the Done button.
     if msg.kind is Kind.CHOICE or (has_content and picked(msg, _when_options(turn))):
         if not has_content:
             return [turn.say("description.empty")]
@@ -227,7 +231,7 @@ async def answer_description(turn: Turn) -> list[Reply]:
     if msg.kind is Kind.LOCATION and msg.location is not None:
         draft.update(lat=msg.location.latitude, lon=msg.location.longitude)
         await turn.goto("description", draft)
-        return [turn.say("got.location"), _acknowledge(turn)]
+        return [turn.say("got.location"), prompt_description(turn)]
     piece = (msg.text if msg.kind is Kind.TEXT else msg.caption).strip()
     files = [[m.kind.value, m.ref] for m in msg.media]
     if not piece and not files:
@@ -237,23 +241,14 @@ async def answer_description(turn: Turn) -> list[Reply]:
     if piece and used + len(piece) + (2 if texts else 0) > limits.description_chars:
         left = max(limits.description_chars - used - (2 if texts else 0), 0)
         too_long = turn.say("description.too_long", limit=limits.description_chars, left=left)
-        return [too_long, _acknowledge(turn)]
+        return [too_long, prompt_description(turn)]
     if len(draft.get("files", [])) + len(files) > limits.attachments:
         too_many = turn.say("description.too_many_files", limit=limits.attachments)
-        return [too_many, _acknowledge(turn)]
+        return [too_many, prompt_description(turn)]
     draft["texts"] = [*texts, piece] if piece else texts
     draft["files"] = [*draft.get("files", []), *files]
     await turn.goto("description", draft)
-    return [_acknowledge(turn)]
-
-
-def _acknowledge(turn: Turn) -> Reply:
-    """What was received so far, with the "when" buttons that also end the story."""
-    draft = turn.conv.draft
-    texts, files = len(draft.get("texts", [])), len(draft.get("files", []))
-    if not texts and not files:
-        return prompt_description(turn)
-    return Reply(turn.t("got.piece", texts=texts, files=files), _when_options(turn), columns=2)
+    return [prompt_description(turn)]
 
 
 async def answer_when(turn: Turn) -> list[Reply]:

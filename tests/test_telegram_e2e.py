@@ -1,0 +1,350 @@
+"""End to end: the real python-telegram-bot stack, polling and webhook, against a fake Bot API."""
+
+from __future__ import annotations
+
+import io
+import logging
+import socket
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from sqlalchemy import func, select
+
+from bot.channels.telegram import TelegramChannel
+from bot.logs import setup_logging
+from bot.outbox import OutboxSender
+from bot.runtime import Runtime
+from handlers.codes import parse_code
+from handlers.notices import change_status
+from handlers.types import Reply
+from storage.models import Outbox, OutboxState, Tip, TipStatus
+from storage.tips import get_tip
+from tests.conftest import FakeClock
+from tests.fake_telegram import FakeTelegramAPI
+
+JSONDict = dict[str, Any]
+
+# Distinctive identity of the tipster: none of it may appear in the database or the logs.
+TIPSTER_ID = 987654321
+TIPSTER_USERNAME = "zyxwvu_tipster"
+TIPSTER_FIRST = "Quỳnh Zyxwvu"
+TIPSTER_LAST = "Bí Mật"
+TIPSTER_PHONE = "+84912345678"
+
+
+class TickingClock(FakeClock):
+    """A fake clock that moves two seconds whenever it is read, like a person typing."""
+
+    def __call__(self) -> Any:
+        self.advance(seconds=2)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """Time that passes as the bot works, so per-minute limits behave as with people."""
+    return TickingClock()
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    """End-to-end tests run on SQLite files, so their raw bytes can be searched."""
+    return f"sqlite+aiosqlite:///{tmp_path / 'tipline.db'}"
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeTelegramAPI]:
+    """The fake Bot API server."""
+    async with FakeTelegramAPI() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def polling(runtime: Runtime, api: FakeTelegramAPI) -> AsyncIterator[TelegramChannel]:
+    """The real bot polling the fake API."""
+    channel = TelegramChannel(runtime, api.token, api.root, polling=True)
+    await channel.start()
+    yield channel
+    await channel.stop()
+
+
+class Resident:
+    """A Telegram user tapping through the bot, seen from the Bot API's side."""
+
+    def __init__(self, api: FakeTelegramAPI, user: JSONDict, chat_id: int | None = None):
+        self.api = api
+        self.user = user
+        self.chat_id = chat_id if chat_id is not None else int(user["id"])
+
+    def sent(self) -> list[JSONDict]:
+        """Every message the bot sent to this chat, in order."""
+        return [c.params for c in self.api.calls_to("sendMessage", chat_id=self.chat_id)]
+
+    def keyboards(self) -> list[tuple[int, JSONDict]]:
+        """(message id, inline keyboard) of every message the bot sent or redrew, oldest first."""
+        found = []
+        for call in self.api.calls:
+            if call.failed or str(call.params.get("chat_id")) != str(self.chat_id):
+                continue
+            markup = call.params.get("reply_markup") or {}
+            if call.method == "sendMessage" and "inline_keyboard" in markup:
+                found.append((int(call.result["message_id"]), markup))
+            elif call.method == "editMessageText" and "inline_keyboard" in markup:
+                found.append((int(call.params["message_id"]), markup))
+        return found
+
+    async def _expect(self, update: JSONDict, replies: int) -> list[JSONDict]:
+        before = len(self.sent())
+        self.api.push(update)
+        if replies == 0:
+            return []
+        await self.api.wait_calls("sendMessage", count=before + replies, chat_id=self.chat_id)
+        return self.sent()[before:]
+
+    async def send(self, text: str, replies: int = 1, **fields: Any) -> list[JSONDict]:
+        """Type a message; wait for `replies` messages back."""
+        update = self.api.text_update(self.user, text, self.chat_id, **fields)
+        return await self._expect(update, replies)
+
+    async def push(self, update: JSONDict, replies: int = 1) -> list[JSONDict]:
+        """Send a prepared update; wait for `replies` messages back."""
+        return await self._expect(update, replies)
+
+    def button(self, label: str) -> tuple[str, int]:
+        """The callback data and message id of the newest button whose label contains `label`."""
+        for message_id, markup in reversed(self.keyboards()):
+            for row in markup["inline_keyboard"]:
+                for button in row:
+                    if label.lower() in button["text"].lower():
+                        return button["callback_data"], message_id
+        raise AssertionError(f"no button {label!r} in the bot's messages")
+
+    async def press(self, label: str, replies: int = 1) -> list[JSONDict]:
+        """Tap an inline button."""
+        data, message_id = self.button(label)
+        update = self.api.callback_update(self.user, data, message_id, self.chat_id)
+        return await self._expect(update, replies)
+
+    async def press_data(self, data: str, replies: int = 1) -> list[JSONDict]:
+        """Send a button press with arbitrary (possibly forged) callback data."""
+        update = self.api.callback_update(self.user, data, 1, self.chat_id)
+        return await self._expect(update, replies)
+
+
+def texts(messages: list[JSONDict]) -> str:
+    return "\n".join(str(m["text"]) for m in messages)
+
+
+@pytest.fixture
+def tipster(api: FakeTelegramAPI) -> Resident:
+    """A resident with a very recognisable identity."""
+    user = api.user(TIPSTER_ID, TIPSTER_FIRST, username=TIPSTER_USERNAME, last_name=TIPSTER_LAST)
+    return Resident(api, user)
+
+
+async def file_tip_with_photo(tipster: Resident, *, contact: bool) -> tuple[str, str]:
+    """The whole resident flow over Telegram; returns the receipt's code and passphrase."""
+    api = tipster.api
+    assert "113" in texts(await tipster.send("/start"))
+    await tipster.press("Gửi tin báo")
+    await tipster.press("Ma túy")
+    redrawn = len(api.calls_to("editMessageText", chat_id=TIPSTER_ID))
+    await tipster.press("Tiếp", replies=0)  # a page turn redraws the message in place
+    edits = await api.wait_calls("editMessageText", count=redrawn + 1, chat_id=TIPSTER_ID)
+    assert "trang 2/3" in edits[-1].params["text"]
+    await tipster.press("Mai Thủy")
+    location_prompt = tipster.sent()[-1]
+    keyboard = location_prompt["reply_markup"]["keyboard"]
+    assert keyboard[0][0]["request_location"] is True
+    await tipster.push(api.location_update(tipster.user, 17.21, 106.79), replies=1)
+    await tipster.send("Nhà số 5 có mua bán ma túy <b>đêm qua</b>")
+    await tipster.push(api.photo_update(tipster.user, "AgACAgPhotoFileIdXYZ", caption="ảnh"))
+    await tipster.push(api.contact_update(tipster.user, TIPSTER_PHONE, TIPSTER_FIRST), replies=2)
+    await tipster.press("Hôm nay")
+    review = await tipster.press("Không")
+    assert "Tệp đính kèm: 1" in texts(review)
+    receipt = texts(await tipster.press("cho phép" if contact else "không liên hệ"))
+    code = receipt.split("Mã tin báo: ")[1].split("\n")[0]
+    passphrase = receipt.split("Mật khẩu: ")[1].split("\n")[0]
+    return code, passphrase
+
+
+async def test_complete_tip_with_photo_status_and_forget(
+    polling: TelegramChannel, tipster: Resident, runtime: Runtime
+) -> None:
+    api = tipster.api
+    code, passphrase = await file_tip_with_photo(tipster, contact=True)
+    assert api.calls_to("answerCallbackQuery")
+    assert api.calls_to("editMessageReplyMarkup", chat_id=TIPSTER_ID)  # old buttons retired
+    assert all("parse_mode" not in params for params in tipster.sent())
+    async with runtime.db.transaction() as db:
+        tip = await get_tip(db, str(parse_code(code)))
+        assert tip is not None
+        assert tip.area == "mai-thuy" and tip.latitude == 17.21
+        assert [a.ref for a in tip.attachments] == ["AgACAgPhotoFileIdXYZ"]
+        assert "<b>đêm qua</b>" in tip.description
+    await tipster.send(f"/status {code}")
+    status = texts(await tipster.send(passphrase))
+    assert "Tình trạng: Đã tiếp nhận" in status and "/forget" in status
+    assert "đã xóa" in texts(await tipster.send(f"/forget {code}")).lower()
+
+
+async def test_status_notice_goes_out_through_the_outbox_with_retries(
+    polling: TelegramChannel, tipster: Resident, runtime: Runtime, clock: FakeClock
+) -> None:
+    api = tipster.api
+    code, _ = await file_tip_with_photo(tipster, contact=True)
+    async with runtime.db.transaction() as db:
+        tip = await get_tip(db, str(parse_code(code)))
+        assert tip is not None
+        await change_status(db, runtime.context(), tip, status=TipStatus.HANDLED)
+    outbox = OutboxSender(runtime, {"telegram": polling})
+    api.fail_next("sendMessage", retry_after=7)
+    assert await outbox.run_once() == 1
+    async with runtime.db.transaction() as db:
+        row = await db.scalar(select(Outbox))
+    assert row is not None and row.state is OutboxState.PENDING
+    assert 6 <= (row.next_attempt_at - clock.now).total_seconds() <= 7
+    clock.advance(seconds=8)
+    assert await outbox.run_once() == 1
+    notice = tipster.sent()[-1]["text"]
+    assert f"Tin báo {code} của bạn có cập nhật: Đã xử lý" in notice
+
+
+async def test_blocked_bot_marks_the_delivery_failed(
+    polling: TelegramChannel, tipster: Resident, runtime: Runtime
+) -> None:
+    code, _ = await file_tip_with_photo(tipster, contact=True)
+    async with runtime.db.transaction() as db:
+        tip = await get_tip(db, str(parse_code(code)))
+        assert tip is not None
+        await change_status(db, runtime.context(), tip, status=TipStatus.VERIFYING)
+    tipster.api.fail_next(
+        "sendMessage", status=403, description="Forbidden: bot was blocked by the user"
+    )
+    await OutboxSender(runtime, {"telegram": polling}).run_once()
+    async with runtime.db.transaction() as db:
+        row = await db.scalar(select(Outbox))
+    assert row is not None and row.state is OutboxState.FAILED
+
+
+async def test_bad_input_over_telegram(polling: TelegramChannel, tipster: Resident) -> None:
+    api = tipster.api
+    await tipster.send("/tip")
+    await tipster.press("Trộm cắp")
+    assert "Hãy bấm một nút" in texts(await tipster.send("Xã nào cũng được", replies=2))
+    assert "Nút đó" in texts(await tipster.press_data("forged:c.drugs", replies=2))
+    assert "Nút đó" in texts(await tipster.press_data("\u2603" * 20, replies=2))
+    assert "chưa dùng được" in texts(await tipster.push(api.sticker_update(tipster.user), 2))
+    edited = api.edited_text_update(tipster.user, "sửa", message_id=3)
+    assert "phần sửa" in texts(await tipster.push(edited))
+    assert "lộ người viết" in texts(await tipster.send("chuyển tiếp", replies=2, forward=True))
+    assert "không hiểu lệnh" in texts(await tipster.send("/xyz", replies=2))
+    assert "Bước 3" in texts(await tipster.send("kien giang"))  # the draft survived it all
+
+
+async def test_group_chat_gets_one_pointer_and_nothing_is_stored(
+    polling: TelegramChannel, api: FakeTelegramAPI, runtime: Runtime
+) -> None:
+    member = Resident(api, api.user(5550001, "Group Member"), chat_id=-100777)
+    answer = texts(await member.send("/tip@tipline_test_bot", chat_type="group"))
+    assert "tin nhắn riêng" in answer and "@tipline_test_bot" in answer
+    await member.send("buôn lậu ở bến sông", replies=0, chat_type="group")
+    await member.send("/start@other_bot", replies=0, chat_type="group")
+    await member.send("/help", chat_type="group")  # proves the two before were handled
+    assert len(member.sent()) == 2
+    async with runtime.db.transaction() as db:
+        assert await db.scalar(select(func.count()).select_from(Tip)) == 0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_webhook_checks_the_secret_and_ignores_redelivery(
+    runtime: Runtime, api: FakeTelegramAPI
+) -> None:
+    channel = TelegramChannel(runtime, api.token, api.root, polling=False)
+    await channel.start()
+    secret = runtime.sealer.webhook_token()
+    runner = web.AppRunner(channel.webhook_app("/telegram", secret))
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    url = f"http://127.0.0.1:{port}/telegram"
+    resident = Resident(api, api.user(4242, "Webhook Person"))
+    try:
+        update = api.text_update(resident.user, "/start")
+        update["update_id"] = 777
+        assert await api.post_webhook(url, update) == 403
+        assert await api.post_webhook(url, update, secret="wrong") == 403
+        assert resident.sent() == []
+        assert await api.post_webhook(url, update, secret=secret) == 200
+        assert len(resident.sent()) == 1  # answered before the 200
+        assert await api.post_webhook(url, update, secret=secret) == 200  # Telegram retries
+        assert len(resident.sent()) == 1
+    finally:
+        await runner.cleanup()
+        await channel.stop()
+
+
+async def test_long_messages_are_split_not_cut(
+    polling: TelegramChannel, api: FakeTelegramAPI
+) -> None:
+    body = "\n".join(f"{n:05d} " + "chữ " * 20 for n in range(200))
+    await polling.deliver("31337", Reply(body))
+    pieces = api.sent_texts(31337)
+    assert len(pieces) >= 2 and all(len(p) <= 4096 for p in pieces)
+    assert "\n".join(pieces) == body
+
+
+def database_bytes(folder: Path) -> tuple[list[str], bytes]:
+    """The names and the raw bytes of the SQLite database and its WAL and shared-memory files."""
+    files = sorted(folder.glob("tipline.db*"))
+    return [f.name for f in files], b"".join(f.read_bytes() for f in files)
+
+
+@pytest.fixture
+def production_logs() -> Iterator[io.StringIO]:
+    """Logging configured as `tipline run` does at DEBUG, with every line also kept here."""
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    setup_logging("DEBUG")
+    kept = io.StringIO()
+    handler = logging.StreamHandler(kept)
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    root.addHandler(handler)
+    yield kept
+    root.handlers[:] = saved[0]
+    root.setLevel(saved[1])
+
+
+async def test_anonymity_no_identity_in_database_files_or_logs(
+    production_logs: io.StringIO,
+    polling: TelegramChannel,
+    tipster: Resident,
+    runtime: Runtime,
+    tmp_path: Path,
+) -> None:
+    for contact in (True, False):
+        code, passphrase = await file_tip_with_photo(tipster, contact=contact)
+        await tipster.send(f"/status {code}")
+        await tipster.send(passphrase)
+    async with runtime.db.transaction() as db:
+        tip = await get_tip(db, str(parse_code(code)))
+        assert tip is not None
+        await change_status(db, runtime.context(), tip, status=TipStatus.VERIFYING)
+    names, raw = database_bytes(tmp_path)
+    assert "tipline.db-wal" in names, names  # the write-ahead log is searched too
+    logs = production_logs.getvalue().encode()
+    assert b"update=telegram:" in logs  # the logs were captured at all
+    for needle in (str(TIPSTER_ID), TIPSTER_USERNAME, TIPSTER_FIRST, TIPSTER_LAST, TIPSTER_PHONE):
+        for encoded in {needle.encode(), needle.encode("utf-16-le")}:
+            assert encoded not in raw, f"{needle!r} found in the database files"
+            assert encoded not in logs, f"{needle!r} found in the logs"
+    assert b"84912345678" not in raw and b"912345678" not in raw
