@@ -8,12 +8,14 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from sqlalchemy.exc import DBAPIError
+from telegram.error import InvalidToken, NetworkError
 
-from bot.channels.base import Sender
 from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import ALLOWED_UPDATES, TelegramChannel
 from bot.logs import setup_logging
@@ -32,10 +34,18 @@ from storage.tips import get_tip
 log = logging.getLogger("tipline")
 
 
+def open_database(settings: Settings) -> Database:
+    """The configured database; a SQLite file's folder is created if it is missing."""
+    path = settings.sqlite_path()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return Database(settings.database_url)
+
+
 def build_runtime(settings: Settings, secret: str) -> Runtime:
     """Wire the database, keys and operator data together."""
     return Runtime(
-        db=Database(settings.database_url),
+        db=open_database(settings),
         sealer=Sealer(secret),
         catalog=settings.catalog(),
         timezone=settings.zone,
@@ -44,19 +54,17 @@ def build_runtime(settings: Settings, secret: str) -> Runtime:
 
 
 @contextlib.asynccontextmanager
-async def serving(runtime: Runtime, senders: dict[str, Sender]) -> AsyncIterator[None]:
-    """Migrate, then run the outbox sender and the scheduler around the body."""
-    await upgrade(runtime.db)
-    outbox = asyncio.create_task(OutboxSender(runtime, senders).run_forever())
+async def background(runtime: Runtime, outbox: OutboxSender) -> AsyncIterator[None]:
+    """Run the outbox sender and the scheduler around the body, and stop them after it."""
+    sending = asyncio.create_task(outbox.run_forever())
     scheduler = start_scheduler(runtime)
     try:
         yield
     finally:
         scheduler.shutdown(wait=False)
-        outbox.cancel()
+        sending.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await outbox
-        await runtime.db.dispose()
+            await sending
 
 
 async def until_stopped() -> None:
@@ -72,48 +80,57 @@ async def run_polling(settings: Settings) -> None:
     """The bot on Telegram by long polling."""
     token, runtime = settings.require_token(), build_runtime(settings, settings.require_secret())
     telegram = TelegramChannel(runtime, token, settings.telegram_api_url, polling=True)
-    async with serving(runtime, {telegram.name: telegram}):
+    try:
+        await upgrade(runtime.db)
         await telegram.start()
-        try:
+        async with background(runtime, OutboxSender(runtime, {telegram.name: telegram})):
             await until_stopped()
-        finally:
-            await telegram.stop()
+    finally:
+        await telegram.stop()
+        await runtime.db.dispose()
 
 
 async def run_webhook(settings: Settings, listen: str, url: str) -> None:
     """The bot behind a webhook: an aiohttp server that checks Telegram's secret header."""
     host, port = parse_listen(listen)
-    if not url.startswith("https://") and not url.startswith("http://"):
+    if not url.startswith(("https://", "http://")):
         raise SettingsError(f"tipline: --url {url!r}: expected https://...")
     token, runtime = settings.require_token(), build_runtime(settings, settings.require_secret())
     telegram = TelegramChannel(runtime, token, settings.telegram_api_url, polling=False)
     secret = runtime.sealer.webhook_token()
-    app = telegram.webhook_app(urlsplit(url).path or "/", secret)
-    async with serving(runtime, {telegram.name: telegram}):
+    runner = web.AppRunner(telegram.webhook_app(urlsplit(url).path or "/", secret), access_log=None)
+    try:
+        await upgrade(runtime.db)
         await telegram.start()
-        runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, host, port).start()
         await telegram.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
         log.info("webhook listening on %s:%d", host, port)
-        try:
+        async with background(runtime, OutboxSender(runtime, {telegram.name: telegram})):
             await until_stopped()
-        finally:
-            await runner.cleanup()
-            await telegram.stop()
+    finally:
+        await runner.cleanup()
+        await telegram.stop()
+        await runtime.db.dispose()
 
 
 async def run_console(settings: Settings) -> None:
     """The whole product in this terminal, on the local database, with no token."""
     runtime = build_runtime(settings, settings.secret_for_console())
     console = ConsoleChannel(runtime)
-    async with serving(runtime, {console.name: console}):
-        await console.run()
+    outbox = OutboxSender(runtime, {console.name: console})
+    try:
+        await upgrade(runtime.db)
+        await outbox.run_once()  # what arrived for this terminal while it was closed
+        async with background(runtime, outbox):
+            await console.run()
+    finally:
+        await runtime.db.dispose()
 
 
 async def run_migrate(settings: Settings) -> None:
     """Apply the database migrations."""
-    db = Database(settings.database_url)
+    db = open_database(settings)
     try:
         await upgrade(db)
     finally:
@@ -166,18 +183,43 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         settings = load_settings()
         setup_logging("WARNING" if args.command == "console" else settings.log_level)
-        if args.command == "run":
-            asyncio.run(run_polling(settings))
-        elif args.command == "webhook":
-            asyncio.run(run_webhook(settings, args.listen, args.url))
-        elif args.command == "console":
-            asyncio.run(run_console(settings))
-        elif args.command == "migrate":
-            asyncio.run(run_migrate(settings))
-        else:
-            asyncio.run(run_set_status(settings, args.code, args.status, args.note))
+        asyncio.run(_command(args, settings))
     except SettingsError as error:
         print(error, file=sys.stderr)
         sys.exit(2)
+    except InvalidToken:
+        print(
+            "tipline: Telegram refused TIPLINE_TELEGRAM_TOKEN (check it with @BotFather)",
+            file=sys.stderr,
+        )
+        sys.exit(2)
+    except NetworkError as error:
+        where = settings.telegram_api_url
+        print(
+            f"tipline: cannot reach the Telegram Bot API at {where}: {_reason(error)}",
+            file=sys.stderr,
+        )
+        sys.exit(1)
+    except (OSError, DBAPIError) as error:
+        print(f"tipline: cannot start: {_reason(error)}", file=sys.stderr)
+        sys.exit(1)
     except KeyboardInterrupt:
         pass
+
+
+def _command(args: argparse.Namespace, settings: Settings) -> Coroutine[Any, Any, None]:
+    if args.command == "run":
+        return run_polling(settings)
+    if args.command == "webhook":
+        return run_webhook(settings, args.listen, args.url)
+    if args.command == "console":
+        return run_console(settings)
+    if args.command == "migrate":
+        return run_migrate(settings)
+    return run_set_status(settings, args.code, args.status, args.note)
+
+
+def _reason(error: BaseException) -> str:
+    # One line for the operator: the database or network error without its stack.
+    original = getattr(error, "orig", None) or error
+    return f"{type(original).__name__}: {str(original).splitlines()[0] if str(original) else ''}"

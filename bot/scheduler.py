@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -22,11 +23,19 @@ async def run_housekeeping(runtime: Runtime) -> dict[str, int]:
     return removed
 
 
+async def _scheduled_housekeeping(runtime: Runtime) -> None:
+    try:
+        await run_housekeeping(runtime)
+    except asyncio.CancelledError:
+        # Shutdown cancels a running job; its transaction rolled back and the next start redoes it.
+        log.info("housekeeping interrupted by shutdown")
+
+
 def start_scheduler(runtime: Runtime) -> AsyncIOScheduler:
     """Start the scheduler with its jobs; each run is idempotent, so no job store is needed."""
     scheduler = AsyncIOScheduler(timezone=runtime.timezone)
     scheduler.add_job(
-        run_housekeeping,
+        _scheduled_housekeeping,
         "interval",
         minutes=HOUSEKEEPING_MINUTES,
         args=[runtime],

@@ -203,7 +203,7 @@ class TelegramChannel:
         log.info("telegram bot @%s started", self.runtime.bot_username)
 
     async def stop(self) -> None:
-        """Stop polling, finish running updates, disconnect."""
+        """Stop polling, finish running updates, disconnect (safe if start() failed)."""
         if self.application.updater is not None and self.application.updater.running:
             await self.application.updater.stop()
         if self.application.running:

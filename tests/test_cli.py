@@ -1,0 +1,164 @@
+"""The `tipline` command as an operator runs it: real processes, a fake Bot API, real files."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fake_telegram import FakeTelegramAPI
+
+SECRET = "cli-test-secret-" + "k" * 40
+
+CONSOLE_SCRIPT = """\
+/start
+1
+ma tuy
+2
+bo qua
+Có người lạ đến hỏi mua ma túy
+!photo bang-chung
+2
+2
+1
+"""
+
+
+def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment of a fresh shell: no TIPLINE_* from the developer's, a private database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIPLINE_")}
+    env["TIPLINE_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'data' / 'tipline.db'}"
+    env.update(extra)
+    return env
+
+
+async def tipline(
+    tmp_path: Path, *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> tuple[int, str, str]:
+    """Run `tipline ARGS` to completion; returns (exit code, stdout, stderr)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=tmp_path,
+        env=env or clean_env(tmp_path),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(stdin.encode()), 120)
+    return int(process.returncode or 0), out.decode(), err.decode()
+
+
+async def test_console_runs_the_whole_flow_from_a_fresh_folder(tmp_path: Path) -> None:
+    code, out, err = await tipline(tmp_path, "console", stdin=CONSOLE_SCRIPT)
+    assert code == 0, err
+    assert "113" in out and "Mã tin báo:" in out and "Mật khẩu:" in out
+    assert "Công an có thể nhắn hỏi bạn qua đây" in out  # option 1 of the review: contact
+    secret_file = tmp_path / "data" / "tipline.secret"
+    assert secret_file.stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "data" / "tipline.db").exists()
+    tip_code = out.split("Mã tin báo: ")[1].split()[0]
+    passphrase = " ".join(out.split("Mật khẩu: ")[1].split()[:2])
+    code, out, err = await tipline(
+        tmp_path, "tip", "set-status", tip_code, "verifying", "--note", "Đang xác minh"
+    )
+    assert code == 0 and "verifying" in out, err
+    code, out, _ = await tipline(tmp_path, "console", stdin=f"/status {tip_code}\n{passphrase}\n")
+    assert "📨 Tin báo" in out  # the outbox notice, delivered to this terminal
+    assert "Tình trạng: Đang xác minh" in out and "Ghi chú của công an: Đang xác minh" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "extra", "named"),
+    [
+        (("run",), {"TIPLINE_SECRET_KEY": SECRET}, "TIPLINE_TELEGRAM_TOKEN is not set"),
+        (("run",), {"TIPLINE_TELEGRAM_TOKEN": "1:a"}, "TIPLINE_SECRET_KEY is not set"),
+        (
+            ("run",),
+            {"TIPLINE_TELEGRAM_TOKEN": "nonsense", "TIPLINE_SECRET_KEY": SECRET},
+            "TIPLINE_TELEGRAM_TOKEN is malformed",
+        ),
+        (("console",), {"TIPLINE_TIMEZONE": "Mars/Olympus"}, "TIPLINE_TIMEZONE"),
+        (("console",), {"TIPLINE_MESSAGES_PER_MINUTE": "many"}, "TIPLINE_MESSAGES_PER_MINUTE"),
+        (("console",), {"TIPLINE_AREAS_FILE": "/nonexistent.json"}, "TIPLINE_AREAS_FILE"),
+        (("webhook", "--url", "https://x/t", "--listen", "nowhere"), {}, "--listen"),
+    ],
+)
+async def test_bad_settings_stop_with_one_line_naming_them(
+    tmp_path: Path, args: tuple[str, ...], extra: dict[str, str], named: str
+) -> None:
+    code, _, err = await tipline(tmp_path, *args, env=clean_env(tmp_path, **extra))
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and named in err, err
+
+
+async def test_migrate_and_unknown_tip(tmp_path: Path) -> None:
+    code, out, _ = await tipline(tmp_path, "migrate")
+    assert code == 0 and "up to date" in out
+    code, _, err = await tipline(tmp_path, "tip", "set-status", "ABCD-EFGH", "handled")
+    assert code == 2 and "no tip ABCD-EFGH" in err
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def start_bot(tmp_path: Path, api: FakeTelegramAPI, *args: str) -> asyncio.subprocess.Process:
+    env = clean_env(
+        tmp_path,
+        TIPLINE_TELEGRAM_TOKEN=api.token,
+        TIPLINE_TELEGRAM_API_URL=api.root,
+        TIPLINE_SECRET_KEY=SECRET,
+    )
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
+async def stop_bot(process: asyncio.subprocess.Process) -> str:
+    """SIGTERM, as a service manager stops it; returns what it logged."""
+    process.send_signal(signal.SIGTERM)
+    _, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()
+    return err.decode()
+
+
+async def test_tipline_run_polls_and_answers(tmp_path: Path) -> None:
+    async with FakeTelegramAPI() as api:
+        process = await start_bot(tmp_path, api, "run")
+        person = api.user(31337, "Cli Person")
+        api.push(api.text_update(person, "/start"))
+        (call,) = await api.wait_calls("sendMessage", chat_id=31337, timeout=60)
+        assert "113" in call.params["text"]
+        logs = await stop_bot(process)
+    assert "31337" not in logs and "Cli Person" not in logs
+    assert "update=telegram:" in logs
+
+
+async def test_tipline_webhook_sets_the_secret_and_rejects_strangers(tmp_path: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/tg-hook"
+    async with FakeTelegramAPI() as api:
+        process = await start_bot(tmp_path, api, "webhook", "--listen", f"127.0.0.1:{port}",
+                                  "--url", url)  # fmt: skip
+        (hook,) = await api.wait_calls("setWebhook", timeout=60)
+        assert hook.params["url"] == url
+        secret = str(hook.params["secret_token"])
+        assert len(secret) >= 32 and SECRET not in secret
+        person = api.user(4711, "Webhook Person")
+        update = api.text_update(person, "/help")
+        assert await api.post_webhook(url, update) == 403
+        assert await api.post_webhook(url, update, secret=secret + "x") == 403
+        assert await api.post_webhook(url, update, secret=secret) == 200
+        assert "/status" in api.sent_texts(4711)[0]
+        await stop_bot(process)
