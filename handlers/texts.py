@@ -105,6 +105,14 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Tối đa {limit} tệp đính kèm; tệp vừa rồi chưa được thêm.",
         "At most {limit} attachments; the last one was not added.",
     ),
+    "media.original": (
+        "⚠️ Ảnh/video gửi dạng tệp (file) giữ nguyên thông tin ẩn, có thể gồm nơi chụp và "
+        "loại điện thoại; công an sẽ thấy. Nếu không muốn, ở bước kiểm tra hãy chọn Sửa → "
+        "Nội dung rồi gửi lại dưới dạng ảnh thường.",
+        "⚠️ A picture or video sent as a file keeps its hidden details, which can include "
+        "where it was taken and the phone model; officers will see them. If you don't want "
+        "that, choose Edit → What happened at the review and send it again as a photo.",
+    ),
     "description.empty": (
         "Hãy kể ngắn gọn chuyện gì đã xảy ra trước đã.",
         "Please describe what happened first.",

@@ -248,6 +248,8 @@ async def answer_description(turn: Turn) -> list[Reply]:
     draft["texts"] = [*texts, piece] if piece else texts
     draft["files"] = [*draft.get("files", []), *files]
     await turn.goto("description", draft)
+    if any(media.original for media in msg.media):
+        return [turn.say("media.original"), prompt_description(turn)]
     return [prompt_description(turn)]
 
 

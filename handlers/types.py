@@ -37,10 +37,14 @@ class MediaKind(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Media:
-    """A file the platform keeps for us, known by its reference (a file id or URL)."""
+    """A file the platform keeps for us, known by its reference (a file id or URL).
+
+    `original` marks a picture or video kept byte for byte, hidden metadata (GPS) included.
+    """
 
     kind: MediaKind
     ref: str
+    original: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -105,6 +105,16 @@ async def test_more_than_ten_attachments(person: Person) -> None:
     assert len((await draft_of(person.runtime))["files"]) == 10
 
 
+async def test_a_picture_sent_as_a_file_warns_about_hidden_location(person: Person) -> None:
+    await at_description(person)
+    original = (Media(MediaKind.DOCUMENT, "doc-with-exif", original=True),)
+    await person.deliver(person.incoming(Kind.MEDIA, media=original))
+    assert "nơi chụp" in person.last[0].text
+    assert "1 tệp" in person.last[1].text and person.last[1].options
+    await person.photo("recompressed-photo")
+    assert "nơi chụp" not in person.said()
+
+
 async def test_edited_and_forwarded_messages(person: Person) -> None:
     before = await at_description(person)
     await person.deliver(person.incoming(Kind.EDITED, text="sửa lại"))

@@ -244,6 +244,10 @@ async def test_bad_input_over_telegram(polling: TelegramChannel, tipster: Reside
     assert "lộ người viết" in texts(await tipster.send("chuyển tiếp", replies=2, forward=True))
     assert "không hiểu lệnh" in texts(await tipster.send("/xyz", replies=2))
     assert "Bước 3" in texts(await tipster.send("kien giang"))  # the draft survived it all
+    await tipster.send("Bỏ qua")  # the keyboard button that sits beside "share location"
+    document = {"file_id": "BQACAgDocFileId", "file_unique_id": "d1", "mime_type": "image/jpeg"}
+    warned = texts(await tipster.push(api.message_update(tipster.user, document=document), 2))
+    assert "nơi chụp" in warned and "1 tệp" in warned
 
 
 async def test_group_chat_gets_one_pointer_and_nothing_is_stored(

@@ -157,6 +157,15 @@ def test_missing_or_malformed_settings_name_themselves(
         load_settings(_env_file=None).catalog()
 
 
+def test_dot_env_file_is_honoured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("TIPLINE_TIPS_PER_HOUR=2\nTIPLINE_TIMEZONE=Asia/Bangkok\n")
+    settings = load_settings()
+    assert settings.tips_per_hour == 2 and settings.timezone == "Asia/Bangkok"
+    monkeypatch.setenv("TIPLINE_TIPS_PER_HOUR", "3")  # the environment wins over .env
+    assert load_settings().tips_per_hour == 3
+
+
 def test_console_secret_is_created_once_with_0600(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'data' / 'tipline.db'}"
     settings = load_settings(_env_file=None, database_url=url)

@@ -95,7 +95,12 @@ def _media(message: Message) -> Media | None:
         (MediaKind.AUDIO, message.audio),
         (MediaKind.DOCUMENT, message.document),
     ]
-    return next((Media(kind, item.file_id) for kind, item in found if item is not None), None)
+    media = next((Media(kind, item.file_id) for kind, item in found if item is not None), None)
+    mime = message.document.mime_type or "" if message.document else ""
+    if media is not None and mime.startswith(("image/", "video/")):
+        # Sent "as a file", so Telegram did not recompress it: its EXIF (GPS) travels with it.
+        return Media(media.kind, media.ref, original=True)
+    return media
 
 
 def _base(update: Update, message: Message, runtime: Runtime, **fields: Any) -> Incoming:

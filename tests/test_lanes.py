@@ -1,0 +1,123 @@
+"""Processing model: one chat strictly in order, different chats at the same time."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from telegram import Chat, Message, Update
+
+from bot.channels.telegram import TelegramChannel
+from bot.lanes import ChatLanes
+from bot.runtime import Runtime
+from tests.conftest import FakeClock
+from tests.fake_telegram import FakeTelegramAPI
+
+
+def update(update_id: int, chat_id: int) -> Update:
+    message = Message(update_id, datetime.now(UTC), Chat(chat_id, Chat.PRIVATE))
+    return Update(update_id, message=message)
+
+
+async def test_a_busy_chat_queues_its_updates_and_others_go_ahead() -> None:
+    lanes = ChatLanes(max_concurrent_chats=2)
+    log: list[str] = []
+    release = asyncio.Event()
+
+    finished = {"b1": asyncio.Event(), "c1": asyncio.Event()}
+
+    async def work(name: str, wait: bool = False) -> None:
+        log.append(f"start {name}")
+        if wait:
+            await release.wait()
+        log.append(f"end {name}")
+        if name in finished:
+            finished[name].set()
+
+    tasks = [asyncio.create_task(lanes.process_update(update(1, 10), work("a1", wait=True)))]
+    tasks += [
+        asyncio.create_task(lanes.process_update(update(n, 10), work(f"a{n}")))
+        for n in range(2, 12)
+    ]
+    tasks.append(asyncio.create_task(lanes.process_update(update(20, 20), work("b1"))))
+    tasks.append(asyncio.create_task(lanes.process_update(update(30, 30), work("c1"))))
+    await asyncio.wait_for(asyncio.gather(*(e.wait() for e in finished.values())), 5)
+    # Chat 10 is stuck on a1 with ten updates queued, yet chats 20 and 30 (two slots) went on.
+    assert log[:1] == ["start a1"] and "start a2" not in log
+    assert lanes.busy_chats == 1
+    release.set()
+    await asyncio.gather(*tasks)
+    chat_10 = [entry for entry in log if entry.endswith(tuple(f"a{n}" for n in range(1, 12)))]
+    assert chat_10 == [f"{step} a{n}" for n in range(1, 12) for step in ("start", "end")]
+    assert lanes.busy_chats == 0
+
+
+async def test_a_failing_update_does_not_block_its_chat() -> None:
+    lanes = ChatLanes()
+    done: list[int] = []
+
+    async def boom() -> None:
+        raise RuntimeError("handler bug")
+
+    async def fine() -> None:
+        done.append(2)
+
+    await asyncio.gather(
+        lanes.process_update(update(1, 5), boom()), lanes.process_update(update(2, 5), fine())
+    )
+    assert done == [2] and lanes.busy_chats == 0
+
+
+class TickingClock(FakeClock):
+    """Two seconds pass whenever the bot looks at the time."""
+
+    def __call__(self) -> datetime:
+        self.advance(seconds=2)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """Time that passes as the bot works."""
+    return TickingClock()
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    """SQLite for the end-to-end ordering tests."""
+    return f"sqlite+aiosqlite:///{tmp_path / 'tipline.db'}"
+
+
+@pytest.fixture
+async def slow_api() -> AsyncIterator[FakeTelegramAPI]:
+    """A Bot API that takes half a second per call, like a bad mobile network."""
+    async with FakeTelegramAPI(latency=0.5) as fake:
+        yield fake
+
+
+async def test_over_telegram_chats_overlap_and_each_chat_keeps_its_order(
+    runtime: Runtime, slow_api: FakeTelegramAPI
+) -> None:
+    api = slow_api
+    channel = TelegramChannel(runtime, api.token, api.root, polling=True)
+    await channel.start()
+    try:
+        people = [api.user(9000 + n, f"Person {n}") for n in range(6)]
+        for person in people:
+            for line in ("/help", "/lang", "/start"):
+                api.push(api.text_update(person, line))
+        for person in people:
+            await api.wait_calls("sendMessage", count=3, chat_id=person["id"], timeout=30)
+    finally:
+        await channel.stop()
+    for person in people:
+        texts = api.sent_texts(person["id"])
+        assert texts[0].startswith("Cách dùng") and texts[1].startswith("Chọn ngôn ngữ")
+        assert texts[2].startswith("Xin chào")
+    arrivals = sorted(c.at for c in api.calls_to("sendMessage"))
+    # Sequential processing would space the sends by the 0.5 s latency; lanes overlap them.
+    assert min(b - a for a, b in itertools.pairwise(arrivals)) < 0.25
