@@ -250,6 +250,21 @@ async def test_bad_input_over_telegram(polling: TelegramChannel, tipster: Reside
     assert "nơi chụp" in warned and "1 tệp" in warned
 
 
+async def test_buttons_work_when_telegram_refuses_to_edit_an_old_message(
+    polling: TelegramChannel, tipster: Resident
+) -> None:
+    api = tipster.api
+    await tipster.send("/tip")
+    api.fail_next("answerCallbackQuery", status=400, description="Bad Request: query is too old")
+    api.fail_next(
+        "editMessageReplyMarkup", status=400, description="Bad Request: message can't be edited"
+    )
+    assert "Bước 2" in texts(await tipster.press("Ma túy"))
+    api.fail_next("editMessageText", status=400, description="Bad Request: message can't be edited")
+    await tipster.press("Tiếp", replies=1)  # the page could not be redrawn: it is sent anew
+    assert "trang 2/3" in tipster.sent()[-1]["text"]
+
+
 async def test_group_chat_gets_one_pointer_and_nothing_is_stored(
     polling: TelegramChannel, api: FakeTelegramAPI, runtime: Runtime
 ) -> None:

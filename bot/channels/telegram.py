@@ -234,17 +234,23 @@ class TelegramChannel:
             await send_reply(self.bot, msg.chat, reply)
 
     async def _settle_button(self, query: CallbackQuery, replies: list[Reply]) -> list[Reply]:
-        """Stop the button's spinner, and retire its keyboard (or redraw it for a page turn)."""
-        await query.answer()
+        """Stop the button's spinner, and retire its keyboard (or redraw it for a page turn).
+
+        Telegram refuses both for old messages and late answers; the replies still go out.
+        """
         message = query.message
-        if not isinstance(message, Message):
-            return replies
-        if replies and replies[0].in_place:
-            first = replies[0]
-            await message.edit_text(first.text, reply_markup=markup(first))  # type: ignore[arg-type]
-            return replies[1:]
-        if message.reply_markup is not None:
-            await message.edit_reply_markup(reply_markup=None)
+        try:
+            await query.answer()
+            if not isinstance(message, Message):
+                return replies
+            if replies and replies[0].in_place:
+                first = replies[0]
+                await message.edit_text(first.text, reply_markup=markup(first))  # type: ignore[arg-type]
+                return replies[1:]
+            if message.reply_markup is not None:
+                await message.edit_reply_markup(reply_markup=None)
+        except TelegramError as error:
+            log.info("button message not updated: %s", type(error).__name__)
         return replies
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
