@@ -177,15 +177,23 @@ def person(runtime: Runtime) -> Person:
     return Person(runtime)
 
 
+# The shortest way through /tip: ("press", button label) or ("send", text).
+MINIMAL_TIP = [
+    ("press", "Ma túy"),
+    ("press", "Kiến Giang"),
+    ("press", "Bỏ qua"),
+    ("send", "Có người bán ma túy ở cuối ngõ"),
+    ("press", "Hôm nay"),
+    ("press", "Không"),
+    ("press", "không liên hệ"),
+]
+
+
 async def file_minimal_tip(person: Person, *, contact: bool = False) -> tuple[str, str]:
     """Send a tip by the shortest path; returns (code, passphrase) from the receipt."""
     await person.send("/tip")
-    await person.press("Ma túy")
-    await person.press("Kiến Giang")
-    await person.press("Bỏ qua")
-    await person.send("Có người bán ma túy ở cuối ngõ")
-    await person.press("Hôm nay")
-    await person.press("Không")
+    for how, what in MINIMAL_TIP[:-1]:
+        await (person.press(what) if how == "press" else person.send(what))
     await person.press("cho phép" if contact else "không liên hệ")
     return receipt(person)
 

@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from telegram import Chat, Message, Update
 
-from bot.channels.telegram import TelegramChannel
 from bot.lanes import ChatLanes
-from bot.runtime import Runtime
-from tests.conftest import FakeClock
-from tests.fake_telegram import FakeTelegramAPI
 
 
 def update(update_id: int, chat_id: int) -> Update:
@@ -70,54 +62,3 @@ async def test_a_failing_update_does_not_block_its_chat() -> None:
         lanes.process_update(update(1, 5), boom()), lanes.process_update(update(2, 5), fine())
     )
     assert done == [2] and lanes.busy_chats == 0
-
-
-class TickingClock(FakeClock):
-    """Two seconds pass whenever the bot looks at the time."""
-
-    def __call__(self) -> datetime:
-        self.advance(seconds=2)
-        return self.now
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    """Time that passes as the bot works."""
-    return TickingClock()
-
-
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    """SQLite for the end-to-end ordering tests."""
-    return f"sqlite+aiosqlite:///{tmp_path / 'tipline.db'}"
-
-
-@pytest.fixture
-async def slow_api() -> AsyncIterator[FakeTelegramAPI]:
-    """A Bot API that takes half a second per call, like a bad mobile network."""
-    async with FakeTelegramAPI(latency=0.5) as fake:
-        yield fake
-
-
-async def test_over_telegram_chats_overlap_and_each_chat_keeps_its_order(
-    runtime: Runtime, slow_api: FakeTelegramAPI
-) -> None:
-    api = slow_api
-    channel = TelegramChannel(runtime, api.token, api.root, polling=True)
-    await channel.start()
-    try:
-        people = [api.user(9000 + n, f"Person {n}") for n in range(6)]
-        for person in people:
-            for line in ("/help", "/lang", "/start"):
-                api.push(api.text_update(person, line))
-        for person in people:
-            await api.wait_calls("sendMessage", count=3, chat_id=person["id"], timeout=30)
-    finally:
-        await channel.stop()
-    for person in people:
-        texts = api.sent_texts(person["id"])
-        assert texts[0].startswith("Cách dùng") and texts[1].startswith("Chọn ngôn ngữ")
-        assert texts[2].startswith("Xin chào")
-    arrivals = sorted(c.at for c in api.calls_to("sendMessage"))
-    # Sequential processing would space the sends by the 0.5 s latency; lanes overlap them.
-    assert min(b - a for a, b in itertools.pairwise(arrivals)) < 0.25

@@ -9,7 +9,7 @@ from handlers.codes import CODE_ALPHABET, parse_code
 from handlers.notices import change_status
 from storage.models import Attachment, Contact, Conversation, Tip, TipEvent, TipStatus
 from storage.tips import get_tip
-from tests.conftest import FakeClock, Person, file_minimal_tip, receipt
+from tests.conftest import MINIMAL_TIP, FakeClock, Person, file_minimal_tip, receipt
 
 
 async def count(runtime: Runtime, model: type) -> int:
@@ -40,19 +40,10 @@ async def test_start_explains_what_is_stored_and_113(person: Person) -> None:
 
 async def test_minimal_tip_takes_seven_steps_after_tip(person: Person) -> None:
     await person.send("/tip")
-    taps = [
-        ("press", "Ma túy"),
-        ("press", "Kiến Giang"),
-        ("press", "Bỏ qua"),
-        ("send", "Có người bán ma túy ở cuối ngõ"),
-        ("press", "Hôm nay"),
-        ("press", "Không"),
-        ("press", "không liên hệ"),
-    ]
-    for how, what in taps:
+    for how, what in MINIMAL_TIP:
         assert "Mã tin báo" not in person.said()
         await (person.press(what) if how == "press" else person.send(what))
-    assert len(taps) <= 7 and "Mã tin báo" in person.said()
+    assert len(MINIMAL_TIP) <= 7 and "Mã tin báo" in person.said()
     code, passphrase = receipt(person)
     assert parse_code(code) is not None and code[4] == "-"
     assert set(code.replace("-", "")) <= set(CODE_ALPHABET)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import io
+import itertools
 import logging
-import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from handlers.types import Reply
 from storage.models import Outbox, OutboxState, Tip, TipStatus
 from storage.tips import get_tip
 from tests.conftest import FakeClock
+from tests.e2e.conftest import free_port
 from tests.fake_telegram import FakeTelegramAPI
 
 JSONDict = dict[str, Any]
@@ -33,33 +34,6 @@ TIPSTER_USERNAME = "zyxwvu_tipster"
 TIPSTER_FIRST = "Quỳnh Zyxwvu"
 TIPSTER_LAST = "Bí Mật"
 TIPSTER_PHONE = "+84912345678"
-
-
-class TickingClock(FakeClock):
-    """A fake clock that moves two seconds whenever it is read, like a person typing."""
-
-    def __call__(self) -> Any:
-        self.advance(seconds=2)
-        return self.now
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    """Time that passes as the bot works, so per-minute limits behave as with people."""
-    return TickingClock()
-
-
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    """End-to-end tests run on SQLite files, so their raw bytes can be searched."""
-    return f"sqlite+aiosqlite:///{tmp_path / 'tipline.db'}"
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeTelegramAPI]:
-    """The fake Bot API server."""
-    async with FakeTelegramAPI() as fake:
-        yield fake
 
 
 @pytest.fixture
@@ -279,12 +253,6 @@ async def test_group_chat_gets_one_pointer_and_nothing_is_stored(
         assert await db.scalar(select(func.count()).select_from(Tip)) == 0
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 async def test_webhook_checks_the_secret_and_ignores_redelivery(
     runtime: Runtime, api: FakeTelegramAPI
 ) -> None:
@@ -367,3 +335,34 @@ async def test_anonymity_no_identity_in_database_files_or_logs(
             assert encoded not in raw, f"{needle!r} found in the database files"
             assert encoded not in logs, f"{needle!r} found in the logs"
     assert b"84912345678" not in raw and b"912345678" not in raw
+
+
+@pytest.fixture
+async def slow_api() -> AsyncIterator[FakeTelegramAPI]:
+    """A Bot API that takes half a second per call, like a bad mobile network."""
+    async with FakeTelegramAPI(latency=0.5) as fake:
+        yield fake
+
+
+async def test_over_telegram_chats_overlap_and_each_chat_keeps_its_order(
+    runtime: Runtime, slow_api: FakeTelegramAPI
+) -> None:
+    api = slow_api
+    channel = TelegramChannel(runtime, api.token, api.root, polling=True)
+    await channel.start()
+    try:
+        people = [api.user(9000 + n, f"Person {n}") for n in range(6)]
+        for person in people:
+            for line in ("/help", "/lang", "/start"):
+                api.push(api.text_update(person, line))
+        for person in people:
+            await api.wait_calls("sendMessage", count=3, chat_id=person["id"], timeout=30)
+    finally:
+        await channel.stop()
+    for person in people:
+        texts = api.sent_texts(person["id"])
+        assert texts[0].startswith("Cách dùng") and texts[1].startswith("Chọn ngôn ngữ")
+        assert texts[2].startswith("Xin chào")
+    arrivals = sorted(c.at for c in api.calls_to("sendMessage"))
+    # Sequential processing would space the sends by the 0.5 s latency; lanes overlap them.
+    assert min(b - a for a, b in itertools.pairwise(arrivals)) < 0.25

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.conftest import free_port
 from tests.fake_telegram import FakeTelegramAPI
 
 SECRET = "cli-test-secret-" + "k" * 40
@@ -104,12 +104,6 @@ async def test_migrate_and_unknown_tip(tmp_path: Path) -> None:
     assert code == 0 and "up to date" in out
     code, _, err = await tipline(tmp_path, "tip", "set-status", "ABCD-EFGH", "handled")
     assert code == 2 and "no tip ABCD-EFGH" in err
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def start_bot(tmp_path: Path, api: FakeTelegramAPI, *args: str) -> asyncio.subprocess.Process:

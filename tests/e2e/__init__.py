@@ -1,0 +1,1 @@
+"""End-to-end tests: real processes and the real python-telegram-bot stack over HTTP."""
