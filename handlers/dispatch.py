@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.followup import LOOKUP_STEPS, begin_lookup, finish_lookup
+from handlers.codes import show_code
+from handlers.followup import LOOKUP_STEPS, begin_lookup, finish_lookup, leave_lookup
 from handlers.texts import LANGUAGES, text
 from handlers.tip_flow import STEPS, owns_choice, start_tip
 from handlers.turn import Turn
@@ -109,8 +110,10 @@ def where_you_are(turn: Turn) -> list[Reply]:
     """The current question again, so the person knows what to do next."""
     if turn.step in STEPS:
         return [STEPS[turn.step].prompt(turn)]
+    if turn.step in LOOKUP_STEPS and turn.step.endswith(".pass"):
+        return [turn.say("ask.passphrase", code=show_code(turn.conv.draft["lookup"]))]
     if turn.step in LOOKUP_STEPS:
-        return [turn.say("ask.code")] if turn.step.endswith(".code") else []
+        return [turn.say("ask.code")]
     return [Reply(turn.t("idle.hint"), menu(turn))]
 
 
@@ -121,6 +124,7 @@ def menu(turn: Turn) -> tuple[Option, ...]:
 
 async def show_start(turn: Turn) -> list[Reply]:
     """Greet, say what is stored, remind of 113, and offer the menu (or the draft in progress)."""
+    await leave_lookup(turn)
     district = turn.ctx.catalog.district.name(turn.lang)
     greeting = Reply(turn.t("start", district=district), menu(turn))
     if turn.step in STEPS:
@@ -156,6 +160,11 @@ async def cancel(turn: Turn) -> list[Reply]:
     return [turn.say("cancelled")]
 
 
+async def _tip(turn: Turn) -> list[Reply]:
+    await leave_lookup(turn)
+    return await start_tip(turn)
+
+
 async def _status(turn: Turn) -> list[Reply]:
     return await begin_lookup(turn, "status", turn.msg.args)
 
@@ -164,7 +173,7 @@ async def _forget(turn: Turn) -> list[Reply]:
     return await begin_lookup(turn, "forget", turn.msg.args)
 
 
-MENU = {"tip": start_tip, "status": _status, "help": show_help, "lang": ask_language}
+MENU = {"tip": _tip, "status": _status, "help": show_help, "lang": ask_language}
 
 COMMANDS = {
     "start": show_start,
@@ -172,7 +181,7 @@ COMMANDS = {
     "lang": ask_language,
     "language": ask_language,
     "cancel": cancel,
-    "tip": start_tip,
+    "tip": _tip,
     "status": _status,
     "forget": _forget,
 }

@@ -126,14 +126,21 @@ async def status_view(turn: Turn, tip: Tip) -> Reply:
     return Reply("\n".join(lines))
 
 
-async def finish_lookup(turn: Turn, replies: list[Reply]) -> list[Reply]:
-    """End a lookup and return to the tip being written, if there was one."""
+async def leave_lookup(turn: Turn) -> None:
+    """Drop a /status or /forget in progress, back to the tip being written (or idle)."""
+    if turn.step not in LOOKUP_STEPS:
+        return
     draft = turn.draft
     resume = str(draft.pop("resume", IDLE))
     draft.pop("lookup", None)
     await turn.goto(resume if resume in STEPS else IDLE, draft if resume in STEPS else {})
-    if resume in STEPS:
-        replies += [turn.say("resume"), STEPS[resume].prompt(turn)]
+
+
+async def finish_lookup(turn: Turn, replies: list[Reply]) -> list[Reply]:
+    """End a lookup and return to the tip being written, if there was one."""
+    await leave_lookup(turn)
+    if turn.step in STEPS:
+        replies += [turn.say("resume"), STEPS[turn.step].prompt(turn)]
     return replies
 
 

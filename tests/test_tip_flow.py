@@ -237,6 +237,20 @@ async def test_status_in_the_middle_of_a_draft_returns_to_it(person: Person) -> 
     assert "Bước 3" in person.said()
 
 
+async def test_leaving_a_lookup_for_a_new_command_keeps_the_draft(person: Person) -> None:
+    await person.send("/tip")
+    await person.press("Trộm cắp")
+    await person.send("/status")
+    await person.send("/tip")
+    assert "Tiếp tục tin báo" in person.said() and "Bước 2" in person.said()
+    await person.send("/status ABCD-EFGH")
+    await person.send("/start")
+    assert "Bước 2" in person.said()
+    await person.send("/forget ABCD-EFGH")
+    await person.choose("beef:c.drugs")  # a button from an older draft, mid-lookup
+    assert "mật khẩu của tin ABCD-EFGH" in person.said()
+
+
 async def test_forget_from_the_same_chat_needs_no_passphrase(person: Person) -> None:
     code, passphrase = await file_minimal_tip(person, contact=True)
     assert await count(person.runtime, Contact) == 1
