@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.runtime import Runtime
+from handlers.alerts import escalate_unacknowledged
 from handlers.housekeeping import housekeeping
 
 log = logging.getLogger("tipline.scheduler")
@@ -23,26 +25,42 @@ async def run_housekeeping(runtime: Runtime) -> dict[str, int]:
     return removed
 
 
-async def _scheduled_housekeeping(runtime: Runtime) -> None:
-    try:
-        await run_housekeeping(runtime)
-    except asyncio.CancelledError:
-        # Shutdown cancels a running job; its transaction rolled back and the next start redoes it.
-        log.info("housekeeping interrupted by shutdown")
+async def run_escalation(runtime: Runtime) -> int:
+    """Escalate unacknowledged urgent tips to district officers, in one transaction."""
+    async with runtime.db.transaction() as db:
+        escalated = await escalate_unacknowledged(db, runtime.context())
+    if escalated:
+        runtime.outbox_ready.set()
+        log.info("escalated %d urgent tips", escalated)
+    return escalated
+
+
+def _interruptible(
+    job: Callable[[Runtime], Awaitable[object]],
+) -> Callable[[Runtime], Awaitable[None]]:
+    async def run(runtime: Runtime) -> None:
+        try:
+            await job(runtime)
+        except asyncio.CancelledError:
+            # Shutdown cancels a running job; its transaction rolled back, the next run redoes it.
+            log.info("%s interrupted by shutdown", job.__name__)
+
+    return run
 
 
 def start_scheduler(runtime: Runtime) -> AsyncIOScheduler:
     """Start the scheduler with its jobs; each run is idempotent, so no job store is needed."""
     scheduler = AsyncIOScheduler(timezone=runtime.timezone)
-    scheduler.add_job(
-        _scheduled_housekeeping,
-        "interval",
-        minutes=HOUSEKEEPING_MINUTES,
-        args=[runtime],
-        id="housekeeping",
-        next_run_time=runtime.clock(),
-        coalesce=True,
-        max_instances=1,
-    )
+    for job, minutes in ((run_housekeeping, HOUSEKEEPING_MINUTES), (run_escalation, 1)):
+        scheduler.add_job(
+            _interruptible(job),
+            "interval",
+            minutes=minutes,
+            args=[runtime],
+            id=job.__name__,
+            next_run_time=runtime.clock(),
+            coalesce=True,
+            max_instances=1,
+        )
     scheduler.start()
     return scheduler

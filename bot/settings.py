@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     messages_per_minute: int = Field(default=30, ge=1)
     contact_retention_days: int = Field(default=180, ge=1)
     draft_ttl_hours: int = Field(default=24, ge=1)
+    overdue_hours: int = Field(default=72, ge=1)
+    escalate_after_minutes: int = Field(default=15, ge=1)
+    invite_hours: int = Field(default=72, ge=1)
     log_level: str = "INFO"
 
     @field_validator("telegram_api_url")
@@ -81,6 +84,9 @@ class Settings(BaseSettings):
             messages_per_minute=self.messages_per_minute,
             contact_retention_days=self.contact_retention_days,
             draft_ttl_hours=self.draft_ttl_hours,
+            overdue_hours=self.overdue_hours,
+            escalate_after_minutes=self.escalate_after_minutes,
+            invite_hours=self.invite_hours,
         )
 
     def catalog(self) -> Catalog:

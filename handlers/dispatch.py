@@ -7,13 +7,33 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.codes import show_code
-from handlers.followup import LOOKUP_STEPS, begin_lookup, finish_lookup, leave_lookup
+from handlers.dialogue import answer_officer_question, answer_text, tipster_button
+from handlers.export import export_tips
+from handlers.followup import LOOKUP_STEPS, begin_lookup
+from handlers.officers import (
+    alerts,
+    answer_invite_name,
+    choose_invite,
+    enrol,
+    set_alerts,
+    start_invite,
+    welcome,
+)
 from handlers.texts import LANGUAGES, text
-from handlers.tip_flow import STEPS, owns_choice, start_tip
-from handlers.turn import Turn
+from handlers.tip_flow import STEPS, back_to_draft, owns_choice, start_tip
+from handlers.triage import (
+    answer_close_note,
+    answer_public_note,
+    list_command,
+    officer_button,
+    view_command,
+)
+from handlers.turn import Handler, Turn
 from handlers.types import Context, Incoming, Kind, Option, Reply
 from storage.conversations import IDLE, get_conversation
 from storage.guards import count_action
+from storage.models import AlertLevel
+from storage.officers import get_officer_by_chat, set_officer
 
 
 async def dispatch(msg: Incoming, db: AsyncSession, ctx: Context) -> list[Reply]:
@@ -27,7 +47,8 @@ async def dispatch(msg: Incoming, db: AsyncSession, ctx: Context) -> list[Reply]
     conv = await get_conversation(
         db, channel=msg.channel, sender=msg.sender, language="vi", now=ctx.now
     )
-    turn = Turn(msg, db, ctx, conv)
+    officer = await get_officer_by_chat(db, channel=msg.channel, chat=msg.chat)
+    turn = Turn(msg, db, ctx, conv, officer)
     notes = await _expire_stale_draft(turn)
     return notes + await _route(turn)
 
@@ -80,8 +101,11 @@ async def _route(turn: Turn) -> list[Reply]:
 async def _answer_step(turn: Turn) -> list[Reply]:
     if turn.step in STEPS:
         return await STEPS[turn.step].answer(turn)
-    if turn.step in LOOKUP_STEPS:
-        return await LOOKUP_STEPS[turn.step](turn)
+    if turn.step in OFFICER_STEPS and turn.officer is None:
+        return await back_to_draft(turn, [turn.say("not.allowed")])  # revoked mid-way
+    side_step = SIDE_STEPS.get(turn.step)
+    if side_step is not None:
+        return await side_step(turn)
     return [Reply(turn.t("idle.hint"), menu(turn))]
 
 
@@ -92,6 +116,10 @@ async def _choice(turn: Turn) -> list[Reply]:
         return await MENU[value](turn)
     if action == "l" and value in LANGUAGES:
         return await set_language(turn, value)
+    if action == "o" and turn.officer is not None:
+        return await _officer_choice(turn)
+    if action == "t":
+        return await tipster_button(turn)
     if not owns_choice(turn):
         return [turn.say("bad.button"), *where_you_are(turn)]
     if value == "x" and action == turn.conv.draft.get("flow"):
@@ -106,14 +134,26 @@ async def _choice(turn: Turn) -> list[Reply]:
     return await step.answer(turn)
 
 
+async def _officer_choice(turn: Turn) -> list[Reply]:
+    """Officer buttons; who may press them is decided again here, never by the button."""
+    parts = turn.msg.choice.split(":")
+    if parts[1:2] == ["al"] and len(parts) == 3 and parts[2] in {a.value for a in AlertLevel}:
+        return await set_alerts(turn, AlertLevel(parts[2]))
+    if parts[1:2] == ["inv"] and len(parts) == 4:
+        return await choose_invite(turn, parts[2], parts[3])
+    return await officer_button(turn)
+
+
 def where_you_are(turn: Turn) -> list[Reply]:
     """The current question again, so the person knows what to do next."""
     if turn.step in STEPS:
         return [STEPS[turn.step].prompt(turn)]
-    if turn.step in LOOKUP_STEPS and turn.step.endswith(".pass"):
-        return [turn.say("ask.passphrase", code=show_code(turn.conv.draft["lookup"]))]
-    if turn.step in LOOKUP_STEPS:
+    if turn.step.endswith(".pass"):
+        return [turn.say("ask.passphrase", code=show_code(turn.detour_data["code"]))]
+    if turn.step.endswith(".code"):
         return [turn.say("ask.code")]
+    if turn.step in SIDE_STEPS:
+        return [turn.say("need.text")]
     return [Reply(turn.t("idle.hint"), menu(turn))]
 
 
@@ -124,12 +164,15 @@ def menu(turn: Turn) -> tuple[Option, ...]:
 
 async def show_start(turn: Turn) -> list[Reply]:
     """Greet, say what is stored, remind of 113, and offer the menu (or the draft in progress)."""
-    await leave_lookup(turn)
+    if turn.msg.args.startswith("off-"):
+        return await enrol(turn, turn.msg.args)  # the officer's invite deep link
+    await _leave_side_step(turn)
     district = turn.ctx.catalog.district.name(turn.lang)
     greeting = Reply(turn.t("start", district=district), menu(turn))
+    extra = [welcome(turn, turn.officer)] if turn.officer is not None else []
     if turn.step in STEPS:
-        return [greeting, turn.say("resume"), STEPS[turn.step].prompt(turn)]
-    return [greeting]
+        return [greeting, *extra, turn.say("resume"), STEPS[turn.step].prompt(turn)]
+    return [greeting, *extra]
 
 
 async def show_help(turn: Turn) -> list[Reply]:
@@ -147,22 +190,35 @@ async def set_language(turn: Turn, lang: str) -> list[Reply]:
     """Switch language and repeat the current question in it."""
     turn.conv.language = lang
     await turn.goto(turn.step)
+    if turn.officer is not None:
+        await set_officer(turn.db, turn.officer, language=lang)
     return [turn.say("lang.done"), *([] if turn.step == IDLE else where_you_are(turn))]
 
 
 async def cancel(turn: Turn) -> list[Reply]:
-    """Stop a lookup (keeping the draft), or drop the draft."""
-    if turn.step in LOOKUP_STEPS:
-        return await finish_lookup(turn, [turn.say("cancelled")])
+    """Stop a side step (keeping the draft), or drop the draft."""
+    if turn.step in SIDE_STEPS:
+        return await back_to_draft(turn, [turn.say("cancelled")])
     if turn.step == IDLE:
         return [turn.say("cancel.nothing")]
     await turn.reset()
     return [turn.say("cancelled")]
 
 
+async def _leave_side_step(turn: Turn) -> None:
+    if turn.step in SIDE_STEPS:
+        await turn.end_detour()
+
+
 async def _tip(turn: Turn) -> list[Reply]:
-    await leave_lookup(turn)
+    if turn.officer is not None and turn.msg.args.strip():
+        return await view_command(turn)  # an officer's /tip CODE opens that tip
+    await _leave_side_step(turn)
     return await start_tip(turn)
+
+
+async def _officer(turn: Turn) -> list[Reply]:
+    return await enrol(turn, turn.msg.args)
 
 
 async def _status(turn: Turn) -> list[Reply]:
@@ -173,9 +229,9 @@ async def _forget(turn: Turn) -> list[Reply]:
     return await begin_lookup(turn, "forget", turn.msg.args)
 
 
-MENU = {"tip": _tip, "status": _status, "help": show_help, "lang": ask_language}
+MENU: dict[str, Handler] = {"tip": _tip, "status": _status, "help": show_help, "lang": ask_language}
 
-COMMANDS = {
+COMMANDS: dict[str, Handler] = {
     "start": show_start,
     "help": show_help,
     "lang": ask_language,
@@ -184,12 +240,33 @@ COMMANDS = {
     "tip": _tip,
     "status": _status,
     "forget": _forget,
+    "officer": _officer,
 }
+
+# Only for enrolled, unrevoked officers; anyone else gets exactly the unknown-command answer.
+OFFICER_COMMANDS: dict[str, Handler] = {
+    "tips": list_command,
+    "alerts": alerts,
+    "export": export_tips,
+    "invite": start_invite,
+}
+
+OFFICER_STEPS: dict[str, Handler] = {
+    "off.ask": answer_officer_question,
+    "off.close": answer_close_note,
+    "off.note": answer_public_note,
+    "off.invite": answer_invite_name,
+}
+
+# Steps taken aside from a tip being written; /cancel or a finished answer returns to it.
+SIDE_STEPS: dict[str, Handler] = {**LOOKUP_STEPS, **OFFICER_STEPS, "answer": answer_text}
 
 
 async def run_command(turn: Turn) -> list[Reply]:
     """A slash command; an unknown one gets a pointer to /help and the current question."""
     handler = COMMANDS.get(turn.msg.command)
+    if handler is None and turn.officer is not None:
+        handler = OFFICER_COMMANDS.get(turn.msg.command)
     if handler is None:
         return [turn.say("unknown.command"), *where_you_are(turn)]
     return await handler(turn)

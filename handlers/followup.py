@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from handlers.codes import normalise_passphrase, parse_code, show_code
+from handlers.dialogue import thread_for_tipster, verified_mark
 from handlers.sealing import check_passphrase
-from handlers.tip_flow import STEPS
+from handlers.tip_flow import back_to_draft
 from handlers.turn import Turn
 from handlers.types import Kind, Reply
-from storage.conversations import IDLE
 from storage.models import Tip
 from storage.tips import delete_contact, get_contact, get_tip, set_failed_checks
 
@@ -19,23 +19,21 @@ LOOKUPS = ("status", "forget")
 
 async def begin_lookup(turn: Turn, action: str, typed_code: str) -> list[Reply]:
     """Start /status or /forget: with a code, ask for the passphrase; without, ask for the code."""
-    draft = turn.draft
-    if turn.step not in LOOKUP_STEPS:
-        draft["resume"] = turn.step
     if not typed_code.strip():
-        await turn.goto(f"{action}.code", draft)
+        await turn.detour(f"{action}.code")
         return [turn.say("ask.code")]
-    return await _with_code(turn, action, typed_code, draft)
+    return await _with_code(turn, action, typed_code)
 
 
-async def _with_code(turn: Turn, action: str, typed: str, draft: dict[str, object]) -> list[Reply]:
+async def _with_code(turn: Turn, action: str, typed: str) -> list[Reply]:
     code = parse_code(typed)
     if code is None:
-        await turn.goto(f"{action}.code", draft)
+        await turn.detour(f"{action}.code")
         return [turn.say("bad.code")]
     if action == "forget" and await _forget_from_same_chat(turn, code):
-        return await finish_lookup(turn, [turn.say("forget.done", code=show_code(code))])
-    await turn.goto(f"{action}.pass", {**draft, "lookup": code})
+        await turn.detour(f"{action}.code")
+        return await back_to_draft(turn, [turn.say("forget.done", code=show_code(code))])
+    await turn.detour(f"{action}.pass", code=code)
     return [turn.say("ask.passphrase", code=show_code(code))]
 
 
@@ -43,25 +41,26 @@ async def answer_code(turn: Turn) -> list[Reply]:
     """Take a typed tip code."""
     if turn.msg.kind is not Kind.TEXT:
         return [turn.say("ask.code")]
-    action = turn.step.split(".")[0]
-    return await _with_code(turn, action, turn.msg.text, turn.draft)
+    return await _with_code(turn, turn.step.split(".")[0], turn.msg.text)
 
 
 async def answer_passphrase(turn: Turn) -> list[Reply]:
     """Check the passphrase, then show the status or forget the contact."""
+    code = str(turn.detour_data["code"])
     if turn.msg.kind is not Kind.TEXT:
-        return [turn.say("ask.passphrase", code=show_code(turn.conv.draft["lookup"]))]
+        return [turn.say("ask.passphrase", code=show_code(code))]
     action = turn.step.split(".")[0]
-    code = str(turn.conv.draft["lookup"])
     tip = await get_tip(turn.db, code)
     refusal = await _refuse(turn, tip)
     if refusal is not None or tip is None:
-        return await finish_lookup(turn, [refusal or turn.say("bad.passphrase")])
+        return await back_to_draft(turn, [refusal or turn.say("bad.passphrase")])
     if action == "forget":
         forgotten = await delete_contact(turn.db, tip.id)
         key = "forget.done" if forgotten else "forget.none"
-        return await finish_lookup(turn, [turn.say(key, code=show_code(code))])
-    return await finish_lookup(turn, [await status_view(turn, tip)])
+        return await back_to_draft(turn, [turn.say(key, code=show_code(code))])
+    replies = await back_to_draft(turn, await status_view(turn, tip))
+    await turn.goto(turn.step, {**turn.draft, **verified_mark(tip, turn.ctx.now)})
+    return replies
 
 
 async def _refuse(turn: Turn, tip: Tip | None) -> Reply | None:
@@ -98,8 +97,8 @@ async def _forget_from_same_chat(turn: Turn, code: str) -> bool:
     return await delete_contact(turn.db, tip.id)
 
 
-async def status_view(turn: Turn, tip: Tip) -> Reply:
-    """The tip's status, its history with the police's public notes, and the contact state."""
+async def status_view(turn: Turn, tip: Tip) -> list[Reply]:
+    """The tip's status, history, public notes, the thread with the police, the contact state."""
     catalog, tz = turn.ctx.catalog, turn.ctx.timezone
     category, area = catalog.category(tip.category), catalog.area(tip.area)
     code = show_code(tip.code)
@@ -121,27 +120,12 @@ async def status_view(turn: Turn, tip: Tip) -> Reply:
             lines.append(f"{when} – {turn.t(f'status.{event.status.value}')}")
         if event.public_note:
             lines.append(f"{when} – {turn.t('status.note', note=event.public_note)}")
+    thread, answer_buttons = await thread_for_tipster(turn, tip)
+    if thread:
+        lines += ["", turn.t("status.thread"), *thread]
     contact = await get_contact(turn.db, tip.id)
     lines += ["", turn.t("status.contact_on" if contact else "status.contact_off", code=code)]
-    return Reply("\n".join(lines))
-
-
-async def leave_lookup(turn: Turn) -> None:
-    """Drop a /status or /forget in progress, back to the tip being written (or idle)."""
-    if turn.step not in LOOKUP_STEPS:
-        return
-    draft = turn.draft
-    resume = str(draft.pop("resume", IDLE))
-    draft.pop("lookup", None)
-    await turn.goto(resume if resume in STEPS else IDLE, draft if resume in STEPS else {})
-
-
-async def finish_lookup(turn: Turn, replies: list[Reply]) -> list[Reply]:
-    """End a lookup and return to the tip being written, if there was one."""
-    await leave_lookup(turn)
-    if turn.step in STEPS:
-        replies += [turn.say("resume"), STEPS[turn.step].prompt(turn)]
-    return replies
+    return [Reply("\n".join(lines), answer_buttons)]
 
 
 LOOKUP_STEPS = {

@@ -11,6 +11,7 @@ from handlers.codes import show_code
 from handlers.texts import text
 from handlers.types import Context, Reply
 from storage.models import OutboxState, Tip, TipStatus
+from storage.officers import get_officer
 from storage.outbox import add_outbox, claim_due_outbox, get_outbox, set_outbox_result
 from storage.tips import add_tip_event, get_contact, get_tip_code
 
@@ -25,9 +26,19 @@ async def change_status(
     *,
     status: TipStatus | None,
     public_note: str | None = None,
+    note: str | None = None,
+    officer_id: int | None = None,
 ) -> None:
     """Record a status change or public note; a contactable tipster gets a short, neutral notice."""
-    await add_tip_event(db, tip, now=ctx.now, status=status, public_note=public_note)
+    await add_tip_event(
+        db,
+        tip,
+        now=ctx.now,
+        status=status,
+        public_note=public_note,
+        note=note,
+        officer_id=officer_id,
+    )
     if await get_contact(db, tip.id) is None:
         return
     news = text(tip.language, f"status.{tip.status.value}")
@@ -52,13 +63,24 @@ async def take_deliveries(db: AsyncSession, ctx: Context, *, limit: int = 20) ->
     """Lease due outbox messages and open their addresses; a forgotten address drops the message."""
     deliveries = []
     for row in await claim_due_outbox(db, now=ctx.now, lease=LEASE, limit=limit):
-        address = await _open_address(db, ctx, row.tip_id)
+        if row.officer_id is not None:
+            address = await _officer_address(db, row.officer_id)
+        else:
+            address = await _open_address(db, ctx, row.tip_id)
         if address is None:
             await set_outbox_result(db, row, state=OutboxState.DROPPED, now=ctx.now)
             continue
         channel, _, chat = address.partition(":")
         deliveries.append(Delivery(row.id, channel, chat, Reply.from_json(row.payload)))
     return deliveries
+
+
+async def _officer_address(db: AsyncSession, officer_id: int) -> str | None:
+    """An active officer's chat; None once revoked (their queued messages are dropped)."""
+    officer = await get_officer(db, officer_id)
+    if officer is None or officer.revoked_at is not None or officer.chat is None:
+        return None
+    return f"{officer.channel}:{officer.chat}"
 
 
 async def _open_address(db: AsyncSession, ctx: Context, tip_id: int | None) -> str | None:

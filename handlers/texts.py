@@ -142,6 +142,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "• Thời điểm: {when}\n"
         "• Khẩn cấp: {urgent}\n"
         "• Tệp đính kèm: {files}\n"
+        "{recipients}\n"
         "• Nội dung:\n{text}\n\n"
         "Công an có được nhắn lại cho bạn qua cuộc trò chuyện này để hỏi thêm và báo kết quả "
         "không? Chọn một trong hai nút Gửi.",
@@ -152,6 +153,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "• When: {when}\n"
         "• Urgent: {urgent}\n"
         "• Attachments: {files}\n"
+        "{recipients}\n"
         "• What happened:\n{text}\n\n"
         "May officers message you in this chat with questions and news of your tip? "
         "Choose one of the two Send buttons.",
@@ -304,6 +306,222 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Bạn đã gửi {limit} tin báo trong giờ này. Hãy thử lại sau {until}; tin đang soạn "
         "vẫn được giữ.",
         "You have sent {limit} tips this hour. Please try again after {until}; your draft is kept.",
+    ),
+    # --- resident: district-only and the follow-up thread ---
+    "review.recipients.all": (
+        "• Người nhận: công an xã và huyện",
+        "• Goes to: commune and district police",
+    ),
+    "review.recipients.district": (
+        "• Người nhận: CHỈ công an huyện",
+        "• Goes to: district police ONLY",
+    ),
+    "toggle.district_only": ("🔒 Chỉ gửi công an huyện", "🔒 District police only"),
+    "toggle.everyone": ("↩️ Gửi cả công an xã", "↩️ Commune police too"),
+    "status.thread": ("Trao đổi với công an:", "Messages with the police:"),
+    "thread.question": ("Công an hỏi: {text}", "Police asked: {text}"),
+    "thread.answer": ("Bạn trả lời: {text}", "You answered: {text}"),
+    "answer.button": ("✍️ Trả lời câu hỏi", "✍️ Answer the question"),
+    "question.to_tipster": (
+        "Công an đang xử lý tin báo {code} hỏi bạn:\n{text}\n\nBấm nút bên dưới để trả "
+        "lời. Bạn vẫn ẩn danh. Không muốn nhận tin nữa: /forget {code}",
+        "The police handling tip {code} ask you:\n{text}\n\nPress the button below to "
+        "answer. You stay anonymous. To stop these messages: /forget {code}",
+    ),
+    "ask.answer": (
+        "Gõ câu trả lời cho câu hỏi về tin {code}:",
+        "Type your answer to the question about tip {code}:",
+    ),
+    "answer.sent": (
+        "Đã gửi câu trả lời tới công an. Cảm ơn bạn!",
+        "Your answer has been sent to the police. Thank you!",
+    ),
+    "answer.not_allowed": (
+        "Không thể trả lời câu hỏi này từ đây. Hãy dùng /status MÃ kèm mật khẩu.",
+        "That question cannot be answered from here. Use /status CODE with the passphrase.",
+    ),
+    # --- officers: enrolment and settings ---
+    "officer.welcome": (
+        "Xin chào {name}. Bạn đã được đăng ký là cán bộ ({scope}).\n"
+        "/tips – danh sách tin báo · /tip MÃ – xem một tin · /alerts – chế độ báo động · "
+        "/export – xuất Excel{admin}",
+        "Welcome, {name}. You are enrolled as an officer ({scope}).\n"
+        "/tips – list tips · /tip CODE – one tip · /alerts – alert settings · "
+        "/export – Excel export{admin}",
+    ),
+    "officer.admin_hint": (" · /invite – mời cán bộ khác", " · /invite – invite an officer"),
+    "officer.bad_code": (
+        "Mã mời không đúng hoặc đã được dùng.",
+        "That invite code is wrong or already used.",
+    ),
+    "officer.expired_code": (
+        "Mã mời đã hết hạn. Hãy xin một mã mới.",
+        "That invite code has expired. Ask for a new one.",
+    ),
+    "officer.ask_code": ("Gõ mã mời: /officer MÃ", "Type the invite code: /officer CODE"),
+    "scope.district": ("toàn huyện", "whole district"),
+    "scope.area": ("{area}", "{area}"),
+    "alerts.ask": ("Báo động hiện tại: {level}. Chọn:", "Alerts are now: {level}. Choose:"),
+    "alerts.all": ("Mọi tin mới", "Every new tip"),
+    "alerts.urgent": ("Chỉ tin khẩn", "Urgent tips only"),
+    "alerts.off": ("Tắt", "Off"),
+    "alerts.set": ("Đã đặt báo động: {level}.", "Alerts set to: {level}."),
+    "invite.ask_name": (
+        "Mời cán bộ mới. Gõ họ tên người được mời:",
+        "Invite an officer. Type their full name:",
+    ),
+    "invite.ask_scope": ("Phạm vi của {name}?", "Which area will {name} see?"),
+    "invite.ask_admin": (
+        "{name} có được mời cán bộ khác không?",
+        "May {name} invite other officers?",
+    ),
+    "invite.made": (
+        "Mã mời cho {name} ({scope}), dùng một lần, hết hạn {expires}:\n{code}\n"
+        "Gửi cho người đó qua kênh tin cậy. Họ gõ /officer {code}{link}",
+        "Invite code for {name} ({scope}), single use, expires {expires}:\n{code}\n"
+        "Give it to them over a trusted channel. They type /officer {code}{link}",
+    ),
+    "invite.link": (" hoặc mở {url}", " or open {url}"),
+    "not.allowed": (
+        "Bạn không có quyền với việc này. Không có gì thay đổi.",
+        "You are not allowed to do that. Nothing was changed.",
+    ),
+    # --- officers: alerts ---
+    "alert.urgent": (
+        "🚨 TIN KHẨN {code}\n{category} · {area}{district_only}\n{excerpt}\n"
+        "Bấm Xác nhận khi đã có người xử lý.",
+        "🚨 URGENT TIP {code}\n{category} · {area}{district_only}\n{excerpt}\n"
+        "Press Acknowledge once someone is on it.",
+    ),
+    "alert.new": (
+        "📥 Tin báo mới {code}\n{category} · {area}{district_only}\n{excerpt}",
+        "📥 New tip {code}\n{category} · {area}{district_only}\n{excerpt}",
+    ),
+    "alert.escalated": (
+        "⏫ CHUYỂN LÊN HUYỆN: tin khẩn {code} chưa ai xác nhận sau {minutes} phút.\n"
+        "{category} · {area}{district_only}\n{excerpt}",
+        "⏫ ESCALATED: urgent tip {code} was not acknowledged within {minutes} minutes.\n"
+        "{category} · {area}{district_only}\n{excerpt}",
+    ),
+    "alert.district_only": (" · chỉ cấp huyện", " · district only"),
+    "button.ack": ("✔️ Xác nhận", "✔️ Acknowledge"),
+    "button.open": ("📂 Xem tin", "📂 Open"),
+    "ack.done": (
+        "Đã xác nhận tin {code}. Các cán bộ khác sẽ không bị chuyển báo động lên huyện.",
+        "Tip {code} acknowledged. It will not be escalated.",
+    ),
+    "ack.already": (
+        "Tin {code} đã được {name} xác nhận lúc {when}.",
+        "Tip {code} was already acknowledged by {name} at {when}.",
+    ),
+    # --- officers: lists and the tip view ---
+    "tips.title": (
+        "Tin báo ({which}) – {total} tin, trang {page}/{pages}:",
+        "Tips ({which}) – {total} in all, page {page}/{pages}:",
+    ),
+    "tips.none": ("Không có tin báo nào ({which}).", "No tips ({which})."),
+    "which.new": ("mới", "new"),
+    "which.open": ("đang mở", "open"),
+    "which.overdue": ("quá hạn", "overdue"),
+    "which.all": ("tất cả", "all"),
+    "tips.usage": (
+        "Dùng: /tips new | open | overdue | all",
+        "Use: /tips new | open | overdue | all",
+    ),
+    "tip.not_found": ("Không có tin {code} trong phạm vi của bạn.", "No tip {code} in your area."),
+    "view.head": ("Tin báo {code}{urgent}", "Tip {code}{urgent}"),
+    "view.urgent": (" · 🚨 KHẨN", " · 🚨 URGENT"),
+    "view.fields": (
+        "Loại: {category}\nĐịa bàn: {area}{district_only}\nĐịa điểm: {place}\n"
+        "Thời điểm: {when} · gửi lúc {sent}\nTình trạng: {status} (từ {status_at})\n"
+        "Giao cho: {assigned}\nXác nhận: {ack}\nLiên hệ người báo tin: {contact}",
+        "About: {category}\nArea: {area}{district_only}\nPlace: {place}\n"
+        "When: {when} · sent {sent}\nStatus: {status} (since {status_at})\n"
+        "Assigned to: {assigned}\nAcknowledged: {ack}\nContact with tipster: {contact}",
+    ),
+    "view.nobody": ("chưa ai", "nobody yet"),
+    "view.contact_yes": ("được phép (qua bot, ẩn danh)", "allowed (through the bot, anonymous)"),
+    "view.contact_no": (
+        "không (câu hỏi chờ người báo tin tự xem)",
+        "no (questions wait for the tipster to look)",
+    ),
+    "view.text": ("Nội dung:", "What happened:"),
+    "view.files": ("Tệp đính kèm: {count} (gửi lại bên dưới)", "Attachments: {count} (below)"),
+    "view.history": ("Diễn biến:", "History:"),
+    "view.thread": ("Trao đổi với người báo tin:", "Thread with the tipster:"),
+    "view.event.assigned": ("giao cho {name}", "assigned to {name}"),
+    "view.event.note": ("ghi chú: {note}", "note: {note}"),
+    "view.event.public": ("ghi chú công khai: {note}", "public note: {note}"),
+    "view.question": ("Hỏi ({name}): {text}", "Asked ({name}): {text}"),
+    "view.answer": ("Người báo tin trả lời: {text}", "Tipster answered: {text}"),
+    "view.waiting": ("(chờ người báo tin)", "(waiting for the tipster)"),
+    "button.verifying": ("🔍 Đang xác minh", "🔍 Verifying"),
+    "button.handled": ("✅ Đã xử lý", "✅ Handled"),
+    "button.closed_unfounded": ("Đóng: không có cơ sở", "Close: unfounded"),
+    "button.closed_duplicate": ("Đóng: trùng", "Close: duplicate"),
+    "button.closed_spam": ("Đóng: tin rác", "Close: spam"),
+    "button.ask": ("❓ Hỏi người báo tin", "❓ Ask the tipster"),
+    "button.public_note": ("📝 Ghi chú công khai", "📝 Public note"),
+    "button.assign": ("👤 Giao cho…", "👤 Assign…"),
+    "status.same": ("Tin {code} đã ở tình trạng đó.", "Tip {code} already has that status."),
+    "status.changed": (
+        "Tin {code}: {status}. Người báo tin được báo nếu họ cho phép liên hệ.",
+        "Tip {code}: {status}. The tipster is told if they allowed contact.",
+    ),
+    "ask.close_note": (
+        "Đóng tin {code} ({status}): gõ lý do ngắn (bắt buộc). /cancel để thôi.",
+        "Closing tip {code} ({status}): type a short reason (required). /cancel to stop.",
+    ),
+    "ask.public_note": (
+        "Gõ ghi chú công khai cho tin {code} (người báo tin sẽ thấy khi xem /status):",
+        "Type a public note for tip {code} (the tipster sees it in /status):",
+    ),
+    "public_note.added": (
+        "Đã thêm ghi chú công khai cho tin {code}.",
+        "Public note added to {code}.",
+    ),
+    "ask.question": (
+        'Gõ câu hỏi cho người báo tin {code}. Họ sẽ thấy là "công an đang xử lý tin", '
+        "không thấy tên bạn:",
+        'Type your question for the tipster of {code}. They see it as from "the police '
+        'handling the tip", not from you:',
+    ),
+    "question.relayed": (
+        "Đã gửi câu hỏi tới người báo tin {code}. Câu trả lời sẽ được chuyển cho bạn.",
+        "Question sent to the tipster of {code}. Their answer will come to you.",
+    ),
+    "question.waiting": (
+        "Người báo tin {code} không cho phép liên hệ: câu hỏi được lưu và họ sẽ thấy khi "
+        "xem /status.",
+        "The tipster of {code} did not allow contact: the question waits until they check /status.",
+    ),
+    "answer.to_officer": (
+        '💬 Người báo tin {code} trả lời câu hỏi "{question}":\n{text}',
+        '💬 The tipster of {code} answered "{question}":\n{text}',
+    ),
+    "need.text": (
+        "Hãy gõ nội dung (chữ). /cancel để thôi.",
+        "Please type it as text. /cancel to stop.",
+    ),
+    "assign.ask": ("Giao tin {code} cho ai?", "Assign tip {code} to whom?"),
+    "assign.none": (
+        "Chưa có cán bộ nào khác trong phạm vi tin này.",
+        "No other officer covers this tip.",
+    ),
+    "assign.done": ("Đã giao tin {code} cho {name}.", "Tip {code} assigned to {name}."),
+    "assign.notice": (
+        "👤 {by} giao cho bạn tin báo {code}.",
+        "👤 {by} assigned tip {code} to you.",
+    ),
+    # --- officers: export ---
+    "export.usage": (
+        "Dùng: /export [từ ngày] [đến ngày], ví dụ /export 01/11/2026 30/11/2026 "
+        "(mặc định: 30 ngày qua).",
+        "Use: /export [from] [to], e.g. /export 2026-11-01 2026-11-30 (default: last 30 days).",
+    ),
+    "export.done": (
+        "Tin báo từ {start} đến {end} trong phạm vi của bạn: {count} tin.",
+        "Tips from {start} to {end} in your area: {count}.",
     ),
 }
 

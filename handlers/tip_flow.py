@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
+from handlers.alerts import alert_new_tip
 from handlers.catalog import fold
 from handlers.codes import new_code, new_passphrase, normalise_passphrase, show_code
 from handlers.sealing import hash_passphrase
-from handlers.turn import Turn, picked
+from handlers.turn import Handler, Turn, picked
 from handlers.types import Kind, Option, Reply
 from storage.guards import count_action, get_action_count
 from storage.tips import NewTip, add_contact, add_tip, code_exists
@@ -20,8 +21,6 @@ AREAS_PER_PAGE = 10
 PLACE_CHARS = 300
 WHEN = ("now", "today", "earlier", "unknown")
 EDITABLE = ("category", "area", "place", "description", "when", "urgent")
-
-Handler = Callable[[Turn], Awaitable[list[Reply]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,11 +137,17 @@ def prompt_review(turn: Turn) -> Reply:
         when=turn.t(f"when.{draft.get('when', 'unknown')}"),
         urgent=turn.t("yes" if draft.get("urgent") else "no"),
         files=len(draft.get("files", [])),
+        recipients=turn.t(
+            "review.recipients.district" if draft.get("district_only") else "review.recipients.all"
+        ),
         text=_description(draft),
     )
+    # The commune officer may know the people involved: the tipster can leave them out.
+    toggle = "toggle.everyone" if draft.get("district_only") else "toggle.district_only"
     options = (
         turn.option("send.contact", _data(turn, "s.contact")),
         turn.option("send.anonymous", _data(turn, "s.anonymous")),
+        turn.option(toggle, _data(turn, "district")),
         turn.option("edit", _data(turn, "edit")),
         _cancel(turn),
     )
@@ -277,6 +282,11 @@ async def answer_review(turn: Turn) -> list[Reply]:
     if value == "edit":
         await turn.goto("edit")
         return [prompt_edit(turn)]
+    if value == "district":
+        await turn.goto(
+            "review", {**turn.draft, "district_only": not turn.draft.get("district_only")}
+        )
+        return [replace(prompt_review(turn), in_place=True)]
     if value == "x":
         await turn.reset()
         return [turn.say("cancelled")]
@@ -316,6 +326,14 @@ STEPS: dict[str, Step] = {
     "review": Step(prompt_review, answer_review),
     "edit": Step(prompt_edit, answer_edit),
 }
+
+
+async def back_to_draft(turn: Turn, replies: list[Reply]) -> list[Reply]:
+    """End a side step and carry on with the tip being written, if there is one."""
+    await turn.end_detour()
+    if turn.step in STEPS:
+        replies = [*replies, turn.say("resume"), STEPS[turn.step].prompt(turn)]
+    return replies
 
 
 def owns_choice(turn: Turn) -> bool:
@@ -375,9 +393,11 @@ async def submit(turn: Turn, *, contact: bool) -> list[Reply]:
             language=turn.lang,
             passphrase_hash=hash_passphrase(normalise_passphrase(passphrase)),
             attachments=tuple((kind, ref) for kind, ref in draft.get("files", [])),
+            district_only=bool(draft.get("district_only")),
         ),
         now=ctx.now,
     )
+    await alert_new_tip(turn.db, ctx, tip)
     if contact:
         await add_contact(
             turn.db,

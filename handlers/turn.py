@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,9 @@ from handlers.catalog import fold
 from handlers.texts import text
 from handlers.types import Context, Incoming, Kind, Option, Reply
 from storage.conversations import IDLE, set_conversation
-from storage.models import Conversation
+from storage.models import Conversation, Officer
+
+Handler = Callable[["Turn"], Awaitable[list[Reply]]]
 
 
 @dataclass(slots=True)
@@ -22,6 +25,7 @@ class Turn:
     db: AsyncSession
     ctx: Context
     conv: Conversation
+    officer: Officer | None = None
 
     @property
     def lang(self) -> str:
@@ -59,6 +63,25 @@ class Turn:
     async def reset(self) -> None:
         """Back to the start, with no draft."""
         await self.goto(IDLE, {})
+
+    @property
+    def detour_data(self) -> dict[str, Any]:
+        """What the current side step (a lookup, an officer's note...) has collected."""
+        return dict(self.conv.draft.get("detour", {}))
+
+    async def detour(self, step: str, **data: Any) -> None:
+        """Go to a side step, remembering the step (and tip draft) to come back to."""
+        draft = self.draft
+        draft.setdefault("resume", self.step)
+        draft["detour"] = {**draft.get("detour", {}), **data} if step == self.step else data
+        await self.goto(step, draft)
+
+    async def end_detour(self) -> None:
+        """Leave the side step: back where the person was, their draft untouched."""
+        draft = self.draft
+        resume = str(draft.pop("resume", IDLE))
+        draft.pop("detour", None)
+        await self.goto(resume, draft if resume != IDLE else {})
 
     def say(self, key: str, **values: Any) -> Reply:
         """A plain message from the catalogue."""

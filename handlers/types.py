@@ -90,11 +90,21 @@ class Option:
 
 
 @dataclass(frozen=True, slots=True)
+class Document:
+    """A file made for the person (an export), sent as a document."""
+
+    name: str
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """A message for the person who wrote, or (through the outbox) for someone else.
 
     `request_location` is the label of a "share location" button, when one is wanted;
-    `in_place` replaces the message whose button was pressed instead of sending a new one.
+    `in_place` replaces the message whose button was pressed instead of sending a new one;
+    `media` are attachments re-sent by reference after the text (never forwarded);
+    `document` is a file made for this person (not kept in the outbox).
     """
 
     text: str
@@ -102,6 +112,8 @@ class Reply:
     columns: int = 1
     request_location: str = ""
     in_place: bool = False
+    media: tuple[Media, ...] = ()
+    document: Document | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Serialise for the outbox table."""
@@ -110,6 +122,7 @@ class Reply:
             "options": [[o.label, o.data] for o in self.options],
             "columns": self.columns,
             "request_location": self.request_location,
+            "media": [[m.kind.value, m.ref] for m in self.media],
         }
 
     @classmethod
@@ -120,6 +133,7 @@ class Reply:
             options=tuple(Option(label, value) for label, value in data.get("options", [])),
             columns=int(data.get("columns", 1)),
             request_location=str(data.get("request_location", "")),
+            media=tuple(Media(MediaKind(kind), ref) for kind, ref in data.get("media", [])),
         )
 
 
@@ -134,6 +148,9 @@ class Limits:
     draft_ttl_hours: int = 24
     contact_retention_days: int = 180
     passphrase_attempts: int = 5
+    overdue_hours: int = 72
+    escalate_after_minutes: int = 15
+    invite_hours: int = 72
 
 
 @dataclass(frozen=True, slots=True)

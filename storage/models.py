@@ -74,6 +74,21 @@ class TipStatus(enum.StrEnum):
     CLOSED_SPAM = "closed_spam"
 
 
+class AlertLevel(enum.StrEnum):
+    """Which new tips an officer is alerted to at once."""
+
+    ALL = "all"
+    URGENT = "urgent"
+    OFF = "off"
+
+
+class ThreadRole(enum.StrEnum):
+    """Who wrote a message in a tip's follow-up thread."""
+
+    QUESTION = "question"
+    ANSWER = "answer"
+
+
 class OutboxState(enum.StrEnum):
     """Delivery progress of a message to someone other than the sender."""
 
@@ -108,6 +123,12 @@ class Tip(Base):
     failed_checks: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None]
     status: Mapped[TipStatus] = mapped_column(_enum(TipStatus))
+    status_at: Mapped[datetime]
+    district_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    assigned_officer_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id"))
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id"))
+    escalated_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
     attachments: Mapped[list[Attachment]] = relationship(
@@ -117,7 +138,11 @@ class Tip(Base):
         back_populates="tip", order_by="TipEvent.id", cascade="all, delete-orphan"
     )
 
-    __table_args__ = (Index("ix_tip_created_at", "created_at"),)
+    __table_args__ = (
+        Index("ix_tip_created_at", "created_at"),
+        Index("ix_tip_area_created_at", "area", "created_at"),
+        Index("ix_tip_status_status_at", "status", "status_at"),
+    )
 
 
 class TipEvent(Base):
@@ -129,9 +154,16 @@ class TipEvent(Base):
     tip_id: Mapped[int] = mapped_column(ForeignKey("tip.id", ondelete="CASCADE"), index=True)
     status: Mapped[TipStatus | None] = mapped_column(_enum(TipStatus))
     public_note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id"))
+    assigned_officer_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id"))
     created_at: Mapped[datetime]
 
     tip: Mapped[Tip] = relationship(back_populates="events")
+    officer: Mapped[Officer | None] = relationship(foreign_keys=[officer_id], lazy="joined")
+    assigned_officer: Mapped[Officer | None] = relationship(
+        foreign_keys=[assigned_officer_id], lazy="joined"
+    )
 
 
 class Attachment(Base):
@@ -196,13 +228,84 @@ class RateBucket(Base):
     count: Mapped[int]
 
 
+class Officer(Base):
+    """A police officer known by name, with the area they see and how they want alerts."""
+
+    __tablename__ = "officer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    area: Mapped[str | None] = mapped_column(String(24))  # None: the whole district
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    channel: Mapped[str | None] = mapped_column(String(16))
+    chat: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(2), default="vi")
+    alerts: Mapped[AlertLevel] = mapped_column(_enum(AlertLevel), default=AlertLevel.URGENT)
+    created_at: Mapped[datetime]
+    enrolled_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    __table_args__ = (UniqueConstraint("channel", "chat"),)
+
+
+class Invite(Base):
+    """A one-time code that enrols a chat as an officer; only its hash is kept."""
+
+    __tablename__ = "invite"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officer.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    officer: Mapped[Officer] = relationship(foreign_keys=[officer_id], lazy="joined")
+
+
+class ThreadMessage(Base):
+    """A question from the police or an answer from the tipster, about one tip."""
+
+    __tablename__ = "thread_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tip_id: Mapped[int] = mapped_column(ForeignKey("tip.id", ondelete="CASCADE"), index=True)
+    role: Mapped[ThreadRole] = mapped_column(_enum(ThreadRole))
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id"))
+    question_id: Mapped[int | None] = mapped_column(ForeignKey("thread_message.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    relayed_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    read_at: Mapped[datetime | None]
+
+
+class AuditLog(Base):
+    """Who did what to which tip, when; rows are only ever added (enforced by triggers)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id"), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    tip_id: Mapped[int | None] = mapped_column(ForeignKey("tip.id"), index=True)
+    detail: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime]
+
+
 class Outbox(Base):
-    """A message for someone other than the sender, delivered after the commit with retries."""
+    """A message for someone other than the sender, delivered after the commit with retries.
+
+    The recipient is an officer (`officer_id`) or else the tipster of `tip_id`, reached
+    through the tip's sealed contact.
+    """
 
     __tablename__ = "outbox"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tip_id: Mapped[int | None] = mapped_column(ForeignKey("tip.id", ondelete="CASCADE"))
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id"))
     payload: Mapped[dict[str, Any]]
     state: Mapped[OutboxState] = mapped_column(_enum(OutboxState))
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -12,11 +12,20 @@ from storage.models import Outbox, OutboxState
 
 
 async def add_outbox(
-    db: AsyncSession, *, tip_id: int | None, payload: dict[str, Any], now: datetime
+    db: AsyncSession,
+    *,
+    payload: dict[str, Any],
+    now: datetime,
+    tip_id: int | None = None,
+    officer_id: int | None = None,
 ) -> Outbox:
-    """Queue a message; it is delivered only if the surrounding transaction commits."""
+    """Queue a message; it is delivered only if the surrounding transaction commits.
+
+    With `officer_id` it goes to that officer; otherwise to the tipster of `tip_id`.
+    """
     row = Outbox(
         tip_id=tip_id,
+        officer_id=officer_id,
         payload=payload,
         state=OutboxState.PENDING,
         attempts=0,

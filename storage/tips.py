@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -29,6 +30,7 @@ class NewTip:
     language: str
     passphrase_hash: str
     attachments: tuple[tuple[str, str], ...]
+    district_only: bool = False
 
 
 async def code_exists(db: AsyncSession, code: str) -> bool:
@@ -52,6 +54,8 @@ async def add_tip(db: AsyncSession, new: NewTip, *, now: datetime) -> Tip:
         passphrase_hash=new.passphrase_hash,
         failed_checks=0,
         status=TipStatus.RECEIVED,
+        status_at=now,
+        district_only=new.district_only,
         created_at=now,
         attachments=[
             Attachment(position=n, kind=kind, ref=ref)
@@ -74,6 +78,16 @@ async def get_tip(db: AsyncSession, code: str) -> Tip | None:
     return tip
 
 
+async def get_tip_by_id(db: AsyncSession, tip_id: int) -> Tip | None:
+    """A tip by its row id, with history and attachments loaded."""
+    tip: Tip | None = await db.scalar(
+        select(Tip)
+        .where(Tip.id == tip_id)
+        .options(selectinload(Tip.events), selectinload(Tip.attachments))
+    )
+    return tip
+
+
 async def get_tip_code(db: AsyncSession, tip_id: int) -> str | None:
     """The code of a tip known by its row id."""
     code: str | None = await db.scalar(select(Tip.code).where(Tip.id == tip_id))
@@ -87,13 +101,28 @@ async def add_tip_event(
     now: datetime,
     status: TipStatus | None = None,
     public_note: str | None = None,
+    note: str | None = None,
+    officer_id: int | None = None,
+    assigned_officer_id: int | None = None,
 ) -> TipEvent:
-    """Record a status change and/or a public note; the tip's current status follows it."""
-    event = TipEvent(tip_id=tip.id, status=status, public_note=public_note, created_at=now)
+    """Record a change: status, public note, internal note, assignment; the tip follows it."""
+    event = TipEvent(
+        tip_id=tip.id,
+        status=status,
+        public_note=public_note,
+        note=note,
+        officer_id=officer_id,
+        assigned_officer_id=assigned_officer_id,
+        created_at=now,
+    )
     db.add(event)
     if status is not None:
         tip.status = status
+        tip.status_at = now
+    if assigned_officer_id is not None:
+        tip.assigned_officer_id = assigned_officer_id
     await db.flush()
+    await db.refresh(tip, ["events"])
     return event
 
 
@@ -130,3 +159,98 @@ async def delete_expired_contacts(db: AsyncSession, *, now: datetime) -> int:
     """Destroy every way back whose retention period is over."""
     result = await db.execute(delete(Contact).where(Contact.expires_at <= now))
     return affected(result)
+
+
+OPEN_STATUSES = (TipStatus.RECEIVED, TipStatus.VERIFYING)
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The tips an officer may see: the whole district, or one area without district-only tips."""
+
+    area: str | None
+
+    def admits(self, tip: Tip) -> bool:
+        """Whether a tip is inside this scope."""
+        return self.area is None or (tip.area == self.area and not tip.district_only)
+
+
+def _in_scope(scope: Scope) -> Any:
+    if scope.area is None:
+        return true()
+    return and_(Tip.area == scope.area, Tip.district_only.is_(False))
+
+
+def _filtered(scope: Scope, which: str, *, overdue_before: datetime) -> Any:
+    conditions = [_in_scope(scope)]
+    if which == "new":
+        conditions.append(Tip.status == TipStatus.RECEIVED)
+    elif which in ("open", "overdue"):
+        conditions.append(Tip.status.in_(OPEN_STATUSES))
+    if which == "overdue":
+        conditions.append(Tip.status_at < overdue_before)
+    return and_(*conditions)
+
+
+async def list_tips(
+    db: AsyncSession,
+    scope: Scope,
+    *,
+    which: str,
+    overdue_before: datetime,
+    offset: int,
+    limit: int,
+) -> tuple[list[Tip], int]:
+    """One page of tips in scope, newest first, and how many there are in all."""
+    where = _filtered(scope, which, overdue_before=overdue_before)
+    total = await db.scalar(select(func.count()).select_from(Tip).where(where))
+    page = await db.scalars(
+        select(Tip)
+        .where(where)
+        .order_by(Tip.created_at.desc(), Tip.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(page), int(total or 0)
+
+
+async def list_tips_between(
+    db: AsyncSession, scope: Scope, *, start: datetime, end: datetime
+) -> list[Tip]:
+    """Every tip in scope filed in [start, end), oldest first, with history and attachments."""
+    result = await db.scalars(
+        select(Tip)
+        .where(_in_scope(scope), Tip.created_at >= start, Tip.created_at < end)
+        .order_by(Tip.created_at, Tip.id)
+        .options(selectinload(Tip.events), selectinload(Tip.attachments))
+    )
+    return list(result)
+
+
+async def list_unacknowledged_urgent(db: AsyncSession, *, filed_before: datetime) -> list[Tip]:
+    """Urgent tips nobody acknowledged since before `filed_before`, not yet escalated."""
+    result = await db.scalars(
+        select(Tip).where(
+            Tip.urgent.is_(True),
+            Tip.acknowledged_at.is_(None),
+            Tip.escalated_at.is_(None),
+            Tip.created_at < filed_before,
+        )
+    )
+    return list(result)
+
+
+async def set_tip_flags(
+    db: AsyncSession,
+    tip: Tip,
+    *,
+    acknowledged_at: datetime | None = None,
+    acknowledged_by_id: int | None = None,
+    escalated_at: datetime | None = None,
+) -> None:
+    """Mark a tip acknowledged by an officer, or escalated to the district."""
+    if acknowledged_at is not None:
+        tip.acknowledged_at, tip.acknowledged_by_id = acknowledged_at, acknowledged_by_id
+    if escalated_at is not None:
+        tip.escalated_at = escalated_at
+    await db.flush()

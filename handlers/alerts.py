@@ -1,0 +1,68 @@
+"""Alerts to officers: a new tip at once, an unacknowledged urgent one escalated to the district."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.codes import show_code
+from handlers.texts import text
+from handlers.types import Context, Option, Reply
+from storage.models import Officer, Tip
+from storage.officers import list_alert_recipients
+from storage.outbox import add_outbox
+from storage.tips import list_unacknowledged_urgent, set_tip_flags
+
+EXCERPT_CHARS = 120
+
+
+def excerpt(description: str) -> str:
+    """The first characters of a tip, on one line, for alerts and lists."""
+    flat = " ".join(description.split())
+    return flat if len(flat) <= EXCERPT_CHARS else flat[: EXCERPT_CHARS - 1] + "…"
+
+
+def alert_reply(ctx: Context, officer: Officer, tip: Tip, key: str) -> Reply:
+    """An alert in the officer's language, with Acknowledge (urgent only) and Open buttons."""
+    lang = officer.language
+    category, area = ctx.catalog.category(tip.category), ctx.catalog.area(tip.area)
+    body = text(
+        lang,
+        key,
+        code=show_code(tip.code),
+        category=category.name(lang) if category else tip.category,
+        area=area.name(lang) if area else tip.area,
+        district_only=text(lang, "alert.district_only") if tip.district_only else "",
+        excerpt=excerpt(tip.description),
+        minutes=ctx.limits.escalate_after_minutes,
+    )
+    buttons = [Option(text(lang, "button.open"), f"o:open:{tip.id}")]
+    if tip.urgent and tip.acknowledged_at is None:
+        buttons.insert(0, Option(text(lang, "button.ack"), f"o:ack:{tip.id}"))
+    return Reply(body, tuple(buttons), columns=2)
+
+
+async def alert_new_tip(db: AsyncSession, ctx: Context, tip: Tip) -> int:
+    """Queue an alert for every officer in scope who wants one; returns how many."""
+    recipients = await list_alert_recipients(
+        db, area=tip.area, district_only=tip.district_only, urgent=tip.urgent
+    )
+    key = "alert.urgent" if tip.urgent else "alert.new"
+    for officer in recipients:
+        reply = alert_reply(ctx, officer, tip, key)
+        await add_outbox(db, payload=reply.to_json(), now=ctx.now, officer_id=officer.id)
+    return len(recipients)
+
+
+async def escalate_unacknowledged(db: AsyncSession, ctx: Context) -> int:
+    """Send district officers every urgent tip nobody acknowledged in time; returns how many."""
+    waited = timedelta(minutes=ctx.limits.escalate_after_minutes)
+    tips = await list_unacknowledged_urgent(db, filed_before=ctx.now - waited)
+    for tip in tips:
+        district = await list_alert_recipients(db, area=None, district_only=True, urgent=True)
+        for officer in district:
+            reply = alert_reply(ctx, officer, tip, "alert.escalated")
+            await add_outbox(db, payload=reply.to_json(), now=ctx.now, officer_id=officer.id)
+        await set_tip_flags(db, tip, escalated_at=ctx.now)
+    return len(tips)

@@ -1,0 +1,147 @@
+"""Two-way anonymous dialogue: officers ask, tipsters answer, nobody learns who the other is."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from handlers.codes import show_code
+from handlers.officers import audit, may_see
+from handlers.texts import text
+from handlers.tip_flow import back_to_draft
+from handlers.turn import Turn
+from handlers.types import Kind, Option, Reply
+from storage.models import ThreadMessage, ThreadRole, Tip
+from storage.officers import get_officer
+from storage.outbox import add_outbox
+from storage.thread import (
+    add_thread_message,
+    get_thread_message,
+    list_thread,
+    mark_answered,
+    mark_relayed,
+)
+from storage.tips import get_contact, get_tip_by_id
+
+TEXT_CHARS = 2000
+# After /status with the right passphrase, this chat may answer that tip's questions for a while.
+VERIFIED_FOR = timedelta(hours=1)
+
+
+async def ask_question(turn: Turn, tip: Tip, _: list[str]) -> list[Reply]:
+    """The officer's "ask the tipster" button: wait for the question's text."""
+    await turn.detour("off.ask", tip=tip.id)
+    return [turn.say("ask.question", code=show_code(tip.code))]
+
+
+async def answer_officer_question(turn: Turn) -> list[Reply]:
+    """Store the question; relay it now if the tipster allowed contact, else it waits."""
+    assert turn.officer is not None
+    tip = await get_tip_by_id(turn.db, int(turn.detour_data.get("tip", 0)))
+    if tip is None or not may_see(turn.officer, tip):
+        return await back_to_draft(turn, [turn.say("not.allowed")])
+    question = turn.msg.text.strip()[:TEXT_CHARS] if turn.msg.kind is Kind.TEXT else ""
+    if not question:
+        return [turn.say("need.text")]
+    message = await add_thread_message(
+        turn.db,
+        tip_id=tip.id,
+        role=ThreadRole.QUESTION,
+        text=question,
+        now=turn.ctx.now,
+        officer_id=turn.officer.id,
+    )
+    await audit(turn, "question", tip)
+    code = show_code(tip.code)
+    if await get_contact(turn.db, tip.id) is None:
+        return await back_to_draft(turn, [turn.say("question.waiting", code=code)])
+    relay = Reply(
+        text(tip.language, "question.to_tipster", code=code, text=question),
+        (Option(text(tip.language, "answer.button"), f"t:ans:{message.id}"),),
+    )
+    await add_outbox(turn.db, payload=relay.to_json(), now=turn.ctx.now, tip_id=tip.id)
+    await mark_relayed(turn.db, message, now=turn.ctx.now)
+    return await back_to_draft(turn, [turn.say("question.relayed", code=code)])
+
+
+async def thread_for_tipster(turn: Turn, tip: Tip) -> tuple[list[str], tuple[Option, ...]]:
+    """The thread as the tipster sees it, and a button for each question still unanswered."""
+    lines, buttons = [], []
+    for message in await list_thread(turn.db, tip.id):
+        if message.role is ThreadRole.QUESTION:
+            lines.append(turn.t("thread.question", text=message.text))
+            if message.answered_at is None:
+                buttons.append(turn.option("answer.button", f"t:ans:{message.id}"))
+        else:
+            lines.append(turn.t("thread.answer", text=message.text))
+    return lines, tuple(buttons)
+
+
+def verified_mark(tip: Tip, now: datetime) -> dict[str, object]:
+    """What a correct passphrase leaves in the conversation: this chat may answer for a while."""
+    return {"verified": {"tip": tip.id, "at": now.isoformat()}}
+
+
+async def _may_answer(turn: Turn, tip: Tip) -> bool:
+    """Only the tipster: the sealed contact opens to this chat, or the passphrase was just given."""
+    contact = await get_contact(turn.db, tip.id)
+    if contact is not None:
+        address = turn.ctx.sealer.open(contact.sealed, bound_to=tip.code)
+        if address == f"{turn.msg.channel}:{turn.msg.chat}":
+            return True
+    verified = turn.conv.draft.get("verified") or {}
+    if verified.get("tip") != tip.id:
+        return False
+    return datetime.fromisoformat(str(verified["at"])) > turn.ctx.now - VERIFIED_FOR
+
+
+async def tipster_button(turn: Turn) -> list[Reply]:
+    """The tipster's "answer" button: checked against the sealed contact or the passphrase."""
+    _, _, value = turn.msg.choice.partition(":ans:")
+    question = await get_thread_message(turn.db, int(value)) if value.isdigit() else None
+    tip = await get_tip_by_id(turn.db, question.tip_id) if question else None
+    if question is None or tip is None or question.role is not ThreadRole.QUESTION:
+        return [turn.say("answer.not_allowed")]
+    if not await _may_answer(turn, tip):
+        return [turn.say("answer.not_allowed")]
+    await turn.detour("answer", question=question.id)
+    return [turn.say("ask.answer", code=show_code(tip.code))]
+
+
+async def answer_text(turn: Turn) -> list[Reply]:
+    """Store the tipster's answer and relay it to the officer who asked."""
+    question = await get_thread_message(turn.db, int(turn.detour_data.get("question", 0)))
+    tip = await get_tip_by_id(turn.db, question.tip_id) if question else None
+    if question is None or tip is None or not await _may_answer(turn, tip):
+        return await back_to_draft(turn, [turn.say("answer.not_allowed")])
+    answer = turn.msg.text.strip()[:TEXT_CHARS] if turn.msg.kind is Kind.TEXT else ""
+    if not answer:
+        return [turn.say("need.text")]
+    await add_thread_message(
+        turn.db,
+        tip_id=tip.id,
+        role=ThreadRole.ANSWER,
+        text=answer,
+        now=turn.ctx.now,
+        officer_id=question.officer_id,
+        question_id=question.id,
+    )
+    await mark_answered(turn.db, question, now=turn.ctx.now)
+    await _relay_answer(turn, tip, question, answer)
+    return await back_to_draft(turn, [turn.say("answer.sent")])
+
+
+async def _relay_answer(turn: Turn, tip: Tip, question: ThreadMessage, answer: str) -> None:
+    officer = await get_officer(turn.db, question.officer_id) if question.officer_id else None
+    if officer is None or officer.revoked_at is not None:
+        return  # the answer stays in the thread for whoever handles the tip now
+    relay = Reply(
+        text(
+            officer.language,
+            "answer.to_officer",
+            code=show_code(tip.code),
+            question=question.text[:200],
+            text=answer,
+        ),
+        (Option(text(officer.language, "button.open"), f"o:open:{tip.id}"),),
+    )
+    await add_outbox(turn.db, payload=relay.to_json(), now=turn.ctx.now, officer_id=officer.id)

@@ -1,0 +1,168 @@
+"""/export: the officer's tips as an Excel file, with their history, and nothing on the tipster."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import date, datetime, time, timedelta
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+
+from handlers.codes import show_code
+from handlers.officers import scope_of
+from handlers.turn import Turn
+from handlers.types import Context, Document, Reply
+from storage.audit import add_audit
+from storage.models import Tip
+from storage.officers import list_officers
+from storage.tips import list_tips_between
+
+DEFAULT_DAYS = 30
+TIP_COLUMNS = (
+    "code",
+    "filed_at",
+    "category",
+    "area",
+    "place",
+    "latitude",
+    "longitude",
+    "occurred",
+    "urgent",
+    "district_only",
+    "status",
+    "status_at",
+    "assigned_to",
+    "acknowledged_at",
+    "attachments",
+    "description",
+)
+HISTORY_COLUMNS = ("code", "at", "officer", "status", "assigned_to", "note", "public_note")
+# A cell starting with these is a formula to Excel: tipster text must never run as one.
+_FORMULA_START = re.compile(r"^[=+\-@\t\r]")
+
+
+def parse_day(typed: str) -> date | None:
+    """A date as 2026-11-30 or 30/11/2026, or None."""
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"):
+        try:
+            return datetime.strptime(typed, pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _period(turn: Turn) -> tuple[date, date] | None:
+    words = turn.msg.args.split()
+    today = turn.ctx.now.astimezone(turn.ctx.timezone).date()
+    if not words:
+        return today - timedelta(days=DEFAULT_DAYS - 1), today
+    days = [parse_day(word) for word in words[:2]]
+    if len(words) > 2 or any(day is None for day in days):
+        return None
+    start = days[0]
+    end = days[1] if len(days) == 2 else today
+    if start is None or end is None or end < start:
+        return None
+    return start, end
+
+
+async def export_tips(turn: Turn) -> list[Reply]:
+    """Send the officer an .xlsx of the tips in their scope filed in the period."""
+    assert turn.officer is not None
+    period = _period(turn)
+    if period is None:
+        return [turn.say("export.usage")]
+    start, end = period
+    zone = turn.ctx.timezone
+    tips = await list_tips_between(
+        turn.db,
+        scope_of(turn.officer),
+        start=datetime.combine(start, time.min, zone),
+        end=datetime.combine(end + timedelta(days=1), time.min, zone),
+    )
+    officers = await _officer_names(turn)
+    content = workbook(turn.ctx, turn.lang, tips, officers)
+    await add_audit(
+        turn.db,
+        officer_id=turn.officer.id,
+        action="export",
+        now=turn.ctx.now,
+        detail=f"{start.isoformat()}..{end.isoformat()} {len(tips)} tips",
+    )
+    name = f"tipline-{start.isoformat()}-{end.isoformat()}.xlsx"
+    shown = {"start": start.strftime("%d/%m/%Y"), "end": end.strftime("%d/%m/%Y")}
+    return [
+        Reply(turn.t("export.done", count=len(tips), **shown), document=Document(name, content))
+    ]
+
+
+async def _officer_names(turn: Turn) -> dict[int, str]:
+    return {officer.id: officer.name for officer in await list_officers(turn.db)}
+
+
+def _safe(value: object) -> object:
+    if isinstance(value, str) and _FORMULA_START.match(value):
+        return "'" + value
+    return value
+
+
+def _local(ctx: Context, moment: datetime | None) -> str:
+    return moment.astimezone(ctx.timezone).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def workbook(ctx: Context, lang: str, tips: list[Tip], officers: dict[int, str]) -> bytes:
+    """Two sheets, tips and history; every value a tipster typed is kept as inert text."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "tips"
+    history = book.create_sheet("history")
+    for target, columns in ((sheet, TIP_COLUMNS), (history, HISTORY_COLUMNS)):
+        target.append(list(columns))
+        for cell in target[1]:
+            cell.font = Font(bold=True)
+    for tip in tips:
+        sheet.append([_safe(value) for value in _tip_row(ctx, lang, tip, officers)])
+        for event in tip.events:
+            history.append(
+                [
+                    _safe(value)
+                    for value in (
+                        show_code(tip.code),
+                        _local(ctx, event.created_at),
+                        officers.get(event.officer_id or 0, ""),
+                        event.status.value if event.status else "",
+                        officers.get(event.assigned_officer_id or 0, ""),
+                        event.note or "",
+                        event.public_note or "",
+                    )
+                ]
+            )
+    for row in sheet.iter_rows(min_row=2):
+        row[-1].alignment = Alignment(wrap_text=True, vertical="top")
+    output = io.BytesIO()
+    book.save(output)
+    return output.getvalue()
+
+
+def _tip_row(ctx: Context, lang: str, tip: Tip, officers: dict[int, str]) -> list[object]:
+    category, area = ctx.catalog.category(tip.category), ctx.catalog.area(tip.area)
+    return [
+        show_code(tip.code),
+        _local(ctx, tip.created_at),
+        category.name(lang) if category else tip.category,
+        area.name(lang) if area else tip.area,
+        tip.place or "",
+        tip.latitude,
+        tip.longitude,
+        tip.occurred,
+        tip.urgent,
+        tip.district_only,
+        tip.status.value,
+        _local(ctx, tip.status_at),
+        officers.get(tip.assigned_officer_id or 0, ""),
+        _local(ctx, tip.acknowledged_at),
+        len(tip.attachments),
+        tip.description,
+    ]

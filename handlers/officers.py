@@ -1,0 +1,215 @@
+"""Officers: invitations, enrolment from a chat, alert preferences, and who sees what."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.codes import CODE_ALPHABET
+from handlers.texts import text
+from handlers.turn import Turn
+from handlers.types import Context, Option, Reply
+from storage.audit import add_audit
+from storage.models import AlertLevel, Officer, Tip
+from storage.officers import (
+    add_invite,
+    add_officer,
+    enrol_officer,
+    get_invite,
+    set_officer,
+)
+from storage.tips import Scope
+
+INVITE_LENGTH = 10
+DEEP_LINK_PREFIX = "off-"
+
+
+def scope_of(officer: Officer) -> Scope:
+    """The tips this officer may see."""
+    return Scope(area=officer.area)
+
+
+def may_see(officer: Officer | None, tip: Tip | None) -> bool:
+    """Server-side check behind every officer command and button: active and in scope."""
+    return (
+        officer is not None
+        and officer.revoked_at is None
+        and tip is not None
+        and scope_of(officer).admits(tip)
+    )
+
+
+async def audit(turn: Turn, action: str, tip: Tip, detail: str | None = None) -> None:
+    """Append what this officer just did to this tip to the audit log."""
+    assert turn.officer is not None
+    await add_audit(
+        turn.db,
+        officer_id=turn.officer.id,
+        action=action,
+        tip_id=tip.id,
+        now=turn.ctx.now,
+        detail=detail,
+    )
+
+
+def scope_name(ctx: Context, lang: str, area: str | None) -> str:
+    """'whole district' or the area's name, in the reader's language."""
+    if area is None:
+        return text(lang, "scope.district")
+    named = ctx.catalog.area(area)
+    return named.name(lang) if named else area
+
+
+def _hash(code: str) -> str:
+    return hashlib.sha256(code.upper().encode()).hexdigest()
+
+
+async def invite_officer(
+    db: AsyncSession,
+    ctx: Context,
+    *,
+    name: str,
+    area: str | None,
+    is_admin: bool,
+    created_by: Officer | None,
+) -> tuple[Officer, str]:
+    """Create an officer and a one-time invite; returns the officer and the code to hand over."""
+    if area is not None and ctx.catalog.area(area) is None:
+        raise ValueError(f"unknown area code {area!r}")
+    officer = await add_officer(db, name=name, area=area, is_admin=is_admin, now=ctx.now)
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(INVITE_LENGTH))
+    await add_invite(
+        db,
+        officer_id=officer.id,
+        code_hash=_hash(code),
+        expires_at=ctx.now + timedelta(hours=ctx.limits.invite_hours),
+        created_by_id=created_by.id if created_by else None,
+        now=ctx.now,
+    )
+    await add_audit(
+        db,
+        officer_id=created_by.id if created_by else None,
+        action="invite",
+        now=ctx.now,
+        detail=f"officer {officer.id} {name} ({area or 'district'})",
+    )
+    return officer, code
+
+
+def deep_link(bot_username: str, code: str) -> str:
+    """The t.me link that enrols whoever opens it with this invite code."""
+    return f"https://t.me/{bot_username}?start={DEEP_LINK_PREFIX}{code}"
+
+
+async def enrol(turn: Turn, typed: str) -> list[Reply]:
+    """Turn this chat into the invited officer's, if the code is valid, unused and unexpired."""
+    code = typed.strip().removeprefix(DEEP_LINK_PREFIX)
+    if not code:
+        return [turn.say("officer.ask_code")]
+    invite = await get_invite(turn.db, _hash(code))
+    if invite is None or invite.used_at is not None or invite.officer.revoked_at is not None:
+        return [turn.say("officer.bad_code")]
+    if invite.expires_at <= turn.ctx.now:
+        return [turn.say("officer.expired_code")]
+    officer = await enrol_officer(
+        turn.db,
+        invite,
+        channel=turn.msg.channel,
+        chat=turn.msg.chat,
+        language=turn.lang,
+        now=turn.ctx.now,
+    )
+    turn.officer = officer
+    await add_audit(turn.db, officer_id=officer.id, action="enrol", now=turn.ctx.now)
+    return [welcome(turn, officer)]
+
+
+def welcome(turn: Turn, officer: Officer) -> Reply:
+    """What an officer can do, in one message."""
+    admin = turn.t("officer.admin_hint") if officer.is_admin else ""
+    scope = scope_name(turn.ctx, turn.lang, officer.area)
+    return Reply(turn.t("officer.welcome", name=officer.name, scope=scope, admin=admin))
+
+
+async def alerts(turn: Turn) -> list[Reply]:
+    """/alerts all|urgent|off sets the level; without an argument, offers the three."""
+    assert turn.officer is not None
+    wanted = turn.msg.args.strip().lower()
+    if wanted in {level.value for level in AlertLevel}:
+        return await set_alerts(turn, AlertLevel(wanted))
+    level = turn.t(f"alerts.{turn.officer.alerts.value}")
+    options = tuple(turn.option(f"alerts.{lvl.value}", f"o:al:{lvl.value}") for lvl in AlertLevel)
+    return [Reply(turn.t("alerts.ask", level=level), options)]
+
+
+async def set_alerts(turn: Turn, level: AlertLevel) -> list[Reply]:
+    """Store the officer's alert level."""
+    assert turn.officer is not None
+    await set_officer(turn.db, turn.officer, alerts=level)
+    return [turn.say("alerts.set", level=turn.t(f"alerts.{level.value}"))]
+
+
+async def start_invite(turn: Turn) -> list[Reply]:
+    """An admin officer invites another: name, then area, then admin or not."""
+    assert turn.officer is not None
+    if not turn.officer.is_admin:
+        return [turn.say("not.allowed")]
+    await turn.goto("off.invite", {"resume": turn.step} if turn.step != "idle" else {})
+    return [turn.say("invite.ask_name")]
+
+
+async def answer_invite_name(turn: Turn) -> list[Reply]:
+    """Take the invitee's name and ask for their area."""
+    name = turn.msg.text.strip()
+    if not name or len(name) > 120:
+        return [turn.say("need.text")]
+    await turn.goto("off.invite", {**turn.draft, "name": name})
+    areas = [Option(turn.t("scope.district"), "o:inv:area:-")]
+    areas += [Option(a.name(turn.lang), f"o:inv:area:{a.code}") for a in turn.ctx.catalog.areas]
+    return [Reply(turn.t("invite.ask_scope", name=name), tuple(areas), columns=2)]
+
+
+async def choose_invite(turn: Turn, part: str, value: str) -> list[Reply]:
+    """The area, then the admin choice; the last one makes the code."""
+    assert turn.officer is not None
+    draft = turn.draft
+    if turn.step != "off.invite" or "name" not in draft or not turn.officer.is_admin:
+        return [turn.say("not.allowed")]
+    if part == "area":
+        if value != "-" and turn.ctx.catalog.area(value) is None:
+            return [turn.say("not.allowed")]
+        await turn.goto("off.invite", {**draft, "area": None if value == "-" else value})
+        options = (turn.option("yes", "o:inv:admin:1"), turn.option("no", "o:inv:admin:0"))
+        return [Reply(turn.t("invite.ask_admin", name=draft["name"]), options, columns=2)]
+    if part != "admin" or "area" not in draft:
+        return [turn.say("not.allowed")]
+    officer, code = await invite_officer(
+        turn.db,
+        turn.ctx,
+        name=draft["name"],
+        area=draft["area"],
+        is_admin=value == "1",
+        created_by=turn.officer,
+    )
+    await turn.goto(str(draft.get("resume", "idle")), {})
+    return [Reply(invite_text(turn.ctx, turn.lang, officer, code))]
+
+
+def invite_text(ctx: Context, lang: str, officer: Officer, code: str) -> str:
+    """The message (or CLI output) that hands an invite over."""
+    link = (
+        text(lang, "invite.link", url=deep_link(ctx.bot_username, code)) if ctx.bot_username else ""
+    )
+    expires = (ctx.now + timedelta(hours=ctx.limits.invite_hours)).astimezone(ctx.timezone)
+    return text(
+        lang,
+        "invite.made",
+        name=officer.name,
+        scope=scope_name(ctx, lang, officer.area),
+        expires=expires.strftime("%d/%m/%Y %H:%M"),
+        code=code,
+        link=link,
+    )

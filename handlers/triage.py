@@ -1,0 +1,346 @@
+"""Officers at work: lists of tips, one tip in full, and the buttons that move it along."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from handlers.codes import parse_code, show_code
+from handlers.dialogue import ask_question
+from handlers.notices import change_status
+from handlers.officers import audit, may_see, scope_of
+from handlers.texts import text
+from handlers.tip_flow import back_to_draft
+from handlers.turn import Turn
+from handlers.types import Kind, Media, MediaKind, Option, Reply
+from storage.models import Officer, ThreadRole, Tip, TipEvent, TipStatus
+from storage.officers import get_officer, list_officers
+from storage.outbox import add_outbox
+from storage.thread import list_thread
+from storage.tips import (
+    add_tip_event,
+    get_contact,
+    get_tip,
+    get_tip_by_id,
+    list_tips,
+    set_tip_flags,
+)
+
+PAGE_SIZE = 8
+LISTS = ("new", "open", "overdue", "all")
+CLOSING = (TipStatus.CLOSED_UNFOUNDED, TipStatus.CLOSED_DUPLICATE, TipStatus.CLOSED_SPAM)
+NOTE_CHARS = 1000
+
+
+def _when(turn: Turn, moment: datetime | None) -> str:
+    return moment.astimezone(turn.ctx.timezone).strftime("%d/%m %H:%M") if moment else "–"
+
+
+def _names(turn: Turn, tip: Tip) -> tuple[str, str]:
+    catalog = turn.ctx.catalog
+    category, area = catalog.category(tip.category), catalog.area(tip.area)
+    return (
+        category.name(turn.lang) if category else tip.category,
+        area.name(turn.lang) if area else tip.area,
+    )
+
+
+async def list_command(turn: Turn) -> list[Reply]:
+    """/tips [new|open|overdue|all]: the first page of tips in the officer's scope."""
+    which = turn.msg.args.strip().lower() or "open"
+    if which not in LISTS:
+        return [turn.say("tips.usage")]
+    return [await tip_list(turn, which, 0)]
+
+
+async def tip_list(turn: Turn, which: str, page: int) -> Reply:
+    """A page of tips, newest first, each a button that opens it."""
+    assert turn.officer is not None
+    overdue_before = turn.ctx.now - timedelta(hours=turn.ctx.limits.overdue_hours)
+    tips, total = await list_tips(
+        turn.db,
+        scope_of(turn.officer),
+        which=which,
+        overdue_before=overdue_before,
+        offset=page * PAGE_SIZE,
+        limit=PAGE_SIZE,
+    )
+    label = turn.t(f"which.{which}")
+    if total == 0:
+        return turn.say("tips.none", which=label)
+    pages = -(-total // PAGE_SIZE)
+    options = [Option(_tip_label(turn, tip), f"o:open:{tip.id}") for tip in tips]
+    if page > 0:
+        options.append(turn.option("page.prev", f"o:ls:{which}:{page - 1}"))
+    if page < pages - 1:
+        options.append(turn.option("page.next", f"o:ls:{which}:{page + 1}"))
+    title = turn.t("tips.title", which=label, total=total, page=page + 1, pages=pages)
+    return Reply(title, tuple(options))
+
+
+def _tip_label(turn: Turn, tip: Tip) -> str:
+    category, area = _names(turn, tip)
+    urgent = "🚨 " if tip.urgent else ""
+    return f"{urgent}{show_code(tip.code)} · {category} · {area} · {_when(turn, tip.created_at)}"
+
+
+async def view_command(turn: Turn) -> list[Reply]:
+    """/tip CODE for an officer: the whole tip, if it is in their scope."""
+    code = parse_code(turn.msg.args)
+    tip = await get_tip(turn.db, code) if code else None
+    if not may_see(turn.officer, tip):
+        return [turn.say("tip.not_found", code=turn.msg.args.strip()[:20])]
+    assert tip is not None
+    return await tip_view(turn, tip)
+
+
+async def tip_view(turn: Turn, tip: Tip) -> list[Reply]:
+    """Everything about one tip, its attachments re-sent by reference, and the action buttons."""
+    assert turn.officer is not None
+    await audit(turn, "view", tip)
+    lines = [
+        turn.t(
+            "view.head",
+            code=show_code(tip.code),
+            urgent=turn.t("view.urgent") if tip.urgent else "",
+        )
+    ]
+    lines.append(await _fields(turn, tip))
+    lines += ["", turn.t("view.text"), tip.description]
+    if tip.attachments:
+        lines += ["", turn.t("view.files", count=len(tip.attachments))]
+    lines += ["", turn.t("view.history"), *[_event_line(turn, event) for event in tip.events]]
+    thread = await _thread_lines(turn, tip)
+    if thread:
+        lines += ["", turn.t("view.thread"), *thread]
+    media = tuple(Media(MediaKind(a.kind), a.ref) for a in tip.attachments)
+    return [Reply("\n".join(lines), _actions(turn, tip), columns=2, media=media)]
+
+
+async def _fields(turn: Turn, tip: Tip) -> str:
+    category, area = _names(turn, tip)
+    place = ", ".join(
+        part
+        for part in (
+            tip.place or "",
+            f"📍 {tip.latitude:.5f}, {tip.longitude:.5f}" if tip.latitude is not None else "",
+        )
+        if part
+    )
+    assigned = await _officer_name(turn, tip.assigned_officer_id)
+    acked = await _officer_name(turn, tip.acknowledged_by_id)
+    contact = await get_contact(turn.db, tip.id)
+    return turn.t(
+        "view.fields",
+        category=category,
+        area=area,
+        district_only=turn.t("alert.district_only") if tip.district_only else "",
+        place=place or turn.t("place.none"),
+        when=turn.t(f"when.{tip.occurred}"),
+        sent=_when(turn, tip.created_at),
+        status=turn.t(f"status.{tip.status.value}"),
+        status_at=_when(turn, tip.status_at),
+        assigned=assigned,
+        ack=f"{acked} ({_when(turn, tip.acknowledged_at)})" if tip.acknowledged_at else acked,
+        contact=turn.t("view.contact_yes" if contact else "view.contact_no"),
+    )
+
+
+async def _officer_name(turn: Turn, officer_id: int | None) -> str:
+    officer = await get_officer(turn.db, officer_id) if officer_id is not None else None
+    return officer.name if officer else turn.t("view.nobody")
+
+
+def _event_line(turn: Turn, event: TipEvent) -> str:
+    parts = [turn.t(f"status.{event.status.value}")] if event.status is not None else []
+    if event.assigned_officer is not None:
+        parts.append(turn.t("view.event.assigned", name=event.assigned_officer.name))
+    if event.note:
+        parts.append(turn.t("view.event.note", note=event.note))
+    if event.public_note:
+        parts.append(turn.t("view.event.public", note=event.public_note))
+    who = f" ({event.officer.name})" if event.officer is not None else ""
+    return f"{_when(turn, event.created_at)}{who} – {'; '.join(parts)}"
+
+
+async def _thread_lines(turn: Turn, tip: Tip) -> list[str]:
+    lines = []
+    for message in await list_thread(turn.db, tip.id):
+        when = _when(turn, message.created_at)
+        if message.role is ThreadRole.QUESTION:
+            name = await _officer_name(turn, message.officer_id)
+            waiting = "" if message.answered_at else f" {turn.t('view.waiting')}"
+            lines.append(f"{when} {turn.t('view.question', name=name, text=message.text)}{waiting}")
+        else:
+            lines.append(f"{when} {turn.t('view.answer', text=message.text)}")
+    return lines
+
+
+def _actions(turn: Turn, tip: Tip) -> tuple[Option, ...]:
+    options = [
+        turn.option("button.verifying", f"o:st:{TipStatus.VERIFYING.value}:{tip.id}"),
+        turn.option("button.handled", f"o:st:{TipStatus.HANDLED.value}:{tip.id}"),
+        *(turn.option(f"button.{s.value}", f"o:cl:{s.value}:{tip.id}") for s in CLOSING),
+        turn.option("button.ask", f"o:ask:{tip.id}"),
+        turn.option("button.public_note", f"o:pn:{tip.id}"),
+        turn.option("button.assign", f"o:as:{tip.id}"),
+    ]
+    if tip.urgent and tip.acknowledged_at is None:
+        options.insert(0, turn.option("button.ack", f"o:ack:{tip.id}"))
+    return tuple(options)
+
+
+# --- the buttons ---
+
+
+async def officer_button(turn: Turn) -> list[Reply]:
+    """Any officer button: the action and the tip are re-checked here, never trusted."""
+    parts = turn.msg.choice.split(":")
+    action, args = parts[1] if len(parts) > 1 else "", parts[2:]
+    if action == "ls" and len(args) == 2 and args[0] in LISTS and args[1].isdigit():
+        reply = await tip_list(turn, args[0], int(args[1]))
+        return [Reply(reply.text, reply.options, in_place=True)]
+    handler = TIP_ACTIONS.get(action)
+    tip = await _tip_arg(turn, args[-1] if args else "")
+    if handler is None or tip is None or not may_see(turn.officer, tip):
+        return [turn.say("not.allowed")]
+    return await handler(turn, tip, args[:-1])
+
+
+async def _tip_arg(turn: Turn, value: str) -> Tip | None:
+    return await get_tip_by_id(turn.db, int(value)) if value.isdigit() else None
+
+
+async def _open(turn: Turn, tip: Tip, _: list[str]) -> list[Reply]:
+    return await tip_view(turn, tip)
+
+
+async def _set_status(turn: Turn, tip: Tip, args: list[str]) -> list[Reply]:
+    """Verifying or handled: at once, with a neutral notice to a contactable tipster."""
+    wanted = args[0] if args else ""
+    if wanted not in (TipStatus.VERIFYING.value, TipStatus.HANDLED.value):
+        return [turn.say("not.allowed")]
+    return await apply_status(turn, tip, TipStatus(wanted), note=None)
+
+
+async def apply_status(turn: Turn, tip: Tip, status: TipStatus, *, note: str | None) -> list[Reply]:
+    """Change the status (a history row with officer and note), audit it, tell the officer."""
+    assert turn.officer is not None
+    code = show_code(tip.code)
+    if tip.status is status:
+        return [turn.say("status.same", code=code)]
+    await change_status(
+        turn.db, turn.ctx, tip, status=status, note=note, officer_id=turn.officer.id
+    )
+    await audit(turn, f"status:{status.value}", tip)
+    return [turn.say("status.changed", code=code, status=turn.t(f"status.{status.value}"))]
+
+
+async def _ask_close_note(turn: Turn, tip: Tip, args: list[str]) -> list[Reply]:
+    status = args[0] if args else ""
+    if status not in {s.value for s in CLOSING}:
+        return [turn.say("not.allowed")]
+    await turn.detour("off.close", tip=tip.id, status=status)
+    shown = turn.t(f"status.{status}")
+    return [turn.say("ask.close_note", code=show_code(tip.code), status=shown)]
+
+
+async def _ask_public_note(turn: Turn, tip: Tip, _: list[str]) -> list[Reply]:
+    await turn.detour("off.note", tip=tip.id)
+    return [turn.say("ask.public_note", code=show_code(tip.code))]
+
+
+async def _acknowledge(turn: Turn, tip: Tip, _: list[str]) -> list[Reply]:
+    """The alert's button: someone is on it, so nobody escalates it."""
+    assert turn.officer is not None
+    code = show_code(tip.code)
+    if tip.acknowledged_at is not None:
+        name = await _officer_name(turn, tip.acknowledged_by_id)
+        return [
+            turn.say("ack.already", code=code, name=name, when=_when(turn, tip.acknowledged_at))
+        ]
+    await set_tip_flags(
+        turn.db, tip, acknowledged_at=turn.ctx.now, acknowledged_by_id=turn.officer.id
+    )
+    await audit(turn, "acknowledge", tip)
+    return [turn.say("ack.done", code=code)]
+
+
+async def _assign_options(turn: Turn, tip: Tip, _: list[str]) -> list[Reply]:
+    candidates = [o for o in await list_officers(turn.db, active_only=True) if may_see(o, tip)]
+    if not candidates:
+        return [turn.say("assign.none")]
+    options = tuple(Option(o.name, f"o:asg:{o.id}:{tip.id}") for o in candidates)
+    return [Reply(turn.t("assign.ask", code=show_code(tip.code)), options, columns=2)]
+
+
+async def _assign(turn: Turn, tip: Tip, args: list[str]) -> list[Reply]:
+    """Give the tip to an officer who can see it, and tell them through the outbox."""
+    assert turn.officer is not None
+    assignee = await get_officer(turn.db, int(args[0])) if args and args[0].isdigit() else None
+    if assignee is None or assignee.chat is None or not may_see(assignee, tip):
+        return [turn.say("not.allowed")]
+    await add_tip_event(
+        turn.db, tip, now=turn.ctx.now, officer_id=turn.officer.id, assigned_officer_id=assignee.id
+    )
+    await audit(turn, "assign", tip, detail=f"to officer {assignee.id}")
+    code = show_code(tip.code)
+    if assignee.id != turn.officer.id:
+        notice = Reply(
+            _officer_text(assignee, "assign.notice", by=turn.officer.name, code=code),
+            (Option(_officer_text(assignee, "button.open"), f"o:open:{tip.id}"),),
+        )
+        await add_outbox(
+            turn.db, payload=notice.to_json(), now=turn.ctx.now, officer_id=assignee.id
+        )
+    return [turn.say("assign.done", code=code, name=assignee.name)]
+
+
+def _officer_text(officer: Officer, key: str, **values: object) -> str:
+    return text(officer.language, key, **values)
+
+
+# --- typed answers to the officer's side steps ---
+
+
+async def _typed_note(turn: Turn) -> tuple[Tip | None, str]:
+    tip = await get_tip_by_id(turn.db, int(turn.detour_data.get("tip", 0)))
+    note = turn.msg.text.strip() if turn.msg.kind is Kind.TEXT else ""
+    return (tip if may_see(turn.officer, tip) else None), note[:NOTE_CHARS]
+
+
+async def answer_close_note(turn: Turn) -> list[Reply]:
+    """The closing reason: required, then the tip is closed with it."""
+    tip, note = await _typed_note(turn)
+    if tip is None:
+        return await back_to_draft(turn, [turn.say("not.allowed")])
+    if not note:
+        return [turn.say("need.text")]
+    status = TipStatus(turn.detour_data["status"])
+    return await back_to_draft(turn, await apply_status(turn, tip, status, note=note))
+
+
+async def answer_public_note(turn: Turn) -> list[Reply]:
+    """A public note: shown in the tipster's /status, announced to them if contactable."""
+    assert turn.officer is not None
+    tip, note = await _typed_note(turn)
+    if tip is None:
+        return await back_to_draft(turn, [turn.say("not.allowed")])
+    if not note:
+        return [turn.say("need.text")]
+    await change_status(
+        turn.db, turn.ctx, tip, status=None, public_note=note, officer_id=turn.officer.id
+    )
+    await audit(turn, "public_note", tip)
+    return await back_to_draft(turn, [turn.say("public_note.added", code=show_code(tip.code))])
+
+
+TIP_ACTIONS = {
+    "open": _open,
+    "st": _set_status,
+    "cl": _ask_close_note,
+    "pn": _ask_public_note,
+    "ack": _acknowledge,
+    "as": _assign_options,
+    "asg": _assign,
+    "ask": ask_question,
+}

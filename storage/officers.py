@@ -1,0 +1,129 @@
+"""Officers and their one-time invites."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import AlertLevel, Invite, Officer
+
+
+async def add_officer(
+    db: AsyncSession, *, name: str, area: str | None, is_admin: bool, now: datetime
+) -> Officer:
+    """A new officer, not yet linked to any chat."""
+    officer = Officer(
+        name=name,
+        area=area,
+        is_admin=is_admin,
+        language="vi",
+        alerts=AlertLevel.URGENT,
+        created_at=now,
+    )
+    db.add(officer)
+    await db.flush()
+    return officer
+
+
+async def add_invite(
+    db: AsyncSession,
+    *,
+    officer_id: int,
+    code_hash: str,
+    expires_at: datetime,
+    created_by_id: int | None,
+    now: datetime,
+) -> Invite:
+    """Keep the hash of a one-time enrolment code."""
+    invite = Invite(
+        officer_id=officer_id,
+        code_hash=code_hash,
+        expires_at=expires_at,
+        created_by_id=created_by_id,
+        created_at=now,
+    )
+    db.add(invite)
+    await db.flush()
+    return invite
+
+
+async def get_invite(db: AsyncSession, code_hash: str) -> Invite | None:
+    """The invite with this code hash, used or not."""
+    invite: Invite | None = await db.scalar(select(Invite).where(Invite.code_hash == code_hash))
+    return invite
+
+
+async def get_officer(db: AsyncSession, officer_id: int) -> Officer | None:
+    """An officer by id, revoked or not."""
+    return await db.get(Officer, officer_id)
+
+
+async def get_officer_by_chat(db: AsyncSession, *, channel: str, chat: str) -> Officer | None:
+    """The active officer enrolled from this chat, if any."""
+    officer: Officer | None = await db.scalar(
+        select(Officer).where(
+            Officer.channel == channel, Officer.chat == chat, Officer.revoked_at.is_(None)
+        )
+    )
+    return officer
+
+
+async def list_officers(db: AsyncSession, *, active_only: bool = False) -> list[Officer]:
+    """Officers by id; `active_only` keeps enrolled, unrevoked ones."""
+    statement = select(Officer).order_by(Officer.id)
+    if active_only:
+        statement = statement.where(Officer.revoked_at.is_(None), Officer.chat.is_not(None))
+    return list(await db.scalars(statement))
+
+
+async def enrol_officer(
+    db: AsyncSession, invite: Invite, *, channel: str, chat: str, language: str, now: datetime
+) -> Officer:
+    """Link the invited officer to this chat and use the invite up."""
+    for earlier in await db.scalars(
+        select(Officer).where(Officer.channel == channel, Officer.chat == chat)
+    ):
+        earlier.chat = None  # one chat, one officer: a re-enrolled chat leaves its old record
+    officer = invite.officer
+    officer.channel, officer.chat, officer.language = channel, chat, language
+    officer.enrolled_at = now
+    invite.used_at = now
+    await db.flush()
+    return officer
+
+
+async def set_officer(
+    db: AsyncSession,
+    officer: Officer,
+    *,
+    alerts: AlertLevel | None = None,
+    language: str | None = None,
+    revoked_at: datetime | None = None,
+) -> None:
+    """Change an officer's alert level or language, or revoke them."""
+    if alerts is not None:
+        officer.alerts = alerts
+    if language is not None:
+        officer.language = language
+    if revoked_at is not None:
+        officer.revoked_at = revoked_at
+    await db.flush()
+
+
+async def list_alert_recipients(
+    db: AsyncSession, *, area: str | None, district_only: bool, urgent: bool
+) -> list[Officer]:
+    """Active officers who want an alert for a tip in `area` (None: district officers only)."""
+    levels = [AlertLevel.ALL, AlertLevel.URGENT] if urgent else [AlertLevel.ALL]
+    in_scope: ColumnElement[bool] = Officer.area.is_(None)
+    if area is not None and not district_only:
+        in_scope = or_(in_scope, Officer.area == area)
+    statement = select(Officer).where(
+        Officer.revoked_at.is_(None),
+        Officer.chat.is_not(None),
+        Officer.alerts.in_(levels),
+        in_scope,
+    )
+    return list(await db.scalars(statement.order_by(Officer.id)))
