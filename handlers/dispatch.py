@@ -116,8 +116,9 @@ async def _choice(turn: Turn) -> list[Reply]:
         return await MENU[value](turn)
     if action == "l" and value in LANGUAGES:
         return await set_language(turn, value)
-    if action == "o" and turn.officer is not None:
-        return await _officer_choice(turn)
+    if action == "o":
+        # Re-checked on the server: a revoked officer's or a forged button changes nothing.
+        return await _officer_choice(turn) if turn.officer else [turn.say("not.allowed")]
     if action == "t":
         return await tipster_button(turn)
     if not owns_choice(turn):

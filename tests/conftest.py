@@ -198,6 +198,29 @@ async def file_minimal_tip(person: Person, *, contact: bool = False) -> tuple[st
     return receipt(person)
 
 
+async def file_tip(
+    person: Person,
+    *,
+    area: str = "kien giang",
+    story: str = "Có người bán ma túy ở cuối ngõ",
+    urgent: bool = False,
+    contact: bool = False,
+    district_only: bool = False,
+) -> tuple[str, str]:
+    """Send a tip with the given area (typed), urgency, contact and recipients."""
+    await person.send("/tip")
+    await person.press("Ma túy")
+    await person.send(area)
+    await person.press("Bỏ qua")
+    await person.send(story)
+    await person.press("Hôm nay")
+    await person.press("Có" if urgent else "Không")
+    if district_only:
+        await person.press("Chỉ gửi công an huyện")
+    await person.press("cho phép" if contact else "không liên hệ")
+    return receipt(person)
+
+
 def receipt(person: Person) -> tuple[str, str]:
     """The code and passphrase printed in the last receipt."""
     lines = person.said().splitlines()

@@ -8,10 +8,11 @@ import itertools
 import shlex
 import sys
 import time
+from pathlib import Path
 from typing import Any, TextIO
 
 from bot.runtime import Runtime
-from handlers.types import Incoming, Kind, Location, Media, MediaKind, Option, Reply
+from handlers.types import Document, Incoming, Kind, Location, Media, MediaKind, Option, Reply
 
 CHANNEL = "console"
 CHAT = "local"
@@ -91,6 +92,9 @@ class ConsoleChannel:
     def show(self, reply: Reply, *, prefix: str = "") -> None:
         """Print a reply with its options numbered; remember them for the next line."""
         lines = [f"{prefix}{line}" for line in reply.text.split("\n")]
+        lines += [f"   [{media.kind.value}: {media.ref}]" for media in reply.media]
+        if reply.document is not None:
+            lines.append(f"   [file saved: {self._save(reply.document)}]")
         lines += [f"   {n}. {option.label}" for n, option in enumerate(reply.options, 1)]
         if reply.request_location:
             lines.append(f"   ({reply.request_location}: !loc LAT LON)")
@@ -98,6 +102,12 @@ class ConsoleChannel:
         self.stdout.flush()
         if reply.options:
             self.options = reply.options
+
+    def _save(self, document: Document) -> Path:
+        """Write a file the bot made (an export) into the current folder."""
+        target = Path.cwd() / Path(document.name).name
+        target.write_bytes(document.content)
+        return target
 
     async def deliver(self, chat: str, reply: Reply) -> None:
         """Show a message the outbox delivers to this terminal's person, marked as such."""

@@ -15,6 +15,7 @@ from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
@@ -148,11 +149,33 @@ def _rows(options: tuple[Option, ...], columns: int) -> list[list[InlineKeyboard
 
 
 async def send_reply(bot: Bot, chat_id: str | int, reply: Reply) -> None:
-    """Send a reply, split at Telegram's length limit with the buttons on the last piece."""
+    """Send a reply, split at Telegram's length limit with the buttons on the last piece.
+
+    Attachments follow, re-sent by file id (never forwarded, so no "forwarded from" line),
+    then a document made for this person, if any.
+    """
     pieces = split_text(reply.text, MessageLimit.MAX_TEXT_LENGTH)
     for number, piece in enumerate(pieces, 1):
         last = number == len(pieces)
         await bot.send_message(chat_id, piece, reply_markup=markup(reply) if last else None)
+    for media in reply.media:
+        await _resend(bot, chat_id, media)
+    if reply.document is not None:
+        upload = InputFile(reply.document.content, filename=reply.document.name)
+        await bot.send_document(chat_id, upload)
+
+
+async def _resend(bot: Bot, chat_id: str | int, media: Media) -> None:
+    if media.kind is MediaKind.PHOTO:
+        await bot.send_photo(chat_id, media.ref)
+    elif media.kind is MediaKind.VIDEO:
+        await bot.send_video(chat_id, media.ref)
+    elif media.kind is MediaKind.VOICE:
+        await bot.send_voice(chat_id, media.ref)
+    elif media.kind is MediaKind.AUDIO:
+        await bot.send_audio(chat_id, media.ref)
+    else:
+        await bot.send_document(chat_id, media.ref)
 
 
 def delivery_error(error: TelegramError) -> DeliveryError:

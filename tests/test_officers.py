@@ -1,0 +1,392 @@
+"""Officers through the real unit of work: enrolment, scope, alerts, triage, dialogue, audit."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+
+from bot.runtime import Runtime
+from bot.scheduler import run_escalation
+from handlers.codes import parse_code
+from handlers.officers import invite_officer
+from handlers.types import Reply
+from storage.models import AuditLog, Outbox, ThreadMessage, Tip, TipEvent, TipStatus
+from tests.conftest import FakeClock, Person, file_tip
+
+
+async def invite(runtime: Runtime, name: str, area: str | None, admin: bool = False) -> str:
+    """A fresh invite code, as `tipline officer invite` makes one."""
+    async with runtime.db.transaction() as db:
+        _, code = await invite_officer(
+            db, runtime.context(), name=name, area=area, is_admin=admin, created_by=None
+        )
+    return code
+
+
+async def officer(runtime: Runtime, name: str, area: str | None, admin: bool = False) -> Person:
+    """An enrolled officer chatting from their own private chat."""
+    person = Person(runtime, user=f"officer-{name}", chat=f"chat-{name}")
+    await person.send(f"/officer {await invite(runtime, name, area, admin)}")
+    assert f"Xin chào {name}" in person.said()
+    return person
+
+
+async def tip_id(runtime: Runtime, code: str) -> int:
+    async with runtime.db.transaction() as db:
+        found = await db.scalar(select(Tip.id).where(Tip.code == parse_code(code)))
+    assert found is not None
+    return int(found)
+
+
+async def outbox_to(runtime: Runtime, *, officer: bool) -> list[Reply]:
+    """Queued messages for officers (or for tipsters), oldest first."""
+    async with runtime.db.transaction() as db:
+        rows = list(await db.scalars(select(Outbox).order_by(Outbox.id)))
+    return [Reply.from_json(r.payload) for r in rows if (r.officer_id is not None) == officer]
+
+
+async def alerted(runtime: Runtime) -> list[str]:
+    """The names of the officers messages were queued for, oldest first."""
+    async with runtime.db.transaction() as db:
+        rows = await db.execute(
+            text("SELECT o.name FROM outbox b JOIN officer o ON o.id = b.officer_id ORDER BY b.id")
+        )
+        return [name for (name,) in rows]
+
+
+async def audit_actions(runtime: Runtime) -> list[str]:
+    async with runtime.db.transaction() as db:
+        return [row.action for row in await db.scalars(select(AuditLog).order_by(AuditLog.id))]
+
+
+# --- enrolment ---
+
+
+async def test_enrolment_valid_reused_expired_and_forged(
+    runtime: Runtime, clock: FakeClock
+) -> None:
+    code = await invite(runtime, "An", "an-thuy")
+    first = Person(runtime, user="an", chat="chat-an")
+    await first.send(f"/start off-{code}")  # the deep link
+    assert "Xin chào An" in first.said() and "Xã An Thủy" in first.said()
+    second = Person(runtime, user="intruder", chat="chat-x")
+    await second.send(f"/officer {code}")
+    assert "đã được dùng" in second.said()
+    await second.send("/officer ZZZZZZZZZZ")
+    assert "đã được dùng" in second.said()
+    await second.send("/tips")
+    assert "không hiểu lệnh" in second.said()
+    late = await invite(runtime, "Late", None)
+    clock.advance(hours=73)
+    await second.send(f"/officer {late}")
+    assert "hết hạn" in second.said()
+    await second.send("/tips")
+    assert "không hiểu lệnh" in second.said()
+    assert (await audit_actions(runtime)).count("enrol") == 1
+
+
+async def test_officer_commands_look_unknown_to_residents(person: Person) -> None:
+    await person.send("/nonexistent")
+    unknown = [(r.text, r.options) for r in person.last]
+    for command in ("/tips", "/tips all", "/alerts off", "/export", "/invite"):
+        await person.send(command)
+        assert [(r.text, r.options) for r in person.last] == unknown, command
+
+
+# --- scope ---
+
+
+async def test_scope_isolation_between_communes_and_district_only(runtime: Runtime) -> None:
+    resident = Person(runtime, user="r1", chat="r1")
+    code_a, _ = await file_tip(resident, area="an thuy", story="Ở An Thủy")
+    code_b, _ = await file_tip(resident, area="cam thuy", story="Ở Cam Thủy")
+    code_secret, _ = await file_tip(
+        resident, area="an thuy", story="Chỉ huyện biết", district_only=True
+    )
+    an = await officer(runtime, "An", "an-thuy")
+    district = await officer(runtime, "Huyen", None)
+    await an.send("/tips all")
+    listed = " ".join(o.label for o in an.options())
+    assert code_a in listed and code_b not in listed and code_secret not in listed
+    await an.send(f"/tip {code_b}")
+    assert "Không có tin" in an.said()
+    await an.send(f"/tip {code_secret}")
+    assert "Không có tin" in an.said()
+    await an.choose(f"o:open:{await tip_id(runtime, code_b)}")  # a forged button
+    assert "không có quyền" in an.said()
+    await an.choose(f"o:st:verifying:{await tip_id(runtime, code_secret)}")
+    assert "không có quyền" in an.said()
+    await district.send("/tips all")
+    listed = " ".join(o.label for o in district.options())
+    assert all(code in listed for code in (code_a, code_b, code_secret))
+    await district.send(f"/tip {code_secret}")
+    assert "Chỉ huyện biết" in district.said() and "chỉ cấp huyện" in district.said()
+    async with runtime.db.transaction() as db:
+        statuses = set(await db.scalars(select(Tip.status)))
+    assert statuses == {TipStatus.RECEIVED}
+
+
+async def test_lists_page_and_filter(runtime: Runtime, clock: FakeClock) -> None:
+    runtime.limits = runtime.limits.__class__(tips_per_hour=50, messages_per_minute=100)
+    resident = Person(runtime, user="r1", chat="r1")
+    codes = [(await file_tip(resident, story=f"Chuyện số {n}"))[0] for n in range(10)]
+    district = await officer(runtime, "Huyen", None)
+    await district.send("/tips new")
+    assert "10 tin, trang 1/2" in district.said()
+    assert codes[-1] in district.options()[0].label  # newest first
+    await district.press("Tiếp")
+    assert district.last[0].in_place and "trang 2/2" in district.said()
+    clock.advance(hours=73)
+    await district.send("/tips overdue")
+    assert "10 tin" in district.said()
+    await district.send(f"/tip {codes[0]}")
+    await district.press("Đang xác minh")
+    await district.send("/tips overdue")
+    assert "9 tin" in district.said()  # a status change restarts the clock
+    await district.send("/tips open")
+    assert "10 tin" in district.said()
+    await district.send("/tips nonsense")
+    assert "Dùng: /tips" in district.said()
+
+
+# --- alerts ---
+
+
+async def test_alerts_follow_scope_urgency_and_preference(runtime: Runtime) -> None:
+    an = await officer(runtime, "An", "an-thuy")
+    await officer(runtime, "Cam", "cam-thuy")
+    district = await officer(runtime, "Huyen", None)
+    await district.send("/alerts all")
+    assert "Mọi tin mới" in district.said()
+    resident = Person(runtime, user="r1", chat="r1")
+    await file_tip(resident, area="an thuy", urgent=True, story="<b>Đánh nhau</b> *ngay*")
+    alerts = await outbox_to(runtime, officer=True)
+    assert len(alerts) == 2 and all("TIN KHẨN" in a.text for a in alerts)
+    assert "<b>Đánh nhau</b> *ngay*" in alerts[0].text  # shown as typed, never as markup
+    assert [o.label for o in alerts[0].options] == ["✔️ Xác nhận", "📂 Xem tin"]
+    assert sorted(await alerted(runtime)) == ["An", "Huyen"]  # not Cam: another commune
+    await file_tip(resident, area="an thuy", story="Không gấp")
+    assert (await alerted(runtime))[2:] == ["Huyen"]  # not urgent: only alerts=all
+    await an.send("/alerts")
+    await an.press("Tắt")
+    await file_tip(resident, area="an thuy", urgent=True)
+    assert (await alerted(runtime))[3:] == ["Huyen"]  # An switched alerts off
+    await an.send("/alerts urgent")
+    await file_tip(resident, area="an thuy", urgent=True, district_only=True)
+    assert (await alerted(runtime))[4:] == ["Huyen"]  # district only: never the commune
+
+
+async def test_unacknowledged_urgent_tip_is_escalated_once(
+    runtime: Runtime, clock: FakeClock
+) -> None:
+    an = await officer(runtime, "An", "an-thuy")
+    district = await officer(runtime, "Huyen", None)
+    await district.send("/alerts off")
+    second_district = await officer(runtime, "Tinh", None)
+    resident = Person(runtime, user="r1", chat="r1")
+    code_acked, _ = await file_tip(resident, area="an thuy", urgent=True, story="Đã có người")
+    code_waiting, _ = await file_tip(resident, area="an thuy", urgent=True, story="Chưa ai")
+    await an.choose(f"o:ack:{await tip_id(runtime, code_acked)}")
+    assert "Đã xác nhận" in an.said()
+    await an.choose(f"o:ack:{await tip_id(runtime, code_acked)}")
+    assert "đã được An xác nhận" in an.said()
+    before = len(await outbox_to(runtime, officer=True))
+    clock.advance(minutes=14)
+    assert await run_escalation(runtime) == 0
+    clock.advance(minutes=2)
+    assert await run_escalation(runtime) == 1
+    assert await run_escalation(runtime) == 0
+    escalations = (await outbox_to(runtime, officer=True))[before:]
+    assert (await alerted(runtime))[before:] == [second_district.user.removeprefix("officer-")]
+    assert "CHUYỂN LÊN HUYỆN" in escalations[0].text and code_waiting in escalations[0].text
+
+
+# --- triage ---
+
+
+async def test_status_changes_notes_and_pushes(runtime: Runtime) -> None:
+    resident = Person(runtime, user="r1", chat="r1")
+    code, passphrase = await file_tip(resident, contact=True)
+    an = await officer(runtime, "An", "kien-giang")
+    await an.send(f"/tip {code}")
+    assert "Tình trạng: Đã tiếp nhận" in an.said()
+    await an.press("Đang xác minh")
+    assert "Đang xác minh" in an.said()
+    await an.send(f"/tip {code}")
+    await an.press("Đang xác minh")
+    assert "đã ở tình trạng đó" in an.said()
+    await an.send(f"/tip {code}")
+    await an.press("Ghi chú công khai")
+    await an.send("Đã cử tổ công tác đến")
+    await an.send(f"/tip {code}")
+    await an.press("Đóng: trùng")
+    assert "lý do ngắn" in an.said()
+    await an.photo("not-a-note")
+    assert "Hãy gõ nội dung" in an.said()
+    await an.send("Trùng tin ABCD-EFGH")
+    notices = await outbox_to(runtime, officer=False)
+    assert [n.text.split(": ")[1].split(".")[0] for n in notices] == [
+        "Đang xác minh",
+        "Đang xác minh",  # the public note: news, status unchanged
+        "Đã đóng (trùng tin khác)",
+    ]
+    async with runtime.db.transaction() as db:
+        events = list(await db.scalars(select(TipEvent).order_by(TipEvent.id)))
+    assert [(e.status, e.note, e.officer_id is not None) for e in events] == [
+        (TipStatus.RECEIVED, None, False),
+        (TipStatus.VERIFYING, None, True),
+        (None, None, True),
+        (TipStatus.CLOSED_DUPLICATE, "Trùng tin ABCD-EFGH", True),
+    ]
+    await resident.send(f"/status {code}")
+    await resident.send(passphrase)
+    assert "Ghi chú của công an: Đã cử tổ công tác đến" in resident.said()
+    assert "Trùng tin ABCD" not in resident.said()  # the closing note is internal
+    actions = await audit_actions(runtime)
+    assert actions.count("view") == 4 and "public_note" in actions
+    assert "status:closed_duplicate" in actions
+
+
+async def test_assign_to_an_officer_in_scope(runtime: Runtime) -> None:
+    resident = Person(runtime, user="r1", chat="r1")
+    code, _ = await file_tip(resident, area="an thuy")
+    an = await officer(runtime, "An", "an-thuy")
+    await officer(runtime, "Cam", "cam-thuy")
+    await officer(runtime, "Huyen", None)
+    await an.send(f"/tip {code}")
+    await an.press("Giao cho")
+    assert sorted(o.label for o in an.options()) == ["An", "Huyen"]
+    await an.press("Huyen")
+    assert "Đã giao tin" in an.said()
+    notices = await outbox_to(runtime, officer=True)
+    assert "An giao cho bạn tin báo" in notices[-1].text
+    await an.send(f"/tip {code}")
+    assert "Giao cho: Huyen" in an.said()
+
+
+# --- dialogue ---
+
+
+async def test_question_and_answer_with_contact(runtime: Runtime) -> None:
+    resident = Person(runtime, user="r1", chat="r1")
+    code, _ = await file_tip(resident, contact=True)
+    an = await officer(runtime, "An", "kien-giang")
+    await an.send(f"/tip {code}")
+    await an.press("Hỏi người báo tin")
+    await an.send("Người bán mặc áo màu gì?")
+    assert "Đã gửi câu hỏi" in an.said()
+    (question,) = await outbox_to(runtime, officer=False)
+    assert "Công an đang xử lý tin báo" in question.text and "An" not in question.text
+    intruder = Person(runtime, user="x", chat="x")
+    await intruder.choose(question.options[0].data)
+    assert "Không thể trả lời" in intruder.said()
+    await resident.choose(question.options[0].data)
+    assert "Gõ câu trả lời" in resident.said()
+    await resident.send("Áo khoác đen")
+    assert "Đã gửi câu trả lời" in resident.said()
+    answers = await outbox_to(runtime, officer=True)
+    assert "trả lời câu hỏi" in answers[-1].text and "Áo khoác đen" in answers[-1].text
+    await an.send(f"/tip {code}")
+    assert "Người báo tin trả lời: Áo khoác đen" in an.said()
+    await resident.choose(question.options[0].data)  # answering twice is fine: a follow-up
+    await resident.send("/cancel")
+    assert "Đã hủy" in resident.said()
+
+
+async def test_question_waits_for_a_tipster_without_contact(runtime: Runtime) -> None:
+    resident = Person(runtime, user="r1", chat="r1")
+    code, passphrase = await file_tip(resident, contact=False)
+    an = await officer(runtime, "An", "kien-giang")
+    await an.send(f"/tip {code}")
+    await an.press("Hỏi người báo tin")
+    await an.send("Khoảng mấy giờ?")
+    assert "không cho phép liên hệ" in an.said()
+    assert await outbox_to(runtime, officer=False) == []
+    await resident.send(f"/status {code}")
+    await resident.send(passphrase)
+    assert "Công an hỏi: Khoảng mấy giờ?" in resident.said()
+    await resident.press("Trả lời câu hỏi")
+    await resident.send("Khoảng 9 giờ tối")
+    assert "Đã gửi câu trả lời" in resident.said()
+    async with runtime.db.transaction() as db:
+        thread = list(await db.scalars(select(ThreadMessage).order_by(ThreadMessage.id)))
+    assert [m.text for m in thread] == ["Khoảng mấy giờ?", "Khoảng 9 giờ tối"]
+    assert thread[0].answered_at is not None
+
+
+async def test_revoked_officer_buttons_change_nothing(runtime: Runtime) -> None:
+    resident = Person(runtime, user="r1", chat="r1")
+    code, _ = await file_tip(resident)
+    an = await officer(runtime, "An", "kien-giang")
+    await an.send(f"/tip {code}")
+    verifying = an.button("Đang xác minh").data
+    async with runtime.db.transaction() as db:
+        await db.execute(text("UPDATE officer SET revoked_at = created_at"))
+    await an.choose(verifying)
+    assert "không có quyền" in an.said()
+    await an.send("/tips")
+    assert "không hiểu lệnh" in an.said()
+    async with runtime.db.transaction() as db:
+        assert await db.scalar(select(Tip.status)) is TipStatus.RECEIVED
+
+
+# --- export and audit ---
+
+
+def sheet_rows(document: bytes, sheet: str) -> list[tuple[Any, ...]]:
+    book = load_workbook(io.BytesIO(document))
+    return list(book[sheet].iter_rows(values_only=True))
+
+
+async def test_export_is_scoped_inert_and_anonymous(runtime: Runtime, clock: FakeClock) -> None:
+    resident = Person(runtime, user="r1", chat="r1")
+    await file_tip(resident, area="an thuy", story='=HYPERLINK("http://x","bấm")')
+    await file_tip(resident, area="cam thuy", story="Ở xã khác")
+    an = await officer(runtime, "An", "an-thuy")
+    today = clock.now.date()
+    await an.send(f"/export {today - timedelta(days=1):%d/%m/%Y} {today:%Y-%m-%d}")
+    (reply,) = an.last
+    assert reply.document is not None and reply.document.name.endswith(".xlsx")
+    rows = sheet_rows(reply.document.content, "tips")
+    assert rows[0][:4] == ("code", "filed_at", "category", "area")
+    assert len(rows) == 2 and rows[1][3] == "Xã An Thủy"
+    assert rows[1][-1] == '\'=HYPERLINK("http://x","bấm")'  # never a live formula
+    history = sheet_rows(reply.document.content, "history")
+    assert history[1][3] == "received"
+    header = " ".join(str(c) for c in rows[0] + history[0])
+    assert not any(word in header for word in ("sender", "user", "chat", "phone", "name"))
+    await an.send("/export yesterday")
+    assert "Dùng: /export" in an.said()
+    assert "export" in await audit_actions(runtime)
+
+
+async def test_audit_log_is_append_only(runtime: Runtime) -> None:
+    await officer(runtime, "An", None)
+    for statement in ("UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            async with runtime.db.transaction() as db:
+                await db.execute(text(statement))
+    assert await audit_actions(runtime) == ["invite", "enrol"]
+
+
+async def test_admin_invites_from_the_chat(runtime: Runtime) -> None:
+    admin = await officer(runtime, "Chief", None, admin=True)
+    plain = await officer(runtime, "Plain", None)
+    await plain.send("/invite")
+    assert "không có quyền" in plain.said()
+    await admin.send("/invite")
+    await admin.send("Nguyễn Văn Mới")
+    await admin.press("Xã Hoa Thủy")
+    await admin.press("Không")
+    code = admin.said().split("\n")[1]
+    newcomer = Person(runtime, user="new", chat="chat-new")
+    await newcomer.send(f"/officer {code}")
+    assert "Xin chào Nguyễn Văn Mới" in newcomer.said() and "Xã Hoa Thủy" in newcomer.said()
+    await newcomer.send("/invite")
+    assert "không có quyền" in newcomer.said()
