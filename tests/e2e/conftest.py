@@ -1,16 +1,25 @@
-"""End-to-end fixtures: SQLite files on disk, time that passes, a fake Bot API server."""
+"""End-to-end fixtures: SQLite files on disk, time that passes, a fake Bot API server, the real
+bot polling it, and a Telegram resident who taps through the bot."""
 
 from __future__ import annotations
 
+import io
+import logging
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bot.channels.telegram import TelegramChannel
+from bot.logs import setup_logging
+from bot.runtime import Runtime
 from tests.conftest import FakeClock
 from tests.fake_telegram import FakeTelegramAPI
+
+JSONDict = dict[str, Any]
 
 
 class TickingClock(FakeClock):
@@ -45,3 +54,142 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+# Distinctive identity of the tipster: none of it may appear in the database or the logs.
+TIPSTER_ID = 987654321
+TIPSTER_USERNAME = "zyxwvu_tipster"
+TIPSTER_FIRST = "Quỳnh Zyxwvu"
+TIPSTER_LAST = "Bí Mật"
+TIPSTER_PHONE = "+84912345678"
+
+
+@pytest.fixture
+async def polling(runtime: Runtime, api: FakeTelegramAPI) -> AsyncIterator[TelegramChannel]:
+    """The real bot polling the fake API."""
+    channel = TelegramChannel(runtime, api.token, api.root, polling=True)
+    await channel.start()
+    yield channel
+    await channel.stop()
+
+
+class Resident:
+    """A Telegram user tapping through the bot, seen from the Bot API's side."""
+
+    def __init__(self, api: FakeTelegramAPI, user: JSONDict, chat_id: int | None = None):
+        self.api = api
+        self.user = user
+        self.chat_id = chat_id if chat_id is not None else int(user["id"])
+
+    def sent(self) -> list[JSONDict]:
+        """Every message the bot sent to this chat, in order."""
+        return [c.params for c in self.api.calls_to("sendMessage", chat_id=self.chat_id)]
+
+    def keyboards(self) -> list[tuple[int, JSONDict]]:
+        """(message id, inline keyboard) of every message the bot sent or redrew, oldest first."""
+        found = []
+        for call in self.api.calls:
+            if call.failed or str(call.params.get("chat_id")) != str(self.chat_id):
+                continue
+            markup = call.params.get("reply_markup") or {}
+            if call.method == "sendMessage" and "inline_keyboard" in markup:
+                found.append((int(call.result["message_id"]), markup))
+            elif call.method == "editMessageText" and "inline_keyboard" in markup:
+                found.append((int(call.params["message_id"]), markup))
+        return found
+
+    async def _expect(self, update: JSONDict, replies: int) -> list[JSONDict]:
+        before = len(self.sent())
+        self.api.push(update)
+        if replies == 0:
+            return []
+        await self.api.wait_calls("sendMessage", count=before + replies, chat_id=self.chat_id)
+        return self.sent()[before:]
+
+    async def send(self, text: str, replies: int = 1, **fields: Any) -> list[JSONDict]:
+        """Type a message; wait for `replies` messages back."""
+        update = self.api.text_update(self.user, text, self.chat_id, **fields)
+        return await self._expect(update, replies)
+
+    async def push(self, update: JSONDict, replies: int = 1) -> list[JSONDict]:
+        """Send a prepared update; wait for `replies` messages back."""
+        return await self._expect(update, replies)
+
+    def button(self, label: str) -> tuple[str, int]:
+        """The callback data and message id of the newest button whose label contains `label`."""
+        for message_id, markup in reversed(self.keyboards()):
+            for row in markup["inline_keyboard"]:
+                for button in row:
+                    if label.lower() in button["text"].lower():
+                        return button["callback_data"], message_id
+        raise AssertionError(f"no button {label!r} in the bot's messages")
+
+    async def press(self, label: str, replies: int = 1) -> list[JSONDict]:
+        """Tap an inline button."""
+        data, message_id = self.button(label)
+        update = self.api.callback_update(self.user, data, message_id, self.chat_id)
+        return await self._expect(update, replies)
+
+    async def press_data(self, data: str, replies: int = 1) -> list[JSONDict]:
+        """Send a button press with arbitrary (possibly forged) callback data."""
+        update = self.api.callback_update(self.user, data, 1, self.chat_id)
+        return await self._expect(update, replies)
+
+
+def texts(messages: list[JSONDict]) -> str:
+    return "\n".join(str(m["text"]) for m in messages)
+
+
+@pytest.fixture
+def tipster(api: FakeTelegramAPI) -> Resident:
+    """A resident with a very recognisable identity."""
+    user = api.user(TIPSTER_ID, TIPSTER_FIRST, username=TIPSTER_USERNAME, last_name=TIPSTER_LAST)
+    return Resident(api, user)
+
+
+async def file_tip_with_photo(tipster: Resident, *, contact: bool) -> tuple[str, str]:
+    """The whole resident flow over Telegram; returns the receipt's code and passphrase."""
+    api = tipster.api
+    assert "113" in texts(await tipster.send("/start"))
+    await tipster.press("Gửi tin báo")
+    await tipster.press("Ma túy")
+    redrawn = len(api.calls_to("editMessageText", chat_id=TIPSTER_ID))
+    await tipster.press("Tiếp", replies=0)  # a page turn redraws the message in place
+    edits = await api.wait_calls("editMessageText", count=redrawn + 1, chat_id=TIPSTER_ID)
+    assert "trang 2/3" in edits[-1].params["text"]
+    await tipster.press("Mai Thủy")
+    location_prompt = tipster.sent()[-1]
+    keyboard = location_prompt["reply_markup"]["keyboard"]
+    assert keyboard[0][0]["request_location"] is True
+    await tipster.push(api.location_update(tipster.user, 17.21, 106.79), replies=1)
+    await tipster.send("Nhà số 5 có mua bán ma túy <b>đêm qua</b>")
+    await tipster.push(api.photo_update(tipster.user, "AgACAgPhotoFileIdXYZ", caption="ảnh"))
+    await tipster.push(api.contact_update(tipster.user, TIPSTER_PHONE, TIPSTER_FIRST), replies=2)
+    await tipster.press("Hôm nay")
+    review = await tipster.press("Không")
+    assert "Tệp đính kèm: 1" in texts(review)
+    receipt = texts(await tipster.press("cho phép" if contact else "không liên hệ"))
+    code = receipt.split("Mã tin báo: ")[1].split("\n")[0]
+    passphrase = receipt.split("Mật khẩu: ")[1].split("\n")[0]
+    return code, passphrase
+
+
+def database_bytes(folder: Path) -> tuple[list[str], bytes]:
+    """The names and the raw bytes of the SQLite database and its WAL and shared-memory files."""
+    files = sorted(folder.glob("tipline.db*"))
+    return [f.name for f in files], b"".join(f.read_bytes() for f in files)
+
+
+@pytest.fixture
+def production_logs() -> Iterator[io.StringIO]:
+    """Logging configured as `tipline run` does at DEBUG, with every line also kept here."""
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    setup_logging("DEBUG")
+    kept = io.StringIO()
+    handler = logging.StreamHandler(kept)
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    root.addHandler(handler)
+    yield kept
+    root.handlers[:] = saved[0]
+    root.setLevel(saved[1])

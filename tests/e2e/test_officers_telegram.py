@@ -1,0 +1,121 @@
+"""Officers end to end over the fake Bot API: alerts, triage, the anonymous dialogue, export."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from bot.channels.telegram import TelegramChannel
+from bot.outbox import OutboxSender
+from bot.runtime import Runtime
+from handlers.officers import invite_officer
+from tests.e2e.conftest import (
+    TIPSTER_FIRST,
+    TIPSTER_ID,
+    TIPSTER_LAST,
+    TIPSTER_PHONE,
+    TIPSTER_USERNAME,
+    Resident,
+    database_bytes,
+    file_tip_with_photo,
+    texts,
+)
+from tests.fake_telegram import FakeTelegramAPI, Upload
+
+OFFICER_ID = 5550123
+
+
+@pytest.fixture
+async def delivering(runtime: Runtime, polling: TelegramChannel) -> AsyncIterator[None]:
+    """The outbox sender running, as in `tipline run`."""
+    task = asyncio.create_task(OutboxSender(runtime, {"telegram": polling}).run_forever())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def enrolled_officer(runtime: Runtime, api: FakeTelegramAPI, area: str | None) -> Resident:
+    """An officer who opened their invite's deep link in Telegram."""
+    async with runtime.db.transaction() as db:
+        _, code = await invite_officer(
+            db, runtime.context(), name="Trung úy Lê", area=area, is_admin=False, created_by=None
+        )
+    officer = Resident(api, api.user(OFFICER_ID, "Lê", username="officer_le"))
+    assert "Xin chào Trung úy Lê" in texts(await officer.send(f"/start off-{code}"))
+    return officer
+
+
+async def test_alert_triage_dialogue_and_export_over_telegram(
+    runtime: Runtime, api: FakeTelegramAPI, delivering: None, tipster: Resident, tmp_path: Path
+) -> None:
+    officer = await enrolled_officer(runtime, api, "mai-thuy")
+    await officer.send("/alerts all")
+    code, _ = await file_tip_with_photo(tipster, contact=True)
+    alert = (await api.wait_calls("sendMessage", count=3, chat_id=OFFICER_ID))[-1].params
+    assert f"Tin báo mới {code}" in alert["text"] and "Xã Mai Thủy" in alert["text"]
+    assert "<b>đêm qua</b>" in alert["text"] and "parse_mode" not in alert
+    view = texts(await officer.press("Xem tin"))
+    assert f"Tin báo {code}" in view and "📍 17.21000, 106.79000" in view
+    (photo,) = await api.wait_calls("sendPhoto", chat_id=OFFICER_ID)
+    assert photo.params["photo"] == "AgACAgPhotoFileIdXYZ"  # re-sent by id
+    await officer.press("Hỏi người báo tin")
+    await officer.send("Xe màu gì?")
+    await api.wait_for(lambda: "Xe màu gì?" in tipster.sent()[-1]["text"])
+    assert "Trung úy" not in tipster.sent()[-1]["text"]  # the officer stays unnamed too
+    await tipster.press("Trả lời câu hỏi")
+    await tipster.send("Màu đỏ")
+    await api.wait_for(lambda: "Màu đỏ" in officer.sent()[-1]["text"])
+    assert code in officer.sent()[-1]["text"]
+    await officer.send(f"/tip {code}")
+    await officer.press("Đã xử lý")
+    await api.wait_for(lambda: "Đã xử lý" in tipster.sent()[-1]["text"])
+    await officer.send("/export", replies=1)
+    (export,) = await api.wait_calls("sendDocument", chat_id=OFFICER_ID)
+    upload = export.params["document"]
+    assert isinstance(upload, Upload) and upload.filename.endswith(".xlsx")
+    rows = list(load_workbook(io.BytesIO(upload.data))["tips"].iter_rows(values_only=True))
+    assert rows[1][0] == code and rows[1][10] == "handled"
+    assert api.calls_to("forwardMessage") == []  # nothing ever forwarded to an officer
+    names, raw = database_bytes(tmp_path)
+    for needle in (str(TIPSTER_ID), TIPSTER_USERNAME, TIPSTER_FIRST, TIPSTER_LAST, TIPSTER_PHONE):
+        assert needle.encode() not in raw, f"{needle!r} in {names}"
+        assert needle.encode() not in upload.data
+        for call in api.calls:
+            if str(call.params.get("chat_id")) == str(OFFICER_ID):
+                assert needle not in str(call.params), f"{needle!r} reached the officer"
+
+
+async def test_commune_officer_never_hears_of_district_only_tips(
+    runtime: Runtime, api: FakeTelegramAPI, delivering: None, tipster: Resident
+) -> None:
+    officer = await enrolled_officer(runtime, api, "mai-thuy")
+    await officer.send("/alerts all")
+    district = Resident(api, api.user(5550999, "Huyện"))
+    async with runtime.db.transaction() as db:
+        _, code = await invite_officer(
+            db, runtime.context(), name="Huyện", area=None, is_admin=False, created_by=None
+        )
+    await district.send(f"/officer {code}")
+    await district.send("/alerts all")
+    await tipster.send("/tip")
+    await tipster.press("Ma túy")
+    await tipster.send("mai thuy")
+    await tipster.send("Bỏ qua")
+    await tipster.send("Người quen của cán bộ xã")
+    await tipster.press("Hôm nay")
+    await tipster.press("Không")
+    await tipster.press("Chỉ gửi công an huyện", replies=0)
+    review = (await api.wait_calls("editMessageText", chat_id=TIPSTER_ID))[-1].params["text"]
+    assert "CHỈ công an huyện" in review
+    receipt = texts(await tipster.press("không liên hệ"))
+    tip_code = receipt.split("Mã tin báo: ")[1].split("\n")[0]
+    await api.wait_for(lambda: tip_code in district.sent()[-1]["text"])
+    assert all(tip_code not in m["text"] for m in officer.sent())
+    assert "Không có tin" in texts(await officer.send(f"/tip {tip_code}"))
