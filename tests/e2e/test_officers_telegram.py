@@ -53,7 +53,12 @@ async def enrolled_officer(runtime: Runtime, api: FakeTelegramAPI, area: str | N
 
 
 async def test_alert_triage_dialogue_and_export_over_telegram(
-    runtime: Runtime, api: FakeTelegramAPI, delivering: None, tipster: Resident, tmp_path: Path
+    production_logs: io.StringIO,
+    runtime: Runtime,
+    api: FakeTelegramAPI,
+    delivering: None,
+    tipster: Resident,
+    tmp_path: Path,
 ) -> None:
     officer = await enrolled_officer(runtime, api, "mai-thuy")
     await officer.send("/alerts all")
@@ -84,9 +89,12 @@ async def test_alert_triage_dialogue_and_export_over_telegram(
     assert rows[1][0] == code and rows[1][10] == "handled"
     assert api.calls_to("forwardMessage") == []  # nothing ever forwarded to an officer
     names, raw = database_bytes(tmp_path)
+    logs = production_logs.getvalue()
+    assert "outbox=" in logs  # officers' messages went through the logged outbox
     for needle in (str(TIPSTER_ID), TIPSTER_USERNAME, TIPSTER_FIRST, TIPSTER_LAST, TIPSTER_PHONE):
         assert needle.encode() not in raw, f"{needle!r} in {names}"
         assert needle.encode() not in upload.data
+        assert needle not in logs
         for call in api.calls:
             if str(call.params.get("chat_id")) == str(OFFICER_ID):
                 assert needle not in str(call.params), f"{needle!r} reached the officer"
@@ -119,3 +127,29 @@ async def test_commune_officer_never_hears_of_district_only_tips(
     await api.wait_for(lambda: tip_code in district.sent()[-1]["text"])
     assert all(tip_code not in m["text"] for m in officer.sent())
     assert "Không có tin" in texts(await officer.send(f"/tip {tip_code}"))
+
+
+async def test_a_long_tip_reaches_the_officer_whole(
+    runtime: Runtime, api: FakeTelegramAPI, tipster: Resident, polling: TelegramChannel
+) -> None:
+    officer = await enrolled_officer(runtime, api, None)
+    first, second = "A" * 1490 + " đầu", "B" * 1490 + " cuối"
+    await tipster.send("/tip")
+    await tipster.press("Trộm cắp")
+    await tipster.send("kien giang")
+    await tipster.send("Bỏ qua")
+    await tipster.send(first)
+    await tipster.send(second)
+    await tipster.press("Hôm nay")
+    await tipster.press("Không")
+    receipt = texts(await tipster.press("không liên hệ"))
+    code = receipt.split("Mã tin báo: ")[1].split("\n")[0]
+    await officer.send(f"/tip {code}")
+    await officer.press("Hỏi người báo tin")
+    question = "C" * 1990 + " hỏi"
+    await officer.send(question)
+    pieces = await officer.send(f"/tip {code}", replies=2)
+    assert all(len(piece["text"]) <= 4096 for piece in pieces)
+    whole = "\n".join(piece["text"] for piece in pieces)
+    assert f"{first}\n\n{second}" in whole and question in whole
+    assert "inline_keyboard" in pieces[-1]["reply_markup"]  # the buttons ride on the last part
