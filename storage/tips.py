@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select, true
+from sqlalchemy import ColumnElement, and_, delete, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -68,24 +68,23 @@ async def add_tip(db: AsyncSession, new: NewTip, *, now: datetime) -> Tip:
     return tip
 
 
-async def get_tip(db: AsyncSession, code: str) -> Tip | None:
-    """A tip by its code, with history and attachments loaded."""
+async def _tip_where(db: AsyncSession, condition: ColumnElement[bool]) -> Tip | None:
     tip: Tip | None = await db.scalar(
         select(Tip)
-        .where(Tip.code == code)
+        .where(condition)
         .options(selectinload(Tip.events), selectinload(Tip.attachments))
     )
     return tip
+
+
+async def get_tip(db: AsyncSession, code: str) -> Tip | None:
+    """A tip by its code, with history and attachments loaded."""
+    return await _tip_where(db, Tip.code == code)
 
 
 async def get_tip_by_id(db: AsyncSession, tip_id: int) -> Tip | None:
     """A tip by its row id, with history and attachments loaded."""
-    tip: Tip | None = await db.scalar(
-        select(Tip)
-        .where(Tip.id == tip_id)
-        .options(selectinload(Tip.events), selectinload(Tip.attachments))
-    )
-    return tip
+    return await _tip_where(db, Tip.id == tip_id)
 
 
 async def get_tip_code(db: AsyncSession, tip_id: int) -> str | None:
