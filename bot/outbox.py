@@ -25,15 +25,19 @@ class OutboxSender:
         """Deliver what is due now; returns how many deliveries were attempted."""
         async with self.runtime.db.transaction() as db:
             ctx = self.runtime.context()
-            deliveries = [d for d in await take_deliveries(db, ctx) if d.channel in self.senders]
+            deliveries = await take_deliveries(db, ctx)
         for delivery in deliveries:
             await self._deliver(delivery)
         return len(deliveries)
 
     async def _deliver(self, delivery: Delivery) -> None:
         failure: DeliveryError | None = None
+        sender = self.senders.get(delivery.channel)
         try:
-            await self.senders[delivery.channel].deliver(delivery.chat, delivery.reply)
+            if sender is None:
+                # e.g. an officer enrolled from the console while the bot runs on Telegram only.
+                raise DeliveryError(f"channel {delivery.channel} is not served", permanent=True)
+            await sender.deliver(delivery.chat, delivery.reply)
         except DeliveryError as error:
             failure = error
         async with self.runtime.db.transaction() as db:

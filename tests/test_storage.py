@@ -160,3 +160,14 @@ async def test_housekeeping_removes_stale_drafts_and_expired_contacts(
     async with runtime.db.transaction() as db:
         assert await db.scalar(select(Contact)) is None
         assert await db.scalar(select(Conversation)) is None  # dormant for 30+ days
+
+
+async def test_a_channel_not_served_here_fails_instead_of_looping(person: Person) -> None:
+    code, _ = await file_minimal_tip(person, contact=True)  # a console tipster
+    await set_status(person.runtime, code, TipStatus.HANDLED)
+    telegram_only = RecordingSender()
+    telegram_only.name = "telegram"
+    assert await OutboxSender(person.runtime, {"telegram": telegram_only}).run_once() == 1
+    (row,) = await outbox_rows(person.runtime)
+    assert row.state is OutboxState.FAILED and "console is not served" in str(row.last_error)
+    assert not telegram_only.sent
