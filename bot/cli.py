@@ -16,6 +16,7 @@ from aiohttp import web
 from sqlalchemy.exc import DBAPIError
 from telegram.error import InvalidToken, NetworkError
 
+from bot import operator
 from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import ALLOWED_UPDATES, TelegramChannel
 from bot.logs import setup_logging
@@ -23,13 +24,10 @@ from bot.outbox import OutboxSender
 from bot.runtime import Runtime
 from bot.scheduler import start_scheduler
 from bot.settings import Settings, SettingsError, load_settings, parse_listen
-from handlers.codes import parse_code, show_code
-from handlers.notices import change_status
 from handlers.sealing import Sealer
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import TipStatus
-from storage.tips import get_tip
 
 log = logging.getLogger("tipline")
 
@@ -138,24 +136,19 @@ async def run_migrate(settings: Settings) -> None:
     print("tipline: database is up to date")
 
 
-async def run_set_status(settings: Settings, code: str, status: str, note: str | None) -> None:
-    """Operator tool: change a tip's status (the tipster gets a neutral notice if contactable)."""
-    stored = parse_code(code)
-    if stored is None:
-        raise SettingsError(f"tipline: {code!r} is not a tip code")
+async def run_operator(settings: Settings, args: argparse.Namespace) -> None:
+    """The operator's commands: tip statuses, officers, the audit log."""
     runtime = build_runtime(settings, settings.secret_for_console())
-    await upgrade(runtime.db)
-    try:
-        async with runtime.db.transaction() as db:
-            tip = await get_tip(db, stored)
-            if tip is None:
-                raise SettingsError(f"tipline: no tip {show_code(stored)}")
-            await change_status(
-                db, runtime.context(), tip, status=TipStatus(status), public_note=note
-            )
-    finally:
-        await runtime.db.dispose()
-    print(f"tipline: tip {show_code(stored)} is now {status}")
+    if args.command == "tip":
+        print(await operator.set_status(runtime, args.code, args.status, args.note))
+    elif args.command == "audit":
+        print(await operator.audit(runtime, args.officer, args.tip))
+    elif args.officer_command == "invite":
+        print(await operator.invite(runtime, settings, args.name, args.scope, args.admin))
+    elif args.officer_command == "list":
+        print(await operator.officers(runtime))
+    else:
+        print(await operator.revoke(runtime, args.id))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -174,6 +167,20 @@ def parser() -> argparse.ArgumentParser:
     status.add_argument("code", help="tip code, e.g. ABCD-EFGH")
     status.add_argument("status", choices=[s.value for s in TipStatus])
     status.add_argument("--note", help="public note the tipster sees in /status")
+    officer = commands.add_parser("officer", help="invite, list and revoke officers")
+    officer_commands = officer.add_subparsers(
+        dest="officer_command", required=True, metavar="ACTION"
+    )
+    invite = officer_commands.add_parser("invite", help="a one-time invite code for an officer")
+    invite.add_argument("--name", required=True, help='full name, e.g. "Nguyễn Văn A"')
+    invite.add_argument("--scope", required=True, help="district, or commune:<area code>")
+    invite.add_argument("--admin", action="store_true", help="may invite other officers")
+    officer_commands.add_parser("list", help="every officer, invited, enrolled or revoked")
+    revoke = officer_commands.add_parser("revoke", help="take an officer's access away")
+    revoke.add_argument("id", type=int, help="officer id, from `tipline officer list`")
+    log_parser = commands.add_parser("audit", help="who viewed or changed what, and when")
+    log_parser.add_argument("--officer", type=int, help="only this officer id")
+    log_parser.add_argument("--tip", help="only this tip code")
     return root
 
 
@@ -216,7 +223,7 @@ def _command(args: argparse.Namespace, settings: Settings) -> Coroutine[Any, Any
         return run_console(settings)
     if args.command == "migrate":
         return run_migrate(settings)
-    return run_set_status(settings, args.code, args.status, args.note)
+    return run_operator(settings, args)
 
 
 def _reason(error: BaseException) -> str:

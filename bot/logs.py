@@ -10,5 +10,5 @@ def setup_logging(level: str) -> None:
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s", force=True
     )
-    for noisy in ("httpx", "httpcore", "telegram", "apscheduler", "aiohttp.access"):
+    for noisy in ("httpx", "httpcore", "telegram", "apscheduler", "aiohttp.access", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,73 @@
+"""`tipline officer ...` and `tipline audit` as an operator runs them, in real processes."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tests.e2e.test_cli import CONSOLE_SCRIPT, clean_env, tipline
+from tests.fake_telegram import FakeTelegramAPI
+
+
+def invite_code(out: str) -> str:
+    match = re.search(r"^([A-Z0-9]{10})$", out, re.MULTILINE)
+    assert match, out
+    return match.group(1)
+
+
+async def test_invite_list_revoke_and_audit(tmp_path: Path) -> None:
+    code, out, err = await tipline(
+        tmp_path, "officer", "invite", "--name", "Nguyễn Văn A", "--scope", "commune:an-thuy"
+    )
+    assert code == 0, err
+    assert len(invite_code(out)) == 10 and "Xã An Thủy" in out
+    assert "TIPLINE_TELEGRAM_TOKEN" in out  # no token: no link, and says why
+    code, out, _ = await tipline(
+        tmp_path, "officer", "invite", "--name", "Trần B", "--scope", "district", "--admin"
+    )
+    assert code == 0 and "toàn huyện" in out
+    code, out, _ = await tipline(tmp_path, "officer", "list")
+    lines = out.strip().splitlines()
+    assert len(lines) == 2 and "an-thuy" in lines[0] and "invited" in lines[0]
+    assert "district" in lines[1] and "admin" in lines[1]
+    code, out, _ = await tipline(tmp_path, "officer", "revoke", "1")
+    assert code == 0 and "revoked" in out
+    code, out, _ = await tipline(tmp_path, "officer", "list")
+    assert "revoked" in out.splitlines()[0]
+    code, out, _ = await tipline(tmp_path, "audit")
+    actions = [line.split()[3] for line in out.strip().splitlines()]
+    assert actions == ["invite", "invite", "revoke"]
+    code, out, _ = await tipline(tmp_path, "audit", "--officer", "1")
+    assert "nothing in the audit log" in out  # operator rows have no officer
+
+
+async def test_officer_commands_refuse_bad_input_in_one_line(tmp_path: Path) -> None:
+    for args in (
+        ("officer", "invite", "--name", "X", "--scope", "commune:nowhere"),
+        ("officer", "invite", "--name", "X", "--scope", "town"),
+        ("officer", "revoke", "42"),
+        ("audit", "--tip", "not-a-code"),
+        ("audit", "--tip", "ABCD-EFGH"),
+    ):
+        code, _, err = await tipline(tmp_path, *args)
+        assert code == 2, args
+        assert len(err.strip().splitlines()) == 1 and err.startswith("tipline:"), (args, err)
+
+
+async def test_tip_audit_rows_and_the_invite_link(tmp_path: Path) -> None:
+    _, out, _ = await tipline(tmp_path, "console", stdin=CONSOLE_SCRIPT)
+    tip_code = out.split("Mã tin báo: ")[1].split()[0]
+    code, out, _ = await tipline(tmp_path, "audit", "--tip", tip_code)
+    assert "nothing in the audit log" in out
+    await tipline(tmp_path, "tip", "set-status", tip_code, "handled")
+    code, out, _ = await tipline(tmp_path, "audit", "--tip", tip_code)
+    assert "status:handled" in out and tip_code in out
+    async with FakeTelegramAPI() as api:
+        env = clean_env(
+            tmp_path, TIPLINE_TELEGRAM_TOKEN=api.token, TIPLINE_TELEGRAM_API_URL=api.root
+        )
+        code, out, err = await tipline(
+            tmp_path, "officer", "invite", "--name", "C", "--scope", "district", env=env
+        )
+    assert code == 0, err
+    assert f"https://t.me/tipline_test_bot?start=off-{invite_code(out)}" in out
