@@ -14,7 +14,9 @@ from openpyxl import load_workbook
 from bot.channels.telegram import TelegramChannel
 from bot.outbox import OutboxSender
 from bot.runtime import Runtime
+from bot.scheduler import run_escalation
 from handlers.officers import invite_officer
+from tests.conftest import FakeClock
 from tests.e2e.conftest import (
     TIPSTER_FIRST,
     TIPSTER_ID,
@@ -153,3 +155,86 @@ async def test_a_long_tip_reaches_the_officer_whole(
     whole = "\n".join(piece["text"] for piece in pieces)
     assert f"{first}\n\n{second}" in whole and question in whole
     assert "inline_keyboard" in pieces[-1]["reply_markup"]  # the buttons ride on the last part
+
+
+async def invited(runtime: Runtime, name: str, area: str | None) -> str:
+    async with runtime.db.transaction() as db:
+        _, code = await invite_officer(
+            db, runtime.context(), name=name, area=area, is_admin=False, created_by=None
+        )
+    return code
+
+
+async def test_enrolment_codes_over_telegram(
+    runtime: Runtime, api: FakeTelegramAPI, polling: TelegramChannel, clock: FakeClock
+) -> None:
+    first = Resident(api, api.user(6001, "Một"))
+    second = Resident(api, api.user(6002, "Hai"))
+    code = await invited(runtime, "Một", "an-thuy")
+    assert "Xin chào Một" in texts(await first.send(f"/officer {code}"))
+    assert "đã được dùng" in texts(await second.send(f"/officer {code}"))  # reused
+    assert "đã được dùng" in texts(await second.send("/officer AAAAAAAAAA"))  # forged
+    late = await invited(runtime, "Muộn", None)
+    clock.advance(hours=73)
+    assert "hết hạn" in texts(await second.send(f"/start off-{late}"))  # expired deep link
+    assert "không hiểu lệnh" in texts(await second.send("/tips", replies=2))
+
+
+async def test_two_communes_escalation_pushes_and_waiting_question_over_telegram(
+    runtime: Runtime,
+    api: FakeTelegramAPI,
+    delivering: None,
+    tipster: Resident,
+    clock: FakeClock,
+) -> None:
+    an = Resident(api, api.user(7001, "An"))
+    cam = Resident(api, api.user(7002, "Cam"))
+    district = Resident(api, api.user(7003, "Huyện"))
+    for person, area in ((an, "mai-thuy"), (cam, "cam-thuy"), (district, None)):
+        await person.send(f"/officer {await invited(runtime, person.user['first_name'], area)}")
+    code, _ = await file_tip_with_photo(tipster, contact=True)
+    # Not urgent: nobody is alerted at the default level; the district officer lists it.
+    await district.send("/tips new")
+    assert district.button(code)[1] > 0
+    assert "Không có tin" in texts(await cam.send(f"/tip {code}"))
+    forged = api.callback_update(cam.user, f"o:st:handled:{1}", message_id=1)
+    assert "không có quyền" in texts(await cam.push(forged))
+    await an.send(f"/tip {code}")
+
+    async def tipster_told(news: str) -> None:
+        await api.wait_for(lambda: news in tipster.sent()[-1]["text"])
+
+    for button in ("Đang xác minh", "Đã xử lý"):
+        await an.press(button)
+        await tipster_told(button)
+        await an.send(f"/tip {code}")
+    await an.press("Đóng: tin rác")
+    await an.send("Không có thật")
+    await tipster_told("Đã đóng (tin rác)")
+    # An urgent tip nobody acknowledges reaches the district officer once, 15 minutes on.
+    await tipster.send("/tip")
+    await tipster.press("Ma túy")
+    await tipster.send("cam thuy")
+    await tipster.send("Bỏ qua")
+    await tipster.send("Đang mua bán ngay bây giờ")
+    await tipster.press("Đang/vừa xảy ra")
+    await tipster.press("Có", replies=2)
+    receipt = texts(await tipster.press("không liên hệ"))
+    urgent = receipt.split("Mã tin báo: ")[1].split("\n")[0]
+    urgent_passphrase = receipt.split("Mật khẩu: ")[1].split("\n")[0]
+    await api.wait_for(lambda: any(urgent in m["text"] for m in cam.sent()))
+    assert all(urgent not in m["text"] for m in an.sent())
+    clock.advance(minutes=16)
+    assert await run_escalation(runtime) == 1
+    await api.wait_for(lambda: "CHUYỂN LÊN HUYỆN" in district.sent()[-1]["text"])
+    assert await run_escalation(runtime) == 0
+    # Without contact, the question waits for the tipster's next /status.
+    await cam.send(f"/tip {urgent}")
+    await cam.press("Hỏi người báo tin")
+    assert "không cho phép liên hệ" in texts(await cam.send("Có bao nhiêu người?"))
+    await tipster.send(f"/status {urgent}")
+    status = texts(await tipster.send(urgent_passphrase))
+    assert "Công an hỏi: Có bao nhiêu người?" in status
+    await tipster.press("Trả lời câu hỏi")
+    await tipster.send("Ba người")
+    await api.wait_for(lambda: "Ba người" in cam.sent()[-1]["text"])
