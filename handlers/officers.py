@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.codes import CODE_ALPHABET
 from handlers.texts import text
+from handlers.tip_flow import back_to_draft
 from handlers.turn import Turn
 from handlers.types import Context, Option, Reply
 from storage.audit import add_audit
@@ -157,7 +158,7 @@ async def start_invite(turn: Turn) -> list[Reply]:
     assert turn.officer is not None
     if not turn.officer.is_admin:
         return [turn.say("not.allowed")]
-    await turn.goto("off.invite", {"resume": turn.step} if turn.step != "idle" else {})
+    await turn.detour("off.invite")
     return [turn.say("invite.ask_name")]
 
 
@@ -166,7 +167,7 @@ async def answer_invite_name(turn: Turn) -> list[Reply]:
     name = turn.msg.text.strip()
     if not name or len(name) > 120:
         return [turn.say("need.text")]
-    await turn.goto("off.invite", {**turn.draft, "name": name})
+    await turn.detour("off.invite", name=name)
     areas = [Option(turn.t("scope.district"), "o:inv:area:-")]
     areas += [Option(a.name(turn.lang), f"o:inv:area:{a.code}") for a in turn.ctx.catalog.areas]
     return [Reply(turn.t("invite.ask_scope", name=name), tuple(areas), columns=2)]
@@ -175,13 +176,13 @@ async def answer_invite_name(turn: Turn) -> list[Reply]:
 async def choose_invite(turn: Turn, part: str, value: str) -> list[Reply]:
     """The area, then the admin choice; the last one makes the code."""
     assert turn.officer is not None
-    draft = turn.draft
+    draft = turn.detour_data
     if turn.step != "off.invite" or "name" not in draft or not turn.officer.is_admin:
         return [turn.say("not.allowed")]
     if part == "area":
         if value != "-" and turn.ctx.catalog.area(value) is None:
             return [turn.say("not.allowed")]
-        await turn.goto("off.invite", {**draft, "area": None if value == "-" else value})
+        await turn.detour("off.invite", area=None if value == "-" else value)
         options = (turn.option("yes", "o:inv:admin:1"), turn.option("no", "o:inv:admin:0"))
         return [Reply(turn.t("invite.ask_admin", name=draft["name"]), options, columns=2)]
     if part != "admin" or "area" not in draft:
@@ -194,8 +195,7 @@ async def choose_invite(turn: Turn, part: str, value: str) -> list[Reply]:
         is_admin=value == "1",
         created_by=turn.officer,
     )
-    await turn.goto(str(draft.get("resume", "idle")), {})
-    return [Reply(invite_text(turn.ctx, turn.lang, officer, code))]
+    return await back_to_draft(turn, [Reply(invite_text(turn.ctx, turn.lang, officer, code))])
 
 
 def invite_text(ctx: Context, lang: str, officer: Officer, code: str) -> str:

@@ -380,11 +380,14 @@ async def test_admin_invites_from_the_chat(runtime: Runtime) -> None:
     plain = await officer(runtime, "Plain", None)
     await plain.send("/invite")
     assert "không có quyền" in plain.said()
+    await admin.send("/tip")  # an officer can file a tip too; an invite must not lose it
+    await admin.press("Trộm cắp")
     await admin.send("/invite")
     await admin.send("Nguyễn Văn Mới")
     await admin.press("Xã Hoa Thủy")
     await admin.press("Không")
     code = admin.said().split("\n")[1]
+    assert "Bước 2" in admin.said()
     newcomer = Person(runtime, user="new", chat="chat-new")
     await newcomer.send(f"/officer {code}")
     assert "Xin chào Nguyễn Văn Mới" in newcomer.said() and "Xã Hoa Thủy" in newcomer.said()
