@@ -193,3 +193,22 @@ def production_logs() -> Iterator[io.StringIO]:
     yield kept
     root.handlers[:] = saved[0]
     root.setLevel(saved[1])
+
+
+async def type_tip(tipster: Resident, *, area: str, story: list[str], urgent: bool) -> None:
+    """Walk /tip by typing the area and the story, as far as the review."""
+    await tipster.send("/tip")
+    await tipster.press("Ma túy")
+    await tipster.send(area)
+    await tipster.send("Bỏ qua")
+    for piece in story:
+        await tipster.send(piece)
+    await tipster.press("Hôm nay")
+    await tipster.press("Có" if urgent else "Không", replies=2 if urgent else 1)
+
+
+def receipt_of(messages: list[JSONDict]) -> tuple[str, str]:
+    """The tip code and passphrase in a receipt."""
+    receipt = texts(messages)
+    code = receipt.split("Mã tin báo: ")[1].split("\n")[0]
+    return code, receipt.split("Mật khẩu: ")[1].split("\n")[0]

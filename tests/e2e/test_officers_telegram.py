@@ -26,7 +26,9 @@ from tests.e2e.conftest import (
     Resident,
     database_bytes,
     file_tip_with_photo,
+    receipt_of,
     texts,
+    type_tip,
 )
 from tests.fake_telegram import FakeTelegramAPI, Upload
 
@@ -43,12 +45,18 @@ async def delivering(runtime: Runtime, polling: TelegramChannel) -> AsyncIterato
         await task
 
 
-async def enrolled_officer(runtime: Runtime, api: FakeTelegramAPI, area: str | None) -> Resident:
-    """An officer who opened their invite's deep link in Telegram."""
+async def invited(runtime: Runtime, name: str, area: str | None) -> str:
+    """A one-time invite code for a new officer, as the operator makes one."""
     async with runtime.db.transaction() as db:
         _, code = await invite_officer(
-            db, runtime.context(), name="Trung úy Lê", area=area, is_admin=False, created_by=None
+            db, runtime.context(), name=name, area=area, is_admin=False, created_by=None
         )
+    return code
+
+
+async def enrolled_officer(runtime: Runtime, api: FakeTelegramAPI, area: str | None) -> Resident:
+    """An officer who opened their invite's deep link in Telegram."""
+    code = await invited(runtime, "Trung úy Lê", area)
     officer = Resident(api, api.user(OFFICER_ID, "Lê", username="officer_le"))
     assert "Xin chào Trung úy Lê" in texts(await officer.send(f"/start off-{code}"))
     return officer
@@ -108,24 +116,13 @@ async def test_commune_officer_never_hears_of_district_only_tips(
     officer = await enrolled_officer(runtime, api, "mai-thuy")
     await officer.send("/alerts all")
     district = Resident(api, api.user(5550999, "Huyện"))
-    async with runtime.db.transaction() as db:
-        _, code = await invite_officer(
-            db, runtime.context(), name="Huyện", area=None, is_admin=False, created_by=None
-        )
-    await district.send(f"/officer {code}")
+    await district.send(f"/officer {await invited(runtime, 'Huyện', None)}")
     await district.send("/alerts all")
-    await tipster.send("/tip")
-    await tipster.press("Ma túy")
-    await tipster.send("mai thuy")
-    await tipster.send("Bỏ qua")
-    await tipster.send("Người quen của cán bộ xã")
-    await tipster.press("Hôm nay")
-    await tipster.press("Không")
+    await type_tip(tipster, area="mai thuy", story=["Người quen của cán bộ xã"], urgent=False)
     await tipster.press("Chỉ gửi công an huyện", replies=0)
     review = (await api.wait_calls("editMessageText", chat_id=TIPSTER_ID))[-1].params["text"]
     assert "CHỈ công an huyện" in review
-    receipt = texts(await tipster.press("không liên hệ"))
-    tip_code = receipt.split("Mã tin báo: ")[1].split("\n")[0]
+    tip_code, _ = receipt_of(await tipster.press("không liên hệ"))
     await api.wait_for(lambda: tip_code in district.sent()[-1]["text"])
     assert all(tip_code not in m["text"] for m in officer.sent())
     assert "Không có tin" in texts(await officer.send(f"/tip {tip_code}"))
@@ -136,16 +133,8 @@ async def test_a_long_tip_reaches_the_officer_whole(
 ) -> None:
     officer = await enrolled_officer(runtime, api, None)
     first, second = "A" * 1490 + " đầu", "B" * 1490 + " cuối"
-    await tipster.send("/tip")
-    await tipster.press("Trộm cắp")
-    await tipster.send("kien giang")
-    await tipster.send("Bỏ qua")
-    await tipster.send(first)
-    await tipster.send(second)
-    await tipster.press("Hôm nay")
-    await tipster.press("Không")
-    receipt = texts(await tipster.press("không liên hệ"))
-    code = receipt.split("Mã tin báo: ")[1].split("\n")[0]
+    await type_tip(tipster, area="kien giang", story=[first, second], urgent=False)
+    code, _ = receipt_of(await tipster.press("không liên hệ"))
     await officer.send(f"/tip {code}")
     await officer.press("Hỏi người báo tin")
     question = "C" * 1990 + " hỏi"
@@ -155,14 +144,6 @@ async def test_a_long_tip_reaches_the_officer_whole(
     whole = "\n".join(piece["text"] for piece in pieces)
     assert f"{first}\n\n{second}" in whole and question in whole
     assert "inline_keyboard" in pieces[-1]["reply_markup"]  # the buttons ride on the last part
-
-
-async def invited(runtime: Runtime, name: str, area: str | None) -> str:
-    async with runtime.db.transaction() as db:
-        _, code = await invite_officer(
-            db, runtime.context(), name=name, area=area, is_admin=False, created_by=None
-        )
-    return code
 
 
 async def test_enrolment_codes_over_telegram(
@@ -212,16 +193,8 @@ async def test_two_communes_escalation_pushes_and_waiting_question_over_telegram
     await an.send("Không có thật")
     await tipster_told("Đã đóng (tin rác)")
     # An urgent tip nobody acknowledges reaches the district officer once, 15 minutes on.
-    await tipster.send("/tip")
-    await tipster.press("Ma túy")
-    await tipster.send("cam thuy")
-    await tipster.send("Bỏ qua")
-    await tipster.send("Đang mua bán ngay bây giờ")
-    await tipster.press("Đang/vừa xảy ra")
-    await tipster.press("Có", replies=2)
-    receipt = texts(await tipster.press("không liên hệ"))
-    urgent = receipt.split("Mã tin báo: ")[1].split("\n")[0]
-    urgent_passphrase = receipt.split("Mật khẩu: ")[1].split("\n")[0]
+    await type_tip(tipster, area="cam thuy", story=["Đang mua bán ngay bây giờ"], urgent=True)
+    urgent, urgent_passphrase = receipt_of(await tipster.press("không liên hệ"))
     await api.wait_for(lambda: any(urgent in m["text"] for m in cam.sent()))
     assert all(urgent not in m["text"] for m in an.sent())
     clock.advance(minutes=16)
