@@ -11,6 +11,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.runtime import Runtime
 from handlers.alerts import escalate_unacknowledged
 from handlers.housekeeping import housekeeping
+from handlers.patrol_admin import check_patrols
 
 log = logging.getLogger("tipline.scheduler")
 
@@ -35,9 +36,21 @@ async def run_escalation(runtime: Runtime) -> int:
     return escalated
 
 
-def _interruptible(
-    job: Callable[[Runtime], Awaitable[object]],
-) -> Callable[[Runtime], Awaitable[None]]:
+async def run_patrol_check(runtime: Runtime) -> dict[str, int]:
+    """Raise missed patrols and close forgotten shifts, in one transaction."""
+    async with runtime.db.transaction() as db:
+        result = await check_patrols(db, runtime.context())
+    if result["missed"]:
+        runtime.outbox_ready.set()
+    if any(result.values()):
+        log.info("patrol check %s", result)
+    return result
+
+
+Job = Callable[[Runtime], Awaitable[object]]
+
+
+def _interruptible(job: Job) -> Callable[[Runtime], Awaitable[None]]:
     async def run(runtime: Runtime) -> None:
         try:
             await job(runtime)
@@ -51,7 +64,12 @@ def _interruptible(
 def start_scheduler(runtime: Runtime) -> AsyncIOScheduler:
     """Start the scheduler with its jobs; each run is idempotent, so no job store is needed."""
     scheduler = AsyncIOScheduler(timezone=runtime.timezone)
-    for job, minutes in ((run_housekeeping, HOUSEKEEPING_MINUTES), (run_escalation, 1)):
+    jobs: list[tuple[Job, int]] = [
+        (run_housekeeping, HOUSEKEEPING_MINUTES),
+        (run_escalation, 1),
+        (run_patrol_check, 1),
+    ]
+    for job, minutes in jobs:
         scheduler.add_job(
             _interruptible(job),
             "interval",

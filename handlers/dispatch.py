@@ -19,6 +19,27 @@ from handlers.officers import (
     start_invite,
     welcome,
 )
+from handlers.patrol_admin import (
+    answer_missed_comment,
+    ask_missed_comment,
+    new_patrol,
+    patrol_view,
+    patrols_view,
+    set_schedule,
+)
+from handlers.patrols import (
+    answer_checkin_place,
+    answer_checkout,
+    answer_checkpoint,
+    answer_incident,
+    answer_name,
+    checkin,
+    checkout,
+    join,
+    leave,
+    location_without_shift,
+    member_button,
+)
 from handlers.texts import LANGUAGES, text
 from handlers.tip_flow import STEPS, back_to_draft, owns_choice, start_tip
 from handlers.triage import (
@@ -106,6 +127,10 @@ async def _answer_step(turn: Turn) -> list[Reply]:
     side_step = SIDE_STEPS.get(turn.step)
     if side_step is not None:
         return await side_step(turn)
+    if turn.msg.kind is Kind.LOCATION:
+        stray = await location_without_shift(turn)
+        if stray is not None:
+            return stray
     return [Reply(turn.t("idle.hint"), menu(turn))]
 
 
@@ -121,6 +146,8 @@ async def _choice(turn: Turn) -> list[Reply]:
         return await _officer_choice(turn) if turn.officer else [turn.say("not.allowed")]
     if action == "t":
         return await tipster_button(turn)
+    if action == "p":
+        return await member_button(turn)
     if not owns_choice(turn):
         return [turn.say("bad.button"), *where_you_are(turn)]
     if value == "x" and action == turn.conv.draft.get("flow"):
@@ -142,6 +169,8 @@ async def _officer_choice(turn: Turn) -> list[Reply]:
         return await set_alerts(turn, AlertLevel(parts[2]))
     if parts[1:2] == ["inv"] and len(parts) == 4:
         return await choose_invite(turn, parts[2], parts[3])
+    if parts[1:2] == ["pm"] and len(parts) == 3 and parts[2].isdigit():
+        return await ask_missed_comment(turn, int(parts[2]))
     return await officer_button(turn)
 
 
@@ -167,6 +196,8 @@ async def show_start(turn: Turn) -> list[Reply]:
     """Greet, say what is stored, remind of 113, and offer the menu (or the draft in progress)."""
     if turn.msg.args.startswith("off-"):
         return await enrol(turn, turn.msg.args)  # the officer's invite deep link
+    if turn.msg.args.startswith("pt-"):
+        return await _join(turn)  # a patrol group's join link
     await _leave_side_step(turn)
     district = turn.ctx.catalog.district.name(turn.lang)
     greeting = Reply(turn.t("start", district=district), menu(turn))
@@ -222,6 +253,10 @@ async def _officer(turn: Turn) -> list[Reply]:
     return await enrol(turn, turn.msg.args)
 
 
+async def _join(turn: Turn) -> list[Reply]:
+    return await join(turn, turn.msg.args)
+
+
 async def _status(turn: Turn) -> list[Reply]:
     return await begin_lookup(turn, "status", turn.msg.args)
 
@@ -242,6 +277,10 @@ COMMANDS: dict[str, Handler] = {
     "status": _status,
     "forget": _forget,
     "officer": _officer,
+    "join": _join,
+    "leave": leave,
+    "checkin": checkin,
+    "checkout": checkout,
 }
 
 # Only for enrolled, unrevoked officers; anyone else gets exactly the unknown-command answer.
@@ -250,6 +289,10 @@ OFFICER_COMMANDS: dict[str, Handler] = {
     "alerts": alerts,
     "export": export_tips,
     "invite": start_invite,
+    "newpatrol": new_patrol,
+    "schedule": set_schedule,
+    "patrols": patrols_view,
+    "patrol": patrol_view,
 }
 
 OFFICER_STEPS: dict[str, Handler] = {
@@ -257,10 +300,24 @@ OFFICER_STEPS: dict[str, Handler] = {
     "off.close": answer_close_note,
     "off.note": answer_public_note,
     "off.invite": answer_invite_name,
+    "off.missed": answer_missed_comment,
+}
+
+PATROL_STEPS: dict[str, Handler] = {
+    "pt.name": answer_name,
+    "pt.start": answer_checkin_place,
+    "pt.checkpoint": answer_checkpoint,
+    "pt.incident": answer_incident,
+    "pt.end": answer_checkout,
 }
 
 # Steps taken aside from a tip being written; /cancel or a finished answer returns to it.
-SIDE_STEPS: dict[str, Handler] = {**LOOKUP_STEPS, **OFFICER_STEPS, "answer": answer_text}
+SIDE_STEPS: dict[str, Handler] = {
+    **LOOKUP_STEPS,
+    **OFFICER_STEPS,
+    **PATROL_STEPS,
+    "answer": answer_text,
+}
 
 
 async def run_command(turn: Turn) -> list[Reply]:

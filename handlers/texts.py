@@ -523,6 +523,145 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Tin báo từ {start} đến {end} trong phạm vi của bạn: {count} tin.",
         "Tips from {start} to {end} in your area: {count}.",
     ),
+    # --- patrols ---
+    "patrol.created": (
+        "Đã lập tổ tuần tra {name} ({area}). Mã tham gia: {code}\n"
+        "Thành viên gõ /join {code}{link}. Đặt lịch: /schedule {name} | T2-CN 21:00-23:30",
+        "Patrol group {name} ({area}) created. Join code: {code}\n"
+        "Members type /join {code}{link}. Set the plan: /schedule {name} | Mon-Sun 21:00-23:30",
+    ),
+    "patrol.exists": ("Đã có tổ tên {name}.", "There is already a group called {name}."),
+    "patrol.usage_new": (
+        "Dùng: /newpatrol TÊN TỔ (cán bộ huyện: /newpatrol TÊN TỔ | mã-xã, ví dụ an-thuy)",
+        "Use: /newpatrol GROUP NAME (district officers: /newpatrol NAME | area-code, e.g. an-thuy)",
+    ),
+    "join.ask_name": (
+        "Bạn đã vào tổ {group}. Gõ tên của bạn (cán bộ phụ trách và tổ sẽ thấy tên này):",
+        "You joined {group}. Type your name (the group's officer and members will see it):",
+    ),
+    "join.done": (
+        "Cảm ơn {name}. Bắt đầu ca: /checkin. Kết thúc ca: /checkout.",
+        "Thank you, {name}. Start a shift: /checkin. End it: /checkout.",
+    ),
+    "join.bad": ("Mã tham gia không đúng.", "That join code is not right."),
+    "join.deleted": ("Tổ này không còn hoạt động.", "That group no longer exists."),
+    "join.full": ("Tổ {group} đã đủ {limit} người.", "{group} is full ({limit} members)."),
+    "join.already": ("Bạn đã ở trong tổ {group}.", "You are already in {group}."),
+    "join.other": (
+        "Bạn đang ở tổ {group}; mỗi người chỉ ở một tổ. Gõ /leave để rời tổ trước.",
+        "You are in {group}; one group at a time. Type /leave to leave it first.",
+    ),
+    "leave.done": ("Bạn đã rời tổ {group}.", "You left {group}."),
+    "not.member": (
+        "Lệnh này dành cho thành viên tổ tuần tra. Có mã tham gia thì gõ /join MÃ.",
+        "That is for patrol members. If you have a join code, type /join CODE.",
+    ),
+    "checkin.ask": (
+        "Bắt đầu ca: gửi vị trí hiện tại bằng nút bên dưới, hoặc gõ tên nơi bạn đang ở.",
+        "Starting a shift: share your location with the button below, or type where you are.",
+    ),
+    "checkin.already": (
+        "Bạn đang trong ca từ {since}. Dùng các nút bên dưới, hoặc /checkout để kết thúc.",
+        "You are on shift since {since}. Use the buttons below, or /checkout to end it.",
+    ),
+    "checkin.done": (
+        "Đã bắt đầu ca lúc {at}{late}{far}. Chúc an toàn!",
+        "Shift started at {at}{late}{far}. Stay safe!",
+    ),
+    "checkin.late": (" (muộn so với kế hoạch {planned})", " (late for the {planned} plan)"),
+    "far.flag": (
+        " ⚠️ vị trí ở xa địa bàn huyện, đã được đánh dấu",
+        " ⚠️ the location is far outside the district and was flagged",
+    ),
+    "shift.menu": ("Trong ca: chọn việc cần làm.", "On shift: choose what to do."),
+    "button.checkpoint": ("📍 Điểm kiểm tra", "📍 Checkpoint"),
+    "button.incident": ("🚨 Báo sự việc", "🚨 Report an incident"),
+    "button.end_shift": ("🏁 Kết thúc ca", "🏁 End shift"),
+    "checkpoint.ask": (
+        "Gửi vị trí điểm kiểm tra, hoặc gõ tên nơi; có thể gửi ảnh kèm chú thích.",
+        "Share the checkpoint's location, or type the place; a photo with a caption works too.",
+    ),
+    "checkpoint.done": ("Đã ghi điểm kiểm tra lúc {at}{far}.", "Checkpoint recorded at {at}{far}."),
+    "incident.ask_category": ("Sự việc gì?", "What kind of incident?"),
+    "incident.ask_text": (
+        "Mô tả ngắn sự việc (có thể gửi ảnh kèm chú thích):",
+        "Describe it briefly (a photo with a caption works too):",
+    ),
+    "incident.done": (
+        "Đã báo sự việc cho cán bộ phụ trách tổ.",
+        "The incident went to the group's officer.",
+    ),
+    "incident.to_officer": (
+        "🚨 Tổ {group} – {member} báo sự việc ({category}) lúc {at}:\n{text}{where}",
+        "🚨 {group} – {member} reports an incident ({category}) at {at}:\n{text}{where}",
+    ),
+    "checkout.ask": (
+        'Kết thúc ca: bấm "Yên tĩnh" hoặc gõ tóm tắt ngắn.',
+        'Ending the shift: press "All quiet" or type a short summary.',
+    ),
+    "button.quiet": ("✅ Yên tĩnh", "✅ All quiet"),
+    "checkout.done": (
+        "Đã kết thúc ca ({minutes} phút, {points} điểm kiểm tra). Cảm ơn bạn!",
+        "Shift ended ({minutes} minutes, {points} checkpoints). Thank you!",
+    ),
+    "checkout.none": (
+        "Bạn không có ca nào đang mở. Bắt đầu ca: /checkin.",
+        "You have no shift open. Start one with /checkin.",
+    ),
+    "location.no_shift": (
+        "Bạn chưa bắt đầu ca nên vị trí này không được ghi. Bắt đầu ca: /checkin.",
+        "You are not on shift, so this location was not recorded. Start with /checkin.",
+    ),
+    "missed.alert": (
+        "⏰ Tổ {group} chưa điểm danh ca {start}–{end} (đã quá {grace} phút).",
+        "⏰ {group} has not checked in for the {start}–{end} shift ({grace} minutes late).",
+    ),
+    "button.close_missed": ("💬 Đóng kèm ghi chú", "💬 Close with a comment"),
+    "missed.ask_comment": (
+        "Ghi lý do (bắt buộc) để đóng cảnh báo ca {start} của tổ {group}:",
+        "Type the reason (required) to close the {start} alert of {group}:",
+    ),
+    "missed.closed": ("Đã đóng cảnh báo; ghi chú được lưu.", "Alert closed; the comment is kept."),
+    "missed.already": ("Cảnh báo này đã được đóng.", "That alert was already closed."),
+    "schedule.usage": (
+        "Dùng: /schedule TÊN TỔ | T2-CN 21:00-23:30 (nhiều ca cách nhau dấu phẩy)",
+        "Use: /schedule GROUP NAME | Mon-Sun 21:00-23:30 (several, separated by commas)",
+    ),
+    "schedule.set": ("Lịch của tổ {group}: {slots}", "Plan of {group}: {slots}"),
+    "patrols.head": ("Tuần tra {period}:", "Patrols {period}:"),
+    "patrols.today": ("hôm nay", "today"),
+    "patrols.week": ("7 ngày qua", "in the last 7 days"),
+    "patrols.line": (
+        "{group}: kế hoạch {planned} · đã đi {done} · muộn {late} · bỏ {missed} · "
+        "{hours} giờ · {checkpoints} điểm kiểm tra · {incidents} sự việc",
+        "{group}: planned {planned} · done {done} · late {late} · missed {missed} · "
+        "{hours} h · {checkpoints} checkpoints · {incidents} incidents",
+    ),
+    "patrols.open_missed": ("   chưa đóng: {items}", "   not closed: {items}"),
+    "patrols.none": (
+        "Chưa có tổ tuần tra nào trong phạm vi của bạn.",
+        "No patrol groups in your area yet.",
+    ),
+    "patrol.not_found": (
+        "Không có tổ {name} trong phạm vi của bạn.",
+        "No group {name} in your area.",
+    ),
+    "patrol.head": (
+        "Tổ {group} ({area}) – {members} thành viên. Lịch: {slots}\nCác ca gần đây:",
+        "{group} ({area}) – {members} members. Plan: {slots}\nRecent shifts:",
+    ),
+    "patrol.no_slots": ("chưa có", "none"),
+    "patrol.shift": (
+        "{start} → {end} · {member}{late}{auto}",
+        "{start} → {end} · {member}{late}{auto}",
+    ),
+    "patrol.late": (" · muộn", " · late"),
+    "patrol.auto": (" · tự đóng", " · closed automatically"),
+    "patrol.open": ("đang đi", "on patrol"),
+    "patrol.no_shifts": ("(chưa có ca nào)", "(no shifts yet)"),
+    "point.start": ("bắt đầu", "start"),
+    "point.checkpoint": ("kiểm tra", "checkpoint"),
+    "point.incident": ("sự việc", "incident"),
 }
 
 

@@ -294,6 +294,101 @@ class AuditLog(Base):
     created_at: Mapped[datetime]
 
 
+class PatrolGroup(Base):
+    """A people's patrol team (Tổ tuần tra nhân dân), looked after by one officer."""
+
+    __tablename__ = "patrol_group"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    area: Mapped[str] = mapped_column(String(24))
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officer.id"))
+    join_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    max_members: Mapped[int] = mapped_column(Integer, default=30)
+    created_at: Mapped[datetime]
+    deleted_at: Mapped[datetime | None]
+
+
+class PatrolMember(Base):
+    """A volunteer in a patrol group, known by the name they gave (not anonymous)."""
+
+    __tablename__ = "patrol_member"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("patrol_group.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(80))
+    joined_at: Mapped[datetime]
+    left_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_patrol_member_chat", "channel", "chat"),)
+
+
+class PatrolSlot(Base):
+    """One weekly planned shift: weekday (0 = Monday) and local start/end times (HH:MM)."""
+
+    __tablename__ = "patrol_slot"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("patrol_group.id"), index=True)
+    weekday: Mapped[int] = mapped_column(Integer)
+    starts: Mapped[str] = mapped_column(String(5))
+    ends: Mapped[str] = mapped_column(String(5))
+
+
+class Shift(Base):
+    """A member's patrol from check-in to check-out."""
+
+    __tablename__ = "shift"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("patrol_group.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("patrol_member.id"), index=True)
+    planned_start: Mapped[datetime | None]
+    planned_end: Mapped[datetime | None]
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    ended_at: Mapped[datetime | None]
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    auto_closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    summary: Mapped[str | None] = mapped_column(Text)
+
+
+class PatrolPoint(Base):
+    """Where a member was during a shift: the start, a checkpoint, or an incident's place."""
+
+    __tablename__ = "patrol_point"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shift_id: Mapped[int] = mapped_column(ForeignKey("shift.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))  # start, checkpoint, incident
+    at: Mapped[datetime]
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    place: Mapped[str | None] = mapped_column(String(300))
+    note: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(String(24))
+    photo: Mapped[str | None] = mapped_column(String(500))
+    far: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class MissedPatrol(Base):
+    """A planned shift nobody checked in for by start + grace; closed by an officer's comment."""
+
+    __tablename__ = "missed_patrol"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("patrol_group.id"))
+    planned_start: Mapped[datetime]
+    planned_end: Mapped[datetime]
+    raised_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id"))
+    comment: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("group_id", "planned_start"),)
+
+
 class Outbox(Base):
     """A message for someone other than the sender, delivered after the commit with retries.
 

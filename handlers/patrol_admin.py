@@ -1,0 +1,355 @@
+"""Officers and patrols: groups, weekly plans, coverage views, and missed or forgotten shifts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.officers import scope_name
+from handlers.patrols import GRACE, join_hash, new_join_code
+from handlers.schedule import Planned, parse_schedule, planned_between, show_slots
+from handlers.texts import text
+from handlers.tip_flow import back_to_draft
+from handlers.turn import Turn
+from handlers.types import Context, Kind, Option, Reply
+from storage.models import Officer, PatrolGroup, PatrolPoint, Shift
+from storage.officers import get_officer
+from storage.outbox import add_outbox
+from storage.patrols import (
+    add_group,
+    add_missed,
+    close_missed,
+    end_shift,
+    find_missed,
+    get_group,
+    get_group_by_name,
+    get_missed,
+    list_groups,
+    list_members,
+    list_missed,
+    list_open_shifts,
+    list_points,
+    list_shifts,
+    list_slots,
+    replace_slots,
+)
+
+# A shift nobody closed ends itself this long after its planned end (or its start, if unplanned).
+AUTO_CLOSE_AFTER_PLAN = timedelta(hours=2)
+AUTO_CLOSE_UNPLANNED = timedelta(hours=8)
+# How far back the missed-patrol check looks, so a bot that was down still raises each alert.
+LOOK_BACK = timedelta(days=2)
+
+
+async def create_group(
+    db: AsyncSession, ctx: Context, *, name: str, area: str, officer: Officer
+) -> tuple[PatrolGroup, str] | None:
+    """A new group looked after by `officer`, and its join code; None if the name is taken."""
+    if await get_group_by_name(db, name) is not None:
+        return None
+    code = new_join_code()
+    group = await add_group(
+        db, name=name, area=area, officer_id=officer.id, join_hash=join_hash(code), now=ctx.now
+    )
+    return group, code
+
+
+def created_text(ctx: Context, lang: str, group: PatrolGroup, code: str) -> str:
+    """What the officer reads (and hands out) after creating a group."""
+    link = ""
+    if ctx.bot_username:
+        url = f"https://t.me/{ctx.bot_username}?start=pt-{code}"
+        link = text(lang, "invite.link", url=url)
+    area = scope_name(ctx, lang, group.area)
+    return text(lang, "patrol.created", name=group.name, area=area, code=code, link=link)
+
+
+def _name_and_rest(args: str) -> tuple[str, str]:
+    name, _, rest = args.partition("|")
+    return name.strip(), rest.strip()
+
+
+async def new_patrol(turn: Turn) -> list[Reply]:
+    """/newpatrol NAME (district officers: NAME | area-code): a group and its join code."""
+    assert turn.officer is not None
+    name, area = _name_and_rest(turn.msg.args)
+    area = area or (turn.officer.area or "")
+    if not name or len(name) > 80 or turn.ctx.catalog.area(area) is None:
+        return [turn.say("patrol.usage_new")]
+    if turn.officer.area is not None and area != turn.officer.area:
+        return [turn.say("not.allowed")]
+    made = await create_group(turn.db, turn.ctx, name=name, area=area, officer=turn.officer)
+    if made is None:
+        return [turn.say("patrol.exists", name=name)]
+    return [Reply(created_text(turn.ctx, turn.lang, *made))]
+
+
+async def _group_in_scope(turn: Turn, name: str) -> PatrolGroup | None:
+    assert turn.officer is not None
+    group = await get_group_by_name(turn.db, name)
+    if group is None or (turn.officer.area is not None and group.area != turn.officer.area):
+        return None
+    return group
+
+
+async def set_schedule(turn: Turn) -> list[Reply]:
+    """/schedule NAME | Mon-Sun 21:00-23:30: the group's weekly plan, replacing the old one."""
+    name, plan = _name_and_rest(turn.msg.args)
+    slots = parse_schedule(plan) if plan else None
+    if not name or slots is None:
+        return [turn.say("schedule.usage")]
+    group = await _group_in_scope(turn, name)
+    if group is None:
+        return [turn.say("patrol.not_found", name=name)]
+    await replace_slots(turn.db, group.id, slots)
+    return [turn.say("schedule.set", group=group.name, slots=show_slots(slots))]
+
+
+# --- coverage ---
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """One group's numbers for a period."""
+
+    planned: int
+    done: int
+    late: int
+    missed: int
+    minutes: int
+    checkpoints: int
+    incidents: int
+    open_missed: tuple[datetime, ...]
+
+
+def _covered_minutes(shifts: list[Shift], until: datetime) -> int:
+    """Minutes with at least one member out: overlapping shifts count once."""
+    spans = sorted((s.started_at, min(s.ended_at or until, until)) for s in shifts)
+    total, reach = timedelta(), None
+    for start, end in spans:
+        begin = max(start, reach) if reach is not None else start
+        if end > begin:
+            total += end - begin
+            reach = end if reach is None or end > reach else reach
+    return int(total.total_seconds() // 60)
+
+
+async def coverage(
+    db: AsyncSession, ctx: Context, group: PatrolGroup, since: datetime, until: datetime
+) -> Coverage:
+    """Planned / done / late / missed shifts, hours covered, checkpoints, incidents."""
+    slots = [(s.weekday, s.starts, s.ends) for s in await list_slots(db, group.id)]
+    planned = [
+        p
+        for p in planned_between(slots, ctx.timezone, max(since, group.created_at), until)
+        if p.start <= ctx.now
+    ]
+    shifts = await list_shifts(db, group.id, since=since - timedelta(hours=1), until=until)
+    first_in: dict[datetime, datetime] = {}
+    for shift in shifts:
+        if shift.planned_start is not None:
+            earliest = first_in.get(shift.planned_start, shift.started_at)
+            first_in[shift.planned_start] = min(earliest, shift.started_at)
+    points = await list_points(db, [s.id for s in shifts])
+    missed = await list_missed(db, group.id, since=since, until=until)
+    return Coverage(
+        planned=len(planned),
+        done=sum(1 for p in planned if p.start in first_in),
+        # Two members on one planned shift count once: late only if the first came late.
+        late=sum(1 for p in planned if p.start in first_in and first_in[p.start] > p.start + GRACE),
+        missed=len(missed),
+        minutes=_covered_minutes([s for s in shifts if s.started_at >= since], until),
+        checkpoints=sum(1 for p in points if p.kind == "checkpoint"),
+        incidents=sum(1 for p in points if p.kind == "incident"),
+        open_missed=tuple(m.planned_start for m in missed if m.closed_at is None),
+    )
+
+
+def _period(turn: Turn, which: str) -> tuple[datetime, datetime]:
+    today = turn.ctx.now.astimezone(turn.ctx.timezone).date()
+    days = 7 if which == "week" else 1
+    start = datetime.combine(today - timedelta(days=days - 1), time.min, turn.ctx.timezone)
+    return start, datetime.combine(today + timedelta(days=1), time.min, turn.ctx.timezone)
+
+
+async def patrols_view(turn: Turn) -> list[Reply]:
+    """/patrols [today|week]: each group's numbers in the officer's scope."""
+    assert turn.officer is not None
+    which = turn.msg.args.strip().lower() or "today"
+    which = which if which in ("today", "week") else "today"
+    groups = await list_groups(turn.db, area=turn.officer.area)
+    if not groups:
+        return [turn.say("patrols.none")]
+    since, until = _period(turn, which)
+    lines = [turn.t("patrols.head", period=turn.t(f"patrols.{which}"))]
+    for group in groups:
+        numbers = await coverage(turn.db, turn.ctx, group, since, until)
+        lines.append(
+            turn.t(
+                "patrols.line",
+                group=group.name,
+                planned=numbers.planned,
+                done=numbers.done,
+                late=numbers.late,
+                missed=numbers.missed,
+                hours=f"{numbers.minutes / 60:.1f}",
+                checkpoints=numbers.checkpoints,
+                incidents=numbers.incidents,
+            )
+        )
+        if numbers.open_missed:
+            items = ", ".join(_local(turn.ctx, m) for m in numbers.open_missed)
+            lines.append(turn.t("patrols.open_missed", items=items))
+    return [Reply("\n".join(lines))]
+
+
+def _local(ctx: Context, moment: datetime) -> str:
+    return moment.astimezone(ctx.timezone).strftime("%d/%m %H:%M")
+
+
+async def patrol_view(turn: Turn) -> list[Reply]:
+    """/patrol NAME: the group's plan and recent shifts with their route of checkpoints."""
+    name = turn.msg.args.strip()
+    group = await _group_in_scope(turn, name) if name else None
+    if group is None:
+        return [turn.say("patrol.not_found", name=name)]
+    members = await list_members(turn.db, group.id)
+    names = {m.id: m.name or "?" for m in members}
+    slots = [(s.weekday, s.starts, s.ends) for s in await list_slots(turn.db, group.id)]
+    lines = [
+        turn.t(
+            "patrol.head",
+            group=group.name,
+            area=scope_name(turn.ctx, turn.lang, group.area),
+            members=len(members),
+            slots=show_slots(slots) or turn.t("patrol.no_slots"),
+        )
+    ]
+    since = turn.ctx.now - timedelta(days=7)
+    shifts = await list_shifts(turn.db, group.id, since=since, until=turn.ctx.now + timedelta(1))
+    points = await list_points(turn.db, [s.id for s in shifts])
+    for shift in shifts[-10:]:
+        lines.append(_shift_line(turn, shift, names))
+        lines += [_point_line(turn, p) for p in points if p.shift_id == shift.id]
+    if not shifts:
+        lines.append(turn.t("patrol.no_shifts"))
+    return [Reply("\n".join(lines))]
+
+
+def _shift_line(turn: Turn, shift: Shift, names: dict[int, str]) -> str:
+    return turn.t(
+        "patrol.shift",
+        start=_local(turn.ctx, shift.started_at),
+        end=_local(turn.ctx, shift.ended_at) if shift.ended_at else turn.t("patrol.open"),
+        member=names.get(shift.member_id, "?"),
+        late=turn.t("patrol.late") if shift.late else "",
+        auto=turn.t("patrol.auto") if shift.auto_closed else "",
+    )
+
+
+def _point_line(turn: Turn, point: PatrolPoint) -> str:
+    if point.latitude is not None and point.longitude is not None:
+        where = f"📍 {point.latitude:.5f}, {point.longitude:.5f}"
+    else:
+        where = point.place or ""
+    extra = f" – {point.note}" if point.note else ""
+    flag = " ⚠️" if point.far else ""
+    kind = turn.t(f"point.{point.kind}")
+    return f"   {point.at.astimezone(turn.ctx.timezone):%H:%M} {kind} {where}{extra}{flag}"
+
+
+# --- the scheduled check ---
+
+
+async def check_patrols(db: AsyncSession, ctx: Context) -> dict[str, int]:
+    """Raise each missed planned shift once, and close shifts left open too long."""
+    raised = 0
+    for group in await list_groups(db, area=None):
+        slots = [(s.weekday, s.starts, s.ends) for s in await list_slots(db, group.id)]
+        since = max(ctx.now - LOOK_BACK, group.created_at)  # no alerts for before it existed
+        for planned in planned_between(slots, ctx.timezone, since, ctx.now - GRACE):
+            if await _started_for(db, group.id, planned) or await find_missed(
+                db, group.id, planned.start
+            ):
+                continue
+            missed = await add_missed(
+                db, group_id=group.id, planned=(planned.start, planned.end), now=ctx.now
+            )
+            await _alert_missed(db, ctx, group, planned, missed.id)
+            raised += 1
+    closed = 0
+    for shift in await list_open_shifts(db):
+        limit = (
+            shift.planned_end + AUTO_CLOSE_AFTER_PLAN
+            if shift.planned_end is not None
+            else shift.started_at + AUTO_CLOSE_UNPLANNED
+        )
+        if ctx.now > limit:
+            await end_shift(db, shift, now=ctx.now, summary=None, auto=True)
+            closed += 1
+    return {"missed": raised, "auto_closed": closed}
+
+
+async def _started_for(db: AsyncSession, group_id: int, planned: Planned) -> bool:
+    shifts = await list_shifts(
+        db, group_id, since=planned.start - timedelta(hours=1), until=planned.end
+    )
+    return any(
+        s.planned_start == planned.start or s.started_at <= planned.start + GRACE for s in shifts
+    )
+
+
+async def _alert_missed(
+    db: AsyncSession, ctx: Context, group: PatrolGroup, planned: Planned, missed_id: int
+) -> None:
+    officer = await get_officer(db, group.officer_id)
+    if officer is None or officer.revoked_at is not None:
+        return
+    lang = officer.language
+    body = text(
+        lang,
+        "missed.alert",
+        group=group.name,
+        start=_local(ctx, planned.start),
+        end=planned.end.astimezone(ctx.timezone).strftime("%H:%M"),
+        grace=int(GRACE.total_seconds() // 60),
+    )
+    button = Option(text(lang, "button.close_missed"), f"o:pm:{missed_id}")
+    await add_outbox(
+        db, payload=Reply(body, (button,)).to_json(), now=ctx.now, officer_id=officer.id
+    )
+
+
+async def ask_missed_comment(turn: Turn, missed_id: int) -> list[Reply]:
+    """The alert's button: the officer's comment closes it (groups outside scope: not allowed)."""
+    missed = await get_missed(turn.db, missed_id)
+    group = await _group_by_id_in_scope(turn, missed.group_id) if missed else None
+    if missed is None or group is None:
+        return [turn.say("not.allowed")]
+    if missed.closed_at is not None:
+        return [turn.say("missed.already")]
+    await turn.detour("off.missed", missed=missed.id)
+    start = _local(turn.ctx, missed.planned_start)
+    return [turn.say("missed.ask_comment", start=start, group=group.name)]
+
+
+async def _group_by_id_in_scope(turn: Turn, group_id: int) -> PatrolGroup | None:
+    group = await get_group(turn.db, group_id)
+    return await _group_in_scope(turn, group.name) if group else None
+
+
+async def answer_missed_comment(turn: Turn) -> list[Reply]:
+    """Close the missed-patrol alert with the officer's comment, which is kept."""
+    assert turn.officer is not None
+    missed = await get_missed(turn.db, int(turn.detour_data.get("missed", 0)))
+    comment = turn.msg.text.strip()[:1000] if turn.msg.kind is Kind.TEXT else ""
+    if missed is None or missed.closed_at is not None:
+        return await back_to_draft(turn, [turn.say("missed.already")])
+    if not comment:
+        return [turn.say("need.text")]
+    await close_missed(
+        turn.db, missed, officer_id=turn.officer.id, comment=comment, now=turn.ctx.now
+    )
+    return await back_to_draft(turn, [turn.say("missed.closed")])

@@ -1,0 +1,273 @@
+"""People's patrols through the real unit of work: joining, shifts, missed and late, coverage."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select, text
+
+from bot.runtime import Runtime
+from bot.scheduler import run_patrol_check
+from handlers.schedule import parse_schedule, planned_between, planned_for
+from handlers.types import Reply
+from storage.models import MissedPatrol, Outbox, PatrolPoint, Shift
+from tests.conftest import FakeClock, Person
+from tests.test_officers import officer
+
+ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def local(day: int, hour: int, minute: int = 0) -> datetime:
+    """A moment in November 2026, Vietnamese time, as the UTC the clock keeps."""
+    return datetime(2026, 11, day, hour, minute, tzinfo=ZONE).astimezone(UTC)
+
+
+# --- plans ---
+
+
+def test_schedules_parse_in_english_and_vietnamese() -> None:
+    every_night = parse_schedule("Mon-Sun 21:00-23:30")
+    assert every_night is not None and len(every_night) == 7
+    mixed = parse_schedule("T2-T6 21:00-23:30, T7 20:00-2:00")
+    assert mixed is not None and (5, "20:00", "02:00") in mixed and len(mixed) == 6
+    assert parse_schedule("Fri-Mon 22:00-23:00") == [
+        (0, "22:00", "23:00"), (4, "22:00", "23:00"), (5, "22:00", "23:00"), (6, "22:00", "23:00"),
+    ]  # fmt: skip
+    for bad in ("", "Funday 21:00-22:00", "Mon 25:00-26:00", "Mon 21:00-21:00", "Mon 21:00"):
+        assert parse_schedule(bad) is None, bad
+
+
+def test_planned_shifts_cross_midnight_and_the_week() -> None:
+    slots = parse_schedule("Sun 23:00-01:00")
+    assert slots is not None
+    # 29 Nov 2026 is a Sunday: its shift ends on Monday 30 Nov.
+    (sunday,) = planned_between(slots, ZONE, local(28, 0), local(30, 23))
+    assert (sunday.start, sunday.end) == (local(29, 23), local(30, 1))
+    assert planned_for(slots, ZONE, local(30, 0, 30)) == sunday  # after midnight, same shift
+    assert planned_for(slots, ZONE, local(29, 22, 5)) == sunday  # within the hour before
+    assert planned_for(slots, ZONE, local(29, 21, 0)) is None
+
+
+# --- groups and members ---
+
+
+async def group_with_members(
+    runtime: Runtime, clock: FakeClock, *names: str, plan: str = "Mon-Sun 21:00-23:30"
+) -> tuple[Person, list[Person], str]:
+    """An officer of An Thủy with a planned group, and its joined, named members."""
+    boss = await officer(runtime, "An", "an-thuy")
+    await boss.send("/newpatrol Tổ 1")
+    code = boss.said().split("Mã tham gia: ")[1].split()[0]
+    await boss.send(f"/schedule Tổ 1 | {plan}")
+    assert "Lịch của tổ Tổ 1" in boss.said()
+    members = []
+    for name in names:
+        member = Person(runtime, user=f"member-{name}", chat=f"m-{name}")
+        await member.send(f"/join {code}")
+        await member.send(name)
+        assert f"Cảm ơn {name}" in member.said()
+        members.append(member)
+    return boss, members, code
+
+
+async def test_join_valid_reused_wrong_full_and_deleted(runtime: Runtime, clock: FakeClock) -> None:
+    boss, (lan,), code = await group_with_members(runtime, clock, "Lan")
+    await lan.send(f"/join {code}")
+    assert "đã ở trong tổ Tổ 1" in lan.said()
+    stranger = Person(runtime, user="s", chat="s")
+    await stranger.send("/join WRONGCOD")
+    assert "không đúng" in stranger.said()
+    await boss.send("/newpatrol Tổ 2")
+    other = boss.said().split("Mã tham gia: ")[1].split()[0]
+    await lan.send(f"/start pt-{other}")
+    assert "một tổ" in lan.said()
+    async with runtime.db.transaction() as db:
+        await db.execute(text("UPDATE patrol_group SET max_members = 1 WHERE name = 'Tổ 1'"))
+    await stranger.send(f"/join {code}")
+    assert "đã đủ 1 người" in stranger.said()
+    async with runtime.db.transaction() as db:
+        await db.execute(
+            text("UPDATE patrol_group SET deleted_at = created_at WHERE name = 'Tổ 2'")
+        )
+    await stranger.send(f"/join {other}")
+    assert "không còn hoạt động" in stranger.said()
+    await stranger.send("/checkin")
+    assert "dành cho thành viên" in stranger.said()
+
+
+# --- a shift ---
+
+
+async def test_a_complete_shift(runtime: Runtime, clock: FakeClock) -> None:
+    boss, (lan,), _ = await group_with_members(runtime, clock, "Lan")
+    clock.now = local(25, 20, 55)
+    await lan.send("/checkin")
+    assert lan.last[0].request_location
+    await lan.pin(17.10, 106.70)
+    assert "Đã bắt đầu ca lúc 25/11 20:5" in lan.said() and "muộn" not in lan.said()
+    await lan.send("/checkin")
+    assert "đang trong ca" in lan.said()
+    await lan.press("Điểm kiểm tra")
+    await lan.send("Cầu Mỹ Trạch")
+    await lan.press("Điểm kiểm tra")
+    await lan.pin(17.12, 106.71)
+    await lan.press("Báo sự việc")
+    await lan.press("Đánh nhau")
+    await lan.photo("incident-photo", caption="Hai nhóm thanh niên <b>xô xát</b>")
+    assert "Đã báo sự việc" in lan.said()
+    async with runtime.db.transaction() as db:
+        (alert,) = [Reply.from_json(r.payload) for r in await db.scalars(select(Outbox))]
+    assert "Lan báo sự việc (Đánh nhau, gây rối)" in alert.text and "<b>xô xát</b>" in alert.text
+    assert alert.media and alert.media[0].ref == "incident-photo"
+    clock.advance(hours=2)
+    await lan.send("/checkout")
+    await lan.press("Yên tĩnh")
+    assert "Đã kết thúc ca" in lan.said() and "2 điểm kiểm tra" in lan.said()
+    await lan.send("/checkout")
+    assert "không có ca nào" in lan.said()
+    await lan.pin(17.1, 106.7)
+    assert "không được ghi" in lan.said()
+    async with runtime.db.transaction() as db:
+        kinds = [p.kind for p in await db.scalars(select(PatrolPoint).order_by(PatrolPoint.id))]
+        shift = await db.scalar(select(Shift))
+    assert kinds == ["start", "checkpoint", "checkpoint", "incident"]
+    assert shift is not None and shift.summary == "✅ Yên tĩnh" and not shift.late
+    await boss.send("/patrol Tổ 1")
+    route = boss.said()
+    assert "Cầu Mỹ Trạch" in route and "📍 17.12000, 106.71000" in route and "sự việc" in route
+
+
+async def test_a_faraway_location_is_kept_but_flagged(runtime: Runtime, clock: FakeClock) -> None:
+    _, (lan,), _ = await group_with_members(runtime, clock, "Lan")
+    await lan.send("/checkin")
+    await lan.pin(21.03, 105.85)  # Hà Nội
+    assert "xa địa bàn" in lan.said()
+    async with runtime.db.transaction() as db:
+        point = await db.scalar(select(PatrolPoint))
+    assert point is not None and point.far and point.latitude == 21.03
+
+
+async def test_forgotten_shift_closes_itself(runtime: Runtime, clock: FakeClock) -> None:
+    _, (lan,), _ = await group_with_members(runtime, clock, "Lan")
+    clock.now = local(25, 21, 5)
+    await lan.send("/checkin")
+    await lan.send("Nhà văn hóa thôn")
+    clock.now = local(26, 1, 29)  # planned end 23:30 + 2 h not yet passed
+    assert (await run_patrol_check(runtime))["auto_closed"] == 0
+    clock.now = local(26, 1, 31)
+    assert (await run_patrol_check(runtime))["auto_closed"] == 1
+    async with runtime.db.transaction() as db:
+        shift = await db.scalar(select(Shift))
+    assert shift is not None and shift.auto_closed and shift.ended_at == clock.now
+
+
+# --- missed and late ---
+
+
+@pytest.mark.parametrize(
+    ("plan", "start"),
+    [
+        ("Mon-Sun 21:00-23:30", local(25, 21)),  # an evening
+        ("Mon-Sun 23:45-02:00", local(25, 23, 45)),  # across midnight
+        ("Sun 23:00-01:00", local(29, 23)),  # across the week's end
+    ],
+)
+async def test_missed_then_late_with_a_moving_clock(
+    runtime: Runtime, clock: FakeClock, plan: str, start: datetime
+) -> None:
+    boss, (lan,), _ = await group_with_members(runtime, clock, "Lan", plan=plan)
+    clock.now = start + timedelta(minutes=29)
+    assert (await run_patrol_check(runtime))["missed"] == 0
+    clock.now = start + timedelta(minutes=31)
+    assert (await run_patrol_check(runtime))["missed"] == 1
+    assert (await run_patrol_check(runtime))["missed"] == 0  # raised once
+    async with runtime.db.transaction() as db:
+        alerts = [Reply.from_json(r.payload) for r in await db.scalars(select(Outbox))]
+    assert len(alerts) == 1 and "chưa điểm danh" in alerts[0].text
+    clock.now = start + timedelta(minutes=40)
+    await lan.send("/checkin")
+    await lan.send("Chợ")
+    assert "muộn so với kế hoạch" in lan.said()
+    await boss.choose(alerts[0].options[0].data)
+    await boss.send("Tổ trưởng ốm, đã bù người")
+    assert "Đã đóng cảnh báo" in boss.said()
+    async with runtime.db.transaction() as db:
+        missed = await db.scalar(select(MissedPatrol))
+        shift = await db.scalar(select(Shift))
+    assert missed is not None and missed.comment == "Tổ trưởng ốm, đã bù người"
+    assert shift is not None and shift.late and shift.planned_start == start
+    await boss.choose(alerts[0].options[0].data)
+    assert "đã được đóng" in boss.said()
+
+
+async def test_an_on_time_check_in_raises_nothing(runtime: Runtime, clock: FakeClock) -> None:
+    _, (lan,), _ = await group_with_members(runtime, clock, "Lan")
+    clock.now = local(25, 20, 50)
+    await lan.send("/checkin")
+    await lan.send("Trụ sở")
+    clock.now = local(25, 22)
+    assert (await run_patrol_check(runtime))["missed"] == 0
+
+
+# --- officer views ---
+
+
+async def test_two_members_count_once_and_numbers_match_the_rows(
+    runtime: Runtime, clock: FakeClock
+) -> None:
+    clock.now = local(18, 12)  # the group exists since last week
+    boss, (lan, minh), _ = await group_with_members(runtime, clock, "Lan", "Minh")
+    clock.now = local(24, 20, 55)  # yesterday: both out together, 21:00-23:00 and 21:30-23:30
+    await lan.send("/checkin")
+    await lan.send("Đầu làng")
+    clock.now = local(24, 21, 30)
+    await minh.send("/checkin")
+    await minh.send("Cuối làng")
+    await minh.press("Điểm kiểm tra")
+    await minh.send("Bến đò")
+    clock.now = local(24, 23)
+    await lan.send("/checkout")
+    await lan.press("Yên tĩnh")
+    clock.now = local(24, 23, 30)
+    await minh.send("/checkout")
+    await minh.send("Có nhóm thanh niên tụ tập, đã nhắc nhở")
+    clock.now = local(25, 22)  # tonight nobody went: missed
+    await run_patrol_check(runtime)
+    await boss.send("/patrols week")
+    line = next(ln for ln in boss.said().splitlines() if ln.startswith("Tổ 1"))
+    # Planned so far this week (19-25 Nov): 7 evenings; only the 24th was walked, and Lan
+    # was there on time although Minh came after the grace period.
+    assert "kế hoạch 7 · đã đi 1 · muộn 0" in line
+    assert "2.6 giờ" in line  # 20:55-23:30 covered once, though two members overlapped
+    assert "1 điểm kiểm tra · 0 sự việc" in line
+    async with runtime.db.transaction() as db:
+        missed = list(await db.scalars(select(MissedPatrol)))
+    # The one check ran tonight and looks back two days (from 23/11 22:00): the 24th was
+    # walked, the 25th missed; earlier evenings were never checked, so never alerted.
+    assert f"bỏ {len(missed)}" in line and len(missed) == 1
+    assert "chưa đóng: 25/11 21:00" in boss.said()
+    await boss.send("/patrols")
+    assert "kế hoạch 1 · đã đi 0" in boss.said()  # today only
+
+
+async def test_patrol_commands_respect_scope_and_input(runtime: Runtime, clock: FakeClock) -> None:
+    await group_with_members(runtime, clock)
+    cam = await officer(runtime, "Cam", "cam-thuy")
+    await cam.send("/patrol Tổ 1")
+    assert "Không có tổ Tổ 1" in cam.said()
+    await cam.send("/schedule Tổ 1 | Mon 20:00-22:00")
+    assert "Không có tổ Tổ 1" in cam.said()
+    await cam.send("/newpatrol Tổ Cam | an-thuy")
+    assert "không có quyền" in cam.said()
+    await cam.send("/schedule Tổ 1 | every day")
+    assert "Dùng: /schedule" in cam.said()
+    district = await officer(runtime, "Huyen", None)
+    await district.send("/newpatrol Tổ Huyện")
+    assert "Dùng: /newpatrol" in district.said()
+    await district.send("/newpatrol Tổ Huyện | cam-thuy")
+    assert "Đã lập tổ tuần tra Tổ Huyện (Xã Cam Thủy)" in district.said()
+    resident = Person(runtime, user="r", chat="r")
+    await resident.send("/patrols")
+    assert "không hiểu lệnh" in resident.said()
