@@ -22,9 +22,11 @@ from handlers.officers import (
 from handlers.patrol_admin import (
     answer_missed_comment,
     ask_missed_comment,
+    members_view,
     new_patrol,
     patrol_view,
     patrols_view,
+    remove_member,
     set_schedule,
 )
 from handlers.patrols import (
@@ -171,6 +173,8 @@ async def _officer_choice(turn: Turn) -> list[Reply]:
         return await choose_invite(turn, parts[2], parts[3])
     if parts[1:2] == ["pm"] and len(parts) == 3 and parts[2].isdigit():
         return await ask_missed_comment(turn, int(parts[2]))
+    if parts[1:2] == ["prm"] and len(parts) == 3 and parts[2].isdigit():
+        return await remove_member(turn, int(parts[2]))
     return await officer_button(turn)
 
 
@@ -293,6 +297,7 @@ OFFICER_COMMANDS: dict[str, Handler] = {
     "schedule": set_schedule,
     "patrols": patrols_view,
     "patrol": patrol_view,
+    "members": members_view,
 }
 
 OFFICER_STEPS: dict[str, Handler] = {

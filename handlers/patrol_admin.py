@@ -8,14 +8,13 @@ from datetime import datetime, time, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.officers import scope_name
-from handlers.patrols import GRACE, join_hash, new_join_code
+from handlers.patrols import GRACE, group_officers, join_hash, new_join_code
 from handlers.schedule import Planned, parse_schedule, planned_between, show_slots
 from handlers.texts import text
 from handlers.tip_flow import back_to_draft
 from handlers.turn import Turn
 from handlers.types import Context, Kind, Option, Reply
 from storage.models import Officer, PatrolGroup, PatrolPoint, Shift
-from storage.officers import get_officer
 from storage.outbox import add_outbox
 from storage.patrols import (
     add_group,
@@ -25,6 +24,7 @@ from storage.patrols import (
     find_missed,
     get_group,
     get_group_by_name,
+    get_member,
     get_missed,
     list_groups,
     list_members,
@@ -33,7 +33,9 @@ from storage.patrols import (
     list_points,
     list_shifts,
     list_slots,
+    open_shift_of,
     replace_slots,
+    set_member,
 )
 
 # A shift nobody closed ends itself this long after its planned end (or its start, if unplanned).
@@ -44,14 +46,22 @@ LOOK_BACK = timedelta(days=2)
 
 
 async def create_group(
-    db: AsyncSession, ctx: Context, *, name: str, area: str, officer: Officer
+    db: AsyncSession, ctx: Context, *, name: str, area: str, officer: Officer | None
 ) -> tuple[PatrolGroup, str] | None:
-    """A new group looked after by `officer`, and its join code; None if the name is taken."""
+    """A new group looked after by `officer` (or its area's officers), and its join code.
+
+    None if the name is taken.
+    """
     if await get_group_by_name(db, name) is not None:
         return None
     code = new_join_code()
     group = await add_group(
-        db, name=name, area=area, officer_id=officer.id, join_hash=join_hash(code), now=ctx.now
+        db,
+        name=name,
+        area=area,
+        officer_id=officer.id if officer else None,
+        join_hash=join_hash(code),
+        now=ctx.now,
     )
     return group, code
 
@@ -105,6 +115,34 @@ async def set_schedule(turn: Turn) -> list[Reply]:
         return [turn.say("patrol.not_found", name=name)]
     await replace_slots(turn.db, group.id, slots)
     return [turn.say("schedule.set", group=group.name, slots=show_slots(slots))]
+
+
+async def members_view(turn: Turn) -> list[Reply]:
+    """/members NAME: the group's members, each with a remove button."""
+    name = turn.msg.args.strip()
+    group = await _group_in_scope(turn, name) if name else None
+    if group is None:
+        return [turn.say("patrol.not_found", name=name)]
+    members = await list_members(turn.db, group.id)
+    if not members:
+        return [turn.say("members.none", group=group.name)]
+    options = tuple(
+        Option(turn.t("button.remove", name=m.name or "?"), f"o:prm:{m.id}") for m in members
+    )
+    return [Reply(turn.t("members.head", group=group.name), options, columns=2)]
+
+
+async def remove_member(turn: Turn, member_id: int) -> list[Reply]:
+    """The remove button: re-checked against the officer's scope, then the member is out."""
+    member = await get_member(turn.db, member_id)
+    group = await _group_by_id_in_scope(turn, member.group_id) if member else None
+    if member is None or group is None or member.left_at is not None:
+        return [turn.say("not.allowed")]
+    open_shift = await open_shift_of(turn.db, member.id)
+    if open_shift is not None:
+        await end_shift(turn.db, open_shift, now=turn.ctx.now, summary=None, auto=True)
+    await set_member(turn.db, member, left_at=turn.ctx.now)
+    return [turn.say("member.removed", name=member.name or "?", group=group.name)]
 
 
 # --- coverage ---
@@ -304,22 +342,19 @@ async def _started_for(db: AsyncSession, group_id: int, planned: Planned) -> boo
 async def _alert_missed(
     db: AsyncSession, ctx: Context, group: PatrolGroup, planned: Planned, missed_id: int
 ) -> None:
-    officer = await get_officer(db, group.officer_id)
-    if officer is None or officer.revoked_at is not None:
-        return
-    lang = officer.language
-    body = text(
-        lang,
-        "missed.alert",
-        group=group.name,
-        start=_local(ctx, planned.start),
-        end=planned.end.astimezone(ctx.timezone).strftime("%H:%M"),
-        grace=int(GRACE.total_seconds() // 60),
-    )
-    button = Option(text(lang, "button.close_missed"), f"o:pm:{missed_id}")
-    await add_outbox(
-        db, payload=Reply(body, (button,)).to_json(), now=ctx.now, officer_id=officer.id
-    )
+    for officer in await group_officers(db, group):
+        lang = officer.language
+        body = text(
+            lang,
+            "missed.alert",
+            group=group.name,
+            start=_local(ctx, planned.start),
+            end=planned.end.astimezone(ctx.timezone).strftime("%H:%M"),
+            grace=int(GRACE.total_seconds() // 60),
+        )
+        button = Option(text(lang, "button.close_missed"), f"o:pm:{missed_id}")
+        reply = Reply(body, (button,))
+        await add_outbox(db, payload=reply.to_json(), now=ctx.now, officer_id=officer.id)
 
 
 async def ask_missed_comment(turn: Turn, missed_id: int) -> list[Reply]:

@@ -6,6 +6,8 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from handlers.catalog import Catalog
 from handlers.codes import CODE_ALPHABET
 from handlers.schedule import planned_for
@@ -13,8 +15,8 @@ from handlers.texts import text
 from handlers.tip_flow import back_to_draft
 from handlers.turn import Turn
 from handlers.types import Context, Kind, Media, MediaKind, Option, Reply
-from storage.models import PatrolMember, PatrolPoint, Shift
-from storage.officers import get_officer
+from storage.models import Officer, PatrolGroup, PatrolMember, PatrolPoint, Shift
+from storage.officers import get_officer, list_officers_covering
 from storage.outbox import add_outbox
 from storage.patrols import (
     add_member,
@@ -290,28 +292,35 @@ async def answer_incident(turn: Turn) -> list[Reply]:
     return await back_to_draft(turn, [turn.say("incident.done"), shift_menu(turn)])
 
 
+async def group_officers(db: AsyncSession, group: PatrolGroup) -> list[Officer]:
+    """Who hears from a group: its officer, or (none active) every officer covering its area."""
+    own = await get_officer(db, group.officer_id) if group.officer_id is not None else None
+    if own is not None and own.revoked_at is None and own.chat is not None:
+        return [own]
+    return await list_officers_covering(db, group.area)
+
+
 async def _tell_officer(
     turn: Turn, member: PatrolMember, category: str, story: str, photo: str | None
 ) -> None:
     group = await get_group(turn.db, member.group_id)
-    officer = await get_officer(turn.db, group.officer_id) if group else None
-    if group is None or officer is None or officer.revoked_at is not None:
+    if group is None:
         return
     named = turn.ctx.catalog.category(category)
-    lang = officer.language
-    body = text(
-        lang,
-        "incident.to_officer",
-        group=group.name,
-        member=member.name or "?",
-        category=named.name(lang) if named else category,
-        at=_local(turn.ctx, turn.ctx.now),
-        text=story,
-        where="",
-    )
     media = (Media(MediaKind.PHOTO, photo),) if photo is not None else ()
-    reply = Reply(body, media=media)
-    await add_outbox(turn.db, payload=reply.to_json(), now=turn.ctx.now, officer_id=officer.id)
+    for officer in await group_officers(turn.db, group):
+        lang = officer.language
+        body = text(
+            lang,
+            "incident.to_officer",
+            group=group.name,
+            member=member.name or "?",
+            category=named.name(lang) if named else category,
+            at=_local(turn.ctx, turn.ctx.now),
+            text=story,
+        )
+        reply = Reply(body, media=media)
+        await add_outbox(turn.db, payload=reply.to_json(), now=turn.ctx.now, officer_id=officer.id)
 
 
 async def checkout(turn: Turn) -> list[Reply]:

@@ -592,8 +592,8 @@ TEXTS: dict[str, tuple[str, str]] = {
         "The incident went to the group's officer.",
     ),
     "incident.to_officer": (
-        "🚨 Tổ {group} – {member} báo sự việc ({category}) lúc {at}:\n{text}{where}",
-        "🚨 {group} – {member} reports an incident ({category}) at {at}:\n{text}{where}",
+        "🚨 Tổ {group} – {member} báo sự việc ({category}) lúc {at}:\n{text}",
+        "🚨 {group} – {member} reports an incident ({category}) at {at}:\n{text}",
     ),
     "checkout.ask": (
         'Kết thúc ca: bấm "Yên tĩnh" hoặc gõ tóm tắt ngắn.',
@@ -659,6 +659,13 @@ TEXTS: dict[str, tuple[str, str]] = {
     "patrol.auto": (" · tự đóng", " · closed automatically"),
     "patrol.open": ("đang đi", "on patrol"),
     "patrol.no_shifts": ("(chưa có ca nào)", "(no shifts yet)"),
+    "members.head": (
+        "Thành viên tổ {group} (bấm để đưa ra khỏi tổ):",
+        "Members of {group} (press to remove):",
+    ),
+    "members.none": ("Tổ {group} chưa có thành viên.", "{group} has no members yet."),
+    "button.remove": ("✖️ {name}", "✖️ {name}"),
+    "member.removed": ("Đã đưa {name} ra khỏi tổ {group}.", "{name} was removed from {group}."),
     "point.start": ("bắt đầu", "start"),
     "point.checkpoint": ("kiểm tra", "checkpoint"),
     "point.incident": ("sự việc", "incident"),

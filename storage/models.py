@@ -302,7 +302,8 @@ class PatrolGroup(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True)
     area: Mapped[str] = mapped_column(String(24))
-    officer_id: Mapped[int] = mapped_column(ForeignKey("officer.id"))
+    # None: alerts go to every officer whose scope covers the group's area.
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id"))
     join_hash: Mapped[str] = mapped_column(String(64), unique=True)
     max_members: Mapped[int] = mapped_column(Integer, default=30)
     created_at: Mapped[datetime]

@@ -127,3 +127,13 @@ async def list_alert_recipients(
         in_scope,
     )
     return list(await db.scalars(statement.order_by(Officer.id)))
+
+
+async def list_officers_covering(db: AsyncSession, area: str) -> list[Officer]:
+    """Active officers whose scope includes `area`: its commune officers and the district's."""
+    statement = select(Officer).where(
+        Officer.revoked_at.is_(None),
+        Officer.chat.is_not(None),
+        or_(Officer.area.is_(None), Officer.area == area),
+    )
+    return list(await db.scalars(statement.order_by(Officer.id)))

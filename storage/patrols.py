@@ -11,7 +11,13 @@ from storage.models import MissedPatrol, PatrolGroup, PatrolMember, PatrolPoint,
 
 
 async def add_group(
-    db: AsyncSession, *, name: str, area: str, officer_id: int, join_hash: str, now: datetime
+    db: AsyncSession,
+    *,
+    name: str,
+    area: str,
+    officer_id: int | None,
+    join_hash: str,
+    now: datetime,
 ) -> PatrolGroup:
     """A new patrol group with its join code's hash."""
     group = PatrolGroup(
@@ -61,6 +67,11 @@ async def get_membership(db: AsyncSession, *, channel: str, chat: str) -> Patrol
         )
     )
     return member
+
+
+async def get_member(db: AsyncSession, member_id: int) -> PatrolMember | None:
+    """A member by id, current or former."""
+    return await db.get(PatrolMember, member_id)
 
 
 async def list_members(db: AsyncSession, group_id: int) -> list[PatrolMember]:

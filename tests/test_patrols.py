@@ -271,3 +271,28 @@ async def test_patrol_commands_respect_scope_and_input(runtime: Runtime, clock: 
     resident = Person(runtime, user="r", chat="r")
     await resident.send("/patrols")
     assert "không hiểu lệnh" in resident.said()
+
+
+async def test_members_are_listed_and_removed_in_scope(runtime: Runtime, clock: FakeClock) -> None:
+    boss, (_, minh), _ = await group_with_members(runtime, clock, "Lan", "Minh")
+    await minh.send("/checkin")
+    await minh.send("Đình làng")
+    cam = await officer(runtime, "Cam", "cam-thuy")
+    await cam.send("/members Tổ 1")
+    assert "Không có tổ" in cam.said()
+    await boss.send("/members Tổ 1")
+    assert [o.label for o in boss.options()] == ["✖️ Lan", "✖️ Minh"]
+    remove_minh = boss.button("Minh").data
+    await cam.choose(remove_minh)  # another commune's officer, with a copied button
+    assert "không có quyền" in cam.said()
+    await boss.choose(remove_minh)
+    assert "Đã đưa Minh ra khỏi tổ" in boss.said()
+    await boss.choose(remove_minh)
+    assert "không có quyền" in boss.said()  # a replayed button changes nothing
+    await minh.send("/checkin")
+    assert "dành cho thành viên" in minh.said()
+    async with runtime.db.transaction() as db:
+        shift = await db.scalar(select(Shift))
+    assert shift is not None and shift.auto_closed  # the open shift was closed with it
+    await boss.send("/members Tổ 1")
+    assert [o.label for o in boss.options()] == ["✖️ Lan"]

@@ -23,7 +23,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=80), nullable=False),
         sa.Column("area", sa.String(length=24), nullable=False),
-        sa.Column("officer_id", sa.Integer(), nullable=False),
+        sa.Column("officer_id", sa.Integer(), nullable=True),
         sa.Column("join_hash", sa.String(length=64), nullable=False),
         sa.Column("max_members", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
