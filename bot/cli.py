@@ -143,6 +143,11 @@ async def run_operator(settings: Settings, args: argparse.Namespace) -> None:
         print(await operator.set_status(runtime, args.code, args.status, args.note))
     elif args.command == "audit":
         print(await operator.audit(runtime, args.officer, args.tip))
+    elif args.command == "patrol" and args.patrol_command == "create":
+        made = operator.create_patrol(runtime, settings, args.name, args.commune, args.officer)
+        print(await made)
+    elif args.command == "patrol":
+        print(await operator.schedule_patrol(runtime, args.name, args.plan))
     elif args.officer_command == "invite":
         print(await operator.invite(runtime, settings, args.name, args.scope, args.admin))
     elif args.officer_command == "list":
@@ -178,6 +183,17 @@ def parser() -> argparse.ArgumentParser:
     officer_commands.add_parser("list", help="every officer, invited, enrolled or revoked")
     revoke = officer_commands.add_parser("revoke", help="take an officer's access away")
     revoke.add_argument("id", type=int, help="officer id, from `tipline officer list`")
+    patrol = commands.add_parser("patrol", help="people's patrol groups")
+    patrol_commands = patrol.add_subparsers(dest="patrol_command", required=True, metavar="ACTION")
+    create = patrol_commands.add_parser("create", help="a patrol group and its join code")
+    create.add_argument("--name", required=True, help='group name, e.g. "Tổ tuần tra thôn 3"')
+    create.add_argument("--commune", required=True, help="area code, e.g. an-thuy")
+    create.add_argument("--officer", type=int, help="the officer who looks after it (id)")
+    plan = patrol_commands.add_parser("schedule", help="set a group's weekly plan")
+    plan.add_argument("name", help="group name")
+    plan.add_argument(
+        "plan", help='e.g. "Mon-Sun 21:00-23:30" or "T2-T6 21:00-23:30, T7 20:00-02:00"'
+    )
     log_parser = commands.add_parser("audit", help="who viewed or changed what, and when")
     log_parser.add_argument("--officer", type=int, help="only this officer id")
     log_parser.add_argument("--tip", help="only this tip code")

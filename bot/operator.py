@@ -15,10 +15,13 @@ from bot.settings import Settings, SettingsError
 from handlers.codes import parse_code, show_code
 from handlers.notices import change_status
 from handlers.officers import invite_officer, invite_text
+from handlers.patrol_admin import create_group, created_text
+from handlers.schedule import parse_schedule, show_slots
 from storage.audit import add_audit, list_audit
 from storage.migrate import upgrade
 from storage.models import Officer, TipStatus
 from storage.officers import get_officer, list_officers, set_officer
+from storage.patrols import get_group_by_name, replace_slots
 from storage.tips import get_tip, get_tip_code
 
 log = logging.getLogger("tipline.operator")
@@ -161,3 +164,36 @@ async def _tip_id(db: AsyncSession, typed: str) -> int:
     if tip is None:
         raise SettingsError(f"tipline: no tip {typed}")
     return tip.id
+
+
+async def create_patrol(
+    runtime: Runtime, settings: Settings, name: str, commune: str, officer_id: int | None
+) -> str:
+    """A patrol group for a commune, with its join code (and link, when the bot is known)."""
+    if runtime.catalog.area(commune) is None:
+        raise SettingsError(f"tipline: no area {commune!r} in the areas file (TIPLINE_AREAS_FILE)")
+    runtime.bot_username = await bot_username(settings)
+    async with operator_session(runtime) as db:
+        officer = await get_officer(db, officer_id) if officer_id is not None else None
+        if officer_id is not None and (officer is None or officer.revoked_at is not None):
+            raise SettingsError(f"tipline: no active officer {officer_id}")
+        ctx = runtime.context()
+        made = await create_group(db, ctx, name=name.strip(), area=commune, officer=officer)
+        if made is None:
+            raise SettingsError(f"tipline: there is already a group called {name!r}")
+        return created_text(ctx, "vi", *made)
+
+
+async def schedule_patrol(runtime: Runtime, name: str, plan: str) -> str:
+    """Set a group's weekly plan from e.g. "Mon-Sun 21:00-23:30"."""
+    slots = parse_schedule(plan)
+    if slots is None:
+        raise SettingsError(
+            f"tipline: {plan!r}: expected e.g. 'Mon-Sun 21:00-23:30' or 'T2-CN ...'"
+        )
+    async with operator_session(runtime) as db:
+        group = await get_group_by_name(db, name)
+        if group is None:
+            raise SettingsError(f"tipline: no patrol group {name!r}")
+        await replace_slots(db, group.id, slots)
+    return f"tipline: {name}: {show_slots(slots)}"

@@ -71,3 +71,21 @@ async def test_tip_audit_rows_and_the_invite_link(tmp_path: Path) -> None:
         )
     assert code == 0, err
     assert f"https://t.me/tipline_test_bot?start=off-{invite_code(out)}" in out
+
+
+async def test_patrol_create_and_schedule(tmp_path: Path) -> None:
+    code, out, err = await tipline(
+        tmp_path, "patrol", "create", "--name", "Tổ thôn 3", "--commune", "an-thuy"
+    )
+    assert code == 0 and "Mã tham gia:" in out and "Xã An Thủy" in out, err
+    code, out, _ = await tipline(tmp_path, "patrol", "schedule", "Tổ thôn 3", "T2-T6 21:00-23:30")
+    assert code == 0 and "T6 21:00-23:30" in out and "T7" not in out
+    for args in (
+        ("patrol", "create", "--name", "Tổ thôn 3", "--commune", "an-thuy"),  # name taken
+        ("patrol", "create", "--name", "X", "--commune", "nowhere"),
+        ("patrol", "create", "--name", "Y", "--commune", "an-thuy", "--officer", "9"),
+        ("patrol", "schedule", "Tổ thôn 3", "sometimes"),
+        ("patrol", "schedule", "Không có", "Mon 21:00-22:00"),
+    ):
+        code, _, err = await tipline(tmp_path, *args)
+        assert code == 2 and len(err.strip().splitlines()) == 1, (args, err)
