@@ -3,6 +3,8 @@ bot polling it, and a Telegram resident who taps through the bot."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 import logging
 import socket
@@ -15,11 +17,14 @@ import pytest
 
 from bot.channels.telegram import TelegramChannel
 from bot.logs import setup_logging
+from bot.outbox import OutboxSender
 from bot.runtime import Runtime
+from handlers.officers import invite_officer
 from tests.conftest import FakeClock
 from tests.fake_telegram import FakeTelegramAPI
 
 JSONDict = dict[str, Any]
+OFFICER_ID = 5550123
 
 
 class TickingClock(FakeClock):
@@ -212,3 +217,30 @@ def receipt_of(messages: list[JSONDict]) -> tuple[str, str]:
     receipt = texts(messages)
     code = receipt.split("Mã tin báo: ")[1].split("\n")[0]
     return code, receipt.split("Mật khẩu: ")[1].split("\n")[0]
+
+
+@pytest.fixture
+async def delivering(runtime: Runtime, polling: TelegramChannel) -> AsyncIterator[None]:
+    """The outbox sender running, as in `tipline run`."""
+    task = asyncio.create_task(OutboxSender(runtime, {"telegram": polling}).run_forever())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def invited(runtime: Runtime, name: str, area: str | None) -> str:
+    """A one-time invite code for a new officer, as the operator makes one."""
+    async with runtime.db.transaction() as db:
+        _, code = await invite_officer(
+            db, runtime.context(), name=name, area=area, is_admin=False, created_by=None
+        )
+    return code
+
+
+async def enrolled_officer(runtime: Runtime, api: FakeTelegramAPI, area: str | None) -> Resident:
+    """An officer who opened their invite's deep link in Telegram."""
+    code = await invited(runtime, "Trung úy Lê", area)
+    officer = Resident(api, api.user(OFFICER_ID, "Lê", username="officer_le"))
+    assert "Xin chào Trung úy Lê" in texts(await officer.send(f"/start off-{code}"))
+    return officer

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.e2e.test_cli import CONSOLE_SCRIPT, clean_env, tipline
+from tests.e2e.conftest import free_port
+from tests.e2e.test_cli import CONSOLE_SCRIPT, clean_env, start_bot, stop_bot, tipline
 from tests.fake_telegram import FakeTelegramAPI
 
 
@@ -25,7 +26,7 @@ async def test_invite_list_revoke_and_audit(tmp_path: Path) -> None:
     code, out, _ = await tipline(
         tmp_path, "officer", "invite", "--name", "Trần B", "--scope", "district", "--admin"
     )
-    assert code == 0 and "toàn huyện" in out
+    assert code == 0 and "toàn huyện" in out and len(invite_code(out)) == 10
     code, out, _ = await tipline(tmp_path, "officer", "list")
     lines = out.strip().splitlines()
     assert len(lines) == 2 and "an-thuy" in lines[0] and "invited" in lines[0]
@@ -89,3 +90,40 @@ async def test_patrol_create_and_schedule(tmp_path: Path) -> None:
     ):
         code, _, err = await tipline(tmp_path, *args)
         assert code == 2 and len(err.strip().splitlines()) == 1, (args, err)
+
+
+async def test_an_enrolled_officer_is_listed_without_their_chat(tmp_path: Path) -> None:
+    code, out, err = await tipline(
+        tmp_path, "officer", "invite", "--name", "Lê C", "--scope", "area:kien-giang"
+    )
+    assert code == 0, err
+    invite = invite_code(out)
+    async with FakeTelegramAPI() as api:
+        process = await start_bot(tmp_path, api, "run")
+        person = api.user(8642097531, "Officer Chat Name")
+        api.push(api.text_update(person, f"/officer {invite}"))
+        await api.wait_calls("sendMessage", chat_id=8642097531, timeout=60)
+        await stop_bot(process)
+    code, out, _ = await tipline(tmp_path, "officer", "list")
+    assert "kien-giang" in out and "enrolled via telegram" in out, out
+    assert "8642097531" not in out and "Officer Chat Name" not in out
+    code, out, _ = await tipline(tmp_path, "audit", "--officer", "1")
+    assert [line.split()[4] for line in out.strip().splitlines()] == ["enrol"], out
+    assert "8642097531" not in out
+    code, out, _ = await tipline(tmp_path, "officer", "revoke", "1")
+    assert code == 0 and "revoked" in out
+    code, out, err = await tipline(tmp_path, "officer", "revoke", "1")
+    assert code == 0 and "already revoked" in out, err
+
+
+async def test_invite_without_a_reachable_bot_api_still_prints_the_code(tmp_path: Path) -> None:
+    env = clean_env(
+        tmp_path,
+        TIPLINE_TELEGRAM_TOKEN="1:a",
+        TIPLINE_TELEGRAM_API_URL=f"http://127.0.0.1:{free_port()}",
+    )
+    code, out, err = await tipline(
+        tmp_path, "officer", "invite", "--name", "D", "--scope", "district", env=env
+    )
+    assert code == 0, err
+    assert len(invite_code(out)) == 10 and "t.me/" not in out and "TIPLINE_TELEGRAM_TOKEN" in out

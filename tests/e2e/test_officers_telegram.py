@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import io
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from openpyxl import load_workbook
 
 from bot.channels.telegram import TelegramChannel
-from bot.outbox import OutboxSender
 from bot.runtime import Runtime
 from bot.scheduler import run_escalation
-from handlers.officers import invite_officer
 from tests.conftest import FakeClock
 from tests.e2e.conftest import (
+    OFFICER_ID,
     TIPSTER_FIRST,
     TIPSTER_ID,
     TIPSTER_LAST,
@@ -25,41 +20,14 @@ from tests.e2e.conftest import (
     TIPSTER_USERNAME,
     Resident,
     database_bytes,
+    enrolled_officer,
     file_tip_with_photo,
+    invited,
     receipt_of,
     texts,
     type_tip,
 )
 from tests.fake_telegram import FakeTelegramAPI, Upload
-
-OFFICER_ID = 5550123
-
-
-@pytest.fixture
-async def delivering(runtime: Runtime, polling: TelegramChannel) -> AsyncIterator[None]:
-    """The outbox sender running, as in `tipline run`."""
-    task = asyncio.create_task(OutboxSender(runtime, {"telegram": polling}).run_forever())
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-
-
-async def invited(runtime: Runtime, name: str, area: str | None) -> str:
-    """A one-time invite code for a new officer, as the operator makes one."""
-    async with runtime.db.transaction() as db:
-        _, code = await invite_officer(
-            db, runtime.context(), name=name, area=area, is_admin=False, created_by=None
-        )
-    return code
-
-
-async def enrolled_officer(runtime: Runtime, api: FakeTelegramAPI, area: str | None) -> Resident:
-    """An officer who opened their invite's deep link in Telegram."""
-    code = await invited(runtime, "Trung úy Lê", area)
-    officer = Resident(api, api.user(OFFICER_ID, "Lê", username="officer_le"))
-    assert "Xin chào Trung úy Lê" in texts(await officer.send(f"/start off-{code}"))
-    return officer
 
 
 async def test_alert_triage_dialogue_and_export_over_telegram(
