@@ -104,8 +104,14 @@ async def invite(runtime: Runtime, settings: Settings, name: str, scope: str, ad
             ) from None
         shown = invite_text(ctx, "vi", officer, code)
     if not runtime.bot_username:
-        shown += "\n(The t.me link needs TIPLINE_TELEGRAM_TOKEN to know the bot's name.)"
+        shown += "\n" + _no_link_reason(settings)
     return shown
+
+
+def _no_link_reason(settings: Settings) -> str:
+    if settings.telegram_token is None:
+        return "(The t.me link needs TIPLINE_TELEGRAM_TOKEN to know the bot's name.)"
+    return "(Telegram did not tell the bot's name, so there is no t.me link; see the warning.)"
 
 
 def _state(runtime: Runtime, officer: Officer) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -64,10 +63,6 @@ def scope_name(ctx: Context, lang: str, area: str | None) -> str:
     return named.name(lang) if named else area
 
 
-def _hash(code: str) -> str:
-    return hashlib.sha256(code.upper().encode()).hexdigest()
-
-
 async def invite_officer(
     db: AsyncSession,
     ctx: Context,
@@ -85,7 +80,7 @@ async def invite_officer(
     await add_invite(
         db,
         officer_id=officer.id,
-        code_hash=_hash(code),
+        code_hash=ctx.sealer.digest("invite", code),
         expires_at=ctx.now + timedelta(hours=ctx.limits.invite_hours),
         created_by_id=created_by.id if created_by else None,
         now=ctx.now,
@@ -110,7 +105,7 @@ async def enrol(turn: Turn, typed: str) -> list[Reply]:
     code = typed.strip().removeprefix(DEEP_LINK_PREFIX)
     if not code:
         return [turn.say("officer.ask_code")]
-    invite = await get_invite(turn.db, _hash(code))
+    invite = await get_invite(turn.db, turn.ctx.sealer.digest("invite", code))
     if invite is None or invite.used_at is not None or invite.officer.revoked_at is not None:
         return [turn.say("officer.bad_code")]
     if invite.expires_at <= turn.ctx.now:

@@ -60,7 +60,7 @@ async def create_group(
         name=name,
         area=area,
         officer_id=officer.id if officer else None,
-        join_hash=join_hash(code),
+        join_hash=join_hash(ctx, code),
         now=ctx.now,
     )
     return group, code

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime, timedelta
 
@@ -42,9 +41,9 @@ NEARBY_MARGIN_DEGREES = 0.1
 GRACE = timedelta(minutes=30)
 
 
-def join_hash(code: str) -> str:
-    """What is stored of a join code."""
-    return hashlib.sha256(f"patrol:{code.upper()}".encode()).hexdigest()
+def join_hash(ctx: Context, code: str) -> str:
+    """What is stored of a join code: a keyed hash."""
+    return ctx.sealer.digest("patrol", code)
 
 
 def new_join_code() -> str:
@@ -77,7 +76,8 @@ async def membership(turn: Turn) -> PatrolMember | None:
 
 async def join(turn: Turn, typed: str) -> list[Reply]:
     """/join CODE or the pt- deep link: become a member of that group, then give a name."""
-    group = await get_group_by_join_hash(turn.db, join_hash(typed.strip().removeprefix("pt-")))
+    code = typed.strip().removeprefix("pt-")
+    group = await get_group_by_join_hash(turn.db, join_hash(turn.ctx, code))
     if group is None:
         return [turn.say("join.bad")]
     if group.deleted_at is not None:

@@ -48,6 +48,11 @@ class Sealer:
             return None
         return plain.decode()
 
+    def digest(self, purpose: str, value: str) -> str:
+        """A keyed hash of a typed code (invite, join): a copied database alone cannot crack it."""
+        mac = hmac.new(self._pseudonym_key, f"{purpose}:{value.upper()}".encode(), "sha256")
+        return mac.hexdigest()
+
     def webhook_token(self) -> str:
         """The secret Telegram echoes back on every webhook call, stable across restarts."""
         return base64.urlsafe_b64encode(self._webhook_key).decode().rstrip("=")
