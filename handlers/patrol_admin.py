@@ -238,13 +238,9 @@ async def patrols_view(turn: Turn) -> list[Reply]:
             )
         )
         if numbers.open_missed:
-            items = ", ".join(_local(turn.ctx, m) for m in numbers.open_missed)
+            items = ", ".join(turn.ctx.local(m) for m in numbers.open_missed)
             lines.append(turn.t("patrols.open_missed", items=items))
     return [Reply("\n".join(lines))]
-
-
-def _local(ctx: Context, moment: datetime) -> str:
-    return moment.astimezone(ctx.timezone).strftime("%d/%m %H:%M")
 
 
 async def patrol_view(turn: Turn) -> list[Reply]:
@@ -279,8 +275,8 @@ async def patrol_view(turn: Turn) -> list[Reply]:
 def _shift_line(turn: Turn, shift: Shift, names: dict[int, str]) -> str:
     return turn.t(
         "patrol.shift",
-        start=_local(turn.ctx, shift.started_at),
-        end=_local(turn.ctx, shift.ended_at) if shift.ended_at else turn.t("patrol.open"),
+        start=turn.ctx.local(shift.started_at),
+        end=turn.ctx.local(shift.ended_at) if shift.ended_at else turn.t("patrol.open"),
         member=names.get(shift.member_id, "?"),
         late=turn.t("patrol.late") if shift.late else "",
         auto=turn.t("patrol.auto") if shift.auto_closed else "",
@@ -348,7 +344,7 @@ async def _alert_missed(
             lang,
             "missed.alert",
             group=group.name,
-            start=_local(ctx, planned.start),
+            start=ctx.local(planned.start),
             end=planned.end.astimezone(ctx.timezone).strftime("%H:%M"),
             grace=int(GRACE.total_seconds() // 60),
         )
@@ -366,7 +362,7 @@ async def ask_missed_comment(turn: Turn, missed_id: int) -> list[Reply]:
     if missed.closed_at is not None:
         return [turn.say("missed.already")]
     await turn.detour("off.missed", missed=missed.id)
-    start = _local(turn.ctx, missed.planned_start)
+    start = turn.ctx.local(missed.planned_start)
     return [turn.say("missed.ask_comment", start=start, group=group.name)]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -60,10 +60,6 @@ def is_far(catalog: Catalog, latitude: float | None, longitude: float | None) ->
     inside_lat = box.south - margin <= latitude <= box.north + margin
     inside_lon = box.west - margin <= longitude <= box.east + margin
     return not (inside_lat and inside_lon)
-
-
-def _local(ctx: Context, moment: datetime) -> str:
-    return moment.astimezone(ctx.timezone).strftime("%d/%m %H:%M")
 
 
 async def membership(turn: Turn) -> PatrolMember | None:
@@ -151,7 +147,7 @@ async def checkin(turn: Turn) -> list[Reply]:
         return [turn.say("not.member")]
     if shift is not None:
         return [
-            turn.say("checkin.already", since=_local(turn.ctx, shift.started_at)),
+            turn.say("checkin.already", since=turn.ctx.local(shift.started_at)),
             shift_menu(turn),
         ]
     await turn.detour("pt.start")
@@ -194,8 +190,8 @@ async def answer_checkin_place(turn: Turn) -> list[Reply]:
     far = await _record_point(turn, shift, "start", where)
     done = turn.t(
         "checkin.done",
-        at=_local(turn.ctx, turn.ctx.now),
-        late=turn.t("checkin.late", planned=_local(turn.ctx, planned.start))
+        at=turn.ctx.local(turn.ctx.now),
+        late=turn.t("checkin.late", planned=turn.ctx.local(planned.start))
         if late and planned
         else "",
         far=turn.t("far.flag") if far else "",
@@ -265,7 +261,7 @@ async def answer_checkpoint(turn: Turn) -> list[Reply]:
     if where is None:
         return [_ask_where(turn, "checkpoint.ask")]
     far = await _record_point(turn, shift, "checkpoint", where)
-    at = _local(turn.ctx, turn.ctx.now)
+    at = turn.ctx.local(turn.ctx.now)
     done = turn.t("checkpoint.done", at=at, far=turn.t("far.flag") if far else "")
     return await back_to_draft(turn, [Reply(done), shift_menu(turn)])
 
@@ -316,7 +312,7 @@ async def _tell_officer(
             group=group.name,
             member=member.name or "?",
             category=named.name(lang) if named else category,
-            at=_local(turn.ctx, turn.ctx.now),
+            at=turn.ctx.local(turn.ctx.now),
             text=story,
         )
         reply = Reply(body, media=media)

@@ -32,7 +32,7 @@ NOTE_CHARS = 1000
 
 
 def _when(turn: Turn, moment: datetime | None) -> str:
-    return moment.astimezone(turn.ctx.timezone).strftime("%d/%m %H:%M") if moment else "–"
+    return turn.ctx.local(moment) if moment else "–"
 
 
 def _names(turn: Turn, tip: Tip) -> tuple[str, str]:

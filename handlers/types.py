@@ -163,3 +163,7 @@ class Context:
     sealer: Sealer
     limits: Limits = Limits()
     bot_username: str = ""
+
+    def local(self, moment: datetime) -> str:
+        """A moment as people here read it: day/month hour:minute, local time."""
+        return moment.astimezone(self.timezone).strftime("%d/%m %H:%M")
