@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     overdue_hours: int = Field(default=72, ge=1)
     escalate_after_minutes: int = Field(default=15, ge=1)
     invite_hours: int = Field(default=72, ge=1)
+    patrol_grace_minutes: int = Field(default=30, ge=1)
     log_level: str = "INFO"
 
     @field_validator("telegram_api_url")
@@ -87,6 +88,7 @@ class Settings(BaseSettings):
             overdue_hours=self.overdue_hours,
             escalate_after_minutes=self.escalate_after_minutes,
             invite_hours=self.invite_hours,
+            patrol_grace_minutes=self.patrol_grace_minutes,
         )
 
     def catalog(self) -> Catalog:

@@ -8,7 +8,7 @@ from datetime import datetime, time, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.officers import scope_name
-from handlers.patrols import GRACE, group_officers, join_hash, new_join_code
+from handlers.patrols import group_officers, join_hash, new_join_code
 from handlers.schedule import Planned, parse_schedule, planned_between, show_slots
 from handlers.texts import text
 from handlers.tip_flow import back_to_draft
@@ -196,7 +196,11 @@ async def coverage(
         planned=len(planned),
         done=sum(1 for p in planned if p.start in first_in),
         # Two members on one planned shift count once: late only if the first came late.
-        late=sum(1 for p in planned if p.start in first_in and first_in[p.start] > p.start + GRACE),
+        late=sum(
+            1
+            for p in planned
+            if p.start in first_in and first_in[p.start] > p.start + ctx.limits.patrol_grace
+        ),
         missed=len(missed),
         minutes=_covered_minutes([s for s in shifts if s.started_at >= since], until),
         checkpoints=sum(1 for p in points if p.kind == "checkpoint"),
@@ -303,8 +307,10 @@ async def check_patrols(db: AsyncSession, ctx: Context) -> dict[str, int]:
     for group in await list_groups(db, area=None):
         slots = [(s.weekday, s.starts, s.ends) for s in await list_slots(db, group.id)]
         since = max(ctx.now - LOOK_BACK, group.created_at)  # no alerts for before it existed
-        for planned in planned_between(slots, ctx.timezone, since, ctx.now - GRACE):
-            if await _started_for(db, group.id, planned) or await find_missed(
+        for planned in planned_between(
+            slots, ctx.timezone, since, ctx.now - ctx.limits.patrol_grace
+        ):
+            if await _started_for(db, ctx, group.id, planned) or await find_missed(
                 db, group.id, planned.start
             ):
                 continue
@@ -326,13 +332,12 @@ async def check_patrols(db: AsyncSession, ctx: Context) -> dict[str, int]:
     return {"missed": raised, "auto_closed": closed}
 
 
-async def _started_for(db: AsyncSession, group_id: int, planned: Planned) -> bool:
+async def _started_for(db: AsyncSession, ctx: Context, group_id: int, planned: Planned) -> bool:
     shifts = await list_shifts(
         db, group_id, since=planned.start - timedelta(hours=1), until=planned.end
     )
-    return any(
-        s.planned_start == planned.start or s.started_at <= planned.start + GRACE for s in shifts
-    )
+    on_time = planned.start + ctx.limits.patrol_grace
+    return any(s.planned_start == planned.start or s.started_at <= on_time for s in shifts)
 
 
 async def _alert_missed(
@@ -346,7 +351,7 @@ async def _alert_missed(
             group=group.name,
             start=ctx.local(planned.start),
             end=planned.end.astimezone(ctx.timezone).strftime("%H:%M"),
-            grace=int(GRACE.total_seconds() // 60),
+            grace=ctx.limits.patrol_grace_minutes,
         )
         button = Option(text(lang, "button.close_missed"), f"o:pm:{missed_id}")
         reply = Reply(body, (button,))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,7 +37,6 @@ NAME_CHARS = 80
 NOTE_CHARS = 1000
 # Where the district's box is, plus this much, a location still counts as nearby.
 NEARBY_MARGIN_DEGREES = 0.1
-GRACE = timedelta(minutes=30)
 
 
 def join_hash(ctx: Context, code: str) -> str:
@@ -178,7 +176,7 @@ async def answer_checkin_place(turn: Turn) -> list[Reply]:
         return await back_to_draft(turn, [turn.say("checkin.already", since="—"), shift_menu(turn)])
     slots = [(s.weekday, s.starts, s.ends) for s in await list_slots(turn.db, member.group_id)]
     planned = planned_for(slots, turn.ctx.timezone, turn.ctx.now)
-    late = planned is not None and turn.ctx.now > planned.start + GRACE
+    late = planned is not None and turn.ctx.now > planned.start + turn.ctx.limits.patrol_grace
     shift = await add_shift(
         turn.db,
         group_id=member.group_id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -151,6 +151,12 @@ class Limits:
     overdue_hours: int = 72
     escalate_after_minutes: int = 15
     invite_hours: int = 72
+    patrol_grace_minutes: int = 30
+
+    @property
+    def patrol_grace(self) -> timedelta:
+        """How long after a planned start a check-in still counts as on time."""
+        return timedelta(minutes=self.patrol_grace_minutes)
 
 
 @dataclass(frozen=True, slots=True)

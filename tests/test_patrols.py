@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -296,3 +297,13 @@ async def test_members_are_listed_and_removed_in_scope(runtime: Runtime, clock: 
     assert shift is not None and shift.auto_closed  # the open shift was closed with it
     await boss.send("/members Tổ 1")
     assert [o.label for o in boss.options()] == ["✖️ Lan"]
+
+
+async def test_the_grace_period_is_a_setting(runtime: Runtime, clock: FakeClock) -> None:
+    runtime.limits = replace(runtime.limits, patrol_grace_minutes=10)
+    _, (lan,), _ = await group_with_members(runtime, clock, "Lan")
+    clock.now = local(25, 21, 11)
+    assert (await run_patrol_check(runtime))["missed"] == 1
+    await lan.send("/checkin")
+    await lan.send("Chợ")
+    assert "muộn" in lan.said()
