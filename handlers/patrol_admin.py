@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
@@ -14,21 +15,22 @@ from handlers.texts import text
 from handlers.tip_flow import back_to_draft
 from handlers.turn import Turn
 from handlers.types import Context, Kind, Option, Reply
-from storage.models import Officer, PatrolGroup, PatrolPoint, Shift
+from storage.models import MissedPatrol, Officer, PatrolGroup, PatrolPoint, Shift
 from storage.outbox import add_outbox
 from storage.patrols import (
     add_group,
     add_missed,
     close_missed,
     end_shift,
-    find_missed,
     get_group,
     get_group_by_name,
     get_member,
     get_missed,
+    list_all_missed,
+    list_all_shifts,
+    list_all_slots,
     list_groups,
     list_members,
-    list_missed,
     list_open_shifts,
     list_points,
     list_shifts,
@@ -174,24 +176,54 @@ def _covered_minutes(shifts: list[Shift], until: datetime) -> int:
     return int(total.total_seconds() // 60)
 
 
-async def coverage(
-    db: AsyncSession, ctx: Context, group: PatrolGroup, since: datetime, until: datetime
+@dataclass(frozen=True, slots=True)
+class PatrolRecords:
+    """Every group's plan, shifts, points and missed shifts around one period, read at once."""
+
+    slots: dict[int, list[tuple[int, str, str]]]
+    shifts: dict[int, list[Shift]]
+    points: dict[int, list[PatrolPoint]]
+    missed: dict[int, list[MissedPatrol]]
+
+
+async def read_patrol_records(db: AsyncSession, since: datetime, until: datetime) -> PatrolRecords:
+    """Four queries for all groups, so that a district's numbers do not cost one per group."""
+    slots: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
+    for slot in await list_all_slots(db):
+        slots[slot.group_id].append((slot.weekday, slot.starts, slot.ends))
+    shifts: dict[int, list[Shift]] = defaultdict(list)
+    group_of: dict[int, int] = {}
+    for shift in await list_all_shifts(db, since=since - timedelta(hours=1), until=until):
+        shifts[shift.group_id].append(shift)
+        group_of[shift.id] = shift.group_id
+    points: dict[int, list[PatrolPoint]] = defaultdict(list)
+    for point in await list_points(db, list(group_of)):
+        points[group_of[point.shift_id]].append(point)
+    missed: dict[int, list[MissedPatrol]] = defaultdict(list)
+    for row in await list_all_missed(db, since=since, until=until):
+        missed[row.group_id].append(row)
+    return PatrolRecords(slots, shifts, points, missed)
+
+
+def coverage(
+    ctx: Context, group: PatrolGroup, records: PatrolRecords, since: datetime, until: datetime
 ) -> Coverage:
     """Planned / done / late / missed shifts, hours covered, checkpoints, incidents."""
-    slots = [(s.weekday, s.starts, s.ends) for s in await list_slots(db, group.id)]
     planned = [
         p
-        for p in planned_between(slots, ctx.timezone, max(since, group.created_at), until)
+        for p in planned_between(
+            records.slots.get(group.id, []), ctx.timezone, max(since, group.created_at), until
+        )
         if p.start <= ctx.now
     ]
-    shifts = await list_shifts(db, group.id, since=since - timedelta(hours=1), until=until)
+    shifts = records.shifts.get(group.id, [])
     first_in: dict[datetime, datetime] = {}
     for shift in shifts:
         if shift.planned_start is not None:
             earliest = first_in.get(shift.planned_start, shift.started_at)
             first_in[shift.planned_start] = min(earliest, shift.started_at)
-    points = await list_points(db, [s.id for s in shifts])
-    missed = await list_missed(db, group.id, since=since, until=until)
+    points = records.points.get(group.id, [])
+    missed = records.missed.get(group.id, [])
     return Coverage(
         planned=len(planned),
         done=sum(1 for p in planned if p.start in first_in),
@@ -201,7 +233,7 @@ async def coverage(
             for p in planned
             if p.start in first_in and first_in[p.start] > p.start + ctx.limits.patrol_grace
         ),
-        missed=len(missed),
+        missed=sum(1 for m in missed if since <= m.planned_start < until),
         minutes=_covered_minutes([s for s in shifts if s.started_at >= since], until),
         checkpoints=sum(1 for p in points if p.kind == "checkpoint"),
         incidents=sum(1 for p in points if p.kind == "incident"),
@@ -225,9 +257,10 @@ async def patrols_view(turn: Turn) -> list[Reply]:
     if not groups:
         return [turn.say("patrols.none")]
     since, until = _period(turn, which)
+    records = await read_patrol_records(turn.db, since, until)
     lines = [turn.t("patrols.head", period=turn.t(f"patrols.{which}"))]
     for group in groups:
-        numbers = await coverage(turn.db, turn.ctx, group, since, until)
+        numbers = coverage(turn.ctx, group, records, since, until)
         lines.append(
             turn.t(
                 "patrols.line",
@@ -304,14 +337,15 @@ def _point_line(turn: Turn, point: PatrolPoint) -> str:
 async def check_patrols(db: AsyncSession, ctx: Context) -> dict[str, int]:
     """Raise each missed planned shift once, and close shifts left open too long."""
     raised = 0
+    records = await read_patrol_records(db, ctx.now - LOOK_BACK, ctx.now)
     for group in await list_groups(db, area=None):
-        slots = [(s.weekday, s.starts, s.ends) for s in await list_slots(db, group.id)]
         since = max(ctx.now - LOOK_BACK, group.created_at)  # no alerts for before it existed
+        raised_before = {m.planned_start for m in records.missed.get(group.id, [])}
         for planned in planned_between(
-            slots, ctx.timezone, since, ctx.now - ctx.limits.patrol_grace
+            records.slots.get(group.id, []), ctx.timezone, since, ctx.now - ctx.limits.patrol_grace
         ):
-            if await _started_for(db, ctx, group.id, planned) or await find_missed(
-                db, group.id, planned.start
+            if planned.start in raised_before or _started_for(
+                ctx, records.shifts.get(group.id, []), planned
             ):
                 continue
             missed = await add_missed(
@@ -332,12 +366,13 @@ async def check_patrols(db: AsyncSession, ctx: Context) -> dict[str, int]:
     return {"missed": raised, "auto_closed": closed}
 
 
-async def _started_for(db: AsyncSession, ctx: Context, group_id: int, planned: Planned) -> bool:
-    shifts = await list_shifts(
-        db, group_id, since=planned.start - timedelta(hours=1), until=planned.end
-    )
+def _started_for(ctx: Context, shifts: list[Shift], planned: Planned) -> bool:
     on_time = planned.start + ctx.limits.patrol_grace
-    return any(s.planned_start == planned.start or s.started_at <= on_time for s in shifts)
+    return any(
+        s.planned_start == planned.start
+        or planned.start - timedelta(hours=1) <= s.started_at <= on_time
+        for s in shifts
+    )
 
 
 async def _alert_missed(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import MissedPatrol, PatrolGroup, PatrolMember, PatrolPoint, PatrolSlot, Shift
@@ -195,18 +195,6 @@ async def get_missed(db: AsyncSession, missed_id: int) -> MissedPatrol | None:
     return await db.get(MissedPatrol, missed_id)
 
 
-async def find_missed(
-    db: AsyncSession, group_id: int, planned_start: datetime
-) -> MissedPatrol | None:
-    """The missed-patrol row of one planned shift, if one was raised."""
-    missed: MissedPatrol | None = await db.scalar(
-        select(MissedPatrol).where(
-            MissedPatrol.group_id == group_id, MissedPatrol.planned_start == planned_start
-        )
-    )
-    return missed
-
-
 async def add_missed(
     db: AsyncSession, *, group_id: int, planned: tuple[datetime, datetime], now: datetime
 ) -> MissedPatrol:
@@ -219,21 +207,29 @@ async def add_missed(
     return missed
 
 
-async def list_missed(
-    db: AsyncSession, group_id: int, *, since: datetime, until: datetime
-) -> list[MissedPatrol]:
-    """Missed planned shifts of a group that started in [since, until)."""
-    statement = select(MissedPatrol).where(
-        MissedPatrol.group_id == group_id,
-        MissedPatrol.planned_start >= since,
-        MissedPatrol.planned_start < until,
-    )
-    return list(await db.scalars(statement.order_by(MissedPatrol.planned_start)))
-
-
 async def close_missed(
     db: AsyncSession, missed: MissedPatrol, *, officer_id: int, comment: str, now: datetime
 ) -> None:
     """An officer closes a missed-patrol alert with a comment, which is kept."""
     missed.closed_at, missed.closed_by_id, missed.comment = now, officer_id, comment
     await db.flush()
+
+
+async def list_all_slots(db: AsyncSession) -> list[PatrolSlot]:
+    """Every group's weekly plan, in one query."""
+    return list(await db.scalars(select(PatrolSlot).order_by(PatrolSlot.group_id, PatrolSlot.id)))
+
+
+async def list_all_shifts(db: AsyncSession, *, since: datetime, until: datetime) -> list[Shift]:
+    """Every group's shifts started in [since, until), oldest first."""
+    statement = select(Shift).where(Shift.started_at >= since, Shift.started_at < until)
+    return list(await db.scalars(statement.order_by(Shift.started_at, Shift.id)))
+
+
+async def list_all_missed(
+    db: AsyncSession, *, since: datetime, until: datetime
+) -> list[MissedPatrol]:
+    """Missed planned shifts of every group that started in [since, until), or are still open."""
+    in_period = and_(MissedPatrol.planned_start >= since, MissedPatrol.planned_start < until)
+    statement = select(MissedPatrol).where(or_(in_period, MissedPatrol.closed_at.is_(None)))
+    return list(await db.scalars(statement.order_by(MissedPatrol.planned_start)))
