@@ -21,6 +21,7 @@ from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import ALLOWED_UPDATES, TelegramChannel
 from bot.logs import setup_logging
 from bot.outbox import OutboxSender
+from bot.pacing import Pacer
 from bot.runtime import Runtime
 from bot.scheduler import start_scheduler
 from bot.settings import Settings, SettingsError, load_settings, parse_listen
@@ -81,7 +82,10 @@ async def run_polling(settings: Settings) -> None:
     try:
         await upgrade(runtime.db)
         await telegram.start()
-        async with background(runtime, OutboxSender(runtime, {telegram.name: telegram})):
+        async with background(
+            runtime,
+            OutboxSender(runtime, {telegram.name: telegram}, pacer=Pacer(settings.send_rate)),
+        ):
             await until_stopped()
     finally:
         await telegram.stop()
@@ -104,7 +108,10 @@ async def run_webhook(settings: Settings, listen: str, url: str) -> None:
         await web.TCPSite(runner, host, port).start()
         await telegram.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
         log.info("webhook listening on %s:%d", host, port)
-        async with background(runtime, OutboxSender(runtime, {telegram.name: telegram})):
+        async with background(
+            runtime,
+            OutboxSender(runtime, {telegram.name: telegram}, pacer=Pacer(settings.send_rate)),
+        ):
             await until_stopped()
     finally:
         await runner.cleanup()
@@ -116,7 +123,7 @@ async def run_console(settings: Settings) -> None:
     """The whole product in this terminal, on the local database, with no token."""
     runtime = build_runtime(settings, settings.secret_for_console())
     console = ConsoleChannel(runtime)
-    outbox = OutboxSender(runtime, {console.name: console})
+    outbox = OutboxSender(runtime, {console.name: console}, pacer=Pacer(settings.send_rate))
     try:
         await upgrade(runtime.db)
         await outbox.run_once()  # what arrived for this terminal while it was closed

@@ -10,6 +10,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.runtime import Runtime
 from handlers.alerts import escalate_unacknowledged
+from handlers.digest import prepare_digests, queue_digests
 from handlers.housekeeping import housekeeping
 from handlers.patrol_admin import check_patrols
 
@@ -47,6 +48,20 @@ async def run_patrol_check(runtime: Runtime) -> dict[str, int]:
     return result
 
 
+async def run_digests(runtime: Runtime) -> int:
+    """Queue every digest due now: built from a read-only snapshot, claimed in a short write."""
+    async with runtime.db.reading() as db:
+        dues = await prepare_digests(db, runtime.context())
+    if not dues:
+        return 0
+    async with runtime.db.transaction() as db:
+        queued = await queue_digests(db, runtime.context(), dues)
+    if queued:
+        runtime.outbox_ready.set()
+    log.info("digests: %d due, %d queued", len(dues), queued)
+    return queued
+
+
 Job = Callable[[Runtime], Awaitable[object]]
 
 
@@ -80,5 +95,17 @@ def start_scheduler(runtime: Runtime) -> AsyncIOScheduler:
             coalesce=True,
             max_instances=1,
         )
+    # On the minute, so that a 07:00 digest leaves at 07:00:00; at start for the catch-up.
+    scheduler.add_job(
+        _interruptible(run_digests),
+        "cron",
+        second=0,
+        args=[runtime],
+        id="run_digests",
+        next_run_time=runtime.clock(),
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=50,
+    )
     scheduler.start()
     return scheduler

@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from handlers.catalog import Catalog, CatalogError, load_catalog
+from handlers.schedule import parse_clock
 from handlers.types import Limits
 
 
@@ -41,6 +42,10 @@ class Settings(BaseSettings):
     escalate_after_minutes: int = Field(default=15, ge=1)
     invite_hours: int = Field(default=72, ge=1)
     patrol_grace_minutes: int = Field(default=30, ge=1)
+    digest_time: str = "07:00"
+    weekly_digest: bool = True
+    digest_catch_up_hours: int = Field(default=36, ge=1)
+    send_rate: float = Field(default=29, gt=0, le=30)
     log_level: str = "INFO"
 
     @field_validator("telegram_api_url")
@@ -66,6 +71,14 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
 
+    @field_validator("digest_time")
+    @classmethod
+    def _time_of_day(cls, value: str) -> str:
+        clock = parse_clock(value)
+        if clock is None:
+            raise ValueError("expected a time of day as HH:MM, e.g. 07:00")
+        return clock
+
     @field_validator("log_level")
     @classmethod
     def _level(cls, value: str) -> str:
@@ -89,6 +102,9 @@ class Settings(BaseSettings):
             escalate_after_minutes=self.escalate_after_minutes,
             invite_hours=self.invite_hours,
             patrol_grace_minutes=self.patrol_grace_minutes,
+            digest_time=self.digest_time,
+            weekly_digest=self.weekly_digest,
+            digest_catch_up_hours=self.digest_catch_up_hours,
         )
 
     def catalog(self) -> Catalog:

@@ -47,6 +47,16 @@ class Catalog:
         """The category with this code, if the current data still has it."""
         return next((c for c in self.categories if c.code == code), None)
 
+    def area_name(self, code: str, lang: str) -> str:
+        """An area's name, or its code if the data no longer has it."""
+        area = self.area(code)
+        return area.name(lang) if area else code
+
+    def category_name(self, code: str, lang: str) -> str:
+        """A category's name, or its code if the data no longer has it."""
+        category = self.category(code)
+        return category.name(lang) if category else code
+
 
 class CatalogError(ValueError):
     """An areas or categories file that cannot be used."""

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.codes import show_code
 from handlers.dialogue import answer_officer_question, answer_text, tipster_button
+from handlers.digest import digest_command, digest_now, switch_digest
 from handlers.export import export_tips
 from handlers.followup import LOOKUP_STEPS, begin_lookup
 from handlers.officers import (
@@ -25,6 +26,7 @@ from handlers.patrol_admin import (
     members_view,
     new_patrol,
     patrol_view,
+    patrols_report,
     patrols_view,
     remove_member,
     set_schedule,
@@ -56,7 +58,7 @@ from handlers.types import Context, Incoming, Kind, Option, Reply
 from storage.conversations import IDLE, get_conversation
 from storage.guards import count_action
 from storage.models import AlertLevel
-from storage.officers import get_officer_by_chat, set_officer
+from storage.officers import get_officer_by_chat, set_officer, set_reachable
 
 
 async def dispatch(msg: Incoming, db: AsyncSession, ctx: Context) -> list[Reply]:
@@ -71,6 +73,9 @@ async def dispatch(msg: Incoming, db: AsyncSession, ctx: Context) -> list[Reply]
         db, channel=msg.channel, sender=msg.sender, language="vi", now=ctx.now
     )
     officer = await get_officer_by_chat(db, channel=msg.channel, chat=msg.chat)
+    if officer is not None and officer.unreachable_at is not None:
+        # They wrote, so the chat works again: admins stop hearing that it does not.
+        await set_reachable(db, officer.id, reason=None, now=ctx.now)
     turn = Turn(msg, db, ctx, conv, officer)
     notes = await _expire_stale_draft(turn)
     return notes + await _route(turn)
@@ -175,6 +180,12 @@ async def _officer_choice(turn: Turn) -> list[Reply]:
         return await ask_missed_comment(turn, int(parts[2]))
     if parts[1:2] == ["prm"] and len(parts) == 3 and parts[2].isdigit():
         return await remove_member(turn, int(parts[2]))
+    if parts[1:2] == ["pts"] and len(parts) == 3:
+        return await patrols_report(turn, parts[2])
+    if parts[1:] == ["dg", "now"]:
+        return await digest_now(turn)
+    if parts[1:2] == ["dg"] and len(parts) == 3 and parts[2] in ("on", "off"):
+        return await switch_digest(turn, enabled=parts[2] == "on")
     return await officer_button(turn)
 
 
@@ -298,6 +309,7 @@ OFFICER_COMMANDS: dict[str, Handler] = {
     "patrols": patrols_view,
     "patrol": patrol_view,
     "members": members_view,
+    "digest": digest_command,
 }
 
 OFFICER_STEPS: dict[str, Handler] = {

@@ -11,7 +11,7 @@ from handlers.codes import show_code
 from handlers.texts import text
 from handlers.types import Context, Reply
 from storage.models import OutboxState, Tip, TipStatus
-from storage.officers import get_officer
+from storage.officers import get_officer, set_reachable
 from storage.outbox import add_outbox, claim_due_outbox, get_outbox, set_outbox_result
 from storage.tips import add_tip_event, get_contact, get_tip_code
 
@@ -54,6 +54,7 @@ class Delivery:
     channel: str
     chat: str
     reply: Reply
+    sent_parts: int = 0  # parts that went out before an earlier attempt failed
 
     def __repr__(self) -> str:
         return f"Delivery(outbox_id={self.outbox_id}, channel={self.channel!r})"
@@ -71,7 +72,8 @@ async def take_deliveries(db: AsyncSession, ctx: Context, *, limit: int = 20) ->
             await set_outbox_result(db, row, state=OutboxState.DROPPED, now=ctx.now)
             continue
         channel, _, chat = address.partition(":")
-        deliveries.append(Delivery(row.id, channel, chat, Reply.from_json(row.payload)))
+        reply, done = Reply.from_json(row.payload), int(row.payload.get("sent_parts", 0))
+        deliveries.append(Delivery(row.id, channel, chat, reply, done))
     return deliveries
 
 
@@ -98,16 +100,25 @@ async def settle_delivery(
     error: str | None = None,
     retry_after: float | None = None,
     permanent: bool = False,
+    sent_parts: int = 0,
 ) -> None:
-    """Record a delivery: done, retried later (backoff, or when the platform says), or given up."""
+    """Record a delivery: done, retried later (backoff, or when the platform says), or given up.
+
+    Parts already delivered are remembered, so a retry never repeats them; an officer whose
+    chat refuses for good is marked unreachable, for the admins' next digest.
+    """
     row = await get_outbox(db, outbox_id)
     if row is None:
         return
     if error is None:
         await set_outbox_result(db, row, state=OutboxState.SENT, now=ctx.now)
         return
+    if sent_parts:
+        row.payload = {**row.payload, "sent_parts": sent_parts}
     if permanent or row.attempts >= MAX_ATTEMPTS:
         await set_outbox_result(db, row, state=OutboxState.FAILED, now=ctx.now, error=error)
+        if permanent and row.officer_id is not None:
+            await set_reachable(db, row.officer_id, reason=error, now=ctx.now)
         return
     backoff = retry_after if retry_after is not None else min(15 * 2 ** (row.attempts - 1), 3600)
     retry_at = ctx.now + timedelta(seconds=backoff)

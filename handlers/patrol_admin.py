@@ -250,8 +250,12 @@ def _period(turn: Turn, which: str) -> tuple[datetime, datetime]:
 
 async def patrols_view(turn: Turn) -> list[Reply]:
     """/patrols [today|week]: each group's numbers in the officer's scope."""
+    return await patrols_report(turn, turn.msg.args.strip().lower())
+
+
+async def patrols_report(turn: Turn, which: str) -> list[Reply]:
+    """Each group's numbers for today or the last 7 days (anything else means today)."""
     assert turn.officer is not None
-    which = turn.msg.args.strip().lower() or "today"
     which = which if which in ("today", "week") else "today"
     groups = await list_groups(turn.db, area=turn.officer.area)
     if not groups:

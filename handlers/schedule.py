@@ -29,8 +29,15 @@ class Planned:
     end: datetime
 
 
-def _clock(text: str) -> str | None:
-    hours, minutes = (int(part) for part in text.split(":"))
+_CLOCK = re.compile(r"^(?P<hours>\d{1,2})(?:[:h.](?P<minutes>\d{2})?)?$")
+
+
+def parse_clock(text: str) -> str | None:
+    """HH:MM from "7:00", "07:30", "7h", "7h30" or "6.45"; None if it is not a time of day."""
+    match = _CLOCK.match(text.strip().lower())
+    if match is None:
+        return None
+    hours, minutes = int(match["hours"]), int(match["minutes"] or 0)
     return f"{hours:02d}:{minutes:02d}" if hours < 24 and minutes < 60 else None
 
 
@@ -42,7 +49,7 @@ def parse_schedule(text: str) -> list[tuple[int, str, str]] | None:
         if match is None or match["first"] not in DAYS:
             return None
         first, last = DAYS[match["first"]], DAYS.get(match["last"] or match["first"])
-        starts, ends = _clock(match["start"]), _clock(match["end"])
+        starts, ends = parse_clock(match["start"]), parse_clock(match["end"])
         if last is None or starts is None or ends is None or starts == ends:
             return None
         span = (last - first) % 7

@@ -344,10 +344,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "officer.welcome": (
         "Xin chào {name}. Bạn đã được đăng ký là cán bộ ({scope}).\n"
         "/tips – danh sách tin báo · /tip MÃ – xem một tin · /alerts – chế độ báo động · "
-        "/export – xuất Excel{admin}",
+        "/digest – bản tin sáng · /patrols – tuần tra · /export – xuất Excel{admin}",
         "Welcome, {name}. You are enrolled as an officer ({scope}).\n"
         "/tips – list tips · /tip CODE – one tip · /alerts – alert settings · "
-        "/export – Excel export{admin}",
+        "/digest – morning digest · /patrols – patrols · /export – Excel export{admin}",
     ),
     "officer.admin_hint": (" · /invite – mời cán bộ khác", " · /invite – invite an officer"),
     "officer.bad_code": (
@@ -628,6 +628,111 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Use: /schedule GROUP NAME | Mon-Sun 21:00-23:30 (several, separated by commas)",
     ),
     "schedule.set": ("Lịch của tổ {group}: {slots}", "Plan of {group}: {slots}"),
+    # --- digests ---
+    "digest.head.daily": (
+        "☀️ Bản tin sáng {date} · {scope}\n24 giờ qua: {start} – {end}",
+        "☀️ Morning digest {date} · {scope}\nLast 24 hours: {start} – {end}",
+    ),
+    "digest.head.weekly": (
+        "📅 Tổng kết tuần · {scope}\n7 ngày: {start} – {end}",
+        "📅 Weekly summary · {scope}\n7 days: {start} – {end}",
+    ),
+    "digest.head.now": (
+        "📰 Bản tin theo yêu cầu · {scope}\n24 giờ qua: {start} – {end}",
+        "📰 Digest on request · {scope}\nLast 24 hours: {start} – {end}",
+    ),
+    "digest.late": (
+        "⏰ Gửi muộn: bản tin này lẽ ra đến lúc {when} (hệ thống tạm ngừng).",
+        "⏰ Sent late: this digest was due at {when} (the system was down).",
+    ),
+    "digest.new": (
+        "📥 Tin mới: {count} (kỳ trước {before}, {change})",
+        "📥 New tips: {count} (period before {before}, {change})",
+    ),
+    "digest.by_category": ("Theo loại: {items}", "By category: {items}"),
+    "digest.by_area": ("Theo xã: {items}", "By commune: {items}"),
+    "digest.urgent": ("🚨 Tin khẩn ({count}):", "🚨 Urgent ({count}):"),
+    "digest.urgent.line": (
+        "• {code} · {area} · {status}\n  “{excerpt}”",
+        "• {code} · {area} · {status}\n  “{excerpt}”",
+    ),
+    "digest.open": (
+        "📂 Đang mở: {count} — dưới 1 ngày {d0} · 1–3 ngày {d1} · 3–7 ngày {d3} · trên 7 ngày {d7}",
+        "📂 Open: {count} — under 1 day {d0} · 1–3 days {d1} · 3–7 days {d3} · over 7 days {d7}",
+    ),
+    "digest.overdue": (
+        "⏰ Quá hạn ({hours} giờ không tiến triển): {count}",
+        "⏰ Overdue (no progress for {hours} h): {count}",
+    ),
+    "digest.overdue.line": (
+        "• {code} · {area} · {category} · chờ {days} ngày",
+        "• {code} · {area} · {category} · waiting {days} days",
+    ),
+    "digest.more": ("… và {count} tin khác (/tips overdue)", "… and {count} more (/tips overdue)"),
+    "digest.thread": (
+        "💬 Câu hỏi chờ người báo trả lời: {questions} · Trả lời chưa đọc: {answers} ({codes})",
+        "💬 Questions awaiting the tipster: {questions} · Answers not yet read: {answers} "
+        "({codes})",
+    ),
+    "digest.patrols": ("👮 Tuần tra:", "👮 Patrols:"),
+    "digest.missed": (
+        "⚠️ Ca bỏ lỡ chưa giải trình:",
+        "⚠️ Missed shifts not yet explained:",
+    ),
+    "digest.unreachable": (
+        "📵 Cán bộ không nhận được tin (đã chặn bot hoặc xóa cuộc trò chuyện):",
+        "📵 Officers the bot cannot reach (blocked it or deleted the chat):",
+    ),
+    "digest.unreachable.line": (
+        "• {name} — {reason}, từ {since}",
+        "• {name} — {reason}, since {since}",
+    ),
+    "digest.reason.blocked": ("đã chặn bot", "blocked the bot"),
+    "digest.reason.gone": ("cuộc trò chuyện không còn", "the chat is gone"),
+    "digest.reason.other": ("nền tảng từ chối gửi", "the platform refuses"),
+    "digest.chart.title": (
+        "Tin báo mỗi ngày, 14 ngày qua · {scope}",
+        "Tips per day, last 14 days · {scope}",
+    ),
+    "digest.chart.other": ("Khác", "Other"),
+    "digest.button.new": ("📥 Tin mới", "📥 New tips"),
+    "digest.button.overdue": ("⏰ Quá hạn", "⏰ Overdue"),
+    "digest.button.open": ("📂 Đang mở", "📂 Open"),
+    "digest.button.patrols.today": ("👮 Tuần tra hôm nay", "👮 Patrols today"),
+    "digest.button.patrols.week": ("👮 Tuần tra 7 ngày", "👮 Patrols, 7 days"),
+    "digest.button.now": ("📰 Gửi bản tin ngay", "📰 Digest now"),
+    "digest.button.off": ("🔕 Tắt bản tin sáng", "🔕 Switch digests off"),
+    "digest.button.on": ("🔔 Bật bản tin sáng", "🔔 Switch digests on"),
+    "digest.settings": (
+        "Bản tin sáng: {state}, lúc {time}{default}.\n"
+        "/digest time HH:MM – đổi giờ (ví dụ /digest time 06:30)\n"
+        "/digest off – tắt · /digest on – bật\n"
+        "/digest now – gửi ngay một bản (24 giờ qua)",
+        "Morning digest: {state}, at {time}{default}.\n"
+        "/digest time HH:MM – change the time (e.g. /digest time 06:30)\n"
+        "/digest off – switch off · /digest on – switch on\n"
+        "/digest now – one right now (last 24 hours)",
+    ),
+    "digest.state.on": ("đang bật", "on"),
+    "digest.state.off": ("đang tắt", "off"),
+    "digest.default": (" (giờ mặc định của huyện)", " (the district's default)"),
+    "digest.time_set": (
+        "Đã đặt: bản tin sáng đến lúc {time} mỗi ngày.",
+        "Done: your digest now comes at {time} every day.",
+    ),
+    "digest.off_done": (
+        "Đã tắt bản tin sáng. Gõ /digest on để bật lại.",
+        "Morning digests are off. Type /digest on to switch them back on.",
+    ),
+    "digest.on_done": ("Đã bật bản tin sáng, lúc {time}.", "Morning digests are on, at {time}."),
+    "digest.bad_time": (
+        "Giờ “{value}” không hợp lệ. Viết dạng HH:MM, ví dụ /digest time 06:30.",
+        "“{value}” is not a time. Write HH:MM, e.g. /digest time 06:30.",
+    ),
+    "digest.usage": (
+        "Dùng: /digest, /digest time 06:30, /digest off, /digest on, /digest now.",
+        "Use: /digest, /digest time 06:30, /digest off, /digest on, /digest now.",
+    ),
     "patrols.head": ("Tuần tra {period}:", "Patrols {period}:"),
     "patrols.today": ("hôm nay", "today"),
     "patrols.week": ("7 ngày qua", "in the last 7 days"),

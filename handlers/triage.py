@@ -15,7 +15,7 @@ from handlers.types import Kind, Media, MediaKind, Option, Reply
 from storage.models import Officer, ThreadRole, Tip, TipEvent, TipStatus
 from storage.officers import get_officer, list_officers
 from storage.outbox import add_outbox
-from storage.thread import list_thread
+from storage.thread import list_thread, mark_answers_read
 from storage.tips import (
     add_tip_event,
     get_contact,
@@ -37,11 +37,7 @@ def _when(turn: Turn, moment: datetime | None) -> str:
 
 def _names(turn: Turn, tip: Tip) -> tuple[str, str]:
     catalog = turn.ctx.catalog
-    category, area = catalog.category(tip.category), catalog.area(tip.area)
-    return (
-        category.name(turn.lang) if category else tip.category,
-        area.name(turn.lang) if area else tip.area,
-    )
+    return catalog.category_name(tip.category, turn.lang), catalog.area_name(tip.area, turn.lang)
 
 
 async def list_command(turn: Turn) -> list[Reply]:
@@ -97,6 +93,7 @@ async def tip_view(turn: Turn, tip: Tip) -> list[Reply]:
     """Everything about one tip, its attachments re-sent by reference, and the action buttons."""
     assert turn.officer is not None
     await audit(turn, "view", tip)
+    await mark_answers_read(turn.db, tip.id, now=turn.ctx.now)
     lines = [
         turn.t(
             "view.head",

@@ -98,13 +98,45 @@ class Document:
 
 
 @dataclass(frozen=True, slots=True)
+class Chart:
+    """A stacked bar chart the channel draws as a picture: one bar per label, one colour per series.
+
+    `series` pairs each series' name with its value for every label, in order.
+    """
+
+    title: str
+    labels: tuple[str, ...]
+    series: tuple[tuple[str, tuple[int, ...]], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """Serialise for the outbox table."""
+        return {
+            "title": self.title,
+            "labels": list(self.labels),
+            "series": [[name, list(values)] for name, values in self.series],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Chart:
+        """Rebuild a chart stored in the outbox."""
+        return cls(
+            title=str(data["title"]),
+            labels=tuple(str(label) for label in data["labels"]),
+            series=tuple(
+                (str(name), tuple(int(v) for v in values)) for name, values in data["series"]
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """A message for the person who wrote, or (through the outbox) for someone else.
 
     `request_location` is the label of a "share location" button, when one is wanted;
     `in_place` replaces the message whose button was pressed instead of sending a new one;
     `media` are attachments re-sent by reference after the text (never forwarded);
-    `document` is a file made for this person (not kept in the outbox).
+    `document` is a file made for this person (not kept in the outbox);
+    `chart` is a picture drawn by the channel and sent before the text.
     """
 
     text: str
@@ -114,6 +146,7 @@ class Reply:
     in_place: bool = False
     media: tuple[Media, ...] = ()
     document: Document | None = None
+    chart: Chart | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Serialise for the outbox table."""
@@ -123,6 +156,7 @@ class Reply:
             "columns": self.columns,
             "request_location": self.request_location,
             "media": [[m.kind.value, m.ref] for m in self.media],
+            "chart": self.chart.to_json() if self.chart else None,
         }
 
     @classmethod
@@ -134,12 +168,13 @@ class Reply:
             columns=int(data.get("columns", 1)),
             request_location=str(data.get("request_location", "")),
             media=tuple(Media(MediaKind(kind), ref) for kind, ref in data.get("media", [])),
+            chart=Chart.from_json(data["chart"]) if data.get("chart") else None,
         )
 
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Operator-tunable limits on what one person can do."""
+    """Operator-tunable limits on what one person can do, and when scheduled things happen."""
 
     tips_per_hour: int = 5
     messages_per_minute: int = 30
@@ -152,6 +187,9 @@ class Limits:
     escalate_after_minutes: int = 15
     invite_hours: int = 72
     patrol_grace_minutes: int = 30
+    digest_time: str = "07:00"
+    weekly_digest: bool = True
+    digest_catch_up_hours: int = 36
 
     @property
     def patrol_grace(self) -> timedelta:

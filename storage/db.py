@@ -23,8 +23,15 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # SQLite serialises writers anyway; queueing them here avoids SQLITE_BUSY retries.
         self._writer = asyncio.Lock() if self.is_sqlite else None
+        self.read_engine = self.engine
         if self.is_sqlite:
-            _configure_sqlite(self.engine.sync_engine)
+            _configure_sqlite(self.engine.sync_engine, begin="BEGIN IMMEDIATE")
+            if ":memory:" not in url:
+                # Readers on their own connections, with a deferred BEGIN: under WAL they
+                # neither wait for the writer nor hold it up.
+                self.read_engine = create_async_engine(url, echo=echo, connect_args=connect_args)
+                _configure_sqlite(self.read_engine.sync_engine, begin="BEGIN")
+        self.read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -36,9 +43,16 @@ class Database:
         async with self._writer, self.sessions.begin() as session:
             yield session
 
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A session for reading only (a long report), which does not block the writers."""
+        async with self.read_sessions.begin() as session:
+            yield session
+
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+        await self.read_engine.dispose()
 
 
 def affected(result: Result[Any]) -> int:
@@ -46,7 +60,7 @@ def affected(result: Result[Any]) -> int:
     return int(result.rowcount) if isinstance(result, CursorResult) else 0
 
 
-def _configure_sqlite(sync_engine: Any) -> None:
+def _configure_sqlite(sync_engine: Any, *, begin: str) -> None:
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin (see "begin" below).
@@ -61,4 +75,4 @@ def _configure_sqlite(sync_engine: Any) -> None:
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
         # IMMEDIATE takes the write lock up front, so two processes never deadlock on upgrade.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql(begin)

@@ -142,6 +142,8 @@ class Tip(Base):
         Index("ix_tip_created_at", "created_at"),
         Index("ix_tip_area_created_at", "area", "created_at"),
         Index("ix_tip_status_status_at", "status", "status_at"),
+        # Covers the digest's counts by day, commune and category without reading the rows.
+        Index("ix_tip_digest", "created_at", "area", "category", "district_only", "urgent"),
     )
 
 
@@ -244,6 +246,11 @@ class Officer(Base):
     created_at: Mapped[datetime]
     enrolled_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    digest_time: Mapped[str | None] = mapped_column(String(5))  # None: the district's default
+    digests: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set when the platform said the chat is gone or the bot blocked; cleared when they write.
+    unreachable_at: Mapped[datetime | None]
+    unreachable_reason: Mapped[str | None] = mapped_column(String(40))
 
     __table_args__ = (UniqueConstraint("channel", "chat"),)
 
@@ -279,6 +286,8 @@ class ThreadMessage(Base):
     relayed_at: Mapped[datetime | None]
     answered_at: Mapped[datetime | None]
     read_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_thread_message_pending", "role", "answered_at", "read_at"),)
 
 
 class AuditLog(Base):
@@ -387,7 +396,30 @@ class MissedPatrol(Base):
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id"))
     comment: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (UniqueConstraint("group_id", "planned_start"),)
+    __table_args__ = (
+        UniqueConstraint("group_id", "planned_start"),
+        Index("ix_missed_patrol_open", "closed_at", "group_id"),
+    )
+
+
+class DigestClaim(Base):
+    """One officer's digest for one period: the row that makes it happen at most once.
+
+    `state` says what became of it: sent on time, sent late (after a restart), skipped
+    (too old to be useful), or off (the officer had digests switched off).
+    """
+
+    __tablename__ = "digest_claim"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officer.id"))
+    kind: Mapped[str] = mapped_column(String(8))  # daily, weekly
+    period: Mapped[str] = mapped_column(String(10))  # local date of the scheduled moment
+    state: Mapped[str] = mapped_column(String(8))
+    outbox_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("officer_id", "kind", "period"),)
 
 
 class Outbox(Base):

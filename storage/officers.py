@@ -137,3 +137,26 @@ async def list_officers_covering(db: AsyncSession, area: str) -> list[Officer]:
         or_(Officer.area.is_(None), Officer.area == area),
     )
     return list(await db.scalars(statement.order_by(Officer.id)))
+
+
+async def set_digest(
+    db: AsyncSession, officer: Officer, *, at: str | None = None, enabled: bool | None = None
+) -> None:
+    """Change when an officer's morning digest comes, or switch it off and on."""
+    if at is not None:
+        officer.digest_time = at
+    if enabled is not None:
+        officer.digests = enabled
+    await db.flush()
+
+
+async def set_reachable(
+    db: AsyncSession, officer_id: int, *, reason: str | None, now: datetime
+) -> None:
+    """Mark an officer unreachable (the platform refused for good), or reachable again."""
+    officer = await db.get(Officer, officer_id)
+    if officer is None:
+        return
+    officer.unreachable_at = now if reason else None
+    officer.unreachable_reason = reason[:40] if reason else None
+    await db.flush()

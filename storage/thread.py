@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ThreadMessage, ThreadRole
@@ -55,3 +55,16 @@ async def mark_relayed(db: AsyncSession, message: ThreadMessage, *, now: datetim
     """Remember that a question was sent to the tipster's chat."""
     message.relayed_at = now
     await db.flush()
+
+
+async def mark_answers_read(db: AsyncSession, tip_id: int, *, now: datetime) -> None:
+    """An officer opened the tip: its tipster's answers are read."""
+    await db.execute(
+        update(ThreadMessage)
+        .where(
+            ThreadMessage.tip_id == tip_id,
+            ThreadMessage.role == ThreadRole.ANSWER,
+            ThreadMessage.read_at.is_(None),
+        )
+        .values(read_at=now)
+    )

@@ -171,7 +171,11 @@ class Scope:
 
     def admits(self, tip: Tip) -> bool:
         """Whether a tip is inside this scope."""
-        return self.area is None or (tip.area == self.area and not tip.district_only)
+        return self.covers(tip.area, district_only=tip.district_only)
+
+    def covers(self, area: str, *, district_only: bool) -> bool:
+        """Whether tips of `area` (flagged district-only or not) are inside this scope."""
+        return self.area is None or (area == self.area and not district_only)
 
 
 def _in_scope(scope: Scope) -> Any:

@@ -44,6 +44,9 @@ _MEDIA_FIELDS: dict[str, JSONDict] = {
 }
 
 
+FLOOD_PER_SECOND = 30
+
+
 @dataclass
 class Call:
     """One Bot API call the fake received and the `result` it answered (None when it failed)."""
@@ -153,8 +156,14 @@ class FakeTelegramAPI:
         username: str = "tipline_test_bot",
         first_name: str = "Tipline Test",
         latency: float = 0.0,
+        flood_control: bool = False,
     ) -> None:
         self.token = token
+        # Telegram's documented broadcast limits, enforced with 429 when asked for.
+        self.flood_control = flood_control
+        self.flood_refusals = 0
+        self._sent_at: deque[float] = deque()
+        self._chat_sent_at: dict[int, float] = {}
         self.bot_id = bot_id
         self.username = username
         self.first_name = first_name
@@ -532,10 +541,24 @@ class FakeTelegramAPI:
         if faults:
             fault = faults.popleft()
             raise _ApiError(fault.status, fault.description, fault.retry_after)
+        if self.flood_control and method.startswith("send"):
+            self._check_flood(self._chat_id(params))
         handler = self._handlers.get(method)
         if handler is None:
             raise _ApiError(404, "Not Found")
         return handler(params)
+
+    def _check_flood(self, chat_id: int) -> None:
+        """More than 30 messages in any second, or two to one chat within a second: 429."""
+        now = time.monotonic()
+        while self._sent_at and self._sent_at[0] <= now - 1.0:
+            self._sent_at.popleft()
+        too_fast = now - self._chat_sent_at.get(chat_id, float("-inf")) < 1.0
+        if len(self._sent_at) >= FLOOD_PER_SECOND or too_fast:
+            self.flood_refusals += 1
+            raise _ApiError(429, "Too Many Requests: retry after 1", 1)
+        self._sent_at.append(now)
+        self._chat_sent_at[chat_id] = now
 
     # --- updates -------------------------------------------------------------------------------
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import inspect, select
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, inspect, select
 
-from bot.channels.base import DeliveryError
+from bot.channels.base import DeliveryError, Part
 from bot.outbox import OutboxSender
 from bot.runtime import Runtime
 from bot.scheduler import run_housekeeping
@@ -17,7 +19,7 @@ from handlers.types import Reply
 from storage.db import Database
 from storage.guards import claim_update, count_action
 from storage.migrate import downgrade, upgrade
-from storage.models import Contact, Conversation, Outbox, OutboxState, TipStatus
+from storage.models import Base, Contact, Conversation, Outbox, OutboxState, TipStatus
 from storage.tips import get_tip
 from tests.conftest import FakeClock, Person, file_minimal_tip
 
@@ -33,6 +35,14 @@ async def test_migrations_go_down_and_up_again(database: Database) -> None:
     assert await table_names(database) <= {"alembic_version"}
     await upgrade(database)
     assert "tip" in await table_names(database)
+
+
+async def test_migrations_build_exactly_the_models(database: Database) -> None:
+    def differences(sync: Connection) -> list[object]:
+        return list(compare_metadata(MigrationContext.configure(sync), Base.metadata))
+
+    async with database.engine.connect() as conn:
+        assert await conn.run_sync(differences) == []
 
 
 async def test_claim_update_is_true_once(database: Database, clock: FakeClock) -> None:
@@ -75,10 +85,13 @@ class RecordingSender:
         self.sent: list[tuple[str, Reply]] = []
         self.failures: list[DeliveryError] = []
 
-    async def deliver(self, chat: str, reply: Reply) -> None:
-        if self.failures:
-            raise self.failures.pop(0)
-        self.sent.append((chat, reply))
+    def parts(self, chat: str, reply: Reply) -> list[Part]:
+        async def record() -> None:
+            if self.failures:
+                raise self.failures.pop(0)
+            self.sent.append((chat, reply))
+
+        return [record]
 
 
 async def set_status(runtime: Runtime, code: str, status: TipStatus) -> None:

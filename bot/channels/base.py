@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from handlers.types import Reply
+
+# One platform call (a text, a picture, a file): the unit the outbox paces and counts.
+Part = Callable[[], Awaitable[object]]
 
 
 class DeliveryError(Exception):
@@ -21,8 +25,14 @@ class Sender(Protocol):
 
     name: str
 
-    async def deliver(self, chat: str, reply: Reply) -> None:
-        """Send one reply; raise DeliveryError when the platform refuses."""
+    def parts(self, chat: str, reply: Reply) -> list[Part]:
+        """The platform calls that deliver a reply, in order; each raises DeliveryError."""
+
+
+async def deliver(sender: Sender, chat: str, reply: Reply) -> None:
+    """Send every part of a reply, one after the other."""
+    for part in sender.parts(chat, reply):
+        await part()
 
 
 def split_text(text: str, limit: int) -> list[str]:

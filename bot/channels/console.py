@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import hashlib
 import itertools
 import shlex
 import sys
@@ -11,8 +12,20 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.channels.base import Part
+from bot.charts import render_chart
 from bot.runtime import Runtime
-from handlers.types import Document, Incoming, Kind, Location, Media, MediaKind, Option, Reply
+from handlers.types import (
+    Chart,
+    Document,
+    Incoming,
+    Kind,
+    Location,
+    Media,
+    MediaKind,
+    Option,
+    Reply,
+)
 
 CHANNEL = "console"
 CHAT = "local"
@@ -95,6 +108,9 @@ class ConsoleChannel:
         lines += [f"   [{media.kind.value}: {media.ref}]" for media in reply.media]
         if reply.document is not None:
             lines.append(f"   [file saved: {self._save(reply.document)}]")
+        if reply.chart is not None:
+            picture = Document(self._chart_name(reply.chart), render_chart(reply.chart))
+            lines.append(f"   [chart saved: {self._save(picture)}]")
         lines += [f"   {n}. {option.label}" for n, option in enumerate(reply.options, 1)]
         if reply.request_location:
             lines.append(f"   ({reply.request_location}: !loc LAT LON)")
@@ -103,15 +119,23 @@ class ConsoleChannel:
         if reply.options:
             self.options = reply.options
 
+    def _chart_name(self, chart: Chart) -> str:
+        digest = hashlib.sha256(repr(chart).encode()).hexdigest()[:8]
+        return f"tipline-chart-{digest}.png"
+
     def _save(self, document: Document) -> Path:
         """Write a file the bot made (an export) into the current folder."""
         target = Path.cwd() / Path(document.name).name
         target.write_bytes(document.content)
         return target
 
-    async def deliver(self, chat: str, reply: Reply) -> None:
+    def parts(self, chat: str, reply: Reply) -> list[Part]:
         """Show a message the outbox delivers to this terminal's person, marked as such."""
-        self.show(reply, prefix="📨 ")
+
+        async def show() -> None:
+            self.show(reply, prefix="📨 ")
+
+        return [show]
 
     async def run(self) -> None:
         """Read lines until /quit or end of input, answering each like the bot would."""

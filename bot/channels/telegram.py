@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import logging
 import warnings
@@ -26,10 +27,11 @@ from telegram.constants import ChatType, MessageLimit
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from bot.channels.base import DeliveryError, split_text
+from bot.channels.base import DeliveryError, Part, split_text
+from bot.charts import chart_png
 from bot.lanes import ChatLanes
 from bot.runtime import Runtime
-from handlers.types import Incoming, Kind, Location, Media, MediaKind, Option, Reply
+from handlers.types import Chart, Incoming, Kind, Location, Media, MediaKind, Option, Reply
 
 log = logging.getLogger("tipline.telegram")
 
@@ -148,21 +150,35 @@ def _rows(options: tuple[Option, ...], columns: int) -> list[list[InlineKeyboard
     return [buttons[i : i + max(columns, 1)] for i in range(0, len(buttons), max(columns, 1))]
 
 
-async def send_reply(bot: Bot, chat_id: str | int, reply: Reply) -> None:
-    """Send a reply, split at Telegram's length limit with the buttons on the last piece.
-
-    Attachments follow, re-sent by file id (never forwarded, so no "forwarded from" line),
-    then a document made for this person, if any.
+def reply_parts(bot: Bot, chat_id: str | int, reply: Reply) -> list[Part]:
+    """The API calls that send a reply: the chart picture first, then the text split at
+    Telegram's length limit with the buttons on the last piece, then attachments re-sent by
+    file id (never forwarded, so no "forwarded from" line), then a document, if any.
     """
+    parts: list[Part] = []
+    if reply.chart is not None:
+        parts.append(functools.partial(_send_chart, bot, chat_id, reply.chart))
     pieces = split_text(reply.text, MessageLimit.MAX_TEXT_LENGTH)
     for number, piece in enumerate(pieces, 1):
-        last = number == len(pieces)
-        await bot.send_message(chat_id, piece, reply_markup=markup(reply) if last else None)
-    for media in reply.media:
-        await _resend(bot, chat_id, media)
+        buttons = markup(reply) if number == len(pieces) else None
+        parts.append(functools.partial(bot.send_message, chat_id, piece, reply_markup=buttons))
+    parts += [functools.partial(_resend, bot, chat_id, media) for media in reply.media]
     if reply.document is not None:
         upload = InputFile(reply.document.content, filename=reply.document.name)
-        await bot.send_document(chat_id, upload)
+        parts.append(functools.partial(bot.send_document, chat_id, upload))
+    return parts
+
+
+async def send_reply(bot: Bot, chat_id: str | int, reply: Reply) -> None:
+    """Send a reply to the chat that wrote, part after part."""
+    for part in reply_parts(bot, chat_id, reply):
+        await part()
+
+
+async def _send_chart(bot: Bot, chat_id: str | int, chart: Chart) -> None:
+    picture = InputFile(await chart_png(chart), filename="tipline-chart.png")
+    caption = chart.title[: MessageLimit.CAPTION_LENGTH]
+    await bot.send_photo(chat_id, picture, caption=caption)
 
 
 async def _resend(bot: Bot, chat_id: str | int, media: Media) -> None:
@@ -238,12 +254,19 @@ class TelegramChannel:
             await self.application.stop()
         await self.application.shutdown()
 
-    async def deliver(self, chat: str, reply: Reply) -> None:
-        """Send an outbox message; platform refusals become DeliveryError."""
-        try:
-            await send_reply(self.bot, chat, reply)
-        except TelegramError as error:
-            raise delivery_error(error) from None
+    def parts(self, chat: str, reply: Reply) -> list[Part]:
+        """An outbox message as API calls whose refusals become DeliveryError."""
+
+        def checked(part: Part) -> Part:
+            async def call() -> None:
+                try:
+                    await part()
+                except TelegramError as error:
+                    raise delivery_error(error) from None
+
+            return call
+
+        return [checked(part) for part in reply_parts(self.bot, chat, reply)]
 
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         msg = to_incoming(update, self.runtime, self.runtime.bot_username)

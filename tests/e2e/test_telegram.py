@@ -12,6 +12,7 @@ import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
+from bot.channels.base import deliver
 from bot.channels.telegram import TelegramChannel
 from bot.outbox import OutboxSender
 from bot.runtime import Runtime
@@ -176,7 +177,7 @@ async def test_long_messages_are_split_not_cut(
     polling: TelegramChannel, api: FakeTelegramAPI
 ) -> None:
     body = "\n".join(f"{n:05d} " + "chữ " * 20 for n in range(200))
-    await polling.deliver("31337", Reply(body))
+    await deliver(polling, "31337", Reply(body))
     pieces = api.sent_texts(31337)
     assert len(pieces) >= 2 and all(len(p) <= 4096 for p in pieces)
     assert "\n".join(pieces) == body

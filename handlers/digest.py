@@ -1,0 +1,372 @@
+"""Morning digests: who is due one, what it says, and the claim that makes it happen once.
+
+The job runs every minute. It works out, for each officer, the digests whose time has come
+and that no claim row records yet: those within the catch-up window go out (marked late if
+the bot was down at the time), older ones are recorded as skipped, and an officer who switched
+digests off gets an 'off' claim. The claim and the outbox message share one transaction, and a
+claim unique on (officer, kind, period) lets only one of several processes win.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.alerts import excerpt
+from handlers.codes import show_code
+from handlers.digest_facts import MorningFacts, ScopeNumbers, Window
+from handlers.officers import scope_name
+from handlers.schedule import parse_clock, planned_between
+from handlers.texts import text
+from handlers.turn import Turn
+from handlers.types import Chart, Context, Option, Reply
+from storage.digests import (
+    attach_outbox,
+    claim_digest,
+    latest_claims,
+    list_digest_officers,
+)
+from storage.models import Officer
+from storage.officers import set_digest
+from storage.outbox import add_outbox
+from storage.tips import Scope
+
+DAILY, WEEKLY = "daily", "weekly"
+PERIODS = {DAILY: timedelta(days=1), WEEKLY: timedelta(days=7)}
+# Far enough back to find last Monday's weekly digest after a long outage (to record it skipped).
+LOOK_BACK = timedelta(days=8)
+# A digest queued this long after its minute is marked late: the bot was down or busy.
+LATE_AFTER = timedelta(minutes=10)
+CHART_SERIES = 6
+# Why a platform refused for good (the channels' DeliveryError reasons), as the admins read it.
+REASONS = {
+    "blocked by the user": "digest.reason.blocked",
+    "chat not found": "digest.reason.gone",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """One officer's digest for one period, and what becomes of it."""
+
+    officer: Officer
+    kind: str
+    period: str  # the local date of the scheduled moment
+    moment: datetime
+    state: str  # sent, late, skipped, off
+    reply: Reply | None = None
+
+
+def plan_digests(
+    officers: list[Officer], latest: dict[tuple[int, str], str], ctx: Context
+) -> list[Due]:
+    """Every digest whose moment has passed and that no claim records yet."""
+    kinds = (DAILY, WEEKLY) if ctx.limits.weekly_digest else (DAILY,)
+    catch_up = timedelta(hours=ctx.limits.digest_catch_up_hours)
+    dues = []
+    for officer in officers:
+        at = officer.digest_time or ctx.limits.digest_time
+        since = max(officer.enrolled_at or ctx.now, ctx.now - LOOK_BACK)
+        for kind in kinds:
+            days = range(7) if kind == DAILY else (0,)
+            slots = [(day, at, at) for day in days]
+            last = latest.get((officer.id, kind), "")
+            until = ctx.now + timedelta(microseconds=1)  # a digest due this very second counts
+            for moment in (p.start for p in planned_between(slots, ctx.timezone, since, until)):
+                period = moment.astimezone(ctx.timezone).date().isoformat()
+                if period <= last:
+                    continue
+                if not officer.digests:
+                    state = "off"
+                elif moment < ctx.now - catch_up:
+                    state = "skipped"
+                else:
+                    state = "late" if moment < ctx.now - LATE_AFTER else "sent"
+                dues.append(Due(officer, kind, period, moment, state))
+    return dues
+
+
+async def prepare_digests(db: AsyncSession, ctx: Context) -> list[Due]:
+    """The digests due now, each with its message built (read-only: nothing is claimed yet)."""
+    dues = plan_digests(await list_digest_officers(db), await latest_claims(db), ctx)
+    facts = MorningFacts(db, ctx)
+    prepared = []
+    for due in dues:
+        reply = None
+        if due.state in ("sent", "late"):
+            window = Window(due.moment - PERIODS[due.kind], due.moment)
+            late = due.moment if due.state == "late" else None
+            reply = await digest_reply(facts, due.officer, due.kind, window, late=late)
+        prepared.append(Due(due.officer, due.kind, due.period, due.moment, due.state, reply))
+    return prepared
+
+
+async def queue_digests(db: AsyncSession, ctx: Context, dues: list[Due]) -> int:
+    """Claim each prepared digest and queue its message in the same transaction.
+
+    Returns how many messages were queued; a digest another process claimed first is dropped.
+    """
+    queued = 0
+    for due in dues:
+        claim = await claim_digest(
+            db,
+            officer_id=due.officer.id,
+            kind=due.kind,
+            period=due.period,
+            state=due.state,
+            now=ctx.now,
+        )
+        if claim is None or due.reply is None:
+            continue
+        row = await add_outbox(
+            db, payload=due.reply.to_json(), now=ctx.now, officer_id=due.officer.id
+        )
+        await attach_outbox(db, claim, row.id)
+        queued += 1
+    return queued
+
+
+async def digest_reply(
+    facts: MorningFacts, officer: Officer, kind: str, window: Window, *, late: datetime | None
+) -> Reply:
+    """One officer's digest: the text in their language, the chart, the buttons."""
+    numbers = await facts.numbers(Scope(officer.area), window, admin=officer.is_admin)
+    ctx, lang = facts.ctx, officer.language
+    named = scope_name(ctx, lang, officer.area)
+    where = named[:1].upper() + named[1:]  # it starts a title here, not a sentence
+    lines = [
+        text(
+            lang,
+            f"digest.head.{kind}",
+            date=window.end.astimezone(ctx.timezone).strftime("%d/%m"),
+            scope=where,
+            start=ctx.local(window.start),
+            end=ctx.local(window.end),
+        )
+    ]
+    if late is not None:
+        lines.append(text(lang, "digest.late", when=ctx.local(late)))
+    lines += _tip_lines(ctx, lang, numbers, district=officer.area is None)
+    lines += _standing_lines(ctx, lang, numbers)
+    lines += _patrol_lines(ctx, lang, numbers)
+    lines += _unreachable_lines(ctx, lang, numbers)
+    return Reply(
+        "\n".join(lines),
+        _buttons(lang, kind),
+        columns=2,
+        chart=_chart(ctx, lang, numbers, where),
+    )
+
+
+def _change(now: int, before: int) -> str:
+    difference = now - before
+    return f"+{difference}" if difference > 0 else ("±0" if difference == 0 else f"−{-difference}")
+
+
+def _tip_lines(ctx: Context, lang: str, numbers: ScopeNumbers, *, district: bool) -> list[str]:
+    lines = [
+        "",
+        text(
+            lang,
+            "digest.new",
+            count=numbers.new,
+            before=numbers.new_before,
+            change=_change(numbers.new, numbers.new_before),
+        ),
+    ]
+    if numbers.by_category:
+        items = " · ".join(
+            f"{ctx.catalog.category_name(code, lang)} {now} ({_change(now, before)})"
+            for code, now, before in numbers.by_category
+        )
+        lines.append(text(lang, "digest.by_category", items=items))
+    if district and numbers.by_area:
+        items = " · ".join(
+            f"{ctx.catalog.area_name(code, lang)} {now} ({_change(now, before)})"
+            for code, now, before in numbers.by_area
+            if now
+        )
+        lines.append(text(lang, "digest.by_area", items=items or "–"))
+    if numbers.urgent:
+        lines.append(text(lang, "digest.urgent", count=len(numbers.urgent)))
+        lines += [
+            text(
+                lang,
+                "digest.urgent.line",
+                code=show_code(tip.code),
+                area=ctx.catalog.area_name(tip.area, lang),
+                status=text(lang, f"status.{tip.status.value}"),
+                excerpt=excerpt(tip.description),
+            )
+            for tip in numbers.urgent
+        ]
+    return lines
+
+
+def _standing_lines(ctx: Context, lang: str, numbers: ScopeNumbers) -> list[str]:
+    ages = numbers.open_by_age
+    lines = [
+        "",
+        text(
+            lang,
+            "digest.open",
+            count=numbers.open_total,
+            d0=ages.get(0, 0),
+            d1=ages.get(1, 0),
+            d3=ages.get(3, 0),
+            d7=ages.get(7, 0),
+        ),
+    ]
+    if numbers.overdue:
+        hours = ctx.limits.overdue_hours
+        lines.append(text(lang, "digest.overdue", count=numbers.overdue, hours=hours))
+        lines += [
+            text(
+                lang,
+                "digest.overdue.line",
+                code=show_code(tip.code),
+                area=ctx.catalog.area_name(tip.area, lang),
+                category=ctx.catalog.category_name(tip.category, lang),
+                days=(ctx.now - tip.status_at).days,
+            )
+            for tip in numbers.oldest_overdue
+        ]
+        hidden = numbers.overdue - len(numbers.oldest_overdue)
+        if hidden > 0:
+            lines.append(text(lang, "digest.more", count=hidden))
+    if numbers.questions_waiting or numbers.answers_unread:
+        codes = ", ".join(show_code(code) for code in numbers.answers_unread[:10]) or "–"
+        lines.append(
+            text(
+                lang,
+                "digest.thread",
+                questions=numbers.questions_waiting,
+                answers=len(numbers.answers_unread),
+                codes=codes,
+            )
+        )
+    return lines
+
+
+def _patrol_lines(ctx: Context, lang: str, numbers: ScopeNumbers) -> list[str]:
+    if not numbers.patrols:
+        return []
+    lines = ["", text(lang, "digest.patrols")]
+    for group, count in numbers.patrols:
+        lines.append(
+            "• "
+            + text(
+                lang,
+                "patrols.line",
+                group=group.name,
+                planned=count.planned,
+                done=count.done,
+                late=count.late,
+                missed=count.missed,
+                hours=f"{count.minutes / 60:.1f}",
+                checkpoints=count.checkpoints,
+                incidents=count.incidents,
+            )
+        )
+    if numbers.open_missed:
+        lines.append(text(lang, "digest.missed"))
+        lines += [f"• {group.name} {ctx.local(start)}" for group, start in numbers.open_missed]
+    return lines
+
+
+def _unreachable_lines(ctx: Context, lang: str, numbers: ScopeNumbers) -> list[str]:
+    if not numbers.unreachable:
+        return []
+    lines = ["", text(lang, "digest.unreachable")]
+    for officer in numbers.unreachable:
+        since = ctx.local(officer.unreachable_at) if officer.unreachable_at else "–"
+        reason = REASONS.get(officer.unreachable_reason or "", "digest.reason.other")
+        lines.append(
+            text(
+                lang,
+                "digest.unreachable.line",
+                name=officer.name,
+                reason=text(lang, reason),
+                since=since,
+            )
+        )
+    return lines
+
+
+def _buttons(lang: str, kind: str) -> tuple[Option, ...]:
+    period = "week" if kind == WEEKLY else "today"
+    return (
+        Option(text(lang, "digest.button.new"), "o:ls:new:0"),
+        Option(text(lang, "digest.button.overdue"), "o:ls:overdue:0"),
+        Option(text(lang, "digest.button.open"), "o:ls:open:0"),
+        Option(text(lang, f"digest.button.patrols.{period}"), f"o:pts:{period}"),
+    )
+
+
+def _chart(ctx: Context, lang: str, numbers: ScopeNumbers, where: str) -> Chart:
+    """Tips per day for 14 days, stacked by category; the smallest categories share one colour."""
+    ranked = sorted(numbers.chart.items(), key=lambda item: (-sum(item[1]), item[0]))
+    shown, rest = ranked[: CHART_SERIES - 1], ranked[CHART_SERIES - 1 :]
+    if len(rest) == 1:
+        shown, rest = ranked, []
+    series = [(ctx.catalog.category_name(code, lang), tuple(days)) for code, days in shown]
+    if rest:
+        others = tuple(sum(days[n] for _, days in rest) for n in range(len(numbers.chart_days)))
+        series.append((text(lang, "digest.chart.other"), others))
+    return Chart(
+        title=text(lang, "digest.chart.title", scope=where),
+        labels=tuple(day.strftime("%d/%m") for day in numbers.chart_days),
+        series=tuple(series),
+    )
+
+
+# --- the officer's /digest command ---
+
+
+async def digest_command(turn: Turn) -> list[Reply]:
+    """/digest, /digest time HH:MM, /digest off, /digest on, /digest now."""
+    assert turn.officer is not None
+    action, _, value = turn.msg.args.strip().lower().partition(" ")
+    if action in ("", "status"):
+        return [_settings(turn, turn.officer)]
+    if action in ("off", "on"):
+        return await switch_digest(turn, enabled=action == "on")
+    if action == "now":
+        return await digest_now(turn)
+    if action in ("time", "at", "gio", "giờ"):
+        clock = parse_clock(value)
+        if clock is None:
+            return [turn.say("digest.bad_time", value=value[:20])]
+        await set_digest(turn.db, turn.officer, at=clock, enabled=True)
+        return [turn.say("digest.time_set", time=clock)]
+    return [turn.say("digest.usage")]
+
+
+def _settings(turn: Turn, officer: Officer) -> Reply:
+    at = officer.digest_time or turn.ctx.limits.digest_time
+    state = turn.t("digest.state.on" if officer.digests else "digest.state.off")
+    default = "" if officer.digest_time else turn.t("digest.default")
+    switch = "off" if officer.digests else "on"
+    options = (
+        turn.option("digest.button.now", "o:dg:now"),
+        turn.option(f"digest.button.{switch}", f"o:dg:{switch}"),
+    )
+    return Reply(turn.t("digest.settings", state=state, time=at, default=default), options)
+
+
+async def switch_digest(turn: Turn, *, enabled: bool) -> list[Reply]:
+    """Switch the officer's scheduled digests on or off."""
+    assert turn.officer is not None
+    await set_digest(turn.db, turn.officer, enabled=enabled)
+    at = turn.officer.digest_time or turn.ctx.limits.digest_time
+    return [turn.say("digest.on_done" if enabled else "digest.off_done", time=at)]
+
+
+async def digest_now(turn: Turn) -> list[Reply]:
+    """A digest of the last 24 hours, right now; it does not count as the morning's."""
+    assert turn.officer is not None
+    window = Window(turn.ctx.now - PERIODS[DAILY], turn.ctx.now)
+    facts = MorningFacts(turn.db, turn.ctx)
+    return [await digest_reply(facts, turn.officer, "now", window, late=None)]
