@@ -34,7 +34,7 @@ def render_chart(chart: Chart) -> bytes:
     legend_top = _legend(draw, chart)
     _bars(draw, chart, top=MARGIN + 60, bottom=legend_top - 60)
     out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
+    image.save(out, format="PNG", compress_level=3)  # "optimize" costs 3x the time for 20%
     return out.getvalue()
 
 

@@ -22,15 +22,10 @@ from handlers.schedule import parse_clock, planned_between
 from handlers.texts import text
 from handlers.turn import Turn
 from handlers.types import Chart, Context, Option, Reply
-from storage.digests import (
-    attach_outbox,
-    claim_digest,
-    latest_claims,
-    list_digest_officers,
-)
+from storage.digests import attach_outbox, claim_digests, latest_claims, list_digest_officers
 from storage.models import Officer
 from storage.officers import set_digest
-from storage.outbox import add_outbox
+from storage.outbox import add_outbox_to_officers
 from storage.tips import Scope
 
 DAILY, WEEKLY = "daily", "weekly"
@@ -108,24 +103,21 @@ async def queue_digests(db: AsyncSession, ctx: Context, dues: list[Due]) -> int:
 
     Returns how many messages were queued; a digest another process claimed first is dropped.
     """
-    queued = 0
-    for due in dues:
-        claim = await claim_digest(
-            db,
-            officer_id=due.officer.id,
-            kind=due.kind,
-            period=due.period,
-            state=due.state,
-            now=ctx.now,
-        )
-        if claim is None or due.reply is None:
-            continue
-        row = await add_outbox(
-            db, payload=due.reply.to_json(), now=ctx.now, officer_id=due.officer.id
-        )
-        await attach_outbox(db, claim, row.id)
-        queued += 1
-    return queued
+    claimed = await claim_digests(
+        db, [((d.officer.id, d.kind, d.period), d.state) for d in dues], now=ctx.now
+    )
+    sending = [d for d in dues if d.reply and (d.officer.id, d.kind, d.period) in claimed]
+    rows = await add_outbox_to_officers(
+        db, [(d.officer.id, d.reply.to_json()) for d in sending if d.reply], now=ctx.now
+    )
+    await attach_outbox(
+        db,
+        [
+            (claimed[d.officer.id, d.kind, d.period], row)
+            for d, row in zip(sending, rows, strict=True)
+        ],
+    )
+    return len(rows)
 
 
 async def digest_reply(

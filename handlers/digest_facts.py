@@ -89,6 +89,7 @@ class MorningFacts:
     _now: tuple[list[OpenCount], list[TipLine], list[PendingThread]] | None = None
     _groups: list[PatrolGroup] | None = None
     _unreachable: list[Officer] | None = None
+    _numbers: dict[tuple[str | None, Window, bool], ScopeNumbers] = field(default_factory=dict)
 
     async def counts(self, window: Window) -> list[TipCount]:
         """Tips filed in the window by area, category and urgency."""
@@ -142,7 +143,13 @@ class MorningFacts:
         return self._unreachable
 
     async def numbers(self, scope: Scope, window: Window, *, admin: bool) -> ScopeNumbers:
-        """The digest's numbers for one scope and period."""
+        """The digest's numbers for one scope and period, counted once for all its officers."""
+        key = (scope.area, window, admin)
+        if key not in self._numbers:
+            self._numbers[key] = await self._count(scope, window, admin=admin)
+        return self._numbers[key]
+
+    async def _count(self, scope: Scope, window: Window, *, admin: bool) -> ScopeNumbers:
         now_counts = [c for c in await self.counts(window) if _in(scope, c)]
         before_counts = [c for c in await self.counts(window.before) if _in(scope, c)]
         open_counts, overdue_lines, pending = await self.standing()

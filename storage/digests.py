@@ -19,6 +19,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from storage.models import DigestClaim, Officer, ThreadMessage, ThreadRole, Tip, TipStatus
 from storage.tips import OPEN_STATUSES
 
+# Rows per INSERT: well under SQLite's limit on bound parameters.
+CHUNK = 500
+
 
 @dataclass(frozen=True, slots=True)
 class TipCount:
@@ -139,12 +142,15 @@ async def count_open(
         else_=7,
     )
     overdue = Tip.status_at < overdue_before
-    columns = (Tip.area, Tip.district_only, age, overdue)
+    # Status first, in the order of ix_tip_open: SQLite then reads that index alone.
+    columns = (Tip.status, Tip.area, Tip.district_only, age, overdue)
     statement = (
         select(*columns, func.count()).where(Tip.status.in_(OPEN_STATUSES)).group_by(*columns)
     )
     rows = await db.execute(statement)
-    return [OpenCount(area, only, int(days), bool(late), n) for area, only, days, late, n in rows]
+    return [
+        OpenCount(area, only, int(days), bool(late), n) for _, area, only, days, late, n in rows
+    ]
 
 
 async def oldest_overdue(
@@ -210,33 +216,40 @@ async def latest_claims(db: AsyncSession) -> dict[tuple[int, str], str]:
     return {(officer, kind): period for officer, kind, period in rows}
 
 
-async def claim_digest(
-    db: AsyncSession, *, officer_id: int, kind: str, period: str, state: str, now: datetime
-) -> int | None:
-    """Claim one officer's digest for one period; None if someone (another process) already did."""
-    values = {
-        "officer_id": officer_id,
-        "kind": kind,
-        "period": period,
-        "state": state,
-        "created_at": now,
-    }
+ClaimKey = tuple[int, str, str]  # officer id, kind, period
+
+
+async def claim_digests(
+    db: AsyncSession, claims: list[tuple[ClaimKey, str]], *, now: datetime
+) -> dict[ClaimKey, int]:
+    """Claim digests (each key with its state); returns the ids of those no one claimed before.
+
+    A claim another process made first is left alone and missing from the answer.
+    """
     insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert(DigestClaim)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["officer_id", "kind", "period"])
-        .returning(DigestClaim.id)
-    )
-    claimed: int | None = await db.scalar(statement)
+    claimed: dict[ClaimKey, int] = {}
+    for start in range(0, len(claims), CHUNK):
+        rows = [
+            {"officer_id": o, "kind": k, "period": p, "state": state, "created_at": now}
+            for (o, k, p), state in claims[start : start + CHUNK]
+        ]
+        statement = (
+            insert(DigestClaim)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["officer_id", "kind", "period"])
+            .returning(DigestClaim.officer_id, DigestClaim.kind, DigestClaim.period, DigestClaim.id)
+        )
+        for officer, kind, period, claim in await db.execute(statement):
+            claimed[officer, kind, period] = claim
     return claimed
 
 
-async def attach_outbox(db: AsyncSession, claim_id: int, outbox_id: int) -> None:
-    """Remember which outbox message carries a claimed digest."""
-    await db.execute(
-        update(DigestClaim).where(DigestClaim.id == claim_id).values(outbox_id=outbox_id)
-    )
+async def attach_outbox(db: AsyncSession, pairs: list[tuple[int, int]]) -> None:
+    """Remember which outbox message carries each claimed digest: (claim id, outbox id)."""
+    if pairs:
+        await db.execute(
+            update(DigestClaim), [{"id": claim, "outbox_id": row} for claim, row in pairs]
+        )
 
 
 async def list_claims(db: AsyncSession, *, officer_id: int | None = None) -> list[DigestClaim]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Outbox, OutboxState
@@ -35,6 +35,27 @@ async def add_outbox(
     db.add(row)
     await db.flush()
     return row
+
+
+async def add_outbox_to_officers(
+    db: AsyncSession, messages: list[tuple[int, dict[str, Any]]], *, now: datetime
+) -> list[int]:
+    """Queue many officers' messages in one statement; returns their ids in the same order."""
+    if not messages:
+        return []
+    rows = [
+        {
+            "officer_id": officer,
+            "payload": payload,
+            "state": OutboxState.PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for officer, payload in messages
+    ]
+    statement = insert(Outbox).returning(Outbox.id, sort_by_parameter_order=True)
+    return list(await db.scalars(statement, rows))
 
 
 async def claim_due_outbox(

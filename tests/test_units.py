@@ -147,7 +147,7 @@ def test_missing_or_malformed_settings_name_themselves(
         load_settings(_env_file=None)
     monkeypatch.delenv("TIPLINE_DATABASE_URL")
     monkeypatch.setenv("TIPLINE_DIGEST_TIME", "7 giờ")
-    with pytest.raises(SettingsError, match="TIPLINE_DIGEST_TIME: .*HH:MM"):
+    with pytest.raises(SettingsError, match=r"TIPLINE_DIGEST_TIME: .*HH:MM"):
         load_settings(_env_file=None)
     monkeypatch.setenv("TIPLINE_DIGEST_TIME", "6h30")
     assert load_settings(_env_file=None).limits().digest_time == "06:30"

@@ -49,6 +49,12 @@ def upgrade() -> None:
         unique=False,
     )
     op.create_index(
+        "ix_tip_open",
+        "tip",
+        ["status", "area", "district_only", "created_at", "status_at"],
+        unique=False,
+    )
+    op.create_index(
         "ix_missed_patrol_open", "missed_patrol", ["closed_at", "group_id"], unique=False
     )
     op.create_index(
@@ -63,6 +69,7 @@ def downgrade() -> None:
     """Revert this revision."""
     op.drop_index("ix_thread_message_pending", table_name="thread_message")
     op.drop_index("ix_missed_patrol_open", table_name="missed_patrol")
+    op.drop_index("ix_tip_open", table_name="tip")
     op.drop_index("ix_tip_digest", table_name="tip")
     with op.batch_alter_table("officer", schema=None) as batch_op:
         batch_op.drop_column("unreachable_reason")
