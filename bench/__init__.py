@@ -1,1 +1,2 @@
-"""Benchmarks: run by hand (python bench/NAME.py); each prints its figures and PASS/FAIL."""
+"""Benchmarks, run by hand from the repository root (python -m bench.NAME); each prints its
+figures and PASS or FAIL."""

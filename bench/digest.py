@@ -1,7 +1,7 @@
 """How long one morning's digests take on a district-sized SQLite database, and how much memory.
 
-    python bench/digest.py                     # 1,000,000 tips, 300 groups, 1,000 officers
-    python bench/digest.py --tips 20000 --officers 50 --groups 10   # a quick smoke run
+    python -m bench.digest                     # 1,000,000 tips, 300 groups, 1,000 officers
+    python -m bench.digest --tips 20000 --officers 50 --groups 10   # a quick smoke run
 
 A child process seeds the database (a year of tips, patrol groups with a week of shifts,
 officers with the previous days' digests already claimed); this process then runs the real
@@ -278,7 +278,7 @@ def main() -> None:
         path = args.db or Path(folder) / "bench.db"
         if not path.exists():
             began = time.perf_counter()
-            command = [sys.executable, __file__, "--seed-only", "--db", str(path)]
+            command = [sys.executable, "-m", "bench.digest", "--seed-only", "--db", str(path)]
             command += ["--tips", str(args.tips), "--groups", str(args.groups)]
             subprocess.run([*command, "--officers", str(args.officers)], check=True)
             print(

@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     digest_time: str = "07:00"
     weekly_digest: bool = True
     digest_catch_up_hours: int = Field(default=36, ge=1)
-    send_rate: float = Field(default=29, gt=0, le=30)
+    send_rate: float = Field(default=30, gt=0, le=30)
     log_level: str = "INFO"
 
     @field_validator("telegram_api_url")

@@ -18,6 +18,7 @@ from handlers.alerts import excerpt
 from handlers.codes import show_code
 from handlers.digest_facts import MorningFacts, ScopeNumbers, Window
 from handlers.officers import scope_name
+from handlers.patrol_admin import Coverage
 from handlers.schedule import parse_clock, planned_between
 from handlers.texts import text
 from handlers.turn import Turn
@@ -35,6 +36,8 @@ LOOK_BACK = timedelta(days=8)
 # A digest queued this long after its minute is marked late: the bot was down or busy.
 LATE_AFTER = timedelta(minutes=10)
 CHART_SERIES = 6
+LISTED = 5  # lines of one list before the rest becomes "… and N more"
+AREAS_LISTED = 10
 # Why a platform refused for good (the channels' DeliveryError reasons), as the admins read it.
 REASONS = {
     "blocked by the user": "digest.reason.blocked",
@@ -175,26 +178,38 @@ def _tip_lines(ctx: Context, lang: str, numbers: ScopeNumbers, *, district: bool
         )
         lines.append(text(lang, "digest.by_category", items=items))
     if district and numbers.by_area:
-        items = " · ".join(
-            f"{ctx.catalog.area_name(code, lang)} {now} ({_change(now, before)})"
-            for code, now, before in numbers.by_area
-            if now
-        )
-        lines.append(text(lang, "digest.by_area", items=items or "–"))
+        lines.append(_by_area(ctx, lang, numbers.by_area))
     if numbers.urgent:
         lines.append(text(lang, "digest.urgent", count=len(numbers.urgent)))
-        lines += [
-            text(
-                lang,
-                "digest.urgent.line",
-                code=show_code(tip.code),
-                area=ctx.catalog.area_name(tip.area, lang),
-                status=text(lang, f"status.{tip.status.value}"),
-                excerpt=excerpt(tip.description),
-            )
-            for tip in numbers.urgent
-        ]
+        lines += _capped(
+            lang,
+            [
+                text(
+                    lang,
+                    "digest.urgent.line",
+                    code=show_code(tip.code),
+                    area=ctx.catalog.area_name(tip.area, lang),
+                    status=text(lang, f"status.{tip.status.value}"),
+                    excerpt=excerpt(tip.description),
+                )
+                for tip in numbers.urgent
+            ],
+        )
     return lines
+
+
+def _by_area(ctx: Context, lang: str, by_area: list[tuple[str, int, int]]) -> str:
+    """The busiest communes by name; the quiet rest as one count."""
+    busiest = [(code, now, before) for code, now, before in by_area if now]
+    items = [
+        f"{ctx.catalog.area_name(code, lang)} {now} ({_change(now, before)})"
+        for code, now, before in busiest[:AREAS_LISTED]
+    ]
+    rest = busiest[AREAS_LISTED:]
+    if rest:
+        others = sum(now for _, now, _ in rest)
+        items.append(text(lang, "digest.other_areas", areas=len(rest), count=others))
+    return text(lang, "digest.by_area", items=" · ".join(items) or "–")
 
 
 def _standing_lines(ctx: Context, lang: str, numbers: ScopeNumbers) -> list[str]:
@@ -229,7 +244,9 @@ def _standing_lines(ctx: Context, lang: str, numbers: ScopeNumbers) -> list[str]
         if hidden > 0:
             lines.append(text(lang, "digest.more", count=hidden))
     if numbers.questions_waiting or numbers.answers_unread:
-        codes = ", ".join(show_code(code) for code in numbers.answers_unread[:10]) or "–"
+        codes = ", ".join(show_code(code) for code in numbers.answers_unread[:LISTED]) or "–"
+        if len(numbers.answers_unread) > LISTED:
+            codes += ", …"
         lines.append(
             text(
                 lang,
@@ -243,35 +260,55 @@ def _standing_lines(ctx: Context, lang: str, numbers: ScopeNumbers) -> list[str]
 
 
 def _patrol_lines(ctx: Context, lang: str, numbers: ScopeNumbers) -> list[str]:
+    """All groups' totals, then each group (a few) or only those that need a look (many)."""
     if not numbers.patrols:
         return []
-    lines = ["", text(lang, "digest.patrols")]
-    for group, count in numbers.patrols:
-        lines.append(
-            "• "
-            + text(
-                lang,
-                "patrols.line",
-                group=group.name,
-                planned=count.planned,
-                done=count.done,
-                late=count.late,
-                missed=count.missed,
-                hours=f"{count.minutes / 60:.1f}",
-                checkpoints=count.checkpoints,
-                incidents=count.incidents,
-            )
+    counts = [count for _, count in numbers.patrols]
+    total = _patrol_line(lang, text(lang, "digest.patrols.all", count=len(counts)), counts)
+    lines = ["", text(lang, "digest.patrols"), total]
+    shown = numbers.patrols
+    if len(shown) > LISTED:
+        shown = sorted(
+            ((g, c) for g, c in shown if c.missed or c.late or c.incidents),
+            key=lambda item: (-item[1].missed, -item[1].late, -item[1].incidents, item[0].name),
         )
+        if shown:
+            lines.append(text(lang, "digest.patrols.attention"))
+    lines += _capped(lang, ["• " + _patrol_line(lang, g.name, [c]) for g, c in shown])
     if numbers.open_missed:
         lines.append(text(lang, "digest.missed"))
-        lines += [f"• {group.name} {ctx.local(start)}" for group, start in numbers.open_missed]
+        lines += _capped(
+            lang, [f"• {group.name} {ctx.local(start)}" for group, start in numbers.open_missed]
+        )
     return lines
+
+
+def _patrol_line(lang: str, name: str, counts: list[Coverage]) -> str:
+    return text(
+        lang,
+        "patrols.line",
+        group=name,
+        planned=sum(c.planned for c in counts),
+        done=sum(c.done for c in counts),
+        late=sum(c.late for c in counts),
+        missed=sum(c.missed for c in counts),
+        hours=f"{sum(c.minutes for c in counts) / 60:.1f}",
+        checkpoints=sum(c.checkpoints for c in counts),
+        incidents=sum(c.incidents for c in counts),
+    )
+
+
+def _capped(lang: str, lines: list[str]) -> list[str]:
+    """A list kept short enough to read on a phone at 7 am: the rest is a count."""
+    if len(lines) <= LISTED:
+        return lines
+    return [*lines[: LISTED - 1], text(lang, "digest.more_items", count=len(lines) - LISTED + 1)]
 
 
 def _unreachable_lines(ctx: Context, lang: str, numbers: ScopeNumbers) -> list[str]:
     if not numbers.unreachable:
         return []
-    lines = ["", text(lang, "digest.unreachable")]
+    lines = []
     for officer in numbers.unreachable:
         since = ctx.local(officer.unreachable_at) if officer.unreachable_at else "–"
         reason = REASONS.get(officer.unreachable_reason or "", "digest.reason.other")
@@ -284,7 +321,7 @@ def _unreachable_lines(ctx: Context, lang: str, numbers: ScopeNumbers) -> list[s
                 since=since,
             )
         )
-    return lines
+    return ["", text(lang, "digest.unreachable"), *_capped(lang, lines)]
 
 
 def _buttons(lang: str, kind: str) -> tuple[Option, ...]:

@@ -651,6 +651,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "digest.by_category": ("Theo loại: {items}", "By category: {items}"),
     "digest.by_area": ("Theo xã: {items}", "By commune: {items}"),
+    "digest.other_areas": ("{areas} xã khác {count}", "{areas} other communes {count}"),
     "digest.urgent": ("🚨 Tin khẩn ({count}):", "🚨 Urgent ({count}):"),
     "digest.urgent.line": (
         "• {code} · {area} · {status}\n  “{excerpt}”",
@@ -675,6 +676,9 @@ TEXTS: dict[str, tuple[str, str]] = {
         "({codes})",
     ),
     "digest.patrols": ("👮 Tuần tra:", "👮 Patrols:"),
+    "digest.patrols.all": ("Cả {count} tổ", "All {count} groups"),
+    "digest.patrols.attention": ("Cần chú ý:", "Worth a look:"),
+    "digest.more_items": ("… và {count} mục khác", "… and {count} more"),
     "digest.missed": (
         "⚠️ Ca bỏ lỡ chưa giải trình:",
         "⚠️ Missed shifts not yet explained:",
