@@ -106,12 +106,15 @@ async def test_migrate_and_unknown_tip(tmp_path: Path) -> None:
     assert code == 2 and "no tip ABCD-EFGH" in err
 
 
-async def start_bot(tmp_path: Path, api: FakeTelegramAPI, *args: str) -> asyncio.subprocess.Process:
+async def start_bot(
+    tmp_path: Path, api: FakeTelegramAPI, *args: str, digest_time: str = "07:00"
+) -> asyncio.subprocess.Process:
     env = clean_env(
         tmp_path,
         TIPLINE_TELEGRAM_TOKEN=api.token,
         TIPLINE_TELEGRAM_API_URL=api.root,
         TIPLINE_SECRET_KEY=SECRET,
+        TIPLINE_DIGEST_TIME=digest_time,
     )
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", *args, cwd=tmp_path, env=env,
