@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 # Telegram allows 30 messages a second in all and one a second to the same chat. No margin
@@ -31,10 +31,12 @@ class Pacer:
         chat_gap: float = CHAT_GAP,
         *,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.per_second = per_second
         self.chat_gap = chat_gap
         self.clock = clock
+        self.sleep = sleep
         self._in_flight = 0
         self._answered: deque[float] = deque()
         self._last_start = float("-inf")
@@ -71,7 +73,7 @@ class Pacer:
                 self._last_start = now
                 self._forget_quiet_chats(now)
                 return
-            await asyncio.sleep(ready - now)
+            await self.sleep(ready - now)
 
     def hold(self, seconds: float) -> None:
         """The platform said to wait: no message goes before then."""

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from bot.pacing import Pacer
 from bot.runtime import Runtime
 from bot.settings import load_settings
 from handlers.sealing import Sealer
@@ -44,6 +45,17 @@ class FakeClock:
     def advance(self, **delta: float) -> None:
         """Move time forward."""
         self.now += timedelta(**delta)
+
+    def pacer(self) -> Pacer:
+        """An outbox Pacer living on this clock: a 429's pause passes when the test moves time."""
+
+        async def sleep(seconds: float) -> None:
+            self.advance(seconds=seconds)
+
+        def seconds() -> float:
+            return self.now.timestamp()
+
+        return Pacer(clock=seconds, sleep=sleep)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
