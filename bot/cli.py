@@ -17,8 +17,10 @@ from sqlalchemy.exc import DBAPIError
 from telegram.error import InvalidToken, NetworkError
 
 from bot import operator
+from bot.channels.base import ChatChannel, Sender
 from bot.channels.console import ConsoleChannel
-from bot.channels.telegram import ALLOWED_UPDATES, TelegramChannel
+from bot.channels.telegram import TelegramChannel
+from bot.channels.zalo import ZaloChannel, ZaloError
 from bot.logs import setup_logging
 from bot.outbox import OutboxSender
 from bot.pacing import Pacer
@@ -31,6 +33,8 @@ from storage.migrate import upgrade
 from storage.models import TipStatus
 
 log = logging.getLogger("tipline")
+
+ZALO_PATH = "/zalo"
 
 
 def open_database(settings: Settings) -> Database:
@@ -75,48 +79,83 @@ async def until_stopped() -> None:
     await stop.wait()
 
 
-async def run_polling(settings: Settings) -> None:
-    """The bot on Telegram by long polling."""
-    token, runtime = settings.require_token(), build_runtime(settings, settings.require_secret())
-    telegram = TelegramChannel(runtime, token, settings.telegram_api_url, polling=True)
+def chat_channels(settings: Settings, runtime: Runtime, *, polling: bool) -> list[ChatChannel]:
+    """Every configured chat platform: Telegram, Zalo, or both."""
+    channels: list[ChatChannel] = []
+    if settings.telegram_token is not None:
+        token = settings.require_token()
+        channels.append(TelegramChannel(runtime, token, settings.telegram_api_url, polling=polling))
+    zalo = settings.zalo()
+    if zalo is not None:
+        channels.append(ZaloChannel(runtime, zalo, settings.zalo_api_url, polling=polling))
+    if not channels:
+        raise SettingsError(
+            "tipline: TIPLINE_TELEGRAM_TOKEN is not set, nor TIPLINE_ZALO_TOKEN: set one or both"
+        )
+    return channels
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    settings: Settings, runtime: Runtime, channels: list[ChatChannel]
+) -> AsyncIterator[None]:
+    """Migrate, start every channel, and run the outbox and scheduler until the body ends."""
+    started: list[ChatChannel] = []
     try:
         await upgrade(runtime.db)
-        await telegram.start()
-        async with background(
-            runtime,
-            OutboxSender(runtime, {telegram.name: telegram}, pacer=Pacer(settings.send_rate)),
-        ):
-            await until_stopped()
+        for channel in channels:
+            await channel.start()
+            started.append(channel)
+        senders: dict[str, Sender] = {channel.name: channel for channel in channels}
+        outbox = OutboxSender(runtime, senders, pacer=Pacer(settings.send_rate))
+        async with background(runtime, outbox):
+            yield
     finally:
-        await telegram.stop()
+        for channel in reversed(started):
+            await channel.stop()
         await runtime.db.dispose()
+
+
+async def run_polling(settings: Settings) -> None:
+    """The bot on every configured platform, by long polling."""
+    runtime = build_runtime(settings, settings.require_secret())
+    async with serving(settings, runtime, chat_channels(settings, runtime, polling=True)):
+        await until_stopped()
 
 
 async def run_webhook(settings: Settings, listen: str, url: str) -> None:
-    """The bot behind a webhook: an aiohttp server that checks Telegram's secret header."""
+    """The bot behind webhooks: one aiohttp server, each platform at its own path and secret.
+
+    Telegram is called at the path of --url, Zalo at /zalo beside it.
+    """
     host, port = parse_listen(listen)
     if not url.startswith(("https://", "http://")):
         raise SettingsError(f"tipline: --url {url!r}: expected https://...")
-    token, runtime = settings.require_token(), build_runtime(settings, settings.require_secret())
-    telegram = TelegramChannel(runtime, token, settings.telegram_api_url, polling=False)
-    secret = runtime.sealer.webhook_token()
-    runner = web.AppRunner(telegram.webhook_app(urlsplit(url).path or "/", secret), access_log=None)
-    try:
-        await upgrade(runtime.db)
-        await telegram.start()
-        await runner.setup()
-        await web.TCPSite(runner, host, port).start()
-        await telegram.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
-        log.info("webhook listening on %s:%d", host, port)
-        async with background(
-            runtime,
-            OutboxSender(runtime, {telegram.name: telegram}, pacer=Pacer(settings.send_rate)),
-        ):
+    runtime = build_runtime(settings, settings.require_secret())
+    channels = chat_channels(settings, runtime, polling=False)
+    app = web.Application(client_max_size=1024 * 1024)
+    parts = urlsplit(url)
+    hooks = []
+    for channel in channels:
+        if isinstance(channel, TelegramChannel):
+            secret = runtime.sealer.webhook_token()
+            channel.add_webhook(app, parts.path or "/", secret)
+            hooks.append(channel.set_webhook(url, secret))
+        elif isinstance(channel, ZaloChannel):
+            secret = settings.zalo_secret(runtime.sealer.webhook_token("zalo"))
+            channel.add_webhook(app, ZALO_PATH, secret)
+            hooks.append(channel.set_webhook(f"{parts.scheme}://{parts.netloc}{ZALO_PATH}", secret))
+    runner = web.AppRunner(app, access_log=None)
+    async with serving(settings, runtime, channels):
+        try:
+            await runner.setup()
+            await web.TCPSite(runner, host, port).start()
+            for hook in hooks:
+                await hook
+            log.info("webhooks listening on %s:%d", host, port)
             await until_stopped()
-    finally:
-        await runner.cleanup()
-        await telegram.stop()
-        await runtime.db.dispose()
+        finally:
+            await runner.cleanup()
 
 
 async def run_console(settings: Settings) -> None:
@@ -230,6 +269,13 @@ def main(argv: Sequence[str] | None = None) -> None:
             file=sys.stderr,
         )
         sys.exit(1)
+    except ZaloError as error:
+        print(
+            f"tipline: the Zalo Bot API at {settings.zalo_api_url} refused to start: {error}"
+            " (check TIPLINE_ZALO_TOKEN)",
+            file=sys.stderr,
+        )
+        sys.exit(2)
     except (OSError, DBAPIError) as error:
         print(f"tipline: cannot start: {_reason(error)}", file=sys.stderr)
         sys.exit(1)

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
 
     telegram_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
+    zalo_token: SecretStr | None = None
+    zalo_api_url: str = "https://bot-api.zaloplatforms.com"
+    zalo_webhook_secret: SecretStr | None = None
     database_url: str = "sqlite+aiosqlite:///./tipline.db"
     secret_key: SecretStr | None = None
     areas_file: Path | None = None
@@ -48,7 +51,7 @@ class Settings(BaseSettings):
     send_rate: float = Field(default=30, gt=0, le=30)
     log_level: str = "INFO"
 
-    @field_validator("telegram_api_url")
+    @field_validator("telegram_api_url", "zalo_api_url")
     @classmethod
     def _root_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
@@ -144,6 +147,26 @@ class Settings(BaseSettings):
                 "tipline: TIPLINE_TELEGRAM_TOKEN is malformed (expected 123:ABC...)"
             )
         return token
+
+    def zalo(self) -> str | None:
+        """The Zalo bot token, if Zalo is configured (a malformed one stops with a clear line)."""
+        if self.zalo_token is None:
+            return None
+        token = self.zalo_token.get_secret_value()
+        bot_id, _, rest = token.partition(":")
+        if not bot_id or not rest:
+            raise SettingsError("tipline: TIPLINE_ZALO_TOKEN is malformed (expected BOT_ID:SECRET)")
+        return token
+
+    def zalo_secret(self, derived: str) -> str:
+        """The secret Zalo must send with each webhook call: the setting, or one derived from
+        the server secret (stable across restarts)."""
+        if self.zalo_webhook_secret is None:
+            return derived
+        secret = self.zalo_webhook_secret.get_secret_value()
+        if not 8 <= len(secret) <= 256:
+            raise SettingsError("tipline: TIPLINE_ZALO_WEBHOOK_SECRET must be 8-256 characters")
+        return secret
 
     def secret_for_console(self) -> str:
         """The secret, or one kept in a 0600 file beside the database, created on first use."""

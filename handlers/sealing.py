@@ -53,9 +53,11 @@ class Sealer:
         mac = hmac.new(self._pseudonym_key, f"{purpose}:{value.upper()}".encode(), "sha256")
         return mac.hexdigest()
 
-    def webhook_token(self) -> str:
-        """The secret Telegram echoes back on every webhook call, stable across restarts."""
-        return base64.urlsafe_b64encode(self._webhook_key).decode().rstrip("=")
+    def webhook_token(self, platform: str = "telegram") -> str:
+        """The secret a platform echoes back on every webhook call, stable across restarts."""
+        if platform == "telegram":
+            return base64.urlsafe_b64encode(self._webhook_key).decode().rstrip("=")
+        return self.digest(f"webhook:{platform}", platform)[:48]
 
 
 def hash_passphrase(passphrase: str, salt: bytes | None = None) -> str:

@@ -628,6 +628,23 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Use: /schedule GROUP NAME | Mon-Sun 21:00-23:30 (several, separated by commas)",
     ),
     "schedule.set": ("Lịch của tổ {group}: {slots}", "Plan of {group}: {slots}"),
+    # --- channels without buttons (Zalo) ---
+    "zalo.choose": (
+        "↩️ Trả lời bằng số, hoặc gõ chữ của lựa chọn",
+        "Reply with the number or the words",
+    ),
+    "zalo.location": (
+        "📍 Gửi vị trí, hoặc gõ tên nơi (thôn, đường, chỗ dễ nhận ra)",
+        "Send your location or type the place (village, street, landmark)",
+    ),
+    "zalo.media_elsewhere": (
+        "📎 {count} tệp đính kèm không xem được trên Zalo: hãy xem trên Telegram.",
+        "{count} attachment(s) cannot be shown on Zalo: see them on Telegram.",
+    ),
+    "zalo.no_files": (
+        "Zalo không nhận tệp: hãy xuất Excel trên Telegram hoặc console.",
+        "Zalo cannot carry files: export on Telegram or the console.",
+    ),
     # --- digests ---
     "digest.head.daily": (
         "☀️ Bản tin sáng {date} · {scope}\n24 giờ qua: {start} – {end}",

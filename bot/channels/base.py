@@ -29,6 +29,16 @@ class Sender(Protocol):
         """The platform calls that deliver a reply, in order; each raises DeliveryError."""
 
 
+class ChatChannel(Sender, Protocol):
+    """A chat platform the bot runs on: started, stopped, and able to deliver."""
+
+    async def start(self) -> None:
+        """Connect and start receiving."""
+
+    async def stop(self) -> None:
+        """Stop receiving, finish what is running, disconnect."""
+
+
 async def deliver(sender: Sender, chat: str, reply: Reply) -> None:
     """Send every part of a reply, one after the other."""
     for part in sender.parts(chat, reply):

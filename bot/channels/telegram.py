@@ -319,8 +319,8 @@ class TelegramChannel:
         await self.application.update_processor.process_update(update, tracked())
         await done
 
-    def webhook_app(self, path: str, secret: str) -> web.Application:
-        """An aiohttp app taking Telegram's webhook calls at `path`; wrong secret -> 403."""
+    def add_webhook(self, app: web.Application, path: str, secret: str) -> None:
+        """Take Telegram's webhook calls at `path`; a wrong secret header gets 403."""
 
         async def receive(request: web.Request) -> web.Response:
             offered = request.headers.get(WEBHOOK_SECRET_HEADER, "")
@@ -335,6 +335,8 @@ class TelegramChannel:
             await self.process_webhook(payload)
             return web.Response(text="ok")
 
-        app = web.Application(client_max_size=1024 * 1024)
         app.router.add_post(path, receive)
-        return app
+
+    async def set_webhook(self, url: str, secret: str) -> None:
+        """Tell Telegram where to call, with the secret it must send back."""
+        await self.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)

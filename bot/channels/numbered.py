@@ -1,0 +1,62 @@
+"""Choices without buttons: options become numbered lines, answered by number or by words."""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+
+from handlers.catalog import fold
+from handlers.types import Option, Reply
+
+# A label's emoji and punctuation are decoration: "📝 Gửi tin báo" is picked by "gui tin bao".
+_DECORATION = re.compile(r"[^\w\s]", re.UNICODE)
+REMEMBERED_CHATS = 10_000
+
+
+def _words(text: str) -> str:
+    return " ".join(_DECORATION.sub(" ", fold(text)).split())
+
+
+def numbered(reply: Reply, hint: str) -> str:
+    """The reply's text with its options as "1. Ma túy" lines and a line saying how to answer."""
+    if not reply.options:
+        return reply.text
+    lines = [reply.text, ""]
+    lines += [f"{n}. {option.label}" for n, option in enumerate(reply.options, 1)]
+    return "\n".join([*lines, hint])
+
+
+class OfferedOptions:
+    """What each chat was last offered, so that "2" or "ma tuy" can be taken as that choice.
+
+    Kept in memory for the most recent chats: after a restart a number is read as text, and
+    the conversation asks its question again.
+    """
+
+    def __init__(self) -> None:
+        self._offered: OrderedDict[str, tuple[Option, ...]] = OrderedDict()
+
+    def offer(self, chat: str, options: tuple[Option, ...]) -> None:
+        """Remember the options just sent to a chat (none: it has nothing to choose now)."""
+        self._offered.pop(chat, None)
+        if options:
+            self._offered[chat] = options
+            if len(self._offered) > REMEMBERED_CHATS:
+                self._offered.popitem(last=False)
+
+    def pick(self, chat: str, text: str) -> Option | None:
+        """The option a typed answer means: its number, its words (accents optional), or a
+        unique beginning of its words; None if it means none of them, or several."""
+        options = self._offered.get(chat, ())
+        typed = text.strip()
+        if typed.isdigit():
+            number = int(typed)
+            return options[number - 1] if 1 <= number <= len(options) else None
+        words = _words(typed)
+        if not words:
+            return None
+        exact = [o for o in options if _words(o.label) == words]
+        if exact:
+            return exact[0]
+        starts = [o for o in options if len(words) >= 3 and _words(o.label).startswith(words)]
+        return starts[0] if len(starts) == 1 else None

@@ -1,0 +1,262 @@
+"""Zalo Bot Platform: the same handlers for residents and officers who live on Zalo.
+
+The platform is Telegram-like but plainer: no buttons (options become numbered lines, answered
+by number or words), no message editing, no documents, photos as URLs, texts of at most 2,000
+characters, one update per getUpdates call with no offset (so updates are deduplicated on
+their message id), and answers that may say `ok: false` with HTTP 200.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+from collections import defaultdict
+from typing import Any
+
+from aiohttp import ClientError, ClientSession, ClientTimeout, web
+
+from bot.channels.base import DeliveryError, Part, split_text
+from bot.channels.numbered import OfferedOptions, numbered
+from bot.runtime import Runtime
+from handlers.texts import text
+from handlers.types import Incoming, Kind, Location, Media, MediaKind, Reply
+
+log = logging.getLogger("tipline.zalo")
+
+CHANNEL = "zalo"
+MAX_TEXT = 2000
+SECRET_HEADER = "X-Bot-Api-Secret-Token"
+POLL_SECONDS = 30
+JSONDict = dict[str, Any]
+
+
+class ZaloError(Exception):
+    """An answer that was not `ok`, whatever its HTTP status said."""
+
+    def __init__(self, code: int, description: str) -> None:
+        super().__init__(f"{code} {description}".strip())
+        self.code = code
+
+
+class ZaloBotAPI:
+    """JSON calls to {root}/bot{token}/{method}, each answer's `ok` checked."""
+
+    def __init__(self, token: str, root: str) -> None:
+        self.url = f"{root.rstrip('/')}/bot{token}"
+        self._session: ClientSession | None = None
+
+    async def call(self, method: str, **params: Any) -> Any:
+        """Call a method; returns its result or raises ZaloError."""
+        if self._session is None:
+            self._session = ClientSession(timeout=ClientTimeout(total=POLL_SECONDS + 15))
+        try:
+            async with self._session.post(f"{self.url}/{method}", json=params) as response:
+                body = await response.json(content_type=None)
+                status = response.status
+        except (ClientError, TimeoutError, ValueError) as error:
+            raise ZaloError(0, type(error).__name__) from None
+        if not isinstance(body, dict) or body.get("ok") is not True:
+            found = body if isinstance(body, dict) else {}
+            raise ZaloError(
+                int(found.get("error_code") or status), str(found.get("description", ""))
+            )
+        return body.get("result")
+
+    async def close(self) -> None:
+        """Close the HTTP connections."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+def unwrap(payload: Any) -> JSONDict | None:
+    """An update, whether it came bare or wrapped in {"ok": true, "result": ...}."""
+    if isinstance(payload, dict) and isinstance(payload.get("result"), dict):
+        payload = payload["result"]
+    if isinstance(payload, dict) and "event_name" in payload:
+        return payload
+    return None
+
+
+def delivery_error(error: ZaloError) -> DeliveryError:
+    """A refusal as the outbox understands it; Zalo publishes no retry delay, so 429 waits 5 s."""
+    if error.code == 429:
+        return DeliveryError("rate limited", retry_after=5)
+    if error.code == 403:
+        return DeliveryError("blocked by the user", permanent=True)
+    return DeliveryError(f"zalo {error.code}")
+
+
+class ZaloChannel:
+    """The bot on Zalo, fed by long polling or by a webhook."""
+
+    name = CHANNEL
+
+    def __init__(self, runtime: Runtime, token: str, api_root: str, *, polling: bool = True):
+        self.runtime = runtime
+        self.api = ZaloBotAPI(token, api_root)
+        self.polling = polling
+        self.offered = OfferedOptions()
+        self._chat_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._poller: asyncio.Task[None] | None = None
+        self._working: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        """Check the token (getMe) and start polling when configured."""
+        me = await self.api.call("getMe")
+        if self.polling:
+            self._poller = asyncio.create_task(self._poll())
+        log.info("zalo bot %s started", (me or {}).get("account_name", ""))
+
+    async def stop(self) -> None:
+        """Stop polling, let running updates finish, disconnect."""
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+        if self._working:
+            await asyncio.wait(self._working, timeout=10)
+        await self.api.close()
+
+    # --- receiving ---
+
+    def to_incoming(self, update: JSONDict) -> Incoming | None:
+        """Normalise a Zalo update; None for what cannot be one (no sender, chat or id)."""
+        message = update.get("message") or {}
+        user = str((message.get("from") or {}).get("id") or "")
+        chat = str((message.get("chat") or {}).get("id") or "")
+        message_id = str(message.get("message_id") or "")
+        if not user or not chat or not message_id:
+            return None
+        base: JSONDict = {
+            "channel": CHANNEL,
+            "sender": self.runtime.sealer.pseudonym(CHANNEL, user),
+            "chat": chat,
+            # Keyed, so that no chat id lands in the processed-update table.
+            "dedupe_key": "zalo:"
+            + self.runtime.sealer.digest("zalo-update", f"{chat}:{message_id}")[:40],
+            "private": (message.get("chat") or {}).get("chat_type", "PRIVATE") == "PRIVATE",
+        }
+        event = str(update.get("event_name", ""))
+        where = message.get("location")
+        if isinstance(where, dict) and {"latitude", "longitude"} <= where.keys():
+            # Not in the published events; taken if Zalo ever sends a shared location.
+            pin = Location(float(where["latitude"]), float(where["longitude"]))
+            return Incoming(kind=Kind.LOCATION, location=pin, **base)
+        if event == "message.text.received":
+            return self._from_text(base, chat, str(message.get("text") or ""))
+        if event == "message.image.received" and message.get("photo_url"):
+            photo = Media(MediaKind.PHOTO, str(message["photo_url"]))
+            caption = str(message.get("caption") or "")
+            return Incoming(kind=Kind.MEDIA, media=(photo,), caption=caption, **base)
+        what = "sticker" if event == "message.sticker.received" else "other"
+        return Incoming(kind=Kind.UNSUPPORTED, unsupported=what, **base)
+
+    def _from_text(self, base: JSONDict, chat: str, typed: str) -> Incoming:
+        if typed.startswith("/"):
+            head, _, args = typed[1:].partition(" ")
+            return Incoming(kind=Kind.COMMAND, command=head.lower(), args=args.strip(), **base)
+        option = self.offered.pick(chat, typed)
+        if option is not None:
+            return Incoming(kind=Kind.CHOICE, choice=option.data, **base)
+        return Incoming(kind=Kind.TEXT, text=typed, **base)
+
+    async def process(self, payload: Any) -> None:
+        """Handle one update in its chat's turn and send the replies."""
+        update = unwrap(payload)
+        msg = self.to_incoming(update) if update is not None else None
+        if msg is None:
+            return
+        async with self._chat_locks[msg.chat]:
+            replies = await self.runtime.handle(msg)
+            self._offer(msg.chat, replies)
+            for reply in replies:
+                for part in self.parts(msg.chat, reply, offer=False):
+                    try:
+                        await part()
+                    except DeliveryError as error:
+                        log.warning("zalo reply not sent: %s", error)
+                        break
+
+    def _offer(self, chat: str, replies: list[Reply]) -> None:
+        """The choices now open are the last ones shown; none shown, none open."""
+        offered = [reply.options for reply in replies if reply.options]
+        self.offered.offer(chat, offered[-1] if offered else ())
+
+    async def _poll(self) -> None:
+        pause = 1.0
+        while True:
+            try:
+                result = await self.api.call("getUpdates", timeout=POLL_SECONDS)
+            except ZaloError as error:
+                if error.code == 408:  # the long poll ended with nothing new
+                    continue
+                log.warning("zalo getUpdates failed: %s", error)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 30)
+                continue
+            pause = 1.0
+            task = asyncio.create_task(self.process(result))
+            self._working.add(task)
+            task.add_done_callback(self._working.discard)
+
+    def add_webhook(self, app: web.Application, path: str, secret: str) -> None:
+        """Take Zalo's webhook calls at `path`; a missing or wrong secret header gets 403."""
+
+        async def receive(request: web.Request) -> web.Response:
+            offered = request.headers.get(SECRET_HEADER, "")
+            if not hmac.compare_digest(offered.encode(), secret.encode()):
+                return web.Response(status=403, text="forbidden")
+            try:
+                payload = await request.json()
+            except ValueError:
+                return web.Response(status=400, text="not json")
+            if unwrap(payload) is None:
+                return web.Response(status=400, text="not an update")
+            await self.process(payload)
+            return web.json_response({"ok": True})
+
+        app.router.add_post(path, receive)
+
+    async def set_webhook(self, url: str, secret: str) -> None:
+        """Tell Zalo where to call, with the secret it must send in its header."""
+        await self.api.call("setWebhook", url=url, secret_token=secret)
+
+    # --- sending ---
+
+    def parts(self, chat: str, reply: Reply, *, offer: bool = True) -> list[Part]:
+        """The calls that send a reply: its text with numbered options, split at 2,000
+        characters; photos by URL; a line for what Zalo cannot carry (files, charts are left out).
+        """
+        if offer and reply.options:
+            self.offered.offer(chat, reply.options)
+        body = numbered(reply, _both("zalo.choose"))
+        if reply.request_location:
+            body += "\n" + _both("zalo.location")
+        parts: list[Part] = [
+            self._call("sendMessage", chat_id=chat, text=p) for p in split_text(body, MAX_TEXT)
+        ]
+        photos = [m for m in reply.media if m.kind is MediaKind.PHOTO and m.ref.startswith("http")]
+        parts += [self._call("sendPhoto", chat_id=chat, photo=m.ref) for m in photos]
+        if len(photos) < len(reply.media):
+            note = _both("zalo.media_elsewhere", count=len(reply.media) - len(photos))
+            parts.append(self._call("sendMessage", chat_id=chat, text=note))
+        if reply.document is not None:
+            parts.append(self._call("sendMessage", chat_id=chat, text=_both("zalo.no_files")))
+        return parts
+
+    def _call(self, method: str, **params: Any) -> Part:
+        async def call() -> None:
+            try:
+                await self.api.call(method, **params)
+            except ZaloError as error:
+                raise delivery_error(error) from None
+
+        return call
+
+
+def _both(key: str, **values: Any) -> str:
+    """A line for someone whose language the channel does not know: Vietnamese, then English."""
+    return f"{text('vi', key, **values)} · {text('en', key, **values)}"

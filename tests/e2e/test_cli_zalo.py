@@ -1,0 +1,66 @@
+"""`tipline run` and `tipline webhook` serving Telegram and Zalo at once, in real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from tests.e2e.conftest import free_port
+from tests.e2e.test_cli import SECRET, clean_env, stop_bot
+from tests.fake_telegram import FakeTelegramAPI
+from tests.fake_zalo import TOKEN, FakeZaloBotAPI
+
+
+async def start_both(
+    tmp_path: Path, telegram: FakeTelegramAPI, zalo: FakeZaloBotAPI, *args: str
+) -> asyncio.subprocess.Process:
+    env = clean_env(
+        tmp_path,
+        TIPLINE_TELEGRAM_TOKEN=telegram.token,
+        TIPLINE_TELEGRAM_API_URL=telegram.root,
+        TIPLINE_ZALO_TOKEN=TOKEN,
+        TIPLINE_ZALO_API_URL=zalo.root,
+        TIPLINE_SECRET_KEY=SECRET,
+    )
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
+async def test_tipline_run_serves_telegram_and_zalo_together(tmp_path: Path) -> None:
+    async with FakeTelegramAPI() as telegram, FakeZaloBotAPI() as zalo:
+        process = await start_both(tmp_path, telegram, zalo, "run")
+        telegram.push(telegram.text_update(telegram.user(31337, "Tele Person"), "/start"))
+        zalo.push(zalo.text_update("8800", "/start"))
+        await telegram.wait_calls("sendMessage", chat_id=31337, timeout=60)
+        (greeting,) = await zalo.wait_texts("8800", 1, timeout=60)
+        logs = await stop_bot(process)
+    assert "113" in greeting and "1. " in greeting  # the menu as numbered lines
+    assert "update=telegram:" in logs and "update=zalo:" in logs
+    assert "8800" not in logs and "31337" not in logs
+
+
+async def test_tipline_webhook_mounts_zalo_beside_telegram(tmp_path: Path) -> None:
+    port = free_port()
+    async with FakeTelegramAPI() as telegram, FakeZaloBotAPI() as zalo:
+        url = f"http://127.0.0.1:{port}/tg-hook"
+        process = await start_both(
+            tmp_path, telegram, zalo, "webhook", "--listen", f"127.0.0.1:{port}", "--url", url
+        )
+        await telegram.wait_calls("setWebhook", timeout=60)
+        for _ in range(600):
+            if zalo.webhook:
+                break
+            await asyncio.sleep(0.05)
+        assert zalo.webhook["url"] == f"http://127.0.0.1:{port}/zalo"
+        secret = str(zalo.webhook["secret_token"])
+        assert len(secret) >= 32 and SECRET not in secret
+        update = zalo.text_update("8900", "/help")
+        hook = zalo.webhook["url"]
+        assert await zalo.post_webhook(hook, update, None) == 403
+        assert await zalo.post_webhook(hook, update, secret[:-1]) == 403
+        assert await zalo.post_webhook(hook, update, secret) == 200
+        assert "/status" in zalo.sent_texts("8900")[0]
+        await stop_bot(process)

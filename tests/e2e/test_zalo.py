@@ -1,0 +1,247 @@
+"""Tipline on Zalo: the same handlers through a fake Zalo Bot Platform (a real local server)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from sqlalchemy import select
+
+from bot.channels.base import deliver
+from bot.channels.numbered import OfferedOptions
+from bot.channels.zalo import ZaloBotAPI, ZaloChannel, ZaloError
+from bot.outbox import OutboxSender
+from bot.runtime import Runtime
+from bot.scheduler import run_digests
+from handlers.patrol_admin import create_group
+from handlers.types import Option, Reply
+from storage.models import Outbox, OutboxState, Shift, Tip
+from tests.conftest import FakeClock, Person
+from tests.e2e.conftest import database_bytes, free_port
+from tests.fake_zalo import TOKEN, FakeZaloBotAPI
+from tests.test_officers import invite
+
+TIPSTER = "5566778899001122"  # a Zalo user id: it must never be stored or logged
+
+
+@pytest.fixture
+async def zalo() -> AsyncIterator[FakeZaloBotAPI]:
+    """The fake Zalo Bot Platform."""
+    async with FakeZaloBotAPI() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def channel(runtime: Runtime, zalo: FakeZaloBotAPI) -> AsyncIterator[ZaloChannel]:
+    """The real Zalo channel, long polling the fake."""
+    polling = ZaloChannel(runtime, TOKEN, zalo.root, polling=True)
+    await polling.start()
+    yield polling
+    await polling.stop()
+
+
+class ZaloUser:
+    """Someone typing to the bot in Zalo, seen from the platform's side."""
+
+    def __init__(self, api: FakeZaloBotAPI, user_id: str) -> None:
+        self.api = api
+        self.user_id = user_id
+
+    async def send(self, typed: str, replies: int = 1) -> str:
+        """Type a message; wait for `replies` messages back; returns their text."""
+        before = len(self.api.sent_texts(self.user_id))
+        self.api.push(self.api.text_update(self.user_id, typed))
+        texts = await self.api.wait_texts(self.user_id, before + replies)
+        return "\n".join(texts[before:])
+
+    async def pick(self, label: str, replies: int = 1) -> str:
+        """Answer with the number the last message gave the option containing `label`."""
+        return await self.send(self.number_of(label), replies)
+
+    def number_of(self, label: str) -> str:
+        last = self.api.sent_texts(self.user_id)[-1]
+        found = re.findall(rf"^(\d+)\. [^\n]*{re.escape(label)}", last, re.MULTILINE)
+        assert found, f"no option {label!r} in {last!r}"
+        return str(found[0])
+
+
+async def file_tip(tipster: ZaloUser, *, contact: bool) -> str:
+    """A tip typed on Zalo, with numbers and with words; returns its code."""
+    menu = await tipster.send("/tip")
+    assert "1. " in menu and "Trả lời bằng số" in menu  # numbered, and told how to answer
+    await tipster.send("ma tuy")  # words without accents pick "Ma túy"
+    await tipster.pick("Kiến Giang")
+    await tipster.send("bo qua")  # the place is optional: skipped in words
+    await tipster.send("Có người bán ma túy ở cuối ngõ, tối nào cũng thấy")
+    await tipster.pick("Hôm nay")
+    await tipster.pick("Không")
+    receipt = await tipster.pick("cho phép" if contact else "không liên hệ")
+    codes: list[str] = re.findall(r"\b([A-Z0-9]{4}-[A-Z0-9]{4})\b", receipt)
+    return codes[0]
+
+
+async def test_a_whole_anonymous_tip_by_numbers_and_words(
+    runtime: Runtime, zalo: FakeZaloBotAPI, channel: ZaloChannel, tmp_path: Path
+) -> None:
+    tipster = ZaloUser(zalo, TIPSTER)
+    code = await file_tip(tipster, contact=False)
+    async with runtime.db.transaction() as db:
+        (tip,) = await db.scalars(select(Tip))
+    assert tip.category == "drugs" and tip.area == "kien-giang"
+    assert tip.code == code.replace("-", "")
+    _, raw = database_bytes(tmp_path)
+    assert TIPSTER.encode() not in raw and "Người dùng".encode() not in raw
+
+
+async def test_a_patrol_member_checks_in_by_typing_the_place(
+    runtime: Runtime, zalo: FakeZaloBotAPI, channel: ZaloChannel
+) -> None:
+    async with runtime.db.transaction() as db:
+        made = await create_group(
+            db, runtime.context(), name="Tổ thôn 5", area="an-thuy", officer=None
+        )
+    assert made is not None
+    member = ZaloUser(zalo, "7001")
+    assert "Gõ tên của bạn" in await member.send(f"/join {made[1]}")
+    await member.send("Lan")
+    ask = await member.send("/checkin")
+    assert "gõ tên nơi" in ask
+    started = await member.send("Cầu Kiến Giang", replies=2)
+    assert "Đã bắt đầu ca" in started
+    async with runtime.db.transaction() as db:
+        (shift,) = await db.scalars(select(Shift))
+    assert shift.ended_at is None
+
+
+async def test_an_officer_question_reaches_a_zalo_tipster_who_answers(
+    runtime: Runtime, zalo: FakeZaloBotAPI, channel: ZaloChannel, clock: FakeClock
+) -> None:
+    tipster = ZaloUser(zalo, TIPSTER)
+    code = await file_tip(tipster, contact=True)
+    officer = Person(runtime, user="officer-an", chat="chat-an")
+    await officer.send(f"/officer {await invite(runtime, 'An', None)}")
+    await officer.send(f"/tip {code}")
+    await officer.press("Hỏi người báo")
+    await officer.send("Người bán đi xe máy màu gì?")
+    outbox = OutboxSender(runtime, {"zalo": channel, "console": channel}, pacer=clock.pacer())
+    await outbox.run_once()
+    question = zalo.sent_texts(TIPSTER)[-1]
+    assert "Người bán đi xe máy màu gì?" in question and "1. " in question
+    await tipster.pick("Trả lời")
+    assert "Cảm ơn" in await tipster.send("Xe Wave màu đỏ")
+    async with runtime.db.transaction() as db:
+        rows = list(await db.scalars(select(Outbox).order_by(Outbox.id)))
+    assert "Xe Wave màu đỏ" in rows[-1].payload["text"] and rows[-1].officer_id is not None
+
+
+async def test_the_webhook_wants_its_secret_and_takes_bare_and_wrapped_updates(
+    runtime: Runtime, zalo: FakeZaloBotAPI
+) -> None:
+    hooked = ZaloChannel(runtime, TOKEN, zalo.root, polling=False)
+    await hooked.start()
+    app = web.Application()
+    hooked.add_webhook(app, "/zalo", "s3cret-s3cret")
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    url = f"http://127.0.0.1:{port}/zalo"
+    try:
+        update = zalo.text_update("9001", "/start")
+        assert await zalo.post_webhook(url, update, None) == 403
+        assert await zalo.post_webhook(url, update, "wrong-secret") == 403
+        assert zalo.sent_texts("9001") == []
+        assert await zalo.post_webhook(url, update, "s3cret-s3cret") == 200  # wrapped
+        bare = zalo.text_update("9002", "/start")["result"]
+        assert await zalo.post_webhook(url, bare, "s3cret-s3cret") == 200
+        assert await zalo.post_webhook(url, {"nonsense": 1}, "s3cret-s3cret") == 400
+        assert "113" in zalo.sent_texts("9001")[0] and "113" in zalo.sent_texts("9002")[0]
+    finally:
+        await runner.cleanup()
+        await hooked.stop()
+
+
+async def test_a_repeated_message_id_is_handled_once(
+    zalo: FakeZaloBotAPI, channel: ZaloChannel
+) -> None:
+    first = zalo.text_update("9100", "/start", message_id="abc123")
+    zalo.push(first)
+    zalo.push(dict(first))  # the platform delivered it again
+    zalo.push(zalo.text_update("9100", "/help")["result"])  # a bare one after it
+    await zalo.wait_texts("9100", 2)
+    await asyncio.sleep(0.3)
+    texts = zalo.sent_texts("9100")
+    assert len(texts) == 2 and "113" in texts[0] and "/status" in texts[1]
+
+
+async def test_ok_false_with_http_200_is_an_error_and_retried(
+    runtime: Runtime, zalo: FakeZaloBotAPI, channel: ZaloChannel, clock: FakeClock
+) -> None:
+    api = ZaloBotAPI(TOKEN, zalo.root)
+    zalo.fail_next("getMe", error_code=401)
+    with pytest.raises(ZaloError, match="401"):
+        await api.call("getMe")
+    await api.close()
+    officer = ZaloUser(zalo, "9200")
+    await officer.send(f"/officer {await invite(runtime, 'Bình', 'an-thuy')}")
+    clock.now = clock.now.replace(hour=0, minute=0) + timedelta(days=1)  # 07:00 the next day
+    assert await run_digests(runtime) == 1
+    zalo.fail_next("sendMessage", error_code=500)
+    outbox = OutboxSender(runtime, {"zalo": channel}, pacer=clock.pacer())
+    await outbox.run_once()
+    async with runtime.db.transaction() as db:
+        (row,) = await db.scalars(select(Outbox))
+    assert row.state is OutboxState.PENDING and row.last_error == "zalo 500"
+    clock.advance(minutes=1)
+    await outbox.run_once()
+    digest = zalo.sent_texts("9200")[-1]
+    assert digest.startswith("☀️ Bản tin sáng")
+    assert [c.method for c in zalo.calls].count("sendPhoto") == 0  # no chart on Zalo: text only
+
+
+async def test_long_texts_are_split_at_2000_characters_on_line_breaks(
+    zalo: FakeZaloBotAPI, channel: ZaloChannel
+) -> None:
+    body = "\n".join(f"{n:04d} " + "chữ " * 30 for n in range(120))
+    await deliver(channel, "9300", Reply(body))
+    pieces = zalo.sent_texts("9300")
+    assert len(pieces) >= 2 and all(len(piece) <= 2000 for piece in pieces)
+    assert "\n".join(pieces) == body
+
+
+def test_choices_match_numbers_and_words_without_accents() -> None:
+    offered = OfferedOptions()
+    options = (
+        Option("Ma túy", "t:1:c.drugs"),
+        Option("Trộm cắp", "t:1:c.theft"),
+        Option("📝 Gửi tin báo", "m:tip"),
+        Option("Gây rối trật tự", "t:1:c.disorder"),
+        Option("Gây thương tích", "t:1:c.injury"),
+    )
+    offered.offer("c", options)
+    assert offered.pick("c", "ma tuy") is options[0]
+    assert offered.pick("c", "MA TÚY") is options[0]
+    assert offered.pick("c", " 2 ") is options[1]
+    assert offered.pick("c", "gui tin bao") is options[2]  # the emoji is decoration
+    assert offered.pick("c", "trom") is options[1]  # a unique beginning
+    assert offered.pick("c", "gay") is None  # two options begin so: ask again
+    assert offered.pick("c", "9") is None and offered.pick("c", "0") is None
+    assert offered.pick("other-chat", "1") is None
+    offered.offer("c", ())
+    assert offered.pick("c", "1") is None
+
+
+async def test_zalo_ids_stay_out_of_the_logs(
+    zalo: FakeZaloBotAPI, channel: ZaloChannel, production_logs: io.StringIO
+) -> None:
+    tipster = ZaloUser(zalo, TIPSTER)
+    await file_tip(tipster, contact=True)
+    logged = production_logs.getvalue()
+    assert "update=zalo:" in logged
+    assert TIPSTER not in logged and "Người dùng" not in logged
