@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,6 +22,7 @@ from bot.channels.base import ChatChannel, Sender
 from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo import ZaloChannel, ZaloError
+from bot.channels.zalo_oa import TokenFile, ZaloOAChannel, ZaloOAClient
 from bot.logs import setup_logging
 from bot.outbox import OutboxSender
 from bot.pacing import Pacer
@@ -35,6 +37,7 @@ from storage.models import TipStatus
 log = logging.getLogger("tipline")
 
 ZALO_PATH = "/zalo"
+ZALO_OA_PATH = "/zalo-oa"
 
 
 def open_database(settings: Settings) -> Database:
@@ -80,7 +83,7 @@ async def until_stopped() -> None:
 
 
 def chat_channels(settings: Settings, runtime: Runtime, *, polling: bool) -> list[ChatChannel]:
-    """Every configured chat platform: Telegram, Zalo, or both."""
+    """Every configured chat platform: Telegram, Zalo, both (and, by webhook, a Zalo OA)."""
     channels: list[ChatChannel] = []
     if settings.telegram_token is not None:
         token = settings.require_token()
@@ -88,6 +91,9 @@ def chat_channels(settings: Settings, runtime: Runtime, *, polling: bool) -> lis
     zalo = settings.zalo()
     if zalo is not None:
         channels.append(ZaloChannel(runtime, zalo, settings.zalo_api_url, polling=polling))
+    oa = None if polling else official_account(settings, runtime)
+    if oa is not None:
+        channels.append(oa)
     if not channels:
         raise SettingsError(
             "tipline: TIPLINE_TELEGRAM_TOKEN is not set, nor TIPLINE_ZALO_TOKEN: set one or both"
@@ -116,6 +122,22 @@ async def serving(
         await runtime.db.dispose()
 
 
+def official_account(settings: Settings, runtime: Runtime) -> ZaloOAChannel | None:
+    """The Zalo Official Account channel, when one is configured (webhooks only)."""
+    configured = settings.zalo_oa()
+    if configured is None:
+        return None
+    app_id, secret_key = configured
+    client = ZaloOAClient(
+        app_id,
+        secret_key,
+        TokenFile(settings.zalo_oa_token_file),
+        api_root=settings.zalo_oa_api_url,
+        oauth_root=settings.zalo_oa_oauth_url,
+    )
+    return ZaloOAChannel(runtime, client)
+
+
 async def run_polling(settings: Settings) -> None:
     """The bot on every configured platform, by long polling."""
     runtime = build_runtime(settings, settings.require_secret())
@@ -123,10 +145,37 @@ async def run_polling(settings: Settings) -> None:
         await until_stopped()
 
 
+def mount_webhooks(
+    settings: Settings,
+    runtime: Runtime,
+    channels: list[ChatChannel],
+    app: web.Application,
+    url: str,
+) -> list[Callable[[], Awaitable[None]]]:
+    """Give each channel its path and secret on the server; returns the calls that tell the
+    platforms where to call (made once the server listens)."""
+    parts = urlsplit(url)
+    announce: list[Callable[[], Awaitable[None]]] = []
+    for channel in channels:
+        if isinstance(channel, TelegramChannel):
+            secret = runtime.sealer.webhook_token()
+            channel.add_webhook(app, parts.path or "/", secret)
+            announce.append(functools.partial(channel.set_webhook, url, secret))
+        elif isinstance(channel, ZaloChannel):
+            secret = settings.zalo_secret(runtime.sealer.webhook_token("zalo"))
+            channel.add_webhook(app, ZALO_PATH, secret)
+            where = f"{parts.scheme}://{parts.netloc}{ZALO_PATH}"
+            announce.append(functools.partial(channel.set_webhook, where, secret))
+        elif isinstance(channel, ZaloOAChannel):
+            channel.add_webhook(app, ZALO_OA_PATH)  # its URL is set in the OA's console
+    return announce
+
+
 async def run_webhook(settings: Settings, listen: str, url: str) -> None:
     """The bot behind webhooks: one aiohttp server, each platform at its own path and secret.
 
-    Telegram is called at the path of --url, Zalo at /zalo beside it.
+    Telegram is called at the path of --url, Zalo at /zalo beside it, a Zalo Official
+    Account (when configured) at /zalo-oa.
     """
     host, port = parse_listen(listen)
     if not url.startswith(("https://", "http://")):
@@ -134,24 +183,14 @@ async def run_webhook(settings: Settings, listen: str, url: str) -> None:
     runtime = build_runtime(settings, settings.require_secret())
     channels = chat_channels(settings, runtime, polling=False)
     app = web.Application(client_max_size=1024 * 1024)
-    parts = urlsplit(url)
-    hooks = []
-    for channel in channels:
-        if isinstance(channel, TelegramChannel):
-            secret = runtime.sealer.webhook_token()
-            channel.add_webhook(app, parts.path or "/", secret)
-            hooks.append(channel.set_webhook(url, secret))
-        elif isinstance(channel, ZaloChannel):
-            secret = settings.zalo_secret(runtime.sealer.webhook_token("zalo"))
-            channel.add_webhook(app, ZALO_PATH, secret)
-            hooks.append(channel.set_webhook(f"{parts.scheme}://{parts.netloc}{ZALO_PATH}", secret))
+    announce = mount_webhooks(settings, runtime, channels, app, url)
     runner = web.AppRunner(app, access_log=None)
     async with serving(settings, runtime, channels):
         try:
             await runner.setup()
             await web.TCPSite(runner, host, port).start()
-            for hook in hooks:
-                await hook
+            for hook in announce:
+                await hook()
             log.info("webhooks listening on %s:%d", host, port)
             await until_stopped()
         finally:

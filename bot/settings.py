@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     zalo_token: SecretStr | None = None
     zalo_api_url: str = "https://bot-api.zaloplatforms.com"
     zalo_webhook_secret: SecretStr | None = None
+    zalo_oa_app_id: str | None = None
+    zalo_oa_secret_key: SecretStr | None = None
+    zalo_oa_token_file: Path = Path("zalo-oa-tokens.json")
+    zalo_oa_api_url: str = "https://openapi.zalo.me"
+    zalo_oa_oauth_url: str = "https://oauth.zaloapp.com"
     database_url: str = "sqlite+aiosqlite:///./tipline.db"
     secret_key: SecretStr | None = None
     areas_file: Path | None = None
@@ -51,7 +56,7 @@ class Settings(BaseSettings):
     send_rate: float = Field(default=30, gt=0, le=30)
     log_level: str = "INFO"
 
-    @field_validator("telegram_api_url", "zalo_api_url")
+    @field_validator("telegram_api_url", "zalo_api_url", "zalo_oa_api_url", "zalo_oa_oauth_url")
     @classmethod
     def _root_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
@@ -167,6 +172,19 @@ class Settings(BaseSettings):
         if not 8 <= len(secret) <= 256:
             raise SettingsError("tipline: TIPLINE_ZALO_WEBHOOK_SECRET must be 8-256 characters")
         return secret
+
+    def zalo_oa(self) -> tuple[str, str] | None:
+        """(app id, OA secret key) when a Zalo Official Account is configured."""
+        if self.zalo_oa_app_id is None:
+            return None
+        if self.zalo_oa_secret_key is None:
+            raise SettingsError("tipline: TIPLINE_ZALO_OA_SECRET_KEY is not set (OA settings)")
+        if not self.zalo_oa_token_file.is_file():
+            raise SettingsError(
+                f"tipline: TIPLINE_ZALO_OA_TOKEN_FILE: no token file at {self.zalo_oa_token_file}"
+                ' (write {"access_token": "...", "refresh_token": "..."} there first)'
+            )
+        return self.zalo_oa_app_id, self.zalo_oa_secret_key.get_secret_value()
 
     def secret_for_console(self) -> str:
         """The secret, or one kept in a 0600 file beside the database, created on first use."""

@@ -13,6 +13,7 @@ import contextlib
 import hmac
 import logging
 from collections import defaultdict
+from collections.abc import Coroutine
 from typing import Any
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
@@ -89,19 +90,67 @@ def delivery_error(error: ZaloError) -> DeliveryError:
     return DeliveryError(f"zalo {error.code}")
 
 
-class ZaloChannel:
+class TypedChats:
+    """What a platform without buttons needs: the options each chat was offered, and one
+    turn at a time per chat, its replies sent in order before the chat's next message."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.offered = OfferedOptions()
+        self._chat_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._working: set[asyncio.Task[None]] = set()
+
+    def typed(self, base: JSONDict, chat: str, typed: str) -> Incoming:
+        """A typed line: a /command, the choice it names (by number or words), or text."""
+        if typed.startswith("/"):
+            head, _, args = typed[1:].partition(" ")
+            return Incoming(kind=Kind.COMMAND, command=head.lower(), args=args.strip(), **base)
+        option = self.offered.pick(chat, typed)
+        if option is not None:
+            return Incoming(kind=Kind.CHOICE, choice=option.data, **base)
+        return Incoming(kind=Kind.TEXT, text=typed, **base)
+
+    async def answer(self, msg: Incoming) -> None:
+        """Handle one message in its chat's turn and send the replies."""
+        async with self._chat_locks[msg.chat]:
+            replies = await self.runtime.handle(msg)
+            # The choices now open are the last ones shown; none shown, none open.
+            offered = [reply.options for reply in replies if reply.options]
+            self.offered.offer(msg.chat, offered[-1] if offered else ())
+            for reply in replies:
+                for part in self.parts(msg.chat, reply, offer=False):
+                    try:
+                        await part()
+                    except DeliveryError as error:
+                        log.warning("%s reply not sent: %s", msg.channel, error)
+                        return
+
+    def in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` as a task that stop() waits for."""
+        task = asyncio.create_task(work)
+        self._working.add(task)
+        task.add_done_callback(self._working.discard)
+
+    async def finish(self) -> None:
+        """Wait (a little) for the messages being handled."""
+        if self._working:
+            await asyncio.wait(self._working, timeout=10)
+
+    def parts(self, chat: str, reply: Reply, *, offer: bool = True) -> list[Part]:
+        """The platform calls that send a reply (each platform says how)."""
+        raise NotImplementedError
+
+
+class ZaloChannel(TypedChats):
     """The bot on Zalo, fed by long polling or by a webhook."""
 
     name = CHANNEL
 
     def __init__(self, runtime: Runtime, token: str, api_root: str, *, polling: bool = True):
-        self.runtime = runtime
+        super().__init__(runtime)
         self.api = ZaloBotAPI(token, api_root)
         self.polling = polling
-        self.offered = OfferedOptions()
-        self._chat_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._poller: asyncio.Task[None] | None = None
-        self._working: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         """Check the token (getMe) and start polling when configured."""
@@ -116,8 +165,7 @@ class ZaloChannel:
             self._poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
-        if self._working:
-            await asyncio.wait(self._working, timeout=10)
+        await self.finish()
         await self.api.close()
 
     # --- receiving ---
@@ -146,7 +194,7 @@ class ZaloChannel:
             pin = Location(float(where["latitude"]), float(where["longitude"]))
             return Incoming(kind=Kind.LOCATION, location=pin, **base)
         if event == "message.text.received":
-            return self._from_text(base, chat, str(message.get("text") or ""))
+            return self.typed(base, chat, str(message.get("text") or ""))
         if event == "message.image.received" and message.get("photo_url"):
             photo = Media(MediaKind.PHOTO, str(message["photo_url"]))
             caption = str(message.get("caption") or "")
@@ -154,36 +202,12 @@ class ZaloChannel:
         what = "sticker" if event == "message.sticker.received" else "other"
         return Incoming(kind=Kind.UNSUPPORTED, unsupported=what, **base)
 
-    def _from_text(self, base: JSONDict, chat: str, typed: str) -> Incoming:
-        if typed.startswith("/"):
-            head, _, args = typed[1:].partition(" ")
-            return Incoming(kind=Kind.COMMAND, command=head.lower(), args=args.strip(), **base)
-        option = self.offered.pick(chat, typed)
-        if option is not None:
-            return Incoming(kind=Kind.CHOICE, choice=option.data, **base)
-        return Incoming(kind=Kind.TEXT, text=typed, **base)
-
     async def process(self, payload: Any) -> None:
-        """Handle one update in its chat's turn and send the replies."""
+        """Handle one update, bare or wrapped, in its chat's turn."""
         update = unwrap(payload)
         msg = self.to_incoming(update) if update is not None else None
-        if msg is None:
-            return
-        async with self._chat_locks[msg.chat]:
-            replies = await self.runtime.handle(msg)
-            self._offer(msg.chat, replies)
-            for reply in replies:
-                for part in self.parts(msg.chat, reply, offer=False):
-                    try:
-                        await part()
-                    except DeliveryError as error:
-                        log.warning("zalo reply not sent: %s", error)
-                        break
-
-    def _offer(self, chat: str, replies: list[Reply]) -> None:
-        """The choices now open are the last ones shown; none shown, none open."""
-        offered = [reply.options for reply in replies if reply.options]
-        self.offered.offer(chat, offered[-1] if offered else ())
+        if msg is not None:
+            await self.answer(msg)
 
     async def _poll(self) -> None:
         pause = 1.0
@@ -198,9 +222,7 @@ class ZaloChannel:
                 pause = min(pause * 2, 30)
                 continue
             pause = 1.0
-            task = asyncio.create_task(self.process(result))
-            self._working.add(task)
-            task.add_done_callback(self._working.discard)
+            self.in_background(self.process(result))
 
     def add_webhook(self, app: web.Application, path: str, secret: str) -> None:
         """Take Zalo's webhook calls at `path`; a missing or wrong secret header gets 403."""
@@ -228,23 +250,16 @@ class ZaloChannel:
 
     def parts(self, chat: str, reply: Reply, *, offer: bool = True) -> list[Part]:
         """The calls that send a reply: its text with numbered options, split at 2,000
-        characters; photos by URL; a line for what Zalo cannot carry (files, charts are left out).
+        characters, and its photos by URL (charts are left out: Zalo takes no uploads).
         """
         if offer and reply.options:
             self.offered.offer(chat, reply.options)
-        body = numbered(reply, _both("zalo.choose"))
-        if reply.request_location:
-            body += "\n" + _both("zalo.location")
-        parts: list[Part] = [
-            self._call("sendMessage", chat_id=chat, text=p) for p in split_text(body, MAX_TEXT)
+        photos = [
+            m.ref for m in reply.media if m.kind is MediaKind.PHOTO and m.ref.startswith("http")
         ]
-        photos = [m for m in reply.media if m.kind is MediaKind.PHOTO and m.ref.startswith("http")]
-        parts += [self._call("sendPhoto", chat_id=chat, photo=m.ref) for m in photos]
-        if len(photos) < len(reply.media):
-            note = _both("zalo.media_elsewhere", count=len(reply.media) - len(photos))
-            parts.append(self._call("sendMessage", chat_id=chat, text=note))
-        if reply.document is not None:
-            parts.append(self._call("sendMessage", chat_id=chat, text=_both("zalo.no_files")))
+        pieces = text_pieces(reply, shown_media=len(photos))
+        parts = [self._call("sendMessage", chat_id=chat, text=piece) for piece in pieces]
+        parts += [self._call("sendPhoto", chat_id=chat, photo=url) for url in photos]
         return parts
 
     def _call(self, method: str, **params: Any) -> Part:
@@ -255,6 +270,19 @@ class ZaloChannel:
                 raise delivery_error(error) from None
 
         return call
+
+
+def text_pieces(reply: Reply, *, shown_media: int = 0) -> list[str]:
+    """A reply as Zalo texts: options numbered, a location request spelled out, a line for
+    attachments and files Zalo cannot show, all split at 2,000 characters on line breaks."""
+    lines = [numbered(reply, _both("zalo.choose"))]
+    if reply.request_location:
+        lines.append(_both("zalo.location"))
+    if len(reply.media) > shown_media:
+        lines.append(_both("zalo.media_elsewhere", count=len(reply.media) - shown_media))
+    if reply.document is not None:
+        lines.append(_both("zalo.no_files"))
+    return split_text("\n".join(lines), MAX_TEXT)
 
 
 def _both(key: str, **values: Any) -> str:

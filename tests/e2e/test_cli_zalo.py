@@ -6,14 +6,20 @@ import asyncio
 import sys
 from pathlib import Path
 
+from bot.channels.zalo_oa import TokenFile
 from tests.e2e.conftest import free_port
 from tests.e2e.test_cli import SECRET, clean_env, stop_bot
 from tests.fake_telegram import FakeTelegramAPI
 from tests.fake_zalo import TOKEN, FakeZaloBotAPI
+from tests.fake_zalo_oa import APP_ID, SECRET_KEY, FakeZaloOA, oa_event, post_event, signed
 
 
 async def start_both(
-    tmp_path: Path, telegram: FakeTelegramAPI, zalo: FakeZaloBotAPI, *args: str
+    tmp_path: Path,
+    telegram: FakeTelegramAPI,
+    zalo: FakeZaloBotAPI,
+    *args: str,
+    **settings: str,
 ) -> asyncio.subprocess.Process:
     env = clean_env(
         tmp_path,
@@ -22,6 +28,7 @@ async def start_both(
         TIPLINE_ZALO_TOKEN=TOKEN,
         TIPLINE_ZALO_API_URL=zalo.root,
         TIPLINE_SECRET_KEY=SECRET,
+        **settings,
     )
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", *args, cwd=tmp_path, env=env,
@@ -42,13 +49,23 @@ async def test_tipline_run_serves_telegram_and_zalo_together(tmp_path: Path) -> 
     assert "8800" not in logs and "31337" not in logs
 
 
-async def test_tipline_webhook_mounts_zalo_beside_telegram(tmp_path: Path) -> None:
+async def test_tipline_webhook_mounts_zalo_and_the_official_account_beside_telegram(
+    tmp_path: Path,
+) -> None:
     port = free_port()
-    async with FakeTelegramAPI() as telegram, FakeZaloBotAPI() as zalo:
+    tokens = TokenFile(tmp_path / "oa-tokens.json")
+    tokens.save("access-1", "refresh-1")
+    async with (
+        FakeTelegramAPI() as telegram,
+        FakeZaloBotAPI() as zalo,
+        FakeZaloOA(lambda: tokens.path.read_text("utf-8")) as oa,
+    ):
         url = f"http://127.0.0.1:{port}/tg-hook"
         process = await start_both(
-            tmp_path, telegram, zalo, "webhook", "--listen", f"127.0.0.1:{port}", "--url", url
-        )
+            tmp_path, telegram, zalo, "webhook", "--listen", f"127.0.0.1:{port}", "--url", url,
+            TIPLINE_ZALO_OA_APP_ID=APP_ID, TIPLINE_ZALO_OA_SECRET_KEY=SECRET_KEY,
+            TIPLINE_ZALO_OA_TOKEN_FILE=str(tokens.path), TIPLINE_ZALO_OA_API_URL=oa.root,
+        )  # fmt: skip
         await telegram.wait_calls("setWebhook", timeout=60)
         for _ in range(600):
             if zalo.webhook:
@@ -63,4 +80,13 @@ async def test_tipline_webhook_mounts_zalo_beside_telegram(tmp_path: Path) -> No
         assert await zalo.post_webhook(hook, update, secret[:-1]) == 403
         assert await zalo.post_webhook(hook, update, secret) == 200
         assert "/status" in zalo.sent_texts("8900")[0]
+        oa_hook = f"http://127.0.0.1:{port}/zalo-oa"
+        body, signature = signed(oa_event("follow", "7766"))
+        assert await post_event(oa_hook, body, None) == 403
+        assert await post_event(oa_hook, body, signature) == 200
+        for _ in range(200):
+            if oa.state.sent:
+                break
+            await asyncio.sleep(0.05)
         await stop_bot(process)
+    assert oa.state.sent and oa.state.sent[0][0] == "7766" and "113" in oa.state.sent[0][1]
