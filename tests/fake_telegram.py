@@ -20,6 +20,8 @@ from typing import Any, Self
 
 from aiohttp import ClientSession, web
 
+from tests.local_server import serve_locally
+
 JSONDict = dict[str, Any]
 
 DEFAULT_TOKEN = "123456:TEST-token-abc"
@@ -219,11 +221,7 @@ class FakeTelegramAPI:
         app.router.add_route("*", "/bot{token}/{method}", self._serve_api)
         app.router.add_get("/file/bot{token}/{file_path:.+}", self._serve_file)
         self._closing = False
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        host, port = self._runner.addresses[0][:2]
-        self.root = f"http://{host}:{port}"
+        self._runner, self.root = await serve_locally(app)
 
     async def stop(self) -> None:
         """End pending long polls and stop the server."""

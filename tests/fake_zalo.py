@@ -15,10 +15,11 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import ClientSession, web
+
+from tests.local_server import LocalFake
 
 JSONDict = dict[str, Any]
 TOKEN = "4417:zalo-test-secret"
@@ -34,40 +35,26 @@ class ZaloCall:
     ok: bool
 
 
-class FakeZaloBotAPI:
+class FakeZaloBotAPI(LocalFake):
     """Records calls, serves queued updates one per getUpdates, fails on request."""
 
     def __init__(self, token: str = TOKEN, *, wrap_updates: bool = True) -> None:
         self.token = token
         self.wrap_updates = wrap_updates
-        self.root = ""
         self.calls: list[ZaloCall] = []
         self.webhook: JSONDict = {}
         self._updates: deque[JSONDict] = deque()
         self._arrived = asyncio.Event()
         self._faults: dict[str, deque[tuple[int, JSONDict]]] = {}
         self._message_ids = itertools.count(1)
-        self._runner: web.AppRunner | None = None
 
-    async def __aenter__(self) -> Self:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
+        """The Bot API's one route: POST /bot{token}/{method}."""
         app.router.add_post("/bot{token}/{method}", self._serve)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        host, port = self._runner.addresses[0][:2]
-        self.root = f"http://{host}:{port}"
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def closing(self) -> None:
+        """End a pending long poll."""
         self._arrived.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     # --- what tests do ---
 

@@ -12,10 +12,11 @@ import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import ClientSession, web
+
+from tests.local_server import LocalFake
 
 JSONDict = dict[str, Any]
 APP_ID = "1234567890"
@@ -33,35 +34,18 @@ class OAState:
     file_at_first_use: dict[str, str] = field(default_factory=dict)
 
 
-class FakeZaloOA:
+class FakeZaloOA(LocalFake):
     """The OA API's /v3.0/oa/message/cs and OAuth's /v4/oa/access_token."""
 
     def __init__(self, read_token_file: Callable[[], str]) -> None:
         self.state = OAState()
         self.read_token_file = read_token_file
-        self.root = ""
         self._serial = itertools.count(2)
-        self._runner: web.AppRunner | None = None
 
-    async def __aenter__(self) -> Self:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
+        """The OA send endpoint and the OAuth token endpoint."""
         app.router.add_post("/v3.0/oa/message/cs", self._send)
         app.router.add_post("/v4/oa/access_token", self._refresh)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        host, port = self._runner.addresses[0][:2]
-        self.root = f"http://{host}:{port}"
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     def expire_access(self) -> None:
         """The current access token stops working (as after ~25 hours)."""

@@ -152,6 +152,14 @@ def test_missing_or_malformed_settings_name_themselves(
     monkeypatch.setenv("TIPLINE_DIGEST_TIME", "6h30")
     assert load_settings(_env_file=None).limits().digest_time == "06:30"
     monkeypatch.delenv("TIPLINE_DIGEST_TIME")
+    monkeypatch.setenv("TIPLINE_ZALO_TOKEN", "no-colon")
+    with pytest.raises(SettingsError, match="TIPLINE_ZALO_TOKEN is malformed"):
+        load_settings(_env_file=None).zalo()
+    monkeypatch.setenv("TIPLINE_ZALO_WEBHOOK_SECRET", "short")
+    with pytest.raises(SettingsError, match="TIPLINE_ZALO_WEBHOOK_SECRET must be 8-256"):
+        load_settings(_env_file=None).zalo_secret("derived")
+    monkeypatch.delenv("TIPLINE_ZALO_TOKEN")
+    monkeypatch.delenv("TIPLINE_ZALO_WEBHOOK_SECRET")
     settings = load_settings(_env_file=None)
     with pytest.raises(SettingsError, match="TIPLINE_TELEGRAM_TOKEN is not set"):
         settings.require_token()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Any, Protocol
+
+from aiohttp import web
 
 from handlers.types import Reply
 
@@ -78,3 +81,31 @@ def _fit(line: str, limit: int) -> list[str]:
         line = line[cut:].lstrip(" ")
     chunks.append(line)
     return chunks
+
+
+def add_secret_webhook(
+    app: web.Application,
+    path: str,
+    *,
+    header: str,
+    secret: str,
+    is_update: Callable[[Any], bool],
+    handle: Callable[[Any], Awaitable[None]],
+) -> None:
+    """Serve a platform's webhook at `path`: a missing or wrong secret header gets 403, a body
+    that is not an update 400; an update is handled before the answer, 200."""
+
+    async def receive(request: web.Request) -> web.Response:
+        offered = request.headers.get(header, "")
+        if not hmac.compare_digest(offered.encode(), secret.encode()):
+            return web.Response(status=403, text="forbidden")
+        try:
+            payload = await request.json()
+        except ValueError:
+            return web.Response(status=400, text="not json")
+        if not is_update(payload):
+            return web.Response(status=400, text="not an update")
+        await handle(payload)
+        return web.json_response({"ok": True})
+
+    app.router.add_post(path, receive)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import hmac
 import logging
 import warnings
 from datetime import timedelta
@@ -27,7 +26,7 @@ from telegram.constants import ChatType, MessageLimit
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from bot.channels.base import DeliveryError, Part, split_text
+from bot.channels.base import DeliveryError, Part, add_secret_webhook, split_text
 from bot.charts import chart_png
 from bot.lanes import ChatLanes
 from bot.runtime import Runtime
@@ -321,21 +320,14 @@ class TelegramChannel:
 
     def add_webhook(self, app: web.Application, path: str, secret: str) -> None:
         """Take Telegram's webhook calls at `path`; a wrong secret header gets 403."""
-
-        async def receive(request: web.Request) -> web.Response:
-            offered = request.headers.get(WEBHOOK_SECRET_HEADER, "")
-            if not hmac.compare_digest(offered.encode(), secret.encode()):
-                return web.Response(status=403, text="forbidden")
-            try:
-                payload = await request.json()
-            except ValueError:
-                return web.Response(status=400, text="not json")
-            if not isinstance(payload, dict) or "update_id" not in payload:
-                return web.Response(status=400, text="not an update")
-            await self.process_webhook(payload)
-            return web.Response(text="ok")
-
-        app.router.add_post(path, receive)
+        add_secret_webhook(
+            app,
+            path,
+            header=WEBHOOK_SECRET_HEADER,
+            secret=secret,
+            is_update=lambda payload: isinstance(payload, dict) and "update_id" in payload,
+            handle=self.process_webhook,
+        )
 
     async def set_webhook(self, url: str, secret: str) -> None:
         """Tell Telegram where to call, with the secret it must send back."""

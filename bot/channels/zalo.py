@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 from collections import defaultdict
 from collections.abc import Coroutine
@@ -18,7 +17,7 @@ from typing import Any
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
-from bot.channels.base import DeliveryError, Part, split_text
+from bot.channels.base import DeliveryError, Part, add_secret_webhook, split_text
 from bot.channels.numbered import OfferedOptions, numbered
 from bot.runtime import Runtime
 from handlers.texts import text
@@ -100,6 +99,17 @@ class TypedChats:
         self._chat_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._working: set[asyncio.Task[None]] = set()
 
+    def base(self, channel: str, user: str, chat: str, unique: str) -> JSONDict:
+        """What every Incoming of this user carries: their pseudonym, the chat to answer, and
+        an idempotence key that is keyed too, so that no chat id lands in the database."""
+        key = self.runtime.sealer.digest(f"{channel}-update", f"{chat}:{unique}")[:40]
+        return {
+            "channel": channel,
+            "sender": self.runtime.sealer.pseudonym(channel, user),
+            "chat": chat,
+            "dedupe_key": f"{channel}:{key}",
+        }
+
     def typed(self, base: JSONDict, chat: str, typed: str) -> Incoming:
         """A typed line: a /command, the choice it names (by number or words), or text."""
         if typed.startswith("/"):
@@ -178,15 +188,8 @@ class ZaloChannel(TypedChats):
         message_id = str(message.get("message_id") or "")
         if not user or not chat or not message_id:
             return None
-        base: JSONDict = {
-            "channel": CHANNEL,
-            "sender": self.runtime.sealer.pseudonym(CHANNEL, user),
-            "chat": chat,
-            # Keyed, so that no chat id lands in the processed-update table.
-            "dedupe_key": "zalo:"
-            + self.runtime.sealer.digest("zalo-update", f"{chat}:{message_id}")[:40],
-            "private": (message.get("chat") or {}).get("chat_type", "PRIVATE") == "PRIVATE",
-        }
+        base = self.base(CHANNEL, user, chat, message_id)
+        base["private"] = (message.get("chat") or {}).get("chat_type", "PRIVATE") == "PRIVATE"
         event = str(update.get("event_name", ""))
         where = message.get("location")
         if isinstance(where, dict) and {"latitude", "longitude"} <= where.keys():
@@ -226,21 +229,14 @@ class ZaloChannel(TypedChats):
 
     def add_webhook(self, app: web.Application, path: str, secret: str) -> None:
         """Take Zalo's webhook calls at `path`; a missing or wrong secret header gets 403."""
-
-        async def receive(request: web.Request) -> web.Response:
-            offered = request.headers.get(SECRET_HEADER, "")
-            if not hmac.compare_digest(offered.encode(), secret.encode()):
-                return web.Response(status=403, text="forbidden")
-            try:
-                payload = await request.json()
-            except ValueError:
-                return web.Response(status=400, text="not json")
-            if unwrap(payload) is None:
-                return web.Response(status=400, text="not an update")
-            await self.process(payload)
-            return web.json_response({"ok": True})
-
-        app.router.add_post(path, receive)
+        add_secret_webhook(
+            app,
+            path,
+            header=SECRET_HEADER,
+            secret=secret,
+            is_update=lambda payload: unwrap(payload) is not None,
+            handle=self.process,
+        )
 
     async def set_webhook(self, url: str, secret: str) -> None:
         """Tell Zalo where to call, with the secret it must send in its header."""

@@ -168,13 +168,7 @@ class ZaloOAChannel(TypedChats):
             return None
         message = event.get("message") or {}
         unique = str(message.get("msg_id") or f"{name}:{event.get('timestamp', '')}")
-        base: JSONDict = {
-            "channel": CHANNEL,
-            "sender": self.runtime.sealer.pseudonym(CHANNEL, user),
-            "chat": user,
-            "dedupe_key": "zalo_oa:"
-            + self.runtime.sealer.digest("oa-event", f"{user}:{unique}")[:40],
-        }
+        base = self.base(CHANNEL, user, user, unique)
         if name == "follow":
             return Incoming(kind=Kind.COMMAND, command="start", **base)
         if name == "user_send_text":

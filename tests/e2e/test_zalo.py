@@ -245,3 +245,13 @@ async def test_zalo_ids_stay_out_of_the_logs(
     logged = production_logs.getvalue()
     assert "update=zalo:" in logged
     assert TIPSTER not in logged and "Người dùng" not in logged
+
+
+async def test_a_zalo_user_and_a_telegram_user_are_different_people(
+    runtime: Runtime, zalo: FakeZaloBotAPI, channel: ZaloChannel
+) -> None:
+    update = zalo.text_update("31337", "/start")["result"]
+    incoming = channel.to_incoming(update)
+    assert incoming is not None
+    assert incoming.sender != runtime.sealer.pseudonym("telegram", "31337")
+    assert incoming.sender == runtime.sealer.pseudonym("zalo", "31337")
