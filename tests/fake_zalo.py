@@ -90,12 +90,16 @@ class FakeZaloBotAPI(LocalFake):
 
     async def wait_texts(self, chat_id: str, count: int, timeout: float = 10) -> list[str]:  # noqa: ASYNC109
         """Wait until the bot sent `count` texts to the chat; returns them all."""
-        deadline = time.monotonic() + timeout
-        while len(self.sent_texts(chat_id)) < count:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{count} texts to {chat_id}: got {self.sent_texts(chat_id)}")
-            await asyncio.sleep(0.02)
+        await self.wait_for(lambda: len(self.sent_texts(chat_id)) >= count, timeout)
         return self.sent_texts(chat_id)
+
+    async def wait_for(self, done: Callable[[], bool], timeout: float = 10) -> None:  # noqa: ASYNC109
+        """Wait until `done()` holds (polling what the fake has seen)."""
+        deadline = time.monotonic() + timeout
+        while not done():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not seen in {timeout} s; calls: {self.calls[-5:]}")
+            await asyncio.sleep(0.02)
 
     async def post_webhook(self, url: str, update: JSONDict, secret: str | None) -> int:
         """Call the bot's webhook as Zalo does; returns the HTTP status."""

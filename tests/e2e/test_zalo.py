@@ -255,3 +255,35 @@ async def test_a_zalo_user_and_a_telegram_user_are_different_people(
     assert incoming is not None
     assert incoming.sender != runtime.sealer.pseudonym("telegram", "31337")
     assert incoming.sender == runtime.sealer.pseudonym("zalo", "31337")
+
+
+async def test_a_photo_arrives_as_a_url_and_reaches_an_officer_on_zalo(
+    runtime: Runtime, zalo: FakeZaloBotAPI, channel: ZaloChannel
+) -> None:
+    tipster = ZaloUser(zalo, TIPSTER)
+    await tipster.send("/tip")
+    await tipster.send("ma tuy")
+    await tipster.pick("Kiến Giang")
+    await tipster.send("bo qua")
+    await tipster.send("Có người lạ giấu hàng sau chợ")
+    before = len(zalo.sent_texts(TIPSTER))
+    zalo.push(zalo.image_update(TIPSTER, "https://photo.zalo.example/hang.jpg", caption="ảnh"))
+    await zalo.wait_texts(TIPSTER, before + 1)
+    await tipster.pick("Hôm nay")
+    review = await tipster.pick("Không")
+    assert "Tệp đính kèm: 1" in review
+    receipt = await tipster.pick("không liên hệ")
+    code = re.findall(r"\b([A-Z0-9]{4}-[A-Z0-9]{4})\b", receipt)[0]
+    async with runtime.db.transaction() as db:
+        (tip,) = await db.scalars(select(Tip))
+        refs = [attachment.ref for attachment in await tip.awaitable_attrs.attachments]
+    assert refs == ["https://photo.zalo.example/hang.jpg"]
+    officer = ZaloUser(zalo, "9400")
+    await officer.send(f"/officer {await invite(runtime, 'Cường', None)}")
+    await officer.send(f"/tip {code}")
+
+    def photos() -> list[str]:
+        return [c.params["photo"] for c in zalo.calls if c.method == "sendPhoto" and c.ok]
+
+    await zalo.wait_for(lambda: bool(photos()))
+    assert photos() == ["https://photo.zalo.example/hang.jpg"]
