@@ -1,0 +1,246 @@
+"""How many updates a second Tipline answers when hundreds of residents write at once.
+
+    python -m bench.throughput                       # 500 chats, 0 and 50 ms per API call
+    python -m bench.throughput --chats 20 --smoke    # a tiny run: correctness, not speed
+
+For each latency a fake Bot API runs in its own process, preloaded with updates from the
+chats: for Tipline each chat walks the real tip flow (the /tip command, then the answers
+typed as words), so every update is a database transaction; for the echo bots each chat
+sends as many numbered texts. Then, one after the other, the real `tipline run`, a bare
+python-telegram-bot echo bot (defaults) and a bare aiogram 3 echo bot poll it. Printed:
+updates a second for each, the ratios, Tipline's handler time (p50/p99, from its log), peak
+RSS, and whether every chat's replies came back in order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import itertools
+import multiprocessing
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegramAPI
+
+# Typed answers walk the tip flow as on a phone keyboard (the flow takes words for buttons).
+FLOW = [
+    "/tip",
+    "ma tuy",
+    "kien giang",
+    "bo qua",
+    "Có người bán hàng cấm ở chợ, chat {chat}",
+    "hom nay",
+    "khong",
+    "✅ Gửi, không liên hệ lại",  # the button's label, typed as it reads
+]
+# What each of those answers starts, in order: a chat whose replies skip or swap them is wrong.
+MARKERS = ["Bước 1", "Bước 2", "Bước 3", "Bước 4", "Đã nhận", "khẩn cấp", "Kiểm tra lại", "Mã tin"]
+FIRST_CHAT = 100_000
+SECRET = "bench-throughput-" + "s" * 40
+
+
+@dataclass
+class Run:
+    """What one bot did against one fake."""
+
+    name: str
+    updates: int
+    seconds: float
+    in_order: int
+    chats: int
+    peak_mb: float
+    handler_ms: list[float]
+
+    @property
+    def rate(self) -> float:
+        """Updates answered per second."""
+        return self.updates / self.seconds if self.seconds else 0.0
+
+
+def serve(latency: float, chats: int, tipline: bool, conn: Connection) -> None:
+    """The fake Bot API with its preloaded updates; answers "stats" until told "stop"."""
+
+    async def run() -> None:
+        async with FakeTelegramAPI(latency=latency) as api:
+            steps = FLOW if tipline else [f"m{{chat}}-{n}" for n in range(len(FLOW))]
+            for step in steps:  # round robin: every chat is busy at once
+                for n in range(chats):
+                    chat = FIRST_CHAT + n
+                    user = api.user(chat, f"Resident {n}")
+                    api.push(api.text_update(user, step.format(chat=chat)))
+            conn.send(api.root)
+            loop = asyncio.get_running_loop()
+            while (await loop.run_in_executor(None, conn.recv)) == "stats":
+                conn.send(_stats(api, chats, tipline))
+
+    asyncio.run(run())
+
+
+def _stats(api: FakeTelegramAPI, chats: int, tipline: bool) -> dict[str, Any]:
+    polls = [c.at for c in api.calls if c.method == "getUpdates"]
+    sent = [c for c in api.calls if c.method == "sendMessage" and not c.failed]
+    by_chat: dict[str, list[str]] = {}
+    for call in sent:
+        by_chat.setdefault(str(call.params["chat_id"]), []).append(str(call.params["text"]))
+    done = sum(1 for texts in by_chat.values() if _complete(texts, tipline))
+    return {
+        "done": done,
+        "in_order": sum(1 for texts in by_chat.values() if _ordered(texts, tipline)),
+        "first": polls[0] if polls else 0.0,
+        "last": sent[-1].at if sent else 0.0,
+        "chats": chats,
+    }
+
+
+def _complete(texts: list[str], tipline: bool) -> bool:
+    return any("Mã tin" in text for text in texts) if tipline else len(texts) >= len(FLOW)
+
+
+def _ordered(texts: list[str], tipline: bool) -> bool:
+    if not tipline:
+        numbers = [int(text.rsplit("-", 1)[1]) for text in texts]
+        return numbers == list(range(len(FLOW)))
+    seen = [next((i for i, t in enumerate(texts) if marker in t), -1) for marker in MARKERS]
+    return all(0 <= a < b for a, b in itertools.pairwise(seen)) and seen[-1] >= 0
+
+
+def measure(
+    name: str,
+    command: list[str],
+    env: dict[str, str],
+    *,
+    latency: float,
+    chats: int,
+    timeout: float,
+) -> Run:
+    """Start the fake and the bot, wait until every chat is done, stop both; returns figures."""
+    tipline = name == "tipline"
+    here, there = multiprocessing.Pipe()
+    fake = multiprocessing.Process(target=serve, args=(latency, chats, tipline, there))
+    fake.start()
+    root = here.recv()
+    with tempfile.TemporaryDirectory() as folder:
+        log_path = Path(folder) / "bot.log"
+        env = {**env, "TIPLINE_TELEGRAM_API_URL": root}
+        env["TIPLINE_DATABASE_URL"] = f"sqlite+aiosqlite:///{folder}/bench.db"
+        with log_path.open("w") as log:
+            bot = subprocess.Popen([*command, root, DEFAULT_TOKEN], env=env, stderr=log, cwd=folder)
+            stats = _wait_until_done(here, bot, chats, timeout)
+            peak = _peak_mb(bot.pid)
+            bot.terminate()
+            bot.wait(timeout=60)
+        handler_ms = [float(ms) for ms in re.findall(r" ms=([\d.]+)", log_path.read_text())]
+    here.send("stop")
+    fake.join(timeout=10)
+    seconds = stats["last"] - stats["first"]
+    updates = chats * len(FLOW)
+    return Run(name, updates, seconds, stats["in_order"], chats, peak, handler_ms)
+
+
+def _wait_until_done(
+    conn: Connection, bot: subprocess.Popen[bytes], chats: int, timeout: float
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        time.sleep(0.5)
+        conn.send("stats")
+        stats: dict[str, Any] = conn.recv()
+        if stats["done"] >= chats or bot.poll() is not None or time.monotonic() > deadline:
+            return stats
+
+
+def _peak_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def commands() -> dict[str, list[str]]:
+    """How to start each bot; the root URL and token are appended."""
+    python = sys.executable
+    found = {
+        "tipline": [
+            python,
+            "-c",
+            "import sys; from bot.cli import main; sys.argv[1:] = []; main(['run'])",
+        ],
+        "ptb-echo": [python, "-m", "bench.echo_bots", "ptb"],
+    }
+    if importlib.util.find_spec("aiogram") is not None:
+        found["aiogram-echo"] = [python, "-m", "bench.echo_bots", "aiogram"]
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--chats", type=int, default=500)
+    parser.add_argument("--latency", type=float, action="append", help="seconds (repeatable)")
+    parser.add_argument("--smoke", action="store_true", help="check the answers, not the speed")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds to wait for a bot")
+    args = parser.parse_args()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+        "TIPLINE_TELEGRAM_TOKEN": DEFAULT_TOKEN,
+        "TIPLINE_SECRET_KEY": SECRET,
+        "TIPLINE_LOG_LEVEL": "INFO",
+    }
+    ok = True
+    for latency in args.latency or [0.0, 0.05]:
+        runs = {
+            name: measure(
+                name, command, env, latency=latency, chats=args.chats, timeout=args.timeout
+            )
+            for name, command in commands().items()
+        }
+        ok &= report(runs, latency, smoke=args.smoke)
+    print(("SMOKE " if args.smoke else "") + ("PASS" if ok else "FAIL"))
+    sys.exit(0 if ok else 1)
+
+
+def report(runs: dict[str, Run], latency: float, *, smoke: bool) -> bool:
+    """Print one latency's figures; returns whether its targets were met."""
+    print(f"--- API latency {latency * 1000:.0f} ms, {next(iter(runs.values())).chats} chats")
+    for run in runs.values():
+        timing = ""
+        if run.handler_ms:
+            p50 = statistics.median(run.handler_ms)
+            p99 = (
+                statistics.quantiles(run.handler_ms, n=100)[98] if len(run.handler_ms) > 1 else p50
+            )
+            timing = f", handler p50 {p50:.1f} ms p99 {p99:.1f} ms"
+        print(
+            f"{run.name:>13}: {run.rate:8.1f} updates/s ({run.updates} in {run.seconds:.1f} s), "
+            f"in order {run.in_order}/{run.chats}, peak RSS {run.peak_mb:.0f} MB{timing}"
+        )
+    tipline, ptb = runs["tipline"], runs["ptb-echo"]
+    correct = all(run.in_order == run.chats for run in runs.values())
+    wanted = [("ptb-echo", 50.0 if latency else 1.0)]
+    if latency and "aiogram-echo" in runs:
+        wanted.append(("aiogram-echo", 1.5))
+    fast = True
+    for name, factor in wanted:
+        ratio = tipline.rate / runs[name].rate if runs[name].rate else 0.0
+        met = ratio >= factor
+        fast &= met
+        print(f"  tipline / {name}: {ratio:.2f} (target >= {factor}) {'ok' if met else 'MISSED'}")
+    print(f"  every chat in order: {'yes' if correct else 'NO'}; ptb {ptb.rate:.1f}/s")
+    return correct and (fast or smoke)
+
+
+if __name__ == "__main__":
+    main()
