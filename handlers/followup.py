@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from handlers.codes import normalise_passphrase, parse_code, show_code
@@ -71,7 +72,8 @@ async def _refuse(turn: Turn, tip: Tip | None) -> Reply | None:
     if tip.locked_until is not None and tip.locked_until > now:
         until = tip.locked_until.astimezone(turn.ctx.timezone).strftime("%H:%M")
         return turn.say("locked", until=until)
-    if check_passphrase(normalise_passphrase(turn.msg.text), tip.passphrase_hash):
+    typed = normalise_passphrase(turn.msg.text)
+    if await asyncio.to_thread(check_passphrase, typed, tip.passphrase_hash):
         await set_failed_checks(turn.db, tip, failed=0, locked_until=None)
         return None
     failed = tip.failed_checks + 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -378,6 +379,8 @@ async def submit(turn: Turn, *, contact: bool) -> list[Reply]:
     while await code_exists(turn.db, code):
         code = new_code()
     passphrase = new_passphrase()
+    # scrypt takes ~50 ms by design: off the event loop, so other chats' replies keep flowing.
+    hashed = await asyncio.to_thread(hash_passphrase, normalise_passphrase(passphrase))
     tip = await add_tip(
         turn.db,
         NewTip(
@@ -391,7 +394,7 @@ async def submit(turn: Turn, *, contact: bool) -> list[Reply]:
             occurred=draft.get("when", "unknown"),
             urgent=bool(draft.get("urgent")),
             language=turn.lang,
-            passphrase_hash=hash_passphrase(normalise_passphrase(passphrase)),
+            passphrase_hash=hashed,
             attachments=tuple((kind, ref) for kind, ref in draft.get("files", [])),
             district_only=bool(draft.get("district_only")),
         ),
