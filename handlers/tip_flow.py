@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -11,8 +10,8 @@ from typing import Any
 
 from handlers.alerts import alert_new_tip
 from handlers.catalog import fold
-from handlers.codes import new_code, new_passphrase, normalise_passphrase, show_code
-from handlers.sealing import hash_passphrase
+from handlers.codes import new_code, show_code
+from handlers.passphrases import MINT
 from handlers.turn import Handler, Turn, picked
 from handlers.types import Kind, Option, Reply
 from storage.guards import count_action, get_action_count
@@ -378,9 +377,7 @@ async def submit(turn: Turn, *, contact: bool) -> list[Reply]:
     code = new_code()
     while await code_exists(turn.db, code):
         code = new_code()
-    passphrase = new_passphrase()
-    # scrypt takes ~50 ms by design: off the event loop, so other chats' replies keep flowing.
-    hashed = await asyncio.to_thread(hash_passphrase, normalise_passphrase(passphrase))
+    passphrase, hashed = await MINT.take()
     tip = await add_tip(
         turn.db,
         NewTip(

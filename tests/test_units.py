@@ -16,7 +16,15 @@ from bot.channels.base import split_text
 from bot.pacing import Pacer
 from bot.settings import SettingsError, load_settings
 from handlers.catalog import CatalogError, fold, load_catalog
-from handlers.codes import CODE_ALPHABET, new_code, new_passphrase, parse_code, show_code
+from handlers.codes import (
+    CODE_ALPHABET,
+    new_code,
+    new_passphrase,
+    normalise_passphrase,
+    parse_code,
+    show_code,
+)
+from handlers.passphrases import PassphraseMint
 from handlers.sealing import Sealer, check_passphrase, hash_passphrase
 from handlers.texts import TEXTS, text
 
@@ -217,3 +225,16 @@ async def test_the_pacer_holds_everything_after_a_429() -> None:
     async with pacer.slot("a"):
         pass
     assert time.monotonic() - began >= 0.4 - 0.005
+
+
+async def test_the_passphrase_mint_hands_out_each_ready_pair_once() -> None:
+    mint = PassphraseMint(ready=3)
+    first = await mint.take()  # nothing ready yet: made on the spot
+    for _ in range(300):
+        if mint.in_stock() == 3:
+            break
+        await asyncio.sleep(0.02)
+    assert mint.in_stock() == 3  # topped up in the background
+    pairs = [first, *[await mint.take() for _ in range(3)]]
+    assert all(check_passphrase(normalise_passphrase(p), hashed) for p, hashed in pairs)
+    assert len({hashed for _, hashed in pairs}) == 4  # each pair handed out once
