@@ -26,6 +26,7 @@ from telegram.constants import ChatType, MessageLimit
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
+from bot.channels.aiohttp_request import AiohttpRequest
 from bot.channels.base import DeliveryError, Part, add_secret_webhook, split_text
 from bot.charts import chart_png
 from bot.lanes import ChatLanes
@@ -223,6 +224,8 @@ class TelegramChannel:
             .base_url(f"{api_root}/bot")
             .base_file_url(f"{api_root}/file/bot")
             .concurrent_updates(ChatLanes())
+            .request(AiohttpRequest())
+            .get_updates_request(AiohttpRequest(connections=1))
         )
         if not polling:
             builder = builder.updater(None)
