@@ -171,6 +171,8 @@ def commands() -> dict[str, list[str]]:
     """How to start each bot; the root URL and token are appended."""
     python = sys.executable
     found = {
+        # `tipline run` itself; its settings come from the environment, so the root and token
+        # appended for the echo bots are dropped from its command line.
         "tipline": [
             python,
             "-c",

@@ -25,7 +25,7 @@ from handlers.turn import Turn
 from handlers.types import Chart, Context, Option, Reply
 from storage.digests import attach_outbox, claim_digests, latest_claims, list_digest_officers
 from storage.models import Officer
-from storage.officers import set_digest
+from storage.officers import set_officer
 from storage.outbox import add_outbox_to_officers
 from storage.tips import Scope
 
@@ -368,7 +368,7 @@ async def digest_command(turn: Turn) -> list[Reply]:
         clock = parse_clock(value)
         if clock is None:
             return [turn.say("digest.bad_time", value=value[:20])]
-        await set_digest(turn.db, turn.officer, at=clock, enabled=True)
+        await set_officer(turn.db, turn.officer, digest_time=clock, digests=True)
         return [turn.say("digest.time_set", time=clock)]
     return [turn.say("digest.usage")]
 
@@ -388,7 +388,7 @@ def _settings(turn: Turn, officer: Officer) -> Reply:
 async def switch_digest(turn: Turn, *, enabled: bool) -> list[Reply]:
     """Switch the officer's scheduled digests on or off."""
     assert turn.officer is not None
-    await set_digest(turn.db, turn.officer, enabled=enabled)
+    await set_officer(turn.db, turn.officer, digests=enabled)
     at = turn.officer.digest_time or turn.ctx.limits.digest_time
     return [turn.say("digest.on_done" if enabled else "digest.off_done", time=at)]
 

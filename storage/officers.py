@@ -101,14 +101,20 @@ async def set_officer(
     alerts: AlertLevel | None = None,
     language: str | None = None,
     revoked_at: datetime | None = None,
+    digest_time: str | None = None,
+    digests: bool | None = None,
 ) -> None:
-    """Change an officer's alert level or language, or revoke them."""
-    if alerts is not None:
-        officer.alerts = alerts
-    if language is not None:
-        officer.language = language
-    if revoked_at is not None:
-        officer.revoked_at = revoked_at
+    """Change an officer's alert level, language, digest time or digest switch, or revoke them."""
+    changes = {
+        "alerts": alerts,
+        "language": language,
+        "revoked_at": revoked_at,
+        "digest_time": digest_time,
+        "digests": digests,
+    }
+    for name, value in changes.items():
+        if value is not None:
+            setattr(officer, name, value)
     await db.flush()
 
 
@@ -137,17 +143,6 @@ async def list_officers_covering(db: AsyncSession, area: str) -> list[Officer]:
         or_(Officer.area.is_(None), Officer.area == area),
     )
     return list(await db.scalars(statement.order_by(Officer.id)))
-
-
-async def set_digest(
-    db: AsyncSession, officer: Officer, *, at: str | None = None, enabled: bool | None = None
-) -> None:
-    """Change when an officer's morning digest comes, or switch it off and on."""
-    if at is not None:
-        officer.digest_time = at
-    if enabled is not None:
-        officer.digests = enabled
-    await db.flush()
 
 
 async def set_reachable(

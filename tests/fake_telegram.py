@@ -15,12 +15,11 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import ClientSession, web
 
-from tests.local_server import serve_locally
+from tests.local_server import LocalFake
 
 JSONDict = dict[str, Any]
 
@@ -147,7 +146,7 @@ def _now() -> int:
     return int(time.time())
 
 
-class FakeTelegramAPI:
+class FakeTelegramAPI(LocalFake):
     """A stand-in for https://api.telegram.org that records calls and serves queued updates."""
 
     def __init__(
@@ -170,12 +169,10 @@ class FakeTelegramAPI:
         self.username = username
         self.first_name = first_name
         self.latency = latency
-        self.root = ""
         self.calls: list[Call] = []
         self.files: dict[str, bytes] = {}
         self.webhook_url = ""
         self.webhook_secret: str | None = None
-        self._runner: web.AppRunner | None = None
         self._updates: list[JSONDict] = []
         self._update_arrived = asyncio.Event()
         self._changed = asyncio.Condition()
@@ -215,33 +212,15 @@ class FakeTelegramAPI:
 
     # --- lifecycle -----------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Start serving on 127.0.0.1 with a free port and set `root`."""
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
+        """The Bot API's methods and its file downloads."""
         app.router.add_route("*", "/bot{token}/{method}", self._serve_api)
         app.router.add_get("/file/bot{token}/{file_path:.+}", self._serve_file)
-        self._closing = False
-        self._runner, self.root = await serve_locally(app)
 
-    async def stop(self) -> None:
-        """End pending long polls and stop the server."""
+    def closing(self) -> None:
+        """End pending long polls."""
         self._closing = True
         self._update_arrived.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     @property
     def bot_user(self) -> JSONDict:
