@@ -1,7 +1,7 @@
 """python-telegram-bot's HTTP calls over aiohttp instead of httpx.
 
 Under a burst the bot's own replies cost more CPU than its database work, most of it in httpx
-(py-spy on bench/throughput.py: 15% of samples in httpx, 11% in handling updates); aiohttp
+(py-spy on bench/throughput.py: 14% of samples in httpx, 11% in handling updates); aiohttp
 does the same calls for less.
 """
 
