@@ -7,9 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import CursorResult, Result, event
+from sqlalchemy import CursorResult, Result, event, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+from storage.inline_sqlite import begin_immediate, inline_creator
 
 
 class Database:
@@ -19,18 +21,25 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         connect_args: dict[str, Any] = {"timeout": 30} if self.is_sqlite else {}
-        self.engine = create_async_engine(url, echo=echo, connect_args=connect_args)
+        in_file = self.is_sqlite and make_url(url).database not in (None, "", ":memory:")
+        self.engine = create_async_engine(
+            url,
+            echo=echo,
+            connect_args=connect_args,
+            # The writer works on the event loop's thread (see storage/inline_sqlite.py).
+            **({"async_creator": inline_creator(str(make_url(url).database))} if in_file else {}),
+        )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # SQLite serialises writers anyway; queueing them here avoids SQLITE_BUSY retries.
         self._writer = asyncio.Lock() if self.is_sqlite else None
         self.read_engine = self.engine
         if self.is_sqlite:
-            _configure_sqlite(self.engine.sync_engine, begin="BEGIN IMMEDIATE")
-            if ":memory:" not in url:
-                # Readers on their own connections, with a deferred BEGIN: under WAL they
-                # neither wait for the writer nor hold it up.
+            _configure_sqlite(self.engine.sync_engine, writer=True, busy_ms=0 if in_file else 30000)
+            if in_file:
+                # Readers on their own connections and threads, with a deferred BEGIN: under
+                # WAL they neither wait for the writer nor hold it up, nor the event loop.
                 self.read_engine = create_async_engine(url, echo=echo, connect_args=connect_args)
-                _configure_sqlite(self.read_engine.sync_engine, begin="BEGIN")
+                _configure_sqlite(self.read_engine.sync_engine, writer=False, busy_ms=30000)
         self.read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
     @asynccontextmanager
@@ -60,7 +69,7 @@ def affected(result: Result[Any]) -> int:
     return int(result.rowcount) if isinstance(result, CursorResult) else 0
 
 
-def _configure_sqlite(sync_engine: Any, *, begin: str) -> None:
+def _configure_sqlite(sync_engine: Any, *, writer: bool, busy_ms: int) -> None:
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin (see "begin" below).
@@ -69,10 +78,14 @@ def _configure_sqlite(sync_engine: Any, *, begin: str) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.close()
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        # IMMEDIATE takes the write lock up front, so two processes never deadlock on upgrade.
-        connection.exec_driver_sql(begin)
+        if writer:
+            # IMMEDIATE takes the write lock up front, so two processes never deadlock on
+            # upgrade; waiting for it is done on the loop, not in SQLite's busy handler.
+            begin_immediate(connection.exec_driver_sql)
+        else:
+            connection.exec_driver_sql("BEGIN")
