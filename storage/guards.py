@@ -3,43 +3,38 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, delete, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ProcessedUpdate, RateBucket
+from storage.models import ProcessedUpdate, RateBucket, UTCDateTime
 
-
-def _insert(db: AsyncSession, model: type[Any]) -> Any:
-    dialect = db.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+# Written out because the dialects' INSERT ... ON CONFLICT constructs are not cacheable:
+# SQLAlchemy would compile them afresh on every update. The SQL is the same on SQLite and
+# PostgreSQL.
+_CLAIM = text(
+    'INSERT INTO processed_update ("key", created_at) VALUES (:key, :now) '
+    'ON CONFLICT ("key") DO NOTHING RETURNING "key"'
+).bindparams(bindparam("now", type_=UTCDateTime()))
+_COUNT = text(
+    "INSERT INTO rate_bucket (sender, action, window_start, count) "
+    "VALUES (:sender, :action, :window_start, 1) "
+    "ON CONFLICT (sender, action, window_start) "
+    "DO UPDATE SET count = rate_bucket.count + 1 RETURNING count"
+).bindparams(bindparam("window_start", type_=UTCDateTime()))
 
 
 async def claim_update(db: AsyncSession, *, key: str, now: datetime) -> bool:
     """True the first time an update key is seen; False for every redelivery."""
-    statement = (
-        _insert(db, ProcessedUpdate)
-        .values(key=key, created_at=now)
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(ProcessedUpdate.key)
-    )
-    return (await db.scalar(statement)) is not None
+    return (await db.scalar(_CLAIM, {"key": key, "now": now})) is not None
 
 
 async def count_action(
     db: AsyncSession, *, sender: str, action: str, window_start: datetime
 ) -> int:
     """Count one more action by a sender in a window and return the count so far."""
-    statement = _insert(db, RateBucket).values(
-        sender=sender, action=action, window_start=window_start, count=1
-    )
-    statement = statement.on_conflict_do_update(
-        index_elements=["sender", "action", "window_start"],
-        set_={"count": RateBucket.count + 1},
-    ).returning(RateBucket.count)
-    return int(await db.scalar(statement) or 0)
+    values = {"sender": sender, "action": action, "window_start": window_start}
+    return int(await db.scalar(_COUNT, values) or 0)
 
 
 async def get_action_count(
