@@ -27,7 +27,7 @@ from bot.logs import setup_logging
 from bot.outbox import OutboxSender
 from bot.pacing import Pacer
 from bot.runtime import Runtime
-from bot.scheduler import start_scheduler
+from bot.scheduler import hash_passphrases_forever, start_scheduler
 from bot.settings import Settings, SettingsError, load_settings, parse_listen
 from handlers.sealing import Sealer
 from storage.db import Database
@@ -61,16 +61,19 @@ def build_runtime(settings: Settings, secret: str) -> Runtime:
 
 @contextlib.asynccontextmanager
 async def background(runtime: Runtime, outbox: OutboxSender) -> AsyncIterator[None]:
-    """Run the outbox sender and the scheduler around the body, and stop them after it."""
-    sending = asyncio.create_task(outbox.run_forever())
+    """Run the outbox sender, the passphrase hashing and the scheduler around the body."""
+    tasks = [
+        asyncio.create_task(outbox.run_forever()),
+        asyncio.create_task(hash_passphrases_forever(runtime)),
+    ]
     scheduler = start_scheduler(runtime)
     try:
         yield
     finally:
         scheduler.shutdown(wait=False)
-        sending.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sending
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def until_stopped() -> None:

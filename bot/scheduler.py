@@ -12,11 +12,14 @@ from bot.runtime import Runtime
 from handlers.alerts import escalate_unacknowledged
 from handlers.digest import prepare_digests, queue_digests
 from handlers.housekeeping import housekeeping
+from handlers.passphrases import BATCH, hash_sealed
 from handlers.patrol_admin import check_patrols
+from storage.tips import replace_passphrases, sealed_passphrases
 
 log = logging.getLogger("tipline.scheduler")
 
 HOUSEKEEPING_MINUTES = 15
+PASSPHRASE_POLL_SECONDS = 2.0
 
 
 async def run_housekeeping(runtime: Runtime) -> dict[str, int]:
@@ -60,6 +63,35 @@ async def run_digests(runtime: Runtime) -> int:
         runtime.outbox_ready.set()
     log.info("digests: %d due, %d queued", len(dues), queued)
     return queued
+
+
+async def run_passphrase_hashing(runtime: Runtime) -> int:
+    """Replace sealed passphrases by their slow hash until none is left; returns how many.
+
+    Read, hash and write are three steps: no transaction stays open while scrypt runs.
+    """
+    done = 0
+    while True:
+        async with runtime.db.reading() as db:
+            pending = await sealed_passphrases(db, limit=BATCH)
+        if not pending:
+            return done
+        results = await hash_sealed(runtime.sealer, pending)
+        async with runtime.db.transaction() as db:
+            done += await replace_passphrases(db, results)
+
+
+async def hash_passphrases_forever(runtime: Runtime) -> None:
+    """Keep hashing the passphrases of new tips, looking again every few seconds."""
+    while True:
+        try:
+            hashed = await run_passphrase_hashing(runtime)
+        except Exception:
+            log.exception("passphrase hashing failed; trying again later")
+        else:
+            if hashed:
+                log.info("hashed %d passphrases", hashed)
+        await asyncio.sleep(PASSPHRASE_POLL_SECONDS)
 
 
 Job = Callable[[Runtime], Awaitable[object]]

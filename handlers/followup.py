@@ -7,7 +7,6 @@ from datetime import timedelta
 
 from handlers.codes import normalise_passphrase, parse_code, show_code
 from handlers.dialogue import thread_for_tipster, verified_mark
-from handlers.sealing import check_passphrase
 from handlers.tip_flow import back_to_draft
 from handlers.turn import Turn
 from handlers.types import Kind, Reply
@@ -73,7 +72,8 @@ async def _refuse(turn: Turn, tip: Tip | None) -> Reply | None:
         until = tip.locked_until.astimezone(turn.ctx.timezone).strftime("%H:%M")
         return turn.say("locked", until=until)
     typed = normalise_passphrase(turn.msg.text)
-    if await asyncio.to_thread(check_passphrase, typed, tip.passphrase_hash):
+    matches = turn.ctx.sealer.passphrase_matches
+    if await asyncio.to_thread(matches, typed, tip.passphrase_hash, code=tip.code):
         await set_failed_checks(turn.db, tip, failed=0, locked_until=None)
         return None
     failed = tip.failed_checks + 1

@@ -1,66 +1,61 @@
-"""Passphrases minted ahead, so that filing a tip does not hash one while it holds the database.
+"""Passphrases hashed after the tip is filed, so that a burst of tips never waits for scrypt.
 
-Hashing a passphrase (scrypt) takes about 50 ms by design. Done while filing, it ran inside the
-update's transaction, holding SQLite's one writer: a burst of tips queued behind it. A
-background thread keeps a few (passphrase, hash) pairs ready; each is handed out once, and
-if none is ready one is made on the spot, off the event loop.
+Hashing a passphrase (scrypt) costs about 50 ms of CPU by design: a hundred tips a second
+would need five cores. So a new tip stores its passphrase sealed (AES-GCM under a key derived
+from TIPLINE_SECRET_KEY, bound to the tip's code): the tipster gets the receipt at once and
+can use it at once, and a copied database alone does not open it. A background pass then
+replaces each sealed passphrase by its scrypt hash, on one low-priority thread, so during a
+burst the hashing takes the CPU the answers leave over.
 """
 
 from __future__ import annotations
 
 import asyncio
-import queue
+import contextlib
+import logging
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from handlers.codes import new_passphrase, normalise_passphrase
-from handlers.sealing import hash_passphrase
+from handlers.sealing import UNUSABLE_PASSPHRASE, Sealer, hash_passphrase
+from storage.tips import SealedPassphrase
 
-READY = 16
+log = logging.getLogger("tipline.passphrases")
 
-
-def mint_one() -> tuple[str, str]:
-    """A new passphrase and its salted hash."""
-    passphrase = new_passphrase()
-    return passphrase, hash_passphrase(normalise_passphrase(passphrase))
-
-
-class PassphraseMint:
-    """A small stock of ready pairs, refilled by one background thread as pairs are taken."""
-
-    def __init__(self, ready: int = READY) -> None:
-        self.ready = ready
-        self._stock: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
-        self._promised = 0  # pairs in stock or being made
-        self._lock = threading.Lock()
-        self._maker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="passphrase-mint")
-
-    async def take(self) -> tuple[str, str]:
-        """A pair nobody else got: ready-made if there is one, else made now in a thread."""
-        try:
-            pair = self._stock.get_nowait()
-        except queue.Empty:
-            pair = await asyncio.to_thread(mint_one)
-        else:
-            with self._lock:
-                self._promised -= 1
-        self._top_up()
-        return pair
-
-    def in_stock(self) -> int:
-        """How many pairs are ready right now."""
-        return self._stock.qsize()
-
-    def _top_up(self) -> None:
-        with self._lock:
-            missing = self.ready - self._promised
-            self._promised += max(missing, 0)
-        for _ in range(missing):
-            self._maker.submit(self._make)
-
-    def _make(self) -> None:
-        self._stock.put(mint_one())
+# Tips hashed per pass, between two short database transactions.
+BATCH = 16
+# Nice value of the hashing thread: answers first, hashes with what is left.
+HASHING_NICENESS = 10
 
 
-# One per process: pairs are random, used once, and never leave memory before they are used.
-MINT = PassphraseMint()
+def _lower_priority() -> None:
+    # Linux takes a thread id here; elsewhere the thread simply keeps the normal priority.
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
+
+
+_HASHING = ThreadPoolExecutor(
+    max_workers=1, thread_name_prefix="passphrase-hash", initializer=_lower_priority
+)
+
+
+def hashed(sealer: Sealer, pending: list[SealedPassphrase]) -> list[tuple[SealedPassphrase, str]]:
+    """Each sealed passphrase with its slow hash (an unopenable one can never be used again)."""
+    done = []
+    for sealed in pending:
+        passphrase = sealer.open_passphrase(sealed.stored, code=sealed.code)
+        if passphrase is None:
+            # Sealed under another TIPLINE_SECRET_KEY: nobody can prove they know it any more.
+            log.warning("tip id=%d: sealed passphrase cannot be opened", sealed.tip_id)
+            done.append((sealed, UNUSABLE_PASSPHRASE))
+            continue
+        done.append((sealed, hash_passphrase(passphrase)))
+    return done
+
+
+async def hash_sealed(
+    sealer: Sealer, pending: list[SealedPassphrase]
+) -> list[tuple[SealedPassphrase, str]]:
+    """hashed(), on the low-priority hashing thread."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_HASHING, hashed, sealer, pending)

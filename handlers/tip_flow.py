@@ -10,8 +10,7 @@ from typing import Any
 
 from handlers.alerts import alert_new_tip
 from handlers.catalog import fold
-from handlers.codes import new_code, show_code
-from handlers.passphrases import MINT
+from handlers.codes import new_code, new_passphrase, normalise_passphrase, show_code
 from handlers.turn import Handler, Turn, picked
 from handlers.types import Kind, Option, Reply
 from storage.guards import count_action, get_action_count
@@ -377,7 +376,7 @@ async def submit(turn: Turn, *, contact: bool) -> list[Reply]:
     code = new_code()
     while await code_exists(turn.db, code):
         code = new_code()
-    passphrase, hashed = await MINT.take()
+    passphrase = new_passphrase()
     tip = await add_tip(
         turn.db,
         NewTip(
@@ -391,7 +390,7 @@ async def submit(turn: Turn, *, contact: bool) -> list[Reply]:
             occurred=draft.get("when", "unknown"),
             urgent=bool(draft.get("urgent")),
             language=turn.lang,
-            passphrase_hash=hashed,
+            passphrase_hash=ctx.sealer.seal_passphrase(normalise_passphrase(passphrase), code=code),
             attachments=tuple((kind, ref) for kind, ref in draft.get("files", [])),
             district_only=bool(draft.get("district_only")),
         ),

@@ -6,12 +6,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, select, true
+from sqlalchemy import ColumnElement, and_, delete, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from storage.db import affected
-from storage.models import Attachment, Contact, Tip, TipEvent, TipStatus
+from storage.models import (
+    SEALED_PASSPHRASE_WHERE,
+    Attachment,
+    Contact,
+    Tip,
+    TipEvent,
+    TipStatus,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +139,41 @@ async def set_failed_checks(
     tip.failed_checks = failed
     tip.locked_until = locked_until
     await db.flush()
+
+
+@dataclass(frozen=True, slots=True)
+class SealedPassphrase:
+    """A tip whose passphrase is still stored sealed, waiting for its slow hash."""
+
+    tip_id: int
+    code: str
+    stored: str
+
+
+async def sealed_passphrases(db: AsyncSession, *, limit: int) -> list[SealedPassphrase]:
+    """The oldest tips whose passphrase still waits for its hash (found by a partial index)."""
+    rows = await db.execute(
+        select(Tip.id, Tip.code, Tip.passphrase_hash)
+        .where(SEALED_PASSPHRASE_WHERE)
+        .order_by(Tip.id)
+        .limit(limit)
+    )
+    return [SealedPassphrase(*row) for row in rows.tuples()]
+
+
+async def replace_passphrases(
+    db: AsyncSession, replaced: list[tuple[SealedPassphrase, str]]
+) -> int:
+    """Store each hash in place of its sealed passphrase, unless the tip changed meanwhile."""
+    done = 0
+    for sealed, hashed in replaced:
+        result = await db.execute(
+            update(Tip)
+            .where(Tip.id == sealed.tip_id, Tip.passphrase_hash == sealed.stored)
+            .values(passphrase_hash=hashed)
+        )
+        done += affected(result)
+    return done
 
 
 async def add_contact(

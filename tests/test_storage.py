@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, inspect, select
+from sqlalchemy import Connection, inspect, select, text
+from sqlalchemy.exc import OperationalError
 
 from bot.channels.base import DeliveryError, Part
 from bot.outbox import OutboxSender
@@ -15,11 +19,22 @@ from bot.runtime import Runtime
 from bot.scheduler import run_housekeeping
 from handlers.codes import parse_code
 from handlers.notices import change_status
+from handlers.passphrases import BATCH
 from handlers.types import Reply
+from storage import inline_sqlite
 from storage.db import Database
 from storage.guards import claim_update, count_action
 from storage.migrate import downgrade, upgrade
-from storage.models import Base, Contact, Conversation, Outbox, OutboxState, TipStatus
+from storage.models import (
+    SEALED_PASSPHRASE_WHERE,
+    Base,
+    Contact,
+    Conversation,
+    Outbox,
+    OutboxState,
+    Tip,
+    TipStatus,
+)
 from storage.tips import get_tip
 from tests.conftest import FakeClock, Person, file_minimal_tip
 
@@ -184,3 +199,56 @@ async def test_a_channel_not_served_here_fails_instead_of_looping(person: Person
     (row,) = await outbox_rows(person.runtime)
     assert row.state is OutboxState.FAILED and "console is not served" in str(row.last_error)
     assert not telegram_only.sent
+
+
+async def test_tips_waiting_for_a_passphrase_hash_are_found_by_their_partial_index(
+    database: Database,
+) -> None:
+    statement = select(Tip.id).where(SEALED_PASSPHRASE_WHERE).order_by(Tip.id).limit(BATCH)
+    async with database.reading() as db:
+        sql = statement.compile(
+            dialect=db.get_bind().dialect, compile_kwargs={"literal_binds": True}
+        )
+        if not database.is_sqlite:
+            # Tiny test tables are scanned anyway; forbid that to see what the index offers.
+            await db.execute(text("SET LOCAL enable_seqscan = off"))
+        explain = "EXPLAIN QUERY PLAN" if database.is_sqlite else "EXPLAIN"
+        plan = await db.execute(text(f"{explain} {sql}"))
+        assert "ix_tip_sealed_passphrase" in str(plan.all())
+
+
+async def test_waiting_for_another_process_write_lock_keeps_the_bot_answering(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "locked.db"
+    database = Database(f"sqlite+aiosqlite:///{path}")
+    await upgrade(database)
+    other = sqlite3.connect(path, isolation_level=None)  # an operator command, say
+    other.execute("BEGIN IMMEDIATE")
+    ticks = 0
+
+    async def loop_ticks() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    async def write() -> bool:
+        async with database.transaction() as db:
+            return await claim_update(db, key="k1", now=FakeClock().now)
+
+    ticking = asyncio.create_task(loop_ticks())
+    writing = asyncio.create_task(write())
+    await asyncio.sleep(0.5)
+    assert not writing.done() and ticks >= 20  # waiting, and the loop kept running
+    other.execute("COMMIT")
+    assert await asyncio.wait_for(writing, 5)
+
+    monkeypatch.setattr(inline_sqlite, "LOCK_WAIT_SECONDS", 0.2)
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(OperationalError, match="locked"):
+        await write()  # held for good: it gives up instead of waiting forever
+    other.execute("ROLLBACK")
+    ticking.cancel()
+    other.close()
+    await database.dispose()

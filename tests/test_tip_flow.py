@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.runtime import Runtime
+from bot.scheduler import run_passphrase_hashing
 from handlers.codes import CODE_ALPHABET, parse_code
 from handlers.notices import change_status
+from handlers.passphrases import hash_sealed
+from handlers.sealing import Sealer, check_passphrase
 from storage.models import Attachment, Contact, Conversation, Tip, TipEvent, TipStatus
-from storage.tips import get_tip
+from storage.tips import get_tip, replace_passphrases, sealed_passphrases
 from tests.conftest import MINIMAL_TIP, FakeClock, Person, file_minimal_tip, receipt
 
 
@@ -187,6 +190,59 @@ async def test_status_shows_history_and_public_note(person: Person, clock: FakeC
     assert "Tình trạng: Đang xác minh" in said
     assert "Đã tiếp nhận" in said and "Ghi chú của công an: Đã cử người" in said
     assert "Không có địa chỉ liên hệ" in said
+
+
+async def test_a_new_tips_passphrase_is_sealed_then_hashed_and_works_throughout(
+    person: Person,
+) -> None:
+    code, passphrase = await file_minimal_tip(person)
+    digits = passphrase.replace(" ", "")
+    stored = (await only_tip(person.runtime)).passphrase_hash
+    assert stored.startswith("sealed$") and digits not in stored
+    await person.send(f"/status {code}")
+    await person.send(passphrase)  # before the background hash: the sealed copy answers
+    assert f"Tin báo {code}" in person.said()
+
+    assert await run_passphrase_hashing(person.runtime) == 1
+    hashed = (await only_tip(person.runtime)).passphrase_hash
+    assert "$" in hashed and not hashed.startswith("sealed$") and digits not in hashed
+    assert check_passphrase(digits, hashed)
+    assert await run_passphrase_hashing(person.runtime) == 0  # nothing left to hash
+    await person.send(f"/status {code}")
+    await person.send(passphrase)
+    assert f"Tin báo {code}" in person.said()
+    await person.send(f"/status {code}")
+    await person.send("0000 0000")
+    assert "không đúng" in person.said()
+
+
+async def test_a_hash_is_not_stored_over_a_passphrase_that_changed_meanwhile(
+    person: Person,
+) -> None:
+    await file_minimal_tip(person)
+    async with person.runtime.db.reading() as db:
+        pending = await sealed_passphrases(db, limit=10)
+    results = await hash_sealed(person.runtime.sealer, pending)
+    async with person.runtime.db.transaction() as db:
+        await db.execute(update(Tip).values(passphrase_hash="sealed$changed"))
+    async with person.runtime.db.transaction() as db:
+        assert await replace_passphrases(db, results) == 0
+    assert (await only_tip(person.runtime)).passphrase_hash == "sealed$changed"
+
+
+async def test_a_sealed_passphrase_that_cannot_be_opened_is_retired_not_retried(
+    person: Person,
+) -> None:
+    code, passphrase = await file_minimal_tip(person)
+    async with person.runtime.db.transaction() as db:
+        # As if TIPLINE_SECRET_KEY had changed since the tip was filed.
+        moved = Sealer("another-secret-" + "k" * 40).seal_passphrase("12345678", code="X")
+        await db.execute(update(Tip).values(passphrase_hash=moved))
+    assert await run_passphrase_hashing(person.runtime) == 1
+    assert await run_passphrase_hashing(person.runtime) == 0
+    await person.send(f"/status {code}")
+    await person.send(passphrase)
+    assert "không đúng" in person.said()
 
 
 async def test_status_from_the_menu_asks_for_the_code(person: Person) -> None:

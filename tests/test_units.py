@@ -20,12 +20,10 @@ from handlers.codes import (
     CODE_ALPHABET,
     new_code,
     new_passphrase,
-    normalise_passphrase,
     parse_code,
     show_code,
 )
-from handlers.passphrases import PassphraseMint
-from handlers.sealing import Sealer, check_passphrase, hash_passphrase
+from handlers.sealing import UNUSABLE_PASSPHRASE, Sealer, check_passphrase, hash_passphrase
 from handlers.texts import TEXTS, text
 
 
@@ -227,14 +225,15 @@ async def test_the_pacer_holds_everything_after_a_429() -> None:
     assert time.monotonic() - began >= 0.4 - 0.005
 
 
-async def test_the_passphrase_mint_hands_out_each_ready_pair_once() -> None:
-    mint = PassphraseMint(ready=3)
-    first = await mint.take()  # nothing ready yet: made on the spot
-    for _ in range(300):
-        if mint.in_stock() == 3:
-            break
-        await asyncio.sleep(0.02)
-    assert mint.in_stock() == 3  # topped up in the background
-    pairs = [first, *[await mint.take() for _ in range(3)]]
-    assert all(check_passphrase(normalise_passphrase(p), hashed) for p, hashed in pairs)
-    assert len({hashed for _, hashed in pairs}) == 4  # each pair handed out once
+def test_a_sealed_passphrase_opens_only_for_its_own_tip_and_key() -> None:
+    sealer = Sealer("s" * 40)
+    stored = sealer.seal_passphrase("12345678", code="ABCD2345")
+    assert "12345678" not in stored
+    assert sealer.passphrase_matches("12345678", stored, code="ABCD2345")
+    assert not sealer.passphrase_matches("12345679", stored, code="ABCD2345")
+    assert not sealer.passphrase_matches("12345678", stored, code="ABCD2346")  # moved
+    assert not Sealer("t" * 40).passphrase_matches("12345678", stored, code="ABCD2345")
+    assert sealer.open_passphrase("sealed$not base64!", code="ABCD2345") is None
+    assert not sealer.passphrase_matches("12345678", UNUSABLE_PASSPHRASE, code="ABCD2345")
+    hashed = hash_passphrase("12345678")
+    assert sealer.passphrase_matches("12345678", hashed, code="ABCD2345")
