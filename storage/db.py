@@ -49,8 +49,15 @@ class Database:
             async with self.sessions.begin() as session:
                 yield session
             return
-        async with self._writer, self.sessions.begin() as session:
-            yield session
+        async with self._writer:
+            session = self.sessions()
+            try:
+                async with session.begin():
+                    yield session
+            finally:
+                # Closed in place: SQLAlchemy's own exit closes in a task of its own, which
+                # costs turns of the event loop while this process holds SQLite's one writer.
+                await session.close()
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
