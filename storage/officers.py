@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AlertLevel, Invite, Officer
@@ -60,13 +60,17 @@ async def get_officer(db: AsyncSession, officer_id: int) -> Officer | None:
     return await db.get(Officer, officer_id)
 
 
+# Built once: every update looks its chat up, and building the statement costs more than running it.
+_BY_CHAT = select(Officer).where(
+    Officer.channel == bindparam("channel"),
+    Officer.chat == bindparam("chat"),
+    Officer.revoked_at.is_(None),
+)
+
+
 async def get_officer_by_chat(db: AsyncSession, *, channel: str, chat: str) -> Officer | None:
     """The active officer enrolled from this chat, if any."""
-    officer: Officer | None = await db.scalar(
-        select(Officer).where(
-            Officer.channel == channel, Officer.chat == chat, Officer.revoked_at.is_(None)
-        )
-    )
+    officer: Officer | None = await db.scalar(_BY_CHAT, {"channel": channel, "chat": chat})
     return officer
 
 
