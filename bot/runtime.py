@@ -17,6 +17,7 @@ from handlers.texts import text
 from handlers.types import Context, Incoming, Limits, Reply
 from storage.db import Database
 from storage.guards import claim_update
+from storage.outbox import queued_in
 
 log = logging.getLogger("tipline.updates")
 
@@ -62,11 +63,14 @@ class Runtime:
                     log.info("duplicate update=%s skipped", msg.dedupe_key)
                     return []
                 replies = await dispatch(msg, session, ctx)
+                queued = queued_in(session)
         except Exception:
             # Logged without the update's content: it may hold what identifies the sender.
             log.exception("update=%s kind=%s failed", msg.dedupe_key, msg.kind.value)
             return [Reply(text("vi", "error") + "\n" + text("en", "error"))]
-        self.outbox_ready.set()
+        if queued:
+            # Woken only for new messages: a wake costs the sender a write transaction.
+            self.outbox_ready.set()
         log.info(
             "update=%s kind=%s sender=%s replies=%d ms=%.1f",
             msg.dedupe_key,

@@ -10,6 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Outbox, OutboxState
 
+# Set in a session's info when it queued a message, so the sender is woken only then.
+QUEUED = "outbox_queued"
+
+
+def queued_in(db: AsyncSession) -> bool:
+    """Whether this session queued any message."""
+    return bool(db.info.get(QUEUED))
+
 
 async def add_outbox(
     db: AsyncSession,
@@ -34,6 +42,7 @@ async def add_outbox(
     )
     db.add(row)
     await db.flush()
+    db.info[QUEUED] = True
     return row
 
 
@@ -55,7 +64,9 @@ async def add_outbox_to_officers(
         for officer, payload in messages
     ]
     statement = insert(Outbox).returning(Outbox.id, sort_by_parameter_order=True)
-    return list(await db.scalars(statement, rows))
+    ids = list(await db.scalars(statement, rows))
+    db.info[QUEUED] = True
+    return ids
 
 
 async def claim_due_outbox(

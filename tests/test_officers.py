@@ -393,3 +393,17 @@ async def test_admin_invites_from_the_chat(runtime: Runtime) -> None:
     assert "Xin chào Nguyễn Văn Mới" in newcomer.said() and "Xã Hoa Thủy" in newcomer.said()
     await newcomer.send("/invite")
     assert "không có quyền" in newcomer.said()
+
+
+async def test_the_outbox_sender_is_woken_only_by_updates_that_queued_messages(
+    runtime: Runtime,
+) -> None:
+    await officer(runtime, "An", "an-thuy")
+    resident = Person(runtime, user="r1", chat="r1")
+    runtime.outbox_ready.clear()
+    await resident.send("/start")
+    await resident.send("/tip")
+    assert not runtime.outbox_ready.is_set()  # nothing for anyone else: no wasted wake
+    await file_tip(resident, area="an thuy", urgent=True)
+    assert runtime.outbox_ready.is_set()  # the urgent alert for An
+    assert await alerted(runtime) == ["An"]
