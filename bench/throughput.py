@@ -60,6 +60,7 @@ class Run:
     in_order: int
     chats: int
     peak_mb: float
+    cpu_seconds: float
     handler_ms: list[float]
 
     @property
@@ -145,19 +146,31 @@ def measure(
     fake.join(timeout=10)
     seconds = stats["last"] - stats["first"]
     updates = chats * len(FLOW)
-    return Run(name, updates, seconds, stats["in_order"], chats, peak, handler_ms)
+    return Run(name, updates, seconds, stats["in_order"], chats, peak, stats["cpu"], handler_ms)
 
 
 def _wait_until_done(
     conn: Connection, bot: subprocess.Popen[bytes], chats: int, timeout: float
 ) -> dict[str, Any]:
+    """Wait until every chat is done; the stats also get the bot's CPU seconds since it polled."""
     deadline = time.monotonic() + timeout
+    started_cpu = None
     while True:
-        time.sleep(0.5)
+        # Often until the bot's first poll, so that its start-up is left out of the CPU figure.
+        time.sleep(0.5 if started_cpu is not None else 0.02)
         conn.send("stats")
         stats: dict[str, Any] = conn.recv()
+        if started_cpu is None and stats["first"]:
+            started_cpu = _cpu_seconds(bot.pid)
         if stats["done"] >= chats or bot.poll() is not None or time.monotonic() > deadline:
+            stats["cpu"] = _cpu_seconds(bot.pid) - (started_cpu or 0.0)
             return stats
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time the process used so far, all threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _peak_mb(pid: int) -> float:
@@ -231,7 +244,8 @@ def report(runs: dict[str, Run], latency: float, *, smoke: bool) -> bool:
             timing = f", handler p50 {p50:.1f} ms p99 {p99:.1f} ms"
         print(
             f"{run.name:>13}: {run.rate:8.1f} updates/s ({run.updates} in {run.seconds:.1f} s), "
-            f"in order {run.in_order}/{run.chats}, peak RSS {run.peak_mb:.0f} MB{timing}"
+            f"in order {run.in_order}/{run.chats}, peak RSS {run.peak_mb:.0f} MB, "
+            f"CPU {run.cpu_seconds * 1000 / run.updates:.2f} ms/update{timing}"
         )
     correct = all(run.in_order == run.chats for run in runs.values())
     wanted = [("ptb-echo", 50.0 if latency else 1.0)]
