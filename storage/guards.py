@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, text
+from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ProcessedUpdate, RateBucket, UTCDateTime
@@ -24,6 +24,13 @@ _COUNT = text(
 ).bindparams(bindparam("window_start", type_=UTCDateTime()))
 
 
+_COUNTED = select(RateBucket.count).where(
+    RateBucket.sender == bindparam("sender"),
+    RateBucket.action == bindparam("action"),
+    RateBucket.window_start == bindparam("window_start"),
+)
+
+
 async def claim_update(db: AsyncSession, *, key: str, now: datetime) -> bool:
     """True the first time an update key is seen; False for every redelivery."""
     return (await db.scalar(_CLAIM, {"key": key, "now": now})) is not None
@@ -41,8 +48,8 @@ async def get_action_count(
     db: AsyncSession, *, sender: str, action: str, window_start: datetime
 ) -> int:
     """How many times a sender did an action in a window, without counting a new one."""
-    row = await db.get(RateBucket, (sender, action, window_start))
-    return row.count if row else 0
+    values = {"sender": sender, "action": action, "window_start": window_start}
+    return int(await db.scalar(_COUNTED, values) or 0)
 
 
 async def prune_guards(
