@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib.util
 import itertools
 import multiprocessing
 import os
 import re
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -61,6 +63,10 @@ class Run:
     chats: int
     peak_mb: float
     cpu_seconds: float
+    half_mb: float
+    end_mb: float
+    once: int
+    stored: int | None
     handler_ms: list[float]
 
     @property
@@ -97,6 +103,9 @@ def _stats(api: FakeTelegramAPI, chats: int, tipline: bool) -> dict[str, Any]:
     done = sum(1 for texts in by_chat.values() if _complete(texts, tipline))
     return {
         "done": done,
+        # One answer per update (every step of FLOW answers with one message): more would mean
+        # an update handled twice, fewer one lost.
+        "once": sum(1 for texts in by_chat.values() if len(texts) == len(FLOW)),
         "in_order": sum(1 for texts in by_chat.values() if _ordered(texts, tipline)),
         "first": polls[0] if polls else 0.0,
         "last": sent[-1].at if sent else 0.0,
@@ -138,15 +147,35 @@ def measure(
         with log_path.open("w") as log:
             bot = subprocess.Popen([*command, root, DEFAULT_TOKEN], env=env, stderr=log, cwd=folder)
             stats = _wait_until_done(here, bot, chats, timeout)
-            peak = _peak_mb(bot.pid)
+            peak = _memory_mb(bot.pid, "VmHWM")
+            end = _memory_mb(bot.pid, "VmRSS")
             bot.terminate()
             bot.wait(timeout=60)
         handler_ms = [float(ms) for ms in re.findall(r" ms=([\d.]+)", log_path.read_text())]
+        stored = _tips_stored(Path(folder) / "bench.db") if tipline else None
     here.send("stop")
     fake.join(timeout=10)
     seconds = stats["last"] - stats["first"]
     updates = chats * len(FLOW)
-    return Run(name, updates, seconds, stats["in_order"], chats, peak, stats["cpu"], handler_ms)
+    return Run(
+        name,
+        updates,
+        seconds,
+        stats["in_order"],
+        chats,
+        peak,
+        stats["cpu"],
+        stats["half_mb"],
+        end,
+        stats["once"],
+        stored,
+        handler_ms,
+    )
+
+
+def _tips_stored(path: Path) -> int:
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        return int(db.execute("SELECT count(*) FROM tip").fetchone()[0])
 
 
 def _wait_until_done(
@@ -155,6 +184,7 @@ def _wait_until_done(
     """Wait until every chat is done; the stats also get the bot's CPU seconds since it polled."""
     deadline = time.monotonic() + timeout
     started_cpu = None
+    half_mb = 0.0
     while True:
         # Often until the bot's first poll, so that its start-up is left out of the CPU figure.
         time.sleep(0.5 if started_cpu is not None else 0.02)
@@ -162,6 +192,9 @@ def _wait_until_done(
         stats: dict[str, Any] = conn.recv()
         if started_cpu is None and stats["first"]:
             started_cpu = _cpu_seconds(bot.pid)
+        if not half_mb and stats["done"] >= chats / 2 and bot.poll() is None:
+            half_mb = _memory_mb(bot.pid, "VmRSS")
+        stats["half_mb"] = half_mb
         if stats["done"] >= chats or bot.poll() is not None or time.monotonic() > deadline:
             stats["cpu"] = _cpu_seconds(bot.pid) - (started_cpu or 0.0)
             return stats
@@ -173,9 +206,10 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _peak_mb(pid: int) -> float:
+def _memory_mb(pid: int, field: str) -> float:
+    """A memory figure of the process: VmRSS now, VmHWM its peak."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return 0.0
 
@@ -231,23 +265,43 @@ def main() -> None:
     sys.exit(0 if ok else 1)
 
 
+# The memory target is set for a run of this many updates (issue 7).
+MEMORY_RUN_UPDATES = 100_000
+MEMORY_LIMIT_MB = 150.0
+MEMORY_GROWTH_MB = 5.0
+
+
 def report(runs: dict[str, Run], latency: float, *, smoke: bool) -> bool:
     """Print one latency's figures; returns whether its targets were met."""
     print(f"--- API latency {latency * 1000:.0f} ms, {next(iter(runs.values())).chats} chats")
     for run in runs.values():
-        timing = ""
-        if run.handler_ms:
-            p50 = statistics.median(run.handler_ms)
-            p99 = (
-                statistics.quantiles(run.handler_ms, n=100)[98] if len(run.handler_ms) > 1 else p50
-            )
-            timing = f", handler p50 {p50:.1f} ms p99 {p99:.1f} ms"
-        print(
-            f"{run.name:>13}: {run.rate:8.1f} updates/s ({run.updates} in {run.seconds:.1f} s), "
-            f"in order {run.in_order}/{run.chats}, peak RSS {run.peak_mb:.0f} MB, "
-            f"CPU {run.cpu_seconds * 1000 / run.updates:.2f} ms/update{timing}"
-        )
-    correct = all(run.in_order == run.chats for run in runs.values())
+        _print_run(run)
+    correct = all(run.in_order == run.chats == run.once for run in runs.values())
+    tipline = runs.get("tipline")
+    if tipline is not None and tipline.stored is not None:
+        correct &= tipline.stored == tipline.chats
+        print(f"  tips stored: {tipline.stored}/{tipline.chats}")
+    print(f"  every chat in order, each update answered once: {'yes' if correct else 'NO'}")
+    fast = _compare(runs, latency)
+    lean = tipline is None or _memory(tipline)
+    return correct and ((fast and lean) or smoke)
+
+
+def _print_run(run: Run) -> None:
+    timing = ""
+    if run.handler_ms:
+        p50 = statistics.median(run.handler_ms)
+        p99 = statistics.quantiles(run.handler_ms, n=100)[98] if len(run.handler_ms) > 1 else p50
+        timing = f", handler p50 {p50:.1f} ms p99 {p99:.1f} ms"
+    print(
+        f"{run.name:>13}: {run.rate:8.1f} updates/s ({run.updates} in {run.seconds:.1f} s), "
+        f"in order {run.in_order}/{run.chats}, answered once {run.once}/{run.chats}, "
+        f"CPU {run.cpu_seconds * 1000 / run.updates:.2f} ms/update, RSS peak "
+        f"{run.peak_mb:.0f} MB (half-way {run.half_mb:.0f}, end {run.end_mb:.0f}){timing}"
+    )
+
+
+def _compare(runs: dict[str, Run], latency: float) -> bool:
     wanted = [("ptb-echo", 50.0 if latency else 1.0)]
     if latency:
         wanted.append(("aiogram-echo", 1.5))
@@ -261,8 +315,20 @@ def report(runs: dict[str, Run], latency: float, *, smoke: bool) -> bool:
         met = ratio >= factor
         fast &= met
         print(f"  tipline / {name}: {ratio:.2f} (target >= {factor}) {'ok' if met else 'MISSED'}")
-    print(f"  every chat in order: {'yes' if correct else 'NO'}")
-    return correct and (fast or smoke)
+    return fast
+
+
+def _memory(run: Run) -> bool:
+    if run.updates < MEMORY_RUN_UPDATES:
+        print(f"  memory: judged on runs of {MEMORY_RUN_UPDATES:,} updates (--chats 12500)")
+        return True
+    growth = run.end_mb - run.half_mb
+    met = run.peak_mb < MEMORY_LIMIT_MB and growth <= MEMORY_GROWTH_MB
+    print(
+        f"  memory: peak {run.peak_mb:.0f} MB (target < {MEMORY_LIMIT_MB:.0f}), second half "
+        f"{growth:+.1f} MB (target <= {MEMORY_GROWTH_MB:+.0f}) {'ok' if met else 'MISSED'}"
+    )
+    return met
 
 
 if __name__ == "__main__":
