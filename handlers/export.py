@@ -6,9 +6,6 @@ import io
 import re
 from datetime import date, datetime, time, timedelta
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-
 from handlers.codes import show_code
 from handlers.officers import scope_of
 from handlers.turn import Turn
@@ -113,6 +110,10 @@ def _local(ctx: Context, moment: datetime | None) -> str:
 
 def workbook(ctx: Context, lang: str, tips: list[Tip], officers: dict[int, str]) -> bytes:
     """Two sheets, tips and history; every value a tipster typed is kept as inert text."""
+    # Imported here: openpyxl adds about 5 MB to every bot process, and exports are rare.
+    from openpyxl import Workbook  # noqa: PLC0415
+    from openpyxl.styles import Alignment, Font  # noqa: PLC0415
+
     book = Workbook()
     sheet = book.active
     assert sheet is not None
