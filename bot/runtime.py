@@ -12,9 +12,10 @@ from zoneinfo import ZoneInfo
 
 from handlers.catalog import Catalog
 from handlers.dispatch import dispatch
+from handlers.followup import checked, passphrase_to_check
 from handlers.sealing import Sealer
 from handlers.texts import text
-from handlers.types import Context, Incoming, Limits, Reply
+from handlers.types import Context, Incoming, Limits, PassphraseCheck, Reply
 from storage.db import Database
 from storage.guards import claim_update
 from storage.outbox import queued_in
@@ -42,7 +43,7 @@ class Runtime:
     bot_username: str = ""
     outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def context(self) -> Context:
+    def context(self, passphrase_check: PassphraseCheck | None = None) -> Context:
         """A handler context stamped with the current time."""
         return Context(
             now=self.clock(),
@@ -51,14 +52,29 @@ class Runtime:
             sealer=self.sealer,
             limits=self.limits,
             bot_username=self.bot_username,
+            passphrase_check=passphrase_check,
         )
+
+    async def _check_passphrase_ahead(self, msg: Incoming) -> PassphraseCheck | None:
+        """If the message may be a passphrase being asked for, check it before the transaction."""
+        try:
+            async with self.db.reading() as db:
+                check = await passphrase_to_check(db, msg)
+            if check is None:
+                return None
+            return await asyncio.to_thread(checked, self.sealer, check)
+        except Exception:
+            # Only a head start: the handler checks again inside the transaction.
+            log.exception("update=%s passphrase check ahead failed", msg.dedupe_key)
+            return None
 
     async def handle(self, msg: Incoming) -> list[Reply]:
         """Process one update exactly once; returns what to send back to its chat."""
         started = time.perf_counter()
+        ahead = await self._check_passphrase_ahead(msg)
         try:
             async with self.db.transaction() as session:
-                ctx = self.context()
+                ctx = self.context(ahead)
                 if not await claim_update(session, key=msg.dedupe_key, now=ctx.now):
                     log.info("duplicate update=%s skipped", msg.dedupe_key)
                     return []

@@ -27,9 +27,12 @@ def parse_code(typed: str) -> str | None:
     return compact if _CODE_RE.match(compact) else None
 
 
+PASSPHRASE_DIGITS = 8
+
+
 def new_passphrase() -> str:
     """Eight random digits in two groups: typeable on any phone keypad."""
-    digits = f"{secrets.randbelow(10**8):08d}"
+    digits = f"{secrets.randbelow(10**PASSPHRASE_DIGITS):0{PASSPHRASE_DIGITS}d}"
     return f"{digits[:4]} {digits[4:]}"
 
 

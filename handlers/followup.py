@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 
-from handlers.codes import normalise_passphrase, parse_code, show_code
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.codes import PASSPHRASE_DIGITS, normalise_passphrase, parse_code, show_code
 from handlers.dialogue import thread_for_tipster, verified_mark
+from handlers.sealing import Sealer
 from handlers.tip_flow import back_to_draft
 from handlers.turn import Turn
-from handlers.types import Kind, Reply
+from handlers.types import Incoming, Kind, PassphraseCheck, Reply
+from storage.conversations import find_conversation
 from storage.models import Tip
 from storage.tips import delete_contact, get_contact, get_tip, set_failed_checks
 
@@ -63,6 +68,42 @@ async def answer_passphrase(turn: Turn) -> list[Reply]:
     return replies
 
 
+async def passphrase_to_check(db: AsyncSession, msg: Incoming) -> PassphraseCheck | None:
+    """What a typed passphrase would be checked against, if the sender is being asked for one.
+
+    Read before the update's transaction, so that the slow check (about 50 ms of scrypt) runs
+    without holding the database's writer: a burst of /status lookups then queues nobody.
+    """
+    if msg.kind is not Kind.TEXT or not msg.private:
+        return None
+    typed = normalise_passphrase(msg.text)
+    if len(typed) != PASSPHRASE_DIGITS:
+        return None  # not a passphrase: most messages stop here, without a query
+    conv = await find_conversation(db, channel=msg.channel, sender=msg.sender)
+    if conv is None or not conv.step.endswith(".pass"):
+        return None
+    code = str(conv.draft.get("detour", {}).get("code", ""))
+    tip = await get_tip(db, code)
+    if tip is None:
+        return None
+    return PassphraseCheck(code=code, typed=typed, stored=tip.passphrase_hash, matches=False)
+
+
+def checked(sealer: Sealer, check: PassphraseCheck) -> PassphraseCheck:
+    """The check done (slow: call it in a thread)."""
+    matches = sealer.passphrase_matches(check.typed, check.stored, code=check.code)
+    return replace(check, matches=matches)
+
+
+async def _matches(turn: Turn, tip: Tip, typed: str) -> bool:
+    asked = PassphraseCheck(code=tip.code, typed=typed, stored=tip.passphrase_hash, matches=False)
+    ahead = turn.ctx.passphrase_check
+    if ahead is not None and replace(ahead, matches=False) == asked:
+        return ahead.matches
+    # Not checked ahead (or the tip changed since): check now, holding the writer.
+    return (await asyncio.to_thread(checked, turn.ctx.sealer, asked)).matches
+
+
 async def _refuse(turn: Turn, tip: Tip | None) -> Reply | None:
     """A refusal for a locked tip or a wrong passphrase (counted), or None if it is right."""
     if tip is None:
@@ -72,8 +113,7 @@ async def _refuse(turn: Turn, tip: Tip | None) -> Reply | None:
         until = tip.locked_until.astimezone(turn.ctx.timezone).strftime("%H:%M")
         return turn.say("locked", until=until)
     typed = normalise_passphrase(turn.msg.text)
-    matches = turn.ctx.sealer.passphrase_matches
-    if await asyncio.to_thread(matches, typed, tip.passphrase_hash, code=tip.code):
+    if await _matches(turn, tip, typed):
         await set_failed_checks(turn.db, tip, failed=0, locked_until=None)
         return None
     failed = tip.failed_checks + 1

@@ -198,6 +198,16 @@ class Limits:
 
 
 @dataclass(frozen=True, slots=True)
+class PassphraseCheck:
+    """A typed passphrase already checked against a tip's stored value, outside the writer."""
+
+    code: str
+    typed: str
+    stored: str
+    matches: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Context:
     """What a handler may know besides the message: the time, the data, the keys."""
 
@@ -207,6 +217,7 @@ class Context:
     sealer: Sealer
     limits: Limits = Limits()
     bot_username: str = ""
+    passphrase_check: PassphraseCheck | None = None
 
     def local(self, moment: datetime) -> str:
         """A moment as people here read it: day/month hour:minute, local time."""

@@ -27,11 +27,17 @@ _MOVE = (
 )
 
 
+async def find_conversation(db: AsyncSession, *, channel: str, sender: str) -> Conversation | None:
+    """The sender's conversation row, if they have one (nothing is created)."""
+    row: Conversation | None = await db.scalar(_BY_SENDER, {"channel": channel, "sender": sender})
+    return row
+
+
 async def get_conversation(
     db: AsyncSession, *, channel: str, sender: str, language: str, now: datetime
 ) -> Conversation:
     """The sender's conversation row, created idle on first contact."""
-    row = await db.scalar(_BY_SENDER, {"channel": channel, "sender": sender})
+    row = await find_conversation(db, channel=channel, sender=sender)
     if row is None:
         row = Conversation(
             channel=channel, sender=sender, language=language, step=IDLE, draft={}, updated_at=now

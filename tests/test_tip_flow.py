@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
 from sqlalchemy import func, select, update
 
 from bot.runtime import Runtime
@@ -330,3 +333,27 @@ async def test_forget_from_another_chat_needs_the_passphrase(runtime: Runtime) -
     await other.send(passphrase)
     assert "Đã xóa" in other.said()
     assert await count(runtime, Contact) == 0
+
+
+async def test_a_slow_passphrase_check_does_not_hold_up_other_chats(runtime: Runtime) -> None:
+    if not runtime.db.is_sqlite:
+        pytest.skip("PostgreSQL has no single writer to hold up")
+    tipster = Person(runtime, user="t1", chat="t1")
+    code, passphrase = await file_minimal_tip(tipster)
+    assert await run_passphrase_hashing(runtime) == 1  # a real scrypt hash: ~50 ms to check
+    await tipster.send(f"/status {code}")
+    other = Person(runtime, user="o1", chat="o1")
+    finished: list[str] = []
+
+    async def check() -> None:
+        await tipster.send(passphrase)
+        finished.append("check")
+
+    async def meanwhile() -> None:
+        await asyncio.sleep(0.01)  # while the passphrase is being hashed
+        await other.send("/start")
+        finished.append("other")
+
+    await asyncio.gather(check(), meanwhile())
+    assert finished == ["other", "check"]  # the check did not hold SQLite's writer
+    assert f"Tin báo {code}" in tipster.said()
