@@ -147,6 +147,9 @@ def measure(
         with log_path.open("w") as log:
             bot = subprocess.Popen([*command, root, DEFAULT_TOKEN], env=env, stderr=log, cwd=folder)
             stats = _wait_until_done(here, bot, chats, timeout)
+            if bot.poll() is not None:
+                tail = log_path.read_text().splitlines()[-15:]
+                print(f"{name} exited early with {bot.returncode}:", *tail, sep="\n  ")
             peak = _memory_mb(bot.pid, "VmHWM")
             end = _memory_mb(bot.pid, "VmRSS")
             bot.terminate()
@@ -175,7 +178,10 @@ def measure(
 
 def _tips_stored(path: Path) -> int:
     with contextlib.closing(sqlite3.connect(path)) as db:
-        return int(db.execute("SELECT count(*) FROM tip").fetchone()[0])
+        try:
+            return int(db.execute("SELECT count(*) FROM tip").fetchone()[0])
+        except sqlite3.OperationalError:  # the bot died before creating its tables
+            return 0
 
 
 def _wait_until_done(
@@ -201,16 +207,20 @@ def _wait_until_done(
 
 
 def _cpu_seconds(pid: int) -> float:
-    """CPU time the process used so far, all threads."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU time the process used so far, all threads (0 if it is gone)."""
+    with contextlib.suppress(FileNotFoundError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        fields = stat.rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return 0.0
 
 
 def _memory_mb(pid: int, field: str) -> float:
-    """A memory figure of the process: VmRSS now, VmHWM its peak."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) / 1024
+    """A memory figure of the process: VmRSS now, VmHWM its peak (0 if it is gone)."""
+    with contextlib.suppress(FileNotFoundError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) / 1024
     return 0.0
 
 
