@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from handlers.catalog import Catalog
 from handlers.dispatch import dispatch
-from handlers.followup import checked, passphrase_to_check
+from handlers.followup import checked, passphrase_to_check, typed_passphrase
 from handlers.sealing import Sealer
 from handlers.texts import text
 from handlers.types import Context, Incoming, Limits, PassphraseCheck, Reply
@@ -57,9 +57,12 @@ class Runtime:
 
     async def _check_passphrase_ahead(self, msg: Incoming) -> PassphraseCheck | None:
         """If the message may be a passphrase being asked for, check it before the transaction."""
+        typed = typed_passphrase(msg)
+        if typed is None:
+            return None  # most messages: no query, no thread
         try:
             async with self.db.reading() as db:
-                check = await passphrase_to_check(db, msg)
+                check = await passphrase_to_check(db, msg, typed)
             if check is None:
                 return None
             return await asyncio.to_thread(checked, self.sealer, check)

@@ -68,17 +68,22 @@ async def answer_passphrase(turn: Turn) -> list[Reply]:
     return replies
 
 
-async def passphrase_to_check(db: AsyncSession, msg: Incoming) -> PassphraseCheck | None:
+def typed_passphrase(msg: Incoming) -> str | None:
+    """The digits of a message that may be a passphrase (8 digits, typed privately), else None."""
+    if msg.kind is not Kind.TEXT or not msg.private:
+        return None
+    typed = normalise_passphrase(msg.text)
+    return typed if len(typed) == PASSPHRASE_DIGITS else None
+
+
+async def passphrase_to_check(
+    db: AsyncSession, msg: Incoming, typed: str
+) -> PassphraseCheck | None:
     """What a typed passphrase would be checked against, if the sender is being asked for one.
 
     Read before the update's transaction, so that the slow check (about 50 ms of scrypt) runs
     without holding the database's writer: a burst of /status lookups then queues nobody.
     """
-    if msg.kind is not Kind.TEXT or not msg.private:
-        return None
-    typed = normalise_passphrase(msg.text)
-    if len(typed) != PASSPHRASE_DIGITS:
-        return None  # not a passphrase: most messages stop here, without a query
     conv = await find_conversation(db, channel=msg.channel, sender=msg.sender)
     if conv is None or not conv.step.endswith(".pass"):
         return None
