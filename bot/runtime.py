@@ -62,7 +62,7 @@ class Runtime:
             return None  # most messages: no query, no thread
         try:
             async with self.db.reading() as db:
-                check = await passphrase_to_check(db, msg, typed)
+                check = await passphrase_to_check(db, msg, typed, self.context())
             if check is None:
                 return None
             return await asyncio.to_thread(checked, self.sealer, check)

@@ -56,7 +56,7 @@ from handlers.triage import (
 from handlers.turn import Handler, Turn
 from handlers.types import Context, Incoming, Kind, Option, Reply
 from storage.conversations import IDLE, get_conversation
-from storage.guards import count_action
+from storage.guards import count_action, message_window
 from storage.models import AlertLevel
 from storage.officers import get_officer_by_chat, set_officer, set_reachable
 
@@ -90,8 +90,8 @@ def _group_answer(msg: Incoming, ctx: Context) -> list[Reply]:
 
 
 async def _count_message(msg: Incoming, db: AsyncSession, ctx: Context) -> int:
-    minute = ctx.now.replace(second=0, microsecond=0)
-    return await count_action(db, sender=msg.sender, action="message", window_start=minute)
+    window = message_window(ctx.now)
+    return await count_action(db, sender=msg.sender, action="message", window_start=window)
 
 
 def _hint_language(msg: Incoming) -> str:

@@ -13,8 +13,9 @@ from handlers.dialogue import thread_for_tipster, verified_mark
 from handlers.sealing import Sealer
 from handlers.tip_flow import back_to_draft
 from handlers.turn import Turn
-from handlers.types import Incoming, Kind, PassphraseCheck, Reply
+from handlers.types import Context, Incoming, Kind, PassphraseCheck, Reply
 from storage.conversations import find_conversation
+from storage.guards import get_action_count, message_window
 from storage.models import Tip
 from storage.tips import delete_contact, get_contact, get_tip, set_failed_checks
 
@@ -77,21 +78,28 @@ def typed_passphrase(msg: Incoming) -> str | None:
 
 
 async def passphrase_to_check(
-    db: AsyncSession, msg: Incoming, typed: str
+    db: AsyncSession, msg: Incoming, typed: str, ctx: Context
 ) -> PassphraseCheck | None:
     """What a typed passphrase would be checked against, if the sender is being asked for one.
 
     Read before the update's transaction, so that the slow check (about 50 ms of scrypt) runs
-    without holding the database's writer: a burst of /status lookups then queues nobody.
+    without holding the database's writer: a burst of /status lookups then queues nobody. A
+    locked tip or a sender over the message limit gets no check, as inside the transaction:
+    a flood of guesses must not become a flood of hashes.
     """
     conv = await find_conversation(db, channel=msg.channel, sender=msg.sender)
     if conv is None or not conv.step.endswith(".pass"):
         return None
+    sent = await get_action_count(
+        db, sender=msg.sender, action="message", window_start=message_window(ctx.now)
+    )
+    if sent >= ctx.limits.messages_per_minute:
+        return None
     code = str(conv.draft.get("detour", {}).get("code", ""))
     tip = await get_tip(db, code)
-    if tip is None:
+    if tip is None or (tip.locked_until is not None and tip.locked_until > ctx.now):
         return None
-    return PassphraseCheck(code=code, typed=typed, stored=tip.passphrase_hash, matches=False)
+    return PassphraseCheck(code=code, typed=typed, stored=tip.passphrase_hash)
 
 
 def checked(sealer: Sealer, check: PassphraseCheck) -> PassphraseCheck:
@@ -101,12 +109,12 @@ def checked(sealer: Sealer, check: PassphraseCheck) -> PassphraseCheck:
 
 
 async def _matches(turn: Turn, tip: Tip, typed: str) -> bool:
-    asked = PassphraseCheck(code=tip.code, typed=typed, stored=tip.passphrase_hash, matches=False)
+    asked = PassphraseCheck(code=tip.code, typed=typed, stored=tip.passphrase_hash)
     ahead = turn.ctx.passphrase_check
-    if ahead is not None and replace(ahead, matches=False) == asked:
+    if ahead is not None and ahead.matches is not None and replace(ahead, matches=None) == asked:
         return ahead.matches
     # Not checked ahead (or the tip changed since): check now, holding the writer.
-    return (await asyncio.to_thread(checked, turn.ctx.sealer, asked)).matches
+    return bool((await asyncio.to_thread(checked, turn.ctx.sealer, asked)).matches)
 
 
 async def _refuse(turn: Turn, tip: Tip | None) -> Reply | None:

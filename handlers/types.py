@@ -199,12 +199,12 @@ class Limits:
 
 @dataclass(frozen=True, slots=True)
 class PassphraseCheck:
-    """A typed passphrase already checked against a tip's stored value, outside the writer."""
+    """A typed passphrase to check against a tip's stored value (matches: None until checked)."""
 
     code: str
     typed: str
     stored: str
-    matches: bool
+    matches: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

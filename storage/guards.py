@@ -31,6 +31,11 @@ _COUNTED = select(RateBucket.count).where(
 )
 
 
+def message_window(now: datetime) -> datetime:
+    """The one-minute rate window a message sent at `now` counts in."""
+    return now.replace(second=0, microsecond=0)
+
+
 async def claim_update(db: AsyncSession, *, key: str, now: datetime) -> bool:
     """True the first time an update key is seen; False for every redelivery."""
     return (await db.scalar(_CLAIM, {"key": key, "now": now})) is not None

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import func, select, update
 
+from bot import runtime as runtime_module
 from bot.runtime import Runtime
 from bot.scheduler import run_passphrase_hashing
 from handlers.codes import CODE_ALPHABET, parse_code
+from handlers.followup import checked
 from handlers.notices import change_status
 from handlers.passphrases import hash_sealed
 from handlers.sealing import Sealer, check_passphrase
+from handlers.types import Kind, PassphraseCheck
 from storage.models import Attachment, Contact, Conversation, Tip, TipEvent, TipStatus
 from storage.tips import get_tip, replace_passphrases, sealed_passphrases
 from tests.conftest import MINIMAL_TIP, FakeClock, Person, file_minimal_tip, receipt
@@ -357,3 +361,44 @@ async def test_a_slow_passphrase_check_does_not_hold_up_other_chats(runtime: Run
     await asyncio.gather(check(), meanwhile())
     assert finished == ["other", "check"]  # the check did not hold SQLite's writer
     assert f"Tin báo {code}" in tipster.said()
+
+
+async def test_guesses_at_a_locked_tip_or_beyond_the_message_limit_cost_no_hash(
+    person: Person, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, passphrase = await file_minimal_tip(person)
+    assert await run_passphrase_hashing(person.runtime) == 1
+    hashed_ahead: list[str] = []
+
+    def counted(sealer: Sealer, check: PassphraseCheck) -> PassphraseCheck:
+        hashed_ahead.append(check.typed)
+        return checked(sealer, check)
+
+    monkeypatch.setattr(runtime_module, "checked", counted)
+
+    async def within_a_minute(*lines: str) -> None:
+        clock.advance(minutes=1)
+        clock.now = clock.now.replace(second=0)
+        for line in lines:  # no clock advance: every line in the same rate window
+            msg = (
+                person.incoming(Kind.COMMAND, command=line[1:].split()[0], args=line.split()[-1])
+                if line.startswith("/")
+                else person.incoming(Kind.TEXT, text=line)
+            )
+            person.last = await person.runtime.handle(msg)
+
+    person.runtime.limits = replace(person.runtime.limits, messages_per_minute=3)
+    await within_a_minute(f"/status {code}", "/help", passphrase)
+    assert hashed_ahead == [passphrase.replace(" ", "")]  # within the limit: hashed ahead
+    assert f"Tin báo {code}" in person.said()
+    await within_a_minute(f"/status {code}", "/help", "/help", passphrase)
+    assert len(hashed_ahead) == 1  # the fourth message of the minute: no hash at all
+    assert "Bạn gửi nhanh quá" in person.said()
+
+    person.runtime.limits = replace(person.runtime.limits, messages_per_minute=100)
+    for _ in range(5):  # five wrong guesses lock the tip
+        await within_a_minute(f"/status {code}", "0000 0000")
+    assert len(hashed_ahead) == 6
+    await within_a_minute(f"/status {code}", passphrase)
+    assert "sai quá nhiều lần" in person.said()
+    assert len(hashed_ahead) == 6  # locked: refused without hashing
