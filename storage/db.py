@@ -21,13 +21,14 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         connect_args: dict[str, Any] = {"timeout": 30} if self.is_sqlite else {}
-        in_file = self.is_sqlite and make_url(url).database not in (None, "", ":memory:")
+        path = make_url(url).database if self.is_sqlite else None
+        in_file = path not in (None, "", ":memory:")
         self.engine = create_async_engine(
             url,
             echo=echo,
             connect_args=connect_args,
             # The writer works on the event loop's thread (see storage/inline_sqlite.py).
-            **({"async_creator": inline_creator(str(make_url(url).database))} if in_file else {}),
+            **({"async_creator": inline_creator(str(path))} if in_file else {}),
         )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # SQLite serialises writers anyway; queueing them here avoids SQLITE_BUSY retries.
