@@ -11,7 +11,7 @@ from sqlalchemy import CursorResult, Result, event, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-from storage.inline_sqlite import begin_immediate, inline_creator
+from storage.inline_sqlite import begin_immediate, inline_engine_options
 
 
 class Database:
@@ -21,14 +21,12 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         connect_args: dict[str, Any] = {"timeout": 30} if self.is_sqlite else {}
-        path = make_url(url).database if self.is_sqlite else None
-        in_file = path not in (None, "", ":memory:")
+        parsed = make_url(url)
+        in_file = self.is_sqlite and parsed.database not in (None, "", ":memory:")
+        # The writer works on the event loop's thread (see storage/inline_sqlite.py).
+        writer_url, options = inline_engine_options(parsed) if in_file else (parsed, {})
         self.engine = create_async_engine(
-            url,
-            echo=echo,
-            connect_args=connect_args,
-            # The writer works on the event loop's thread (see storage/inline_sqlite.py).
-            **({"async_creator": inline_creator(str(path))} if in_file else {}),
+            writer_url, echo=echo, **{"connect_args": connect_args, **options}
         )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # SQLite serialises writers anyway; queueing them here avoids SQLITE_BUSY retries.
@@ -94,6 +92,6 @@ def _configure_sqlite(sync_engine: Any, *, writer: bool, busy_ms: int) -> None:
         if writer:
             # IMMEDIATE takes the write lock up front, so two processes never deadlock on
             # upgrade; waiting for it is done on the loop, not in SQLite's busy handler.
-            begin_immediate(connection.exec_driver_sql)
+            begin_immediate(connection)
         else:
             connection.exec_driver_sql("BEGIN")
