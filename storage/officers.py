@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, bindparam, or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AlertLevel, Invite, Officer
@@ -122,21 +122,27 @@ async def set_officer(
     await db.flush()
 
 
+# Built once: every new tip runs it, and building it cost more than running it.
+_ALERTED = (
+    select(Officer)
+    .where(
+        Officer.revoked_at.is_(None),
+        Officer.chat.is_not(None),
+        Officer.alerts.in_(bindparam("levels", expanding=True)),
+        # A NULL area matches no commune officer: district officers only.
+        or_(Officer.area.is_(None), Officer.area == bindparam("area")),
+    )
+    .order_by(Officer.id)
+)
+
+
 async def list_alert_recipients(
     db: AsyncSession, *, area: str | None, district_only: bool, urgent: bool
 ) -> list[Officer]:
     """Active officers who want an alert for a tip in `area` (None: district officers only)."""
     levels = [AlertLevel.ALL, AlertLevel.URGENT] if urgent else [AlertLevel.ALL]
-    in_scope: ColumnElement[bool] = Officer.area.is_(None)
-    if area is not None and not district_only:
-        in_scope = or_(in_scope, Officer.area == area)
-    statement = select(Officer).where(
-        Officer.revoked_at.is_(None),
-        Officer.chat.is_not(None),
-        Officer.alerts.in_(levels),
-        in_scope,
-    )
-    return list(await db.scalars(statement.order_by(Officer.id)))
+    commune = None if district_only else area
+    return list(await db.scalars(_ALERTED, {"levels": levels, "area": commune}))
 
 
 async def list_officers_covering(db: AsyncSession, area: str) -> list[Officer]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, select, true, update
+from sqlalchemy import ColumnElement, and_, bindparam, delete, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -40,9 +40,12 @@ class NewTip:
     district_only: bool = False
 
 
+_CODE_TAKEN = select(Tip.id).where(Tip.code == bindparam("code"))
+
+
 async def code_exists(db: AsyncSession, code: str) -> bool:
     """Whether a tip code is already taken."""
-    return (await db.scalar(select(Tip.id).where(Tip.code == code))) is not None
+    return (await db.scalar(_CODE_TAKEN, {"code": code})) is not None
 
 
 async def add_tip(db: AsyncSession, new: NewTip, *, now: datetime) -> Tip:
