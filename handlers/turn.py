@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.catalog import fold
 from handlers.texts import text
 from handlers.types import Context, Incoming, Kind, Option, Reply
-from storage.conversations import IDLE, set_conversation
-from storage.models import Conversation, Officer
+from storage.conversations import IDLE, ConversationState, set_conversation
+from storage.models import Officer
 
 Handler = Callable[["Turn"], Awaitable[list[Reply]]]
 
@@ -24,7 +24,7 @@ class Turn:
     msg: Incoming
     db: AsyncSession
     ctx: Context
-    conv: Conversation
+    conv: ConversationState
     officer: Officer | None = None
 
     @property

@@ -2,62 +2,96 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
-from storage.db import affected
+from storage.db import affected, plain_execute, plain_row, plain_scalar
 from storage.models import Conversation
 
 IDLE = "idle"
 
 
-# Built once: every update runs these, and building the statement costs more than running it.
-_BY_SENDER = select(Conversation).where(
-    Conversation.channel == bindparam("channel"), Conversation.sender == bindparam("sender")
-)
+@dataclass(slots=True)
+class ConversationState:
+    """Where one sender is: read at the start of an update, written back with set_conversation."""
+
+    id: int
+    language: str
+    step: str
+    draft: dict[str, Any]
+    updated_at: datetime
+
+
+# Plain rows, not ORM objects, and statements built once: every update reads and moves its
+# conversation, and the ORM's loading and building cost more than the SQL itself.
 _table = cast(Table, Conversation.__table__)
+_COLUMNS = (_table.c.id, _table.c.language, _table.c.step, _table.c.draft, _table.c.updated_at)
+_BY_SENDER = select(*_COLUMNS).where(
+    _table.c.channel == bindparam("channel"), _table.c.sender == bindparam("sender")
+)
+_START = insert(_table).returning(_table.c.id)
 _MOVE = (
     update(_table)
     .where(_table.c.id == bindparam("conversation_id"))
-    .values(step=bindparam("step"), draft=bindparam("draft"), updated_at=bindparam("now"))
+    .values(
+        language=bindparam("language"),
+        step=bindparam("step"),
+        draft=bindparam("draft"),
+        updated_at=bindparam("now"),
+    )
 )
 
 
-async def find_conversation(db: AsyncSession, *, channel: str, sender: str) -> Conversation | None:
-    """The sender's conversation row, if they have one (nothing is created)."""
-    row: Conversation | None = await db.scalar(_BY_SENDER, {"channel": channel, "sender": sender})
-    return row
+async def find_conversation(
+    db: AsyncSession, *, channel: str, sender: str
+) -> ConversationState | None:
+    """The sender's conversation, if they have one (nothing is created)."""
+    row = await plain_row(db, _BY_SENDER, {"channel": channel, "sender": sender})
+    return None if row is None else ConversationState(*row)
 
 
 async def get_conversation(
     db: AsyncSession, *, channel: str, sender: str, language: str, now: datetime
-) -> Conversation:
-    """The sender's conversation row, created idle on first contact."""
-    row = await find_conversation(db, channel=channel, sender=sender)
-    if row is None:
-        row = Conversation(
-            channel=channel, sender=sender, language=language, step=IDLE, draft={}, updated_at=now
-        )
-        db.add(row)
-        await db.flush()
-    return row
+) -> ConversationState:
+    """The sender's conversation, created idle on first contact."""
+    found = await find_conversation(db, channel=channel, sender=sender)
+    if found is not None:
+        return found
+    values = {
+        "channel": channel,
+        "sender": sender,
+        "language": language,
+        "step": IDLE,
+        "draft": {},
+        "updated_at": now,
+    }
+    new_id = await plain_scalar(db, _START, values)
+    return ConversationState(int(new_id), language, IDLE, {}, now)
 
 
 async def set_conversation(
-    db: AsyncSession, row: Conversation, *, step: str, draft: dict[str, Any], now: datetime
+    db: AsyncSession,
+    conv: ConversationState,
+    *,
+    step: str,
+    draft: dict[str, Any],
+    now: datetime,
 ) -> None:
-    """Move the conversation to a step with a draft, written at once."""
+    """Move the conversation to a step with a draft (and its current language), written at once."""
     draft = dict(draft)
-    values = {"conversation_id": row.id, "step": step, "draft": draft, "now": now}
-    await db.execute(_MOVE, values)
-    # The row object learns the new values as already stored, so the commit does not
-    # write them a second time (a plain UPDATE costs a third of a unit-of-work flush).
-    for name, value in (("step", step), ("draft", draft), ("updated_at", now)):
-        set_committed_value(row, name, value)
+    values = {
+        "conversation_id": conv.id,
+        "language": conv.language,
+        "step": step,
+        "draft": draft,
+        "now": now,
+    }
+    await plain_execute(db, _MOVE, values)
+    conv.step, conv.draft, conv.updated_at = step, draft, now
 
 
 async def clear_stale_drafts(db: AsyncSession, *, older_than: datetime) -> int:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import CursorResult, Result, event, make_url
+from sqlalchemy import CursorResult, Executable, Result, Row, event, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 
 from storage.inline_sqlite import begin_immediate, inline_engine_options
 
@@ -73,6 +74,40 @@ class Database:
 def affected(result: Result[Any]) -> int:
     """How many rows an UPDATE or DELETE touched."""
     return int(result.rowcount) if isinstance(result, CursorResult) else 0
+
+
+# The statements every update runs go to the transaction's connection as plain SQL: the ORM's
+# execution layer (autoflush, entity loading) and a greenlet per call cost more than the SQL.
+# They read and write rows the ORM does not hold, so skipping its autoflush changes nothing.
+
+
+async def plain_scalar(db: AsyncSession, statement: Executable, params: Mapping[str, Any]) -> Any:
+    """The first column of the first row, or None."""
+    return await db.run_sync(_scalar, statement, params)
+
+
+async def plain_row(
+    db: AsyncSession, statement: Executable, params: Mapping[str, Any]
+) -> Row[Any] | None:
+    """The first row, or None."""
+    return await db.run_sync(_first, statement, params)
+
+
+async def plain_execute(db: AsyncSession, statement: Executable, params: Mapping[str, Any]) -> int:
+    """Run an UPDATE or DELETE; how many rows it touched."""
+    return await db.run_sync(_rowcount, statement, params)
+
+
+def _scalar(session: Session, statement: Executable, params: Mapping[str, Any]) -> Any:
+    return session.connection().execute(statement, params).scalar()
+
+
+def _first(session: Session, statement: Executable, params: Mapping[str, Any]) -> Row[Any] | None:
+    return session.connection().execute(statement, params).first()
+
+
+def _rowcount(session: Session, statement: Executable, params: Mapping[str, Any]) -> int:
+    return affected(session.connection().execute(statement, params))
 
 
 def _configure_sqlite(sync_engine: Any, *, writer: bool, busy_ms: int) -> None:

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import plain_scalar
 from storage.models import ProcessedUpdate, RateBucket, UTCDateTime
 
 # Written out because the dialects' INSERT ... ON CONFLICT constructs are not cacheable:
@@ -38,7 +39,7 @@ def message_window(now: datetime) -> datetime:
 
 async def claim_update(db: AsyncSession, *, key: str, now: datetime) -> bool:
     """True the first time an update key is seen; False for every redelivery."""
-    return (await db.scalar(_CLAIM, {"key": key, "now": now})) is not None
+    return (await plain_scalar(db, _CLAIM, {"key": key, "now": now})) is not None
 
 
 async def count_action(
@@ -46,7 +47,7 @@ async def count_action(
 ) -> int:
     """Count one more action by a sender in a window and return the count so far."""
     values = {"sender": sender, "action": action, "window_start": window_start}
-    return int(await db.scalar(_COUNT, values) or 0)
+    return int(await plain_scalar(db, _COUNT, values) or 0)
 
 
 async def get_action_count(
@@ -54,7 +55,7 @@ async def get_action_count(
 ) -> int:
     """How many times a sender did an action in a window, without counting a new one."""
     values = {"sender": sender, "action": action, "window_start": window_start}
-    return int(await db.scalar(_COUNTED, values) or 0)
+    return int(await plain_scalar(db, _COUNTED, values) or 0)
 
 
 async def prune_guards(
