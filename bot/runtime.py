@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from handlers.catalog import Catalog
 from handlers.dispatch import dispatch
 from handlers.followup import checked, passphrase_to_check, typed_passphrase
@@ -17,6 +19,7 @@ from handlers.sealing import Sealer
 from handlers.texts import text
 from handlers.types import Context, Incoming, Limits, PassphraseCheck, Reply
 from storage.db import Database
+from storage.group_commit import GroupCommit
 from storage.guards import claim_update
 from storage.outbox import queued_in
 
@@ -42,6 +45,10 @@ class Runtime:
     clock: Clock = utc_now
     bot_username: str = ""
     outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    commits: GroupCommit = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.commits = GroupCommit(self.db)
 
     def context(self, passphrase_check: PassphraseCheck | None = None) -> Context:
         """A handler context stamped with the current time."""
@@ -75,18 +82,24 @@ class Runtime:
         """Process one update exactly once; returns what to send back to its chat."""
         started = time.perf_counter()
         ahead = await self._check_passphrase_ahead(msg)
+
+        async def work(session: AsyncSession) -> tuple[list[Reply], bool] | None:
+            ctx = self.context(ahead)
+            if not await claim_update(session, key=msg.dedupe_key, now=ctx.now):
+                return None
+            replies = await dispatch(msg, session, ctx)
+            return replies, queued_in(session)
+
         try:
-            async with self.db.transaction() as session:
-                ctx = self.context(ahead)
-                if not await claim_update(session, key=msg.dedupe_key, now=ctx.now):
-                    log.info("duplicate update=%s skipped", msg.dedupe_key)
-                    return []
-                replies = await dispatch(msg, session, ctx)
-                queued = queued_in(session)
+            done = await self.commits.run(work)
         except Exception:
             # Logged without the update's content: it may hold what identifies the sender.
             log.exception("update=%s kind=%s failed", msg.dedupe_key, msg.kind.value)
             return [Reply(text("vi", "error") + "\n" + text("en", "error"))]
+        if done is None:
+            log.info("duplicate update=%s skipped", msg.dedupe_key)
+            return []
+        replies, queued = done
         if queued:
             # Woken only for new messages: a wake costs the sender a write transaction.
             self.outbox_ready.set()
