@@ -29,6 +29,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.channels.aiohttp_request import AiohttpRequest
 from bot.channels.base import DeliveryError, Part, add_secret_webhook, split_text
+from bot.channels.telegram_polling import UpdatePoller
 from bot.charts import chart_png
 from bot.lanes import ChatLanes
 from bot.runtime import Runtime
@@ -36,8 +37,11 @@ from handlers.types import Chart, Incoming, Kind, Location, Media, MediaKind, Op
 
 log = logging.getLogger("tipline.telegram")
 
-# do_api_request("sendMessage") is deliberate (see _send_text); the library's nudge is not news.
-warnings.filterwarnings("ignore", message="Please use 'Bot.sendMessage'", category=PTBUserWarning)
+# do_api_request for sendMessage and getUpdates is deliberate (see _send_text and
+# telegram_polling.py); the library's nudge is not news.
+warnings.filterwarnings(
+    "ignore", message="Please use 'Bot.(sendMessage|getUpdates)'", category=PTBUserWarning
+)
 
 CHANNEL = "telegram"
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
@@ -239,10 +243,11 @@ class TelegramChannel:
             .concurrent_updates(ChatLanes())
             .request(AiohttpRequest())
             .get_updates_request(AiohttpRequest(connections=1))
+            .updater(None)  # polling is UpdatePoller's, on a thread of its own
         )
-        if not polling:
-            builder = builder.updater(None)
         self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
+        self._poller = UpdatePoller(token, api_root, ALLOWED_UPDATES) if polling else None
+        self._handled = 0  # polled updates done with, for the poller's backlog count
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.application.add_error_handler(self._on_error)
 
@@ -257,17 +262,39 @@ class TelegramChannel:
         await self.application.initialize()
         self.runtime.bot_username = self.bot.username or ""
         await self.application.start()
-        if self.application.updater is not None:
-            await self.application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+        if self._poller is not None:
+            await self.bot.delete_webhook()  # Telegram refuses getUpdates while one is set
+            self._poller.start(self._enqueue, lambda: self._handled)
         log.info("telegram bot @%s started", self.runtime.bot_username)
 
     async def stop(self) -> None:
         """Stop polling, finish running updates, disconnect (safe if start() failed)."""
-        if self.application.updater is not None and self.application.updater.running:
-            await self.application.updater.stop()
+        if self._poller is not None:
+            await self._poller.stop()
         if self.application.running:
             await self.application.stop()
+        if self._poller is not None and self._poller.offset:
+            await self._confirm(self._poller.offset)
         await self.application.shutdown()
+
+    def _enqueue(self, batch: list[dict[str, Any]]) -> None:
+        """Queue a batch of raw updates for processing, in the order Telegram sent them."""
+        for raw in batch:
+            try:
+                update = Update.de_json(raw, self.bot)
+            except Exception as error:
+                log.error("update=%s unreadable: %s", raw.get("update_id"), type(error).__name__)
+                self._handled += 1
+                continue
+            self.application.update_queue.put_nowait(update)
+
+    async def _confirm(self, offset: int) -> None:
+        """Tell Telegram every update handed over was handled, so a restart does not refetch it."""
+        try:
+            fields = {"offset": offset, "limit": 1, "timeout": 0}
+            await self.bot.do_api_request("getUpdates", api_kwargs=fields)
+        except TelegramError as error:
+            log.warning("last updates not confirmed (%s): they come again", type(error).__name__)
 
     def parts(self, chat: str, reply: Reply) -> list[Part]:
         """An outbox message as API calls whose refusals become DeliveryError."""
@@ -284,6 +311,12 @@ class TelegramChannel:
         return [checked(part) for part in reply_parts(self.bot, chat, reply)]
 
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        try:
+            await self._answer(update)
+        finally:
+            self._handled += 1
+
+    async def _answer(self, update: Update) -> None:
         msg = to_incoming(update, self.runtime, self.runtime.bot_username)
         if msg is None:
             return
