@@ -22,7 +22,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.warnings import PTBUserWarning
 
-from bot.channels.aiohttp_request import AiohttpRequest
+from bot.channels.aiohttp_request import AiohttpRequest, JsonFields
 from bot.channels.base import DeliveryError, Part, add_secret_webhook, split_text
 from bot.channels.telegram_polling import UpdatePoller
 from bot.charts import chart_png
@@ -175,12 +175,14 @@ def reply_parts(bot: Bot, chat_id: str | int, reply: Reply) -> list[Part]:
 
 
 async def _send_text(bot: Bot, chat_id: str | int, text: str, buttons: Markup | None) -> None:
-    # sendMessage without turning Telegram's answer into a Message object, which nobody reads:
-    # 284 µs of CPU per send instead of 434 µs (measured against the fake Bot API).
+    # Every update sends one of these: straight to the request object, as one JSON body, and
+    # Telegram's answer is not turned into a Message that nobody reads. The Bot's own method
+    # cost 434 µs of CPU per send, do_api_request 284 µs (measured against the fake Bot API);
+    # its per-call warning and form encoding were a further 6% of the bot's time under a burst.
     fields: dict[str, Any] = {"chat_id": chat_id, "text": text}
     if buttons is not None:
         fields["reply_markup"] = buttons
-    await bot.do_api_request("sendMessage", api_kwargs=fields)
+    await bot.request.post(f"{bot.base_url}/sendMessage", request_data=JsonFields(fields))
 
 
 async def _edit_text(bot: Bot, message: Message, text: str, buttons: Markup) -> None:

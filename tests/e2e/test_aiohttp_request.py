@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from telegram import Bot, InputFile
-from telegram.error import NetworkError, TimedOut
+from telegram.error import Forbidden, NetworkError, TimedOut
 
-from bot.channels.aiohttp_request import AiohttpRequest
+from bot.channels.aiohttp_request import AiohttpRequest, JsonFields
 from tests.fake_telegram import FakeTelegramAPI, Upload
 
 
@@ -36,3 +38,30 @@ async def test_a_slow_answer_times_out_and_a_dead_server_is_a_network_error() ->
     with pytest.raises(NetworkError):
         await Bot("1:x", base_url=f"{root}/bot", request=request).send_message(1, "hi")
     await request.shutdown()
+
+
+async def test_json_fields_arrive_as_sent_and_refusals_are_telegram_errors() -> None:
+    keyboard = {"inline_keyboard": [[{"text": "Có ✅", "callback_data": "yes"}]]}
+    fields = {"chat_id": 4242, "text": "Xin chào", "reply_markup": keyboard}
+    async with FakeTelegramAPI() as api:
+        request = AiohttpRequest()
+        await request.initialize()
+        url = f"{api.root}/bot{api.token}/sendMessage"
+        message = await request.post(url, request_data=JsonFields(fields))
+        (call,) = api.calls_to("sendMessage")
+        assert call.params == fields and isinstance(message, dict)
+        api.fail_next("sendMessage", status=403, description="Forbidden: bot was blocked")
+        with pytest.raises(Forbidden, match="blocked"):
+            await request.post(url, request_data=JsonFields(fields))
+        await request.shutdown()
+
+
+def test_json_fields_read_as_form_fields_by_any_other_request() -> None:
+    keyboard = {"inline_keyboard": [[{"text": "Có", "callback_data": "yes"}]]}
+    data = JsonFields({"chat_id": 4242, "text": "Xin chào", "reply_markup": keyboard})
+    assert data.json_parameters == {
+        "chat_id": "4242",
+        "text": "Xin chào",
+        "reply_markup": json.dumps(keyboard),
+    }
+    assert data.parameters["reply_markup"] == keyboard and not data.contains_files
