@@ -32,8 +32,8 @@ from handlers.types import Chart, Incoming, Kind, Location, Media, MediaKind, Op
 
 log = logging.getLogger("tipline.telegram")
 
-# do_api_request is used on purpose (see _send_text and telegram_polling.py); the library's
-# nudge towards its own methods is not news.
+# do_api_request is used on purpose where Telegram's answer is not read (_edit_text,
+# _confirm): the library's nudge towards its own methods is not news.
 warnings.filterwarnings("ignore", message="Please use 'Bot.", category=PTBUserWarning)
 
 CHANNEL = "telegram"
