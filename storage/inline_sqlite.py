@@ -8,6 +8,9 @@ asyncio layer drives it inside its greenlet with no adapter in between. The one 
 wait is taking the write lock while another process (an operator command) holds it: that wait
 is done with asyncio.sleep between non-blocking attempts, so the loop keeps serving everyone
 else meanwhile.
+
+Use this engine through sessions and run_sync: SQLAlchemy's AsyncConnection.execute() insists
+that its driver awaits something and refuses one that never does (AwaitRequired).
 """
 
 from __future__ import annotations
