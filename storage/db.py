@@ -25,10 +25,10 @@ class Database:
         parsed = make_url(url)
         in_file = self.is_sqlite and parsed.database not in (None, "", ":memory:")
         # The writer works on the event loop's thread (see storage/inline_sqlite.py).
-        writer_url, options = inline_engine_options(parsed) if in_file else (parsed, {})
-        self.engine = create_async_engine(
-            writer_url, echo=echo, **{"connect_args": connect_args, **options}
+        writer_url, writer_args = (
+            inline_engine_options(parsed) if in_file else (parsed, connect_args)
         )
+        self.engine = create_async_engine(writer_url, echo=echo, connect_args=writer_args)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # SQLite serialises writers anyway; queueing them here avoids SQLITE_BUSY retries.
         self._writer = asyncio.Lock() if self.is_sqlite else None

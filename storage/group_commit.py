@@ -36,7 +36,6 @@ class GroupCommit:
         self.max_group = max_group
         self._waiting: deque[tuple[Work, asyncio.Future[Any]]] = deque()
         self._draining: asyncio.Task[None] | None = None
-        self.groups_committed = 0
 
     async def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run `work` in a transaction (perhaps shared) and return its result after the commit."""
@@ -51,6 +50,7 @@ class GroupCommit:
         return await future
 
     async def _drain(self) -> None:
+        group: list[tuple[Work, asyncio.Future[Any]]] = []
         try:
             while self._waiting:
                 size = min(len(self._waiting), self.max_group)
@@ -60,8 +60,10 @@ class GroupCommit:
                 if group:
                     await self._commit(group)
         except asyncio.CancelledError:
-            while self._waiting:
-                self._waiting.popleft()[1].cancel()
+            # Nobody may be left waiting for a group that will never commit.
+            for _, future in [*group, *self._waiting]:
+                future.cancel()
+            self._waiting.clear()
             raise
 
     async def _commit(self, group: list[tuple[Work, asyncio.Future[Any]]]) -> None:
@@ -76,7 +78,6 @@ class GroupCommit:
             for one in group:
                 await self._commit([one])
             return
-        self.groups_committed += 1
         for (_, future), result in zip(group, results, strict=True):
             _settle(future, result=result)
 

@@ -63,7 +63,7 @@ registry.register("sqlite.tipline_inline", __name__, InlineSQLiteDialect.__name_
 
 
 def inline_engine_options(url: URL) -> tuple[URL, dict[str, Any]]:
-    """The writer's URL and connect arguments: the inline driver, autocommit mode, no busy wait."""
+    """The writer's URL and connect_args: the inline driver, autocommit mode, no busy wait."""
     # busy timeout 0: a locked database answers at once, and begin_immediate() waits politely.
     connect_args = {
         "isolation_level": None,
@@ -71,7 +71,7 @@ def inline_engine_options(url: URL) -> tuple[URL, dict[str, Any]]:
         "timeout": 0,
         "factory": _Connection,
     }
-    return url.set(drivername=DRIVER_NAME), {"connect_args": connect_args}
+    return url.set(drivername=DRIVER_NAME), connect_args
 
 
 def begin_immediate(connection: Connection) -> None:

@@ -13,6 +13,7 @@ from bot.runtime import Runtime
 from handlers.dispatch import dispatch as real_dispatch
 from handlers.texts import text
 from handlers.types import Kind
+from storage.group_commit import GroupCommit
 from storage.models import Conversation, ProcessedUpdate
 from tests.conftest import Person
 
@@ -69,3 +70,23 @@ async def test_a_failing_update_costs_the_others_nothing(
     monkeypatch.setattr(runtime_module, "dispatch", real_dispatch)
     retry = people[2].incoming(Kind.COMMAND, command="tip")
     assert "Bước 1" in (await people[2].deliver(retry))[0].text
+
+
+async def test_a_group_cut_short_leaves_nobody_waiting(runtime: Runtime) -> None:
+    if not runtime.db.is_sqlite:
+        pytest.skip("PostgreSQL commits each update on its own: there is no group to cut short")
+    commits = GroupCommit(runtime.db)
+    entered, never = asyncio.Event(), asyncio.Event()
+
+    async def stuck(_session: Any) -> None:
+        entered.set()
+        await never.wait()
+
+    running = asyncio.create_task(commits.run(stuck))
+    queued = asyncio.create_task(commits.run(stuck))
+    await asyncio.wait_for(entered.wait(), 5)
+    assert commits._draining is not None
+    commits._draining.cancel()  # as at shutdown
+    for caller in (running, queued):
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(caller, 5)  # cancelled, not left hanging
