@@ -9,7 +9,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import affected, plain_execute, plain_row, plain_scalar
+from storage.db import Plain, affected, plain_execute, plain_row, plain_scalar
 from storage.models import Conversation
 
 IDLE = "idle"
@@ -30,11 +30,24 @@ class ConversationState:
 # conversation, and the ORM's loading and building cost more than the SQL itself.
 _table = cast(Table, Conversation.__table__)
 _COLUMNS = (_table.c.id, _table.c.language, _table.c.step, _table.c.draft, _table.c.updated_at)
-_BY_SENDER = select(*_COLUMNS).where(
-    _table.c.channel == bindparam("channel"), _table.c.sender == bindparam("sender")
+_BY_SENDER = Plain(
+    select(*_COLUMNS).where(
+        _table.c.channel == bindparam("channel"), _table.c.sender == bindparam("sender")
+    )
 )
-_START = insert(_table).returning(_table.c.id)
-_MOVE = (
+_START = Plain(
+    insert(_table)
+    .values(
+        channel=bindparam("channel"),
+        sender=bindparam("sender"),
+        language=bindparam("language"),
+        step=bindparam("step"),
+        draft=bindparam("draft"),
+        updated_at=bindparam("updated_at"),
+    )
+    .returning(_table.c.id)
+)
+_MOVE = Plain(
     update(_table)
     .where(_table.c.id == bindparam("conversation_id"))
     .values(

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from sqlalchemy import CursorResult, Executable, Result, Row, event, make_url
-from sqlalchemy.engine import Connection
+from sqlalchemy import ClauseElement, ColumnElement, CursorResult, Result, Select, event, make_url
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.dml import UpdateBase
 
 from storage.inline_sqlite import begin_immediate, inline_engine_options
+
+T = TypeVar("T")
 
 
 class Database:
@@ -28,7 +34,11 @@ class Database:
         writer_url, writer_args = (
             inline_engine_options(parsed) if in_file else (parsed, connect_args)
         )
-        self.engine = create_async_engine(writer_url, echo=echo, connect_args=writer_args)
+        self._inline = in_file
+        # Errors leave out the statement's values: they may hold what a tipster wrote.
+        self.engine = create_async_engine(
+            writer_url, echo=echo, connect_args=writer_args, hide_parameters=True
+        )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # SQLite serialises writers anyway; queueing them here avoids SQLITE_BUSY retries.
         self._writer = asyncio.Lock() if self.is_sqlite else None
@@ -38,7 +48,9 @@ class Database:
             if in_file:
                 # Readers on their own connections and threads, with a deferred BEGIN: under
                 # WAL they neither wait for the writer nor hold it up, nor the event loop.
-                self.read_engine = create_async_engine(url, echo=echo, connect_args=connect_args)
+                self.read_engine = create_async_engine(
+                    url, echo=echo, connect_args=connect_args, hide_parameters=True
+                )
                 _configure_sqlite(self.read_engine.sync_engine, writer=False, busy_ms=30000)
         self.read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
@@ -53,8 +65,11 @@ class Database:
             session = self.sessions()
             try:
                 async with session.begin():
+                    if self._inline:
+                        await _keep_driver(session)
                     yield session
             finally:
+                session.info.pop(_DRIVER, None)
                 # Closed in place: SQLAlchemy's own exit closes in a task of its own, which
                 # costs turns of the event loop while this process holds SQLite's one writer.
                 await session.close()
@@ -76,38 +91,167 @@ def affected(result: Result[Any]) -> int:
     return int(result.rowcount) if isinstance(result, CursorResult) else 0
 
 
-# The statements every update runs go to the transaction's connection as plain SQL: the ORM's
-# execution layer (autoflush, entity loading) and a greenlet per call cost more than the SQL.
-# They read and write rows the ORM does not hold, so skipping its autoflush changes nothing.
+# The statements every update runs skip SQLAlchemy's execution layer: each is compiled by
+# SQLAlchemy once per database and then run straight on the driver's cursor, with the same
+# type conversions. Through Connection.execute() a statement cost ~36 µs, of which the SQL
+# itself is ~1 µs; through run_sync's greenlet ~13 µs; on the inline SQLite writer, with no
+# greenlet at all, ~2 µs. They read and write rows the ORM does not hold, so skipping its
+# autoflush changes nothing; SQLAlchemy's echo and cursor events do not see them.
+
+Processor = Callable[[Any], Any]
+# Where the inline SQLite writer keeps its driver connection for the transaction's length.
+_DRIVER = "tipline.driver"
 
 
-async def plain_scalar(db: AsyncSession, statement: Executable, params: Mapping[str, Any]) -> Any:
+@dataclass(frozen=True, slots=True)
+class _Driver:
+    dialect: Dialect
+    connection: Any
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    sql: str
+    keys: tuple[str, ...]  # the caller's parameter name at each position
+    names: tuple[str, ...] | None  # the names the SQL uses, for drivers that take a mapping
+    binds: tuple[Processor | None, ...]
+    results: tuple[Processor | None, ...]
+
+    def parameters(self, params: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
+        values = [
+            value if convert is None else convert(value)
+            for value, convert in zip((params[key] for key in self.keys), self.binds, strict=True)
+        ]
+        return values if self.names is None else dict(zip(self.names, values, strict=True))
+
+    def row(self, raw: Sequence[Any]) -> tuple[Any, ...]:
+        if not self.results:  # text(): its columns have no declared types
+            return tuple(raw)
+        return tuple(
+            value if convert is None else convert(value)
+            for value, convert in zip(raw, self.results, strict=True)
+        )
+
+
+class Plain:
+    """A statement every update runs: compiled once per database, run on the driver's cursor."""
+
+    def __init__(self, statement: ClauseElement) -> None:
+        self.statement = statement
+        self._by_dialect: dict[str, _Compiled] = {}
+
+    def compiled(self, dialect: Dialect) -> _Compiled:
+        """The SQL for this database, with what converts its values on the way in and out."""
+        key = f"{dialect.name}+{dialect.driver}"
+        found = self._by_dialect.get(key)
+        if found is None:
+            found = self._by_dialect[key] = _compile(self.statement, dialect)
+        return found
+
+
+def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
+    compiled = statement.compile(dialect=dialect)
+    if not isinstance(compiled, SQLCompiler):
+        raise TypeError(f"not a SQL statement: {statement!r}")
+    if compiled.insert_prefetch or compiled.update_prefetch:
+        # Defaults computed in Python need SQLAlchemy's execution context: name every value.
+        raise ValueError(f"plain statements state every value: {compiled.string}")
+    names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(compiled.binds)
+    binds = [compiled.binds[name] for name in names]
+    if any(bind.expanding or bind.callable is not None for bind in binds):
+        raise ValueError(f"plain statements take plain values: {compiled.string}")
+    columns = _result_columns(statement)
+    return _Compiled(
+        sql=compiled.string,
+        keys=tuple(bind.key for bind in binds),
+        names=None if compiled.positional else names,
+        binds=tuple(bind.type.dialect_impl(dialect).bind_processor(dialect) for bind in binds),
+        results=tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+        ),
+    )
+
+
+def _result_columns(statement: ClauseElement) -> Sequence[ColumnElement[Any]]:
+    """The typed columns a statement returns; none for text(), whose values come as they are."""
+    if isinstance(statement, Select):
+        return list(statement.selected_columns)
+    if isinstance(statement, UpdateBase):
+        return list(statement.exported_columns)
+    return []
+
+
+async def plain_scalar(db: AsyncSession, plain: Plain, params: Mapping[str, Any]) -> Any:
     """The first column of the first row, or None."""
-    return await db.run_sync(_scalar, statement, params)
+    row = await _run(db, plain, params, _fetch_row)
+    return None if row is None else row[0]
 
 
 async def plain_row(
-    db: AsyncSession, statement: Executable, params: Mapping[str, Any]
-) -> Row[Any] | None:
+    db: AsyncSession, plain: Plain, params: Mapping[str, Any]
+) -> tuple[Any, ...] | None:
     """The first row, or None."""
-    return await db.run_sync(_first, statement, params)
+    return await _run(db, plain, params, _fetch_row)
 
 
-async def plain_execute(db: AsyncSession, statement: Executable, params: Mapping[str, Any]) -> int:
+async def plain_execute(db: AsyncSession, plain: Plain, params: Mapping[str, Any]) -> int:
     """Run an UPDATE or DELETE; how many rows it touched."""
-    return await db.run_sync(_rowcount, statement, params)
+    return await _run(db, plain, params, _fetch_rowcount)
 
 
-def _scalar(session: Session, statement: Executable, params: Mapping[str, Any]) -> Any:
-    return session.connection().execute(statement, params).scalar()
+Fetch = Callable[[Any, _Compiled], T]
 
 
-def _first(session: Session, statement: Executable, params: Mapping[str, Any]) -> Row[Any] | None:
-    return session.connection().execute(statement, params).first()
+def _fetch_row(cursor: Any, compiled: _Compiled) -> tuple[Any, ...] | None:
+    raw = cursor.fetchone()
+    return None if raw is None else compiled.row(raw)
 
 
-def _rowcount(session: Session, statement: Executable, params: Mapping[str, Any]) -> int:
-    return affected(session.connection().execute(statement, params))
+def _fetch_rowcount(cursor: Any, _compiled: _Compiled) -> int:
+    return int(cursor.rowcount)
+
+
+async def _run(db: AsyncSession, plain: Plain, params: Mapping[str, Any], fetch: Fetch[T]) -> T:
+    driver: _Driver | None = db.info.get(_DRIVER)
+    if driver is not None:
+        return _on_driver(driver, plain, params, fetch)
+    # Drivers that await (asyncpg) are called inside SQLAlchemy's greenlet.
+    return await db.run_sync(_in_session, plain, params, fetch)
+
+
+async def _keep_driver(session: AsyncSession) -> None:
+    """Begin now and keep the writer's driver connection, for plain statements to use as is."""
+    session.info[_DRIVER] = await session.run_sync(_driver_of)
+
+
+def _driver_of(session: Session) -> _Driver:
+    connection = session.connection()
+    return _Driver(connection.dialect, connection.connection.dbapi_connection)
+
+
+def _in_session(session: Session, plain: Plain, params: Mapping[str, Any], fetch: Fetch[T]) -> T:
+    return _on_driver(_driver_of(session), plain, params, fetch)
+
+
+def _on_driver(driver: _Driver, plain: Plain, params: Mapping[str, Any], fetch: Fetch[T]) -> T:
+    compiled = plain.compiled(driver.dialect)
+    error_class = driver.dialect.loaded_dbapi.Error
+    cursor = driver.connection.cursor()
+    try:
+        cursor.execute(compiled.sql, compiled.parameters(params))
+        return fetch(cursor, compiled)
+    except error_class as error:
+        # Raised as SQLAlchemy raises it, so callers catch one family of errors.
+        raise DBAPIError.instance(
+            compiled.sql,
+            dict(params),
+            error,
+            error_class,
+            hide_parameters=True,
+            dialect=driver.dialect,
+        ) from error
+    finally:
+        cursor.close()
 
 
 def _configure_sqlite(sync_engine: Any, *, writer: bool, busy_ms: int) -> None:

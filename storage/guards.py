@@ -7,28 +7,34 @@ from datetime import datetime
 from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import plain_scalar
+from storage.db import Plain, plain_scalar
 from storage.models import ProcessedUpdate, RateBucket, UTCDateTime
 
 # Written out because the dialects' INSERT ... ON CONFLICT constructs are not cacheable:
 # SQLAlchemy would compile them afresh on every update. The SQL is the same on SQLite and
 # PostgreSQL.
-_CLAIM = text(
-    'INSERT INTO processed_update ("key", created_at) VALUES (:key, :now) '
-    'ON CONFLICT ("key") DO NOTHING RETURNING "key"'
-).bindparams(bindparam("now", type_=UTCDateTime()))
-_COUNT = text(
-    "INSERT INTO rate_bucket (sender, action, window_start, count) "
-    "VALUES (:sender, :action, :window_start, 1) "
-    "ON CONFLICT (sender, action, window_start) "
-    "DO UPDATE SET count = rate_bucket.count + 1 RETURNING count"
-).bindparams(bindparam("window_start", type_=UTCDateTime()))
+_CLAIM = Plain(
+    text(
+        'INSERT INTO processed_update ("key", created_at) VALUES (:key, :now) '
+        'ON CONFLICT ("key") DO NOTHING RETURNING "key"'
+    ).bindparams(bindparam("now", type_=UTCDateTime()))
+)
+_COUNT = Plain(
+    text(
+        "INSERT INTO rate_bucket (sender, action, window_start, count) "
+        "VALUES (:sender, :action, :window_start, 1) "
+        "ON CONFLICT (sender, action, window_start) "
+        "DO UPDATE SET count = rate_bucket.count + 1 RETURNING count"
+    ).bindparams(bindparam("window_start", type_=UTCDateTime()))
+)
 
 
-_COUNTED = select(RateBucket.count).where(
-    RateBucket.sender == bindparam("sender"),
-    RateBucket.action == bindparam("action"),
-    RateBucket.window_start == bindparam("window_start"),
+_COUNTED = Plain(
+    select(RateBucket.count).where(
+        RateBucket.sender == bindparam("sender"),
+        RateBucket.action == bindparam("action"),
+        RateBucket.window_start == bindparam("window_start"),
+    )
 )
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import plain_scalar
+from storage.db import Plain, plain_scalar
 from storage.models import AlertLevel, Invite, Officer
 
 
@@ -62,10 +62,12 @@ async def get_officer(db: AsyncSession, officer_id: int) -> Officer | None:
 
 
 # Built once: every update looks its chat up, and building the statement costs more than running it.
-_BY_CHAT = select(Officer.id).where(
-    Officer.channel == bindparam("channel"),
-    Officer.chat == bindparam("chat"),
-    Officer.revoked_at.is_(None),
+_BY_CHAT = Plain(
+    select(Officer.id).where(
+        Officer.channel == bindparam("channel"),
+        Officer.chat == bindparam("chat"),
+        Officer.revoked_at.is_(None),
+    )
 )
 
 

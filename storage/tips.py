@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, and_, bindparam, delete, func, select, tru
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from storage.db import affected
+from storage.db import Plain, affected, plain_scalar
 from storage.models import (
     SEALED_PASSPHRASE_WHERE,
     Attachment,
@@ -40,12 +40,12 @@ class NewTip:
     district_only: bool = False
 
 
-_CODE_TAKEN = select(Tip.id).where(Tip.code == bindparam("code"))
+_CODE_TAKEN = Plain(select(Tip.id).where(Tip.code == bindparam("code")))
 
 
 async def code_exists(db: AsyncSession, code: str) -> bool:
     """Whether a tip code is already taken."""
-    return (await db.scalar(_CODE_TAKEN, {"code": code})) is not None
+    return (await plain_scalar(db, _CODE_TAKEN, {"code": code})) is not None
 
 
 async def add_tip(db: AsyncSession, new: NewTip, *, now: datetime) -> Tip:

@@ -1,0 +1,95 @@
+"""Plain statements (storage/db.py): compiled by SQLAlchemy, run on the driver's own cursor."""
+
+from __future__ import annotations
+
+from datetime import UTC, timedelta, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from storage.conversations import _START, get_conversation, set_conversation
+from storage.db import Database, Plain, plain_scalar
+from storage.guards import claim_update
+from storage.models import Conversation, Officer
+from tests.conftest import FakeClock
+
+HANOI = timezone(timedelta(hours=7))
+
+
+async def test_values_are_converted_as_the_orm_converts_them(
+    database: Database, clock: FakeClock
+) -> None:
+    """Dates and drafts written plainly read back the same, plainly and through the ORM."""
+    moved_at = clock().astimezone(HANOI) + timedelta(minutes=5, microseconds=123)
+    draft: dict[str, Any] = {"category": "drugs", "story": "Có người bán hàng cấm", "n": [1, 2]}
+    async with database.transaction() as db:
+        conv = await get_conversation(
+            db, channel="console", sender="s1", language="vi", now=clock()
+        )
+        await set_conversation(db, conv, step="story", draft=draft, now=moved_at)
+        # The ORM shares the transaction's connection: it sees the plain writes at once.
+        row = await db.scalar(select(Conversation).where(Conversation.id == conv.id))
+        assert row is not None and row.draft == draft and row.updated_at == moved_at
+    async with database.transaction() as db:
+        again = await get_conversation(
+            db, channel="console", sender="s1", language="en", now=clock()
+        )
+    assert (again.id, again.language, again.step, again.draft) == (conv.id, "vi", "story", draft)
+    assert again.updated_at == moved_at and again.updated_at.tzinfo == UTC
+
+
+async def test_a_failing_plain_statement_raises_as_sqlalchemy_does(
+    database: Database, clock: FakeClock
+) -> None:
+    """A broken constraint is SQLAlchemy's IntegrityError, without the values, and nothing stays."""
+    values = {
+        "channel": "console",
+        "sender": "s1",
+        "language": "vi",
+        "step": "idle",
+        "draft": {"story": "Nguyễn Văn A, 0912 345 678"},
+        "updated_at": clock(),
+    }
+    with pytest.raises(IntegrityError) as raised:
+        async with database.transaction() as db:
+            assert await claim_update(db, key="console:1", now=clock())
+            await plain_scalar(db, _START, values)
+            await plain_scalar(db, _START, values)
+    # The error is logged whole: what a tipster wrote must not be in it.
+    assert "0912" not in str(raised.value) and "Nguy" not in str(raised.value)
+    async with database.transaction() as db:
+        assert await claim_update(db, key="console:1", now=clock())
+
+
+async def test_the_sqlite_writer_runs_plain_statements_without_a_greenlet(
+    database: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the inline SQLite writer no statement of an update passes through run_sync."""
+    if not database.is_sqlite:
+        pytest.skip("PostgreSQL's driver awaits: its statements run inside SQLAlchemy's greenlet")
+    async with database.transaction() as db:
+
+        async def refused(*_args: Any, **_kwargs: Any) -> Any:
+            raise AssertionError("run_sync called")
+
+        monkeypatch.setattr(db, "run_sync", refused)
+        assert await claim_update(db, key="console:1", now=clock())
+        conv = await get_conversation(
+            db, channel="console", sender="s1", language="vi", now=clock()
+        )
+        await set_conversation(db, conv, step="story", draft={"a": 1}, now=clock())
+
+
+@pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.asyncpg.dialect()])
+def test_statements_that_need_sqlalchemys_execution_are_refused(dialect: Any) -> None:
+    """A default computed in Python or a list parameter fails when compiled, not in production."""
+    table = Officer.__table__
+    defaulted = Plain(insert(table).values(name=bindparam("name")))  # is_admin's default, etc.
+    with pytest.raises(ValueError, match="state every value"):
+        defaulted.compiled(dialect)
+    listed = Plain(select(table.c.id).where(table.c.area.in_(bindparam("areas", expanding=True))))
+    with pytest.raises(ValueError, match="plain values"):
+        listed.compiled(dialect)
