@@ -7,19 +7,25 @@ from collections import deque
 from collections.abc import Awaitable, Hashable
 from typing import Any
 
-from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
 log = logging.getLogger("tipline.lanes")
 
 
 def lane_key(update: object) -> Hashable:
-    """The chat an update belongs to; updates without a chat get a lane of their own."""
-    if isinstance(update, Update):
-        if update.effective_chat is not None:
-            return update.effective_chat.id
-        return ("update", update.update_id)
-    return ("object", id(update))
+    """The chat a Bot API update belongs to; updates without a chat get a lane of their own."""
+    if not isinstance(update, dict):
+        return ("object", id(update))
+    query = update.get("callback_query")
+    message = (
+        update.get("message")
+        or update.get("edited_message")
+        or (query.get("message") if isinstance(query, dict) else None)
+    )
+    chat = message.get("chat") if isinstance(message, dict) else None
+    if isinstance(chat, dict) and isinstance(chat.get("id"), int):
+        return int(chat["id"])
+    return ("update", update.get("update_id"))
 
 
 class ChatLanes(BaseUpdateProcessor):

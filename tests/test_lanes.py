@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from typing import Any
 
-from telegram import Chat, Message, Update
-
-from bot.lanes import ChatLanes
+from bot.lanes import ChatLanes, lane_key
 
 
-def update(update_id: int, chat_id: int) -> Update:
-    message = Message(update_id, datetime.now(UTC), Chat(chat_id, Chat.PRIVATE))
-    return Update(update_id, message=message)
+def update(update_id: int, chat_id: int) -> dict[str, Any]:
+    """A Bot API update as Telegram sends it (the fields a lane looks at)."""
+    chat = {"id": chat_id, "type": "private"}
+    return {"update_id": update_id, "message": {"message_id": update_id, "chat": chat}}
 
 
 async def test_a_busy_chat_queues_its_updates_and_others_go_ahead() -> None:
@@ -62,3 +61,14 @@ async def test_a_failing_update_does_not_block_its_chat() -> None:
         lanes.process_update(update(1, 5), boom()), lanes.process_update(update(2, 5), fine())
     )
     assert done == [2] and lanes.busy_chats == 0
+
+
+def test_every_kind_of_update_finds_its_chats_lane() -> None:
+    chat = {"id": 42, "type": "private"}
+    pressed = {"update_id": 3, "callback_query": {"id": "9", "message": {"chat": chat}}}
+    edited = {"update_id": 4, "edited_message": {"message_id": 1, "chat": chat}}
+    assert lane_key(update(1, 42)) == lane_key(pressed) == lane_key(edited) == 42
+    # A button on a message the bot can no longer see, or an odd update: a lane of its own.
+    unseen = {"update_id": 5, "callback_query": {"id": "10", "from": {"id": 42}}}
+    odd = {"update_id": 6, "message": {"chat": "not a chat"}}
+    assert len({lane_key(unseen), lane_key(odd), 42}) == 3

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, timedelta, timezone
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -83,10 +83,10 @@ async def test_the_sqlite_writer_runs_plain_statements_without_a_greenlet(
         await set_conversation(db, conv, step="story", draft={"a": 1}, now=clock())
 
 
-@pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.asyncpg.dialect()])
+@pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.asyncpg.dialect()])  # type: ignore[no-untyped-call]
 def test_statements_that_need_sqlalchemys_execution_are_refused(dialect: Any) -> None:
     """A default computed in Python or a list parameter fails when compiled, not in production."""
-    table = Officer.__table__
+    table = cast(Table, Officer.__table__)
     defaulted = Plain(insert(table).values(name=bindparam("name")))  # is_admin's default, etc.
     with pytest.raises(ValueError, match="state every value"):
         defaulted.compiled(dialect)

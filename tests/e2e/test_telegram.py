@@ -13,12 +13,12 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from bot.channels.base import deliver
-from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram import TelegramChannel, to_incoming
 from bot.outbox import OutboxSender
 from bot.runtime import Runtime
 from handlers.codes import parse_code
 from handlers.notices import change_status
-from handlers.types import Reply
+from handlers.types import Kind, Media, MediaKind, Reply
 from storage.models import Outbox, OutboxState, Tip, TipStatus
 from storage.tips import get_tip
 from tests.conftest import FakeClock
@@ -115,6 +115,41 @@ async def test_bad_input_over_telegram(polling: TelegramChannel, tipster: Reside
     document = {"file_id": "BQACAgDocFileId", "file_unique_id": "d1", "mime_type": "image/jpeg"}
     warned = texts(await tipster.push(api.message_update(tipster.user, document=document), 2))
     assert "nơi chụp" in warned and "1 tệp" in warned
+
+
+async def test_an_update_missing_its_fields_is_skipped_and_the_chat_goes_on(
+    polling: TelegramChannel, tipster: Resident, production_logs: io.StringIO
+) -> None:
+    """An update Tipline cannot read is logged by number only, and the next one is answered."""
+    broken = {"message": {"message_id": 1, "from": tipster.user, "text": "Nguyễn, no chat"}}
+    update_id = tipster.api.push(broken)
+    assert "113" in texts(await tipster.send("/start"))
+    logs = production_logs.getvalue()
+    assert f"update={update_id} unreadable: KeyError" in logs and "Nguy" not in logs
+
+
+def test_files_are_read_from_the_bot_api_json(runtime: Runtime) -> None:
+    """Each kind of file becomes the attachment the handlers expect; files keep their EXIF."""
+    api = FakeTelegramAPI()
+    user = api.user(TIPSTER_ID)
+
+    def attachment(**fields: Any) -> Media:
+        update = {"update_id": 1, **api.message_update(user, **fields)}
+        incoming = to_incoming(update, runtime, "tipline_test_bot")
+        assert incoming is not None and incoming.kind is Kind.MEDIA
+        return incoming.media[0]
+
+    gif = {"file_id": "gif", "file_unique_id": "g"}
+    as_file = {"file_id": "gif-doc", "file_unique_id": "g", "mime_type": "video/mp4"}
+    assert attachment(animation=gif, document=as_file) == Media(MediaKind.VIDEO, "gif", True)
+    voice = {"file_id": "voice", "file_unique_id": "v", "duration": 3}
+    assert attachment(voice=voice) == Media(MediaKind.VOICE, "voice")
+    pdf = {"file_id": "pdf", "file_unique_id": "p", "mime_type": "application/pdf"}
+    assert attachment(document=pdf) == Media(MediaKind.DOCUMENT, "pdf")
+    sizes = [
+        {"file_id": f"p{n}", "file_unique_id": f"u{n}", "width": n, "height": n} for n in (90, 800)
+    ]
+    assert attachment(photo=sizes, caption="ảnh") == Media(MediaKind.PHOTO, "p800")
 
 
 async def test_buttons_work_when_telegram_refuses_to_edit_an_old_message(
