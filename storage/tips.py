@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, bindparam, delete, func, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Insert,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import make_transient_to_detached, selectinload
 
-from storage.db import Plain, affected, plain_scalar
+from storage.db import Plain, affected, plain_execute, plain_scalar
 from storage.models import (
     SEALED_PASSPHRASE_WHERE,
     Attachment,
@@ -48,33 +60,60 @@ async def code_exists(db: AsyncSession, code: str) -> bool:
     return (await plain_scalar(db, _CODE_TAKEN, {"code": code})) is not None
 
 
+# A new tip, its first history row and its attachments, written plainly: through the ORM's
+# flush, filing cost four times any other step of the conversation, and every tip of a burst
+# queued behind it.
+_tips = cast(Table, Tip.__table__)
+_events = cast(Table, TipEvent.__table__)
+_attachments = cast(Table, Attachment.__table__)
+
+
+def _insert_all(table: Table) -> Insert:
+    return insert(table).values({c.name: bindparam(c.name) for c in table.c if c.name != "id"})
+
+
+_INSERT_TIP = Plain(_insert_all(_tips).returning(_tips.c.id))
+_INSERT_EVENT = Plain(_insert_all(_events))
+_INSERT_ATTACHMENT = Plain(_insert_all(_attachments))
+
+
 async def add_tip(db: AsyncSession, new: NewTip, *, now: datetime) -> Tip:
     """Store a tip, its attachments and its first history row ("received")."""
-    tip = Tip(
-        code=new.code,
-        category=new.category,
-        area=new.area,
-        place=new.place,
-        latitude=new.latitude,
-        longitude=new.longitude,
-        description=new.description,
-        occurred=new.occurred,
-        urgent=new.urgent,
-        language=new.language,
-        passphrase_hash=new.passphrase_hash,
-        failed_checks=0,
-        status=TipStatus.RECEIVED,
-        status_at=now,
-        district_only=new.district_only,
-        created_at=now,
-        attachments=[
-            Attachment(position=n, kind=kind, ref=ref)
-            for n, (kind, ref) in enumerate(new.attachments)
-        ],
-        events=[TipEvent(status=TipStatus.RECEIVED, created_at=now)],
-    )
+    row = {
+        "code": new.code,
+        "category": new.category,
+        "area": new.area,
+        "place": new.place,
+        "latitude": new.latitude,
+        "longitude": new.longitude,
+        "description": new.description,
+        "occurred": new.occurred,
+        "urgent": new.urgent,
+        "language": new.language,
+        "passphrase_hash": new.passphrase_hash,
+        "failed_checks": 0,
+        "locked_until": None,
+        "status": TipStatus.RECEIVED,
+        "status_at": now,
+        "district_only": new.district_only,
+        "assigned_officer_id": None,
+        "acknowledged_at": None,
+        "acknowledged_by_id": None,
+        "escalated_at": None,
+        "created_at": now,
+    }
+    tip_id = int(await plain_scalar(db, _INSERT_TIP, row))
+    event = dict.fromkeys(("public_note", "note", "officer_id", "assigned_officer_id"))
+    event |= {"tip_id": tip_id, "status": TipStatus.RECEIVED, "created_at": now}
+    await plain_execute(db, _INSERT_EVENT, event)
+    for position, (kind, ref) in enumerate(new.attachments):
+        attachment = {"tip_id": tip_id, "position": position, "kind": kind, "ref": ref}
+        await plain_execute(db, _INSERT_ATTACHMENT, attachment)
+    # The stored row, handed to the session as if loaded: later changes to it are flushed as
+    # usual; its history and attachments are read from the database when asked for.
+    tip = Tip(id=tip_id, **row)
+    make_transient_to_detached(tip)
     db.add(tip)
-    await db.flush()
     return tip
 
 

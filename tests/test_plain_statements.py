@@ -13,7 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from storage.conversations import _START, get_conversation, set_conversation
 from storage.db import Database, Plain, plain_scalar
 from storage.guards import claim_update
-from storage.models import Conversation, Officer
+from storage.models import Conversation, Officer, TipStatus
+from storage.tips import NewTip, add_tip, get_tip
 from tests.conftest import FakeClock
 
 HANOI = timezone(timedelta(hours=7))
@@ -39,6 +40,39 @@ async def test_values_are_converted_as_the_orm_converts_them(
         )
     assert (again.id, again.language, again.step, again.draft) == (conv.id, "vi", "story", draft)
     assert again.updated_at == moved_at and again.updated_at.tzinfo == UTC
+
+
+async def test_a_tip_stored_plainly_is_a_tip_of_the_session(
+    database: Database, clock: FakeClock
+) -> None:
+    """A filed tip changed later in its transaction keeps the change; it reads back whole."""
+    new = NewTip(
+        code="K7M2Q9XP",
+        category="drugs",
+        area="kien_giang",
+        place="chợ",
+        latitude=17.21,
+        longitude=106.79,
+        description="Có người bán hàng cấm",
+        occurred="today",
+        urgent=True,
+        language="vi",
+        passphrase_hash="sealed",
+        attachments=(("photo", "AgAC-1"), ("voice", "AwAC-2")),
+        district_only=True,
+    )
+    async with database.transaction() as db:
+        tip = await add_tip(db, new, now=clock())
+        tip.status = TipStatus.VERIFYING  # flushed at the commit, as for any loaded row
+    async with database.transaction() as db:
+        stored = await get_tip(db, "K7M2Q9XP")
+    assert stored is not None and stored.id == tip.id and stored.status is TipStatus.VERIFYING
+    assert (stored.latitude, stored.district_only, stored.created_at) == (17.21, True, clock())
+    assert [(a.position, a.kind, a.ref) for a in stored.attachments] == [
+        (0, "photo", "AgAC-1"),
+        (1, "voice", "AwAC-2"),
+    ]
+    assert [event.status for event in stored.events] == [TipStatus.RECEIVED]
 
 
 async def test_a_failing_plain_statement_raises_as_sqlalchemy_does(
