@@ -10,10 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
-from telegram import (
-    Bot,
-    InputFile,
-)
+from telegram import Bot, InputFile
 from telegram.constants import ChatType, MessageLimit
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
