@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from bot.channels.base import ChatTurns
 from bot.lanes import ChatLanes, lane_key
 
 
@@ -72,3 +73,20 @@ def test_every_kind_of_update_finds_its_chats_lane() -> None:
     unseen = {"update_id": 5, "callback_query": {"id": "10", "from": {"id": 42}}}
     odd = {"update_id": 6, "message": {"chat": "not a chat"}}
     assert len({lane_key(unseen), lane_key(odd), 42}) == 3
+
+
+async def test_chat_turns_keep_each_chats_order_and_forget_idle_chats() -> None:
+    turns = ChatTurns()
+    log: list[str] = []
+
+    async def message(chat: str, n: int) -> None:
+        async with turns.turn(chat):
+            log.append(f"{chat}{n} start")
+            await asyncio.sleep(0.001 * (3 - n))  # earlier messages take longer
+            log.append(f"{chat}{n} end")
+
+    await asyncio.gather(*(message(chat, n) for n in range(3) for chat in "ab"))
+    for chat in "ab":
+        mine = [entry for entry in log if entry.startswith(chat)]
+        assert mine == [f"{chat}{n} {step}" for n in range(3) for step in ("start", "end")]
+    assert turns.chats == 0  # nothing kept for chats with nothing running

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -40,6 +42,35 @@ class ChatChannel(Sender, Protocol):
 
     async def stop(self) -> None:
         """Stop receiving, finish what is running, disconnect."""
+
+
+class ChatTurns:
+    """One turn at a time per chat, in arrival order; a chat nobody is waiting on costs nothing.
+
+    A lock per chat kept for ever would grow with every chat that ever wrote.
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._users: dict[str, int] = {}
+
+    @asynccontextmanager
+    async def turn(self, chat: str) -> AsyncIterator[None]:
+        """Wait for the chat's earlier messages to be done, then hold its turn."""
+        lock = self._locks.setdefault(chat, asyncio.Lock())
+        self._users[chat] = self._users.get(chat, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[chat] -= 1
+            if not self._users[chat]:
+                del self._users[chat], self._locks[chat]
+
+    @property
+    def chats(self) -> int:
+        """How many chats have a message being handled or waiting."""
+        return len(self._locks)
 
 
 async def deliver(sender: Sender, chat: str, reply: Reply) -> None:

@@ -11,13 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict
 from collections.abc import Coroutine
 from typing import Any
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
-from bot.channels.base import DeliveryError, Part, add_secret_webhook, split_text
+from bot.channels.base import ChatTurns, DeliveryError, Part, add_secret_webhook, split_text
 from bot.channels.numbered import OfferedOptions, numbered
 from bot.runtime import Runtime
 from handlers.texts import text
@@ -96,7 +95,7 @@ class TypedChats:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.offered = OfferedOptions()
-        self._chat_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.turns = ChatTurns()
         self._working: set[asyncio.Task[None]] = set()
 
     def base(self, channel: str, user: str, chat: str, unique: str) -> JSONDict:
@@ -122,7 +121,7 @@ class TypedChats:
 
     async def answer(self, msg: Incoming) -> None:
         """Handle one message in its chat's turn and send the replies."""
-        async with self._chat_locks[msg.chat]:
+        async with self.turns.turn(msg.chat):
             replies = await self.runtime.handle(msg)
             # The choices now open are the last ones shown; none shown, none open.
             offered = [reply.options for reply in replies if reply.options]
