@@ -93,10 +93,10 @@ def affected(result: Result[Any]) -> int:
 
 # The statements every update runs skip SQLAlchemy's execution layer: each is compiled by
 # SQLAlchemy once per database and then run straight on the driver's cursor, with the same
-# type conversions. Through Connection.execute() a statement cost ~36 µs, of which the SQL
-# itself is ~1 µs; through run_sync's greenlet ~13 µs; on the inline SQLite writer, with no
-# greenlet at all, ~2 µs. They read and write rows the ORM does not hold, so skipping its
-# autoflush changes nothing; SQLAlchemy's echo and cursor events do not see them.
+# type conversions. Through Connection.execute() in run_sync a lookup cost ~36 µs, of which
+# the SQL itself is ~1 µs; plainly inside run_sync's greenlet ~20 µs; on the inline SQLite
+# writer, with no greenlet at all, ~3 µs. They read and write rows the ORM does not hold, so
+# skipping its autoflush changes nothing; SQLAlchemy's echo and cursor events do not see them.
 
 Processor = Callable[[Any], Any]
 # Where the inline SQLite writer keeps its driver connection for the transaction's length.
