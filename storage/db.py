@@ -118,19 +118,20 @@ class _Compiled:
     results: tuple[Processor | None, ...]
 
     def parameters(self, params: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
-        values = [
-            value if convert is None else convert(value)
-            for value, convert in zip((params[key] for key in self.keys), self.binds, strict=True)
-        ]
+        values = _converted([params[key] for key in self.keys], self.binds)
         return values if self.names is None else dict(zip(self.names, values, strict=True))
 
     def row(self, raw: Sequence[Any]) -> tuple[Any, ...]:
         if not self.results:  # text(): its columns have no declared types
             return tuple(raw)
-        return tuple(
-            value if convert is None else convert(value)
-            for value, convert in zip(raw, self.results, strict=True)
-        )
+        return tuple(_converted(raw, self.results))
+
+
+def _converted(values: Sequence[Any], converters: Sequence[Processor | None]) -> list[Any]:
+    return [
+        value if convert is None else convert(value)
+        for value, convert in zip(values, converters, strict=True)
+    ]
 
 
 class Plain:

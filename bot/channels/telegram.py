@@ -196,9 +196,14 @@ async def _send_text(bot: Bot, chat_id: str | int, text: str, buttons: Markup | 
     await bot.request.post(f"{bot.base_url}/sendMessage", request_data=JsonFields(fields))
 
 
+def _address(message: JSONDict) -> JSONDict:
+    """Which message an edit is for, as the Bot API's edit methods take it."""
+    return {"chat_id": message["chat"]["id"], "message_id": message["message_id"]}
+
+
 async def _edit_text(bot: Bot, message: JSONDict, text: str, buttons: Markup) -> None:
-    fields = {"chat_id": message["chat"]["id"], "message_id": message["message_id"], "text": text}
-    await bot.do_api_request("editMessageText", api_kwargs={**fields, "reply_markup": buttons})
+    fields = {**_address(message), "text": text, "reply_markup": buttons}
+    await bot.do_api_request("editMessageText", api_kwargs=fields)
 
 
 async def send_reply(bot: Bot, chat_id: str | int, reply: Reply) -> None:
@@ -357,8 +362,8 @@ class TelegramChannel:
                 await _edit_text(self.bot, message, first.text, markup(first))
                 return replies[1:]
             if message.get("reply_markup") is not None:
-                where = {"chat_id": message["chat"]["id"], "message_id": message["message_id"]}
-                await self.bot.do_api_request("editMessageReplyMarkup", api_kwargs=where)
+                retire = _address(message)  # no reply_markup: the keyboard goes
+                await self.bot.do_api_request("editMessageReplyMarkup", api_kwargs=retire)
         except TelegramError as error:
             log.info("button message not updated: %s", type(error).__name__)
         return replies
