@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Enum,
@@ -231,6 +232,41 @@ class ProcessedUpdate(Base):
 
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class PendingAnswer(Base):
+    """What an update committed to say to its own chat, kept until the platform took it.
+
+    Sealed whole (the chat's address, the replies, a receipt's passphrase among them) and
+    deleted once delivered: a crash or a refusal between the commit and the send loses nothing.
+    """
+
+    __tablename__ = "pending_answer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), unique=True)  # the update's dedupe key
+    channel: Mapped[str] = mapped_column(String(16))
+    box: Mapped[bytes] = mapped_column(LargeBinary)
+    sent_parts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+
+
+class InboxUpdate(Base):
+    """An update taken from the platform but not yet handled, sealed: a crash loses none.
+
+    Polled updates are confirmed to the platform only once they are here; each is deleted in
+    the transaction that handles it.
+    """
+
+    __tablename__ = "inbox_update"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)  # the update's dedupe key
+    channel: Mapped[str] = mapped_column(String(16))
+    position: Mapped[int] = mapped_column(BigInteger)  # the platform's order
+    box: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_inbox_update_position", "channel", "position"),)
 
 
 class RateBucket(Base):
