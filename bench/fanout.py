@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bench.digest import morning_runtime, seed
+from bot.answers import AnswerSender
 from bot.channels.telegram import TelegramChannel
 from bot.outbox import OutboxSender
 from bot.pacing import Pacer
@@ -69,11 +70,11 @@ async def deliver(path: Path, root: str, token: str) -> tuple[int, float]:
     runtime = morning_runtime(path)
     await run_digests(runtime)
     runtime.clock = utc_now  # delivery runs in real time, so retries fall due as they would
-    channel = TelegramChannel(runtime, token, root, polling=False)
+    pacer = Pacer(load_settings(_env_file=None).send_rate)
+    answers = AnswerSender(runtime.db, runtime.commits, runtime.sealer, {"telegram": pacer})
+    channel = TelegramChannel(runtime, token, root, answers=answers, polling=False)
     await channel.start()
-    sender = OutboxSender(
-        runtime, {"telegram": channel}, pacer=Pacer(load_settings(_env_file=None).send_rate)
-    )
+    sender = OutboxSender(runtime, {"telegram": channel}, pacer=pacer)
     began = time.perf_counter()
     sending = asyncio.create_task(sender.run_forever())  # as `tipline run` does
     try:

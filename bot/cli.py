@@ -19,10 +19,15 @@ from sqlalchemy.exc import DBAPIError
 from telegram.error import InvalidToken, NetworkError
 
 from bot import operator
+from bot.answers import AnswerSender
 from bot.channels.base import ChatChannel, Sender
+from bot.channels.console import CHANNEL as CONSOLE
 from bot.channels.console import ConsoleChannel
+from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.channels.telegram import TelegramChannel
+from bot.channels.zalo import CHANNEL as ZALO
 from bot.channels.zalo import ZaloChannel, ZaloError
+from bot.channels.zalo_oa import CHANNEL as ZALO_OA
 from bot.channels.zalo_oa import TokenFile, ZaloOAChannel, ZaloOAClient
 from bot.logs import setup_logging
 from bot.outbox import OutboxSender
@@ -86,12 +91,23 @@ async def until_stopped() -> None:
     await stop.wait()
 
 
-def chat_channels(settings: Settings, runtime: Runtime, *, polling: bool) -> list[ChatChannel]:
+def answer_sender(settings: Settings, runtime: Runtime) -> AnswerSender:
+    """What delivers residents' answers, paced by the same budget as every other send."""
+    # One budget for the whole process until the outbox takes a pacer per platform.
+    pacer = Pacer(settings.send_rate)
+    names = (TELEGRAM, ZALO, ZALO_OA, CONSOLE)
+    return AnswerSender(runtime.db, runtime.commits, runtime.sealer, dict.fromkeys(names, pacer))
+
+
+def chat_channels(
+    settings: Settings, runtime: Runtime, answers: AnswerSender, *, polling: bool
+) -> list[ChatChannel]:
     """Every configured chat platform: Telegram, Zalo, both (and, by webhook, a Zalo OA)."""
     channels: list[ChatChannel] = []
     if settings.telegram_token is not None:
         token = settings.require_token()
-        channels.append(TelegramChannel(runtime, token, settings.telegram_api_url, polling=polling))
+        api = settings.telegram_api_url
+        channels.append(TelegramChannel(runtime, token, api, answers=answers, polling=polling))
     zalo = settings.zalo()
     if zalo is not None:
         channels.append(ZaloChannel(runtime, zalo, settings.zalo_api_url, polling=polling))
@@ -107,7 +123,7 @@ def chat_channels(settings: Settings, runtime: Runtime, *, polling: bool) -> lis
 
 @contextlib.asynccontextmanager
 async def serving(
-    settings: Settings, runtime: Runtime, channels: list[ChatChannel]
+    runtime: Runtime, answers: AnswerSender, channels: list[ChatChannel]
 ) -> AsyncIterator[None]:
     """Migrate, start every channel, and run the outbox and scheduler until the body ends."""
     started: list[ChatChannel] = []
@@ -117,7 +133,7 @@ async def serving(
             await channel.start()
             started.append(channel)
         senders: dict[str, Sender] = {channel.name: channel for channel in channels}
-        outbox = OutboxSender(runtime, senders, pacer=Pacer(settings.send_rate))
+        outbox = OutboxSender(runtime, senders, pacer=answers.pacers[TELEGRAM])
         async with background(runtime, outbox):
             # Everything built so far (modules, the engine, the bot) lives as long as the
             # process: frozen, Python's cycle collector stops walking it on every full pass.
@@ -127,6 +143,7 @@ async def serving(
     finally:
         for channel in reversed(started):
             await channel.stop()
+        await answers.close()
         await runtime.db.dispose()
 
 
@@ -149,7 +166,8 @@ def official_account(settings: Settings, runtime: Runtime) -> ZaloOAChannel | No
 async def run_polling(settings: Settings) -> None:
     """The bot on every configured platform, by long polling."""
     runtime = build_runtime(settings, settings.require_secret())
-    async with serving(settings, runtime, chat_channels(settings, runtime, polling=True)):
+    answers = answer_sender(settings, runtime)
+    async with serving(runtime, answers, chat_channels(settings, runtime, answers, polling=True)):
         await until_stopped()
 
 
@@ -189,11 +207,12 @@ async def run_webhook(settings: Settings, listen: str, url: str) -> None:
     if not url.startswith(("https://", "http://")):
         raise SettingsError(f"tipline: --url {url!r}: expected https://...")
     runtime = build_runtime(settings, settings.require_secret())
-    channels = chat_channels(settings, runtime, polling=False)
+    answers = answer_sender(settings, runtime)
+    channels = chat_channels(settings, runtime, answers, polling=False)
     app = web.Application(client_max_size=1024 * 1024)
     announce = mount_webhooks(settings, runtime, channels, app, url)
     runner = web.AppRunner(app, access_log=None)
-    async with serving(settings, runtime, channels):
+    async with serving(runtime, answers, channels):
         try:
             await runner.setup()
             await web.TCPSite(runner, host, port).start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -12,6 +13,15 @@ from contextlib import asynccontextmanager
 # is needed on the 30: the rule below bounds what the platform can count, not what we send.
 PER_SECOND = 30
 CHAT_GAP = 1.02
+
+
+class Priority(enum.IntEnum):
+    """Who goes first when sends wait: a resident waiting for an answer, then urgent alerts."""
+
+    ANSWER = 0
+    URGENT = 1
+    NOTICE = 2
+    DIGEST = 3
 
 
 class Pacer:
@@ -44,7 +54,7 @@ class Pacer:
         self._held_until = float("-inf")
 
     @asynccontextmanager
-    async def slot(self, chat: str) -> AsyncIterator[None]:
+    async def slot(self, chat: str, priority: Priority = Priority.NOTICE) -> AsyncIterator[None]:
         """Wait for a moment when a message to `chat` may go, and hold it while it is sent."""
         await self._wait(chat)
         self._in_flight += 1

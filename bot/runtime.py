@@ -8,19 +8,23 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.answers import Answer, seal_answer
 from handlers.catalog import Catalog
 from handlers.dispatch import dispatch
 from handlers.followup import checked, passphrase_to_check, typed_passphrase
 from handlers.sealing import Sealer
 from handlers.texts import text
 from handlers.types import Context, Incoming, Limits, PassphraseCheck, Reply
+from storage.answers import add_answer
 from storage.db import Database
 from storage.group_commit import GroupCommit
 from storage.guards import claim_update
+from storage.inbox import remove_inbox
 from storage.outbox import queued_in
 
 log = logging.getLogger("tipline.updates")
@@ -80,27 +84,41 @@ class Runtime:
 
     async def handle(self, msg: Incoming) -> list[Reply]:
         """Process one update exactly once; returns what to send back to its chat."""
+        return (await self._handle(msg, None)).replies
+
+    async def handle_durably(
+        self, msg: Incoming, *, button: dict[str, Any] | None = None, from_inbox: bool = False
+    ) -> Handled:
+        """Process one update exactly once, keeping its answer stored until delivered.
+
+        `button` is the message whose button was pressed; `from_inbox`, that the update was
+        kept in the inbox, which its transaction then empties.
+        """
+        return await self._handle(msg, _Keep(button, from_inbox))
+
+    async def _handle(self, msg: Incoming, keep: _Keep | None) -> Handled:
         started = time.perf_counter()
         ahead = await self._check_passphrase_ahead(msg)
 
-        async def work(session: AsyncSession) -> tuple[list[Reply], bool] | None:
+        async def work(session: AsyncSession) -> Handled | None:
             ctx = self.context(ahead)
+            if keep is not None and keep.from_inbox:
+                await remove_inbox(session, key=msg.dedupe_key)
             if not await claim_update(session, key=msg.dedupe_key, now=ctx.now):
                 return None
             replies = await dispatch(msg, session, ctx)
-            return replies, queued_in(session)
+            return await self._kept(session, msg, replies, keep, ctx.now)
 
         try:
             done = await self.commits.run(work)
         except Exception:
             # Logged without the update's content: it may hold what identifies the sender.
             log.exception("update=%s kind=%s failed", msg.dedupe_key, msg.kind.value)
-            return [Reply(text("vi", "error") + "\n" + text("en", "error"))]
+            return await self._failed(msg, keep)
         if done is None:
             log.info("duplicate update=%s skipped", msg.dedupe_key)
-            return []
-        replies, queued = done
-        if queued:
+            return Handled([])
+        if done.queued:
             # Woken only for new messages: a wake costs the sender a write transaction.
             self.outbox_ready.set()
         log.info(
@@ -108,7 +126,60 @@ class Runtime:
             msg.dedupe_key,
             msg.kind.value,
             msg.sender[:8],
-            len(replies),
+            len(done.replies),
             (time.perf_counter() - started) * 1000,
         )
-        return replies
+        return done
+
+    async def _kept(
+        self,
+        session: AsyncSession,
+        msg: Incoming,
+        replies: list[Reply],
+        keep: _Keep | None,
+        now: datetime,
+    ) -> Handled:
+        """The update's result, its answer stored in the same transaction when it is kept."""
+        queued = queued_in(session)
+        if keep is None or not (replies or keep.button):
+            return Handled(replies, queued=queued)
+        answer = Answer(msg.chat, tuple(replies), keep.button)
+        box = seal_answer(self.sealer, msg.dedupe_key, answer)
+        answer_id = await add_answer(
+            session, key=msg.dedupe_key, channel=msg.channel, box=box, now=now
+        )
+        return Handled(replies, answer, answer_id, queued)
+
+    async def _failed(self, msg: Incoming, keep: _Keep | None) -> Handled:
+        """An update that could not be handled gets an apology, kept like any answer."""
+        apology = [Reply(text("vi", "error") + "\n" + text("en", "error"))]
+        if keep is None:
+            return Handled(apology)
+
+        async def work(session: AsyncSession) -> Handled:
+            if keep.from_inbox:
+                # Handled, badly: tried again at every start it would fail again.
+                await remove_inbox(session, key=msg.dedupe_key)
+            return await self._kept(session, msg, apology, _Keep(None, False), self.clock())
+
+        try:
+            return await self.commits.run(work)
+        except Exception:
+            log.exception("update=%s apology not stored", msg.dedupe_key)
+            return Handled([])
+
+
+@dataclass(frozen=True, slots=True)
+class _Keep:
+    button: dict[str, Any] | None
+    from_inbox: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Handled:
+    """What handling an update gave: its replies, and the stored answer that delivers them."""
+
+    replies: list[Reply]
+    answer: Answer | None = None
+    answer_id: int | None = None
+    queued: bool = False  # it queued outbox messages for others

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -96,6 +97,15 @@ class Document:
     name: str
     content: bytes
 
+    def to_json(self) -> dict[str, Any]:
+        """Serialise for a stored answer (the content as base64)."""
+        return {"name": self.name, "content": base64.b64encode(self.content).decode()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Document:
+        """Rebuild a document kept in a stored answer."""
+        return cls(str(data["name"]), base64.b64decode(data["content"]))
+
 
 @dataclass(frozen=True, slots=True)
 class Chart:
@@ -157,6 +167,8 @@ class Reply:
             "request_location": self.request_location,
             "media": [[m.kind.value, m.ref] for m in self.media],
             "chart": self.chart.to_json() if self.chart else None,
+            "in_place": self.in_place,
+            "document": self.document.to_json() if self.document else None,
         }
 
     @classmethod
@@ -169,6 +181,8 @@ class Reply:
             request_location=str(data.get("request_location", "")),
             media=tuple(Media(MediaKind(kind), ref) for kind, ref in data.get("media", [])),
             chart=Chart.from_json(data["chart"]) if data.get("chart") else None,
+            in_place=bool(data.get("in_place", False)),
+            document=Document.from_json(data["document"]) if data.get("document") else None,
         )
 
 

@@ -19,10 +19,19 @@ Part = Callable[[], Awaitable[object]]
 class DeliveryError(Exception):
     """A message the platform did not take; says whether and when to try again."""
 
-    def __init__(self, reason: str, *, retry_after: float | None = None, permanent: bool = False):
+    def __init__(
+        self,
+        reason: str,
+        *,
+        retry_after: float | None = None,
+        permanent: bool = False,
+        transient: bool = False,
+    ):
         super().__init__(reason)
         self.retry_after = retry_after
         self.permanent = permanent
+        # The network or the platform's servers, not the message: waiting heals it.
+        self.transient = transient
 
 
 class Sender(Protocol):

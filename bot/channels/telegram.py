@@ -16,10 +16,12 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.warnings import PTBUserWarning
 
+from bot.answers import Answer, AnswerSender
 from bot.channels.aiohttp_request import AiohttpRequest, JsonFields
 from bot.channels.base import DeliveryError, Part, add_secret_webhook, split_text
 from bot.channels.telegram_polling import UpdatePoller
 from bot.charts import chart_png
+from bot.inbox import Inbox
 from bot.lanes import ChatLanes
 from bot.runtime import Runtime
 from handlers.types import Chart, Incoming, Kind, Location, Media, MediaKind, Option, Reply
@@ -38,13 +40,36 @@ JSONDict = dict[str, Any]
 Markup = dict[str, Any]  # a reply_markup as the Bot API reads it
 
 
+# JSON numbers beyond 2**53 lose precision in many parsers: no real update_id comes near.
+MAX_UPDATE_ID = 2**53
+# How long a stopping bot waits for its answers to go out (what is left goes at the next start).
+STOP_SECONDS = 5.0
+
+
+def update_number(update: JSONDict) -> int | None:
+    """An update's update_id, if it is one: a whole number from 0 to 2**53 (not 1.5, not true)."""
+    number = update.get("update_id")
+    if isinstance(number, bool) or not isinstance(number, int):
+        return None
+    return number if 0 <= number <= MAX_UPDATE_ID else None
+
+
+def update_key(update: JSONDict) -> tuple[str, int] | None:
+    """An update's dedupe key and its place in Telegram's order; None without a valid id."""
+    number = update_number(update)
+    return None if number is None else (f"{CHANNEL}:{number}", number)
+
+
 def to_incoming(update: JSONDict, runtime: Runtime, bot_username: str) -> Incoming | None:
     """Normalise a Telegram update, as the Bot API's JSON; None for what Tipline does not serve.
 
     Read straight from the JSON: turning every update into python-telegram-bot objects first
     took 15% of the bot's time under a burst, for the dozen fields read here.
     """
-    key = f"{CHANNEL}:{int(update['update_id'])}"
+    found = update_key(update)
+    if found is None:
+        raise ValueError("update_id is not a whole number from 0 to 2**53")
+    key = found[0]
     query = update.get("callback_query")
     if query is not None:
         return _from_callback(key, query, runtime)
@@ -201,8 +226,8 @@ def _address(message: JSONDict) -> JSONDict:
     return {"chat_id": message["chat"]["id"], "message_id": message["message_id"]}
 
 
-async def _edit_text(bot: Bot, message: JSONDict, text: str, buttons: Markup) -> None:
-    fields = {**_address(message), "text": text, "reply_markup": buttons}
+async def _edit_text(bot: Bot, button: JSONDict, text: str, buttons: Markup) -> None:
+    fields = {**button["address"], "text": text, "reply_markup": buttons}
     await bot.do_api_request("editMessageText", api_kwargs=fields)
 
 
@@ -231,6 +256,27 @@ async def _resend(bot: Bot, chat_id: str | int, media: Media) -> None:
         await bot.send_document(chat_id, media.ref)
 
 
+def _checked(part: Part) -> Part:
+    """A platform call whose refusals become DeliveryError."""
+
+    async def call() -> None:
+        try:
+            await part()
+        except TelegramError as error:
+            raise delivery_error(error) from None
+
+    return call
+
+
+def _pressed(query: JSONDict) -> JSONDict | None:
+    """The message whose button was pressed, as its answer needs it: None when it cannot be
+    edited (too old for the bot to see: Telegram sends date 0)."""
+    message = query.get("message")
+    if not isinstance(message, dict) or not message.get("date"):
+        return None
+    return {"address": _address(message), "keyboard": message.get("reply_markup") is not None}
+
+
 def delivery_error(error: TelegramError) -> DeliveryError:
     """A platform error as the outbox understands it: retry when, or never."""
     if isinstance(error, RetryAfter):
@@ -241,11 +287,11 @@ def delivery_error(error: TelegramError) -> DeliveryError:
         return DeliveryError("rate limited", retry_after=seconds)
     if isinstance(error, Forbidden):
         return DeliveryError("blocked by the user", permanent=True)
-    if isinstance(error, BadRequest) and "chat not found" in error.message.lower():
-        return DeliveryError("chat not found", permanent=True)
-    if isinstance(error, NetworkError | BadRequest):
-        return DeliveryError(type(error).__name__)
-    return DeliveryError(type(error).__name__)
+    if isinstance(error, BadRequest):  # a NetworkError to python-telegram-bot, but no outage
+        gone = "chat not found" in error.message.lower()
+        return DeliveryError("chat not found" if gone else "BadRequest", permanent=gone)
+    # Timeouts, 5xx answers and dropped connections: the network, not the message.
+    return DeliveryError(type(error).__name__, transient=isinstance(error, NetworkError))
 
 
 class TelegramChannel:
@@ -253,8 +299,11 @@ class TelegramChannel:
 
     name = CHANNEL
 
-    def __init__(self, runtime: Runtime, token: str, api_root: str, *, polling: bool = True):
+    def __init__(
+        self, runtime: Runtime, token: str, api_root: str, *, answers: AnswerSender, polling: bool
+    ):
         self.runtime = runtime
+        self.answers = answers
         builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder()
             .token(token)
@@ -267,6 +316,7 @@ class TelegramChannel:
         )
         self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
         self._poller = UpdatePoller(token, api_root, ALLOWED_UPDATES) if polling else None
+        self._inbox = Inbox(runtime, CHANNEL, update_key)
         self._handled = 0  # polled updates done with, for the poller's backlog count
         # Updates travel as the Bot API's JSON (see to_incoming).
         self.application.add_handler(TypeHandler(dict, self._on_update))
@@ -279,24 +329,38 @@ class TelegramChannel:
         return bot
 
     async def start(self) -> None:
-        """Connect (getMe) and start processing; polling starts too when configured."""
+        """Connect (getMe), deliver what was owed before a restart, then start processing:
+        the updates kept in the inbox first, then polling, when configured."""
         await self.application.initialize()
         self.runtime.bot_username = self.bot.username or ""
+        self.answers.serve(self)
+        await self.answers.recover(CHANNEL)
         await self.application.start()
         if self._poller is not None:
+            kept = await self._inbox.recover()
+            # Those are handled without having been handed over by the poller.
+            self._handled = -len(kept)
+            self._enqueue(kept)
             await self.bot.delete_webhook()  # Telegram refuses getUpdates while one is set
-            self._poller.start(self._enqueue, lambda: self._handled)
+            self._poller.start(self._take_batch, lambda: self._handled)
         log.info("telegram bot @%s started", self.runtime.bot_username)
 
     async def stop(self) -> None:
-        """Stop polling, finish running updates, disconnect (safe if start() failed)."""
+        """Stop polling, finish running updates, give their answers a moment to go out, and
+        disconnect (safe if start() failed); whatever is left waits in the database."""
         if self._poller is not None:
             await self._poller.stop()
         if self.application.running:
             await self.application.stop()
+        await self.answers.drain(STOP_SECONDS)
         if self._poller is not None and self._poller.offset:
             await self._confirm(self._poller.offset)
         await self.application.shutdown()
+
+    async def _take_batch(self, batch: list[JSONDict]) -> None:
+        """Keep a polled batch in the inbox, then queue it; Telegram hears of it only after."""
+        await self._inbox.keep(batch)
+        self._enqueue(batch)
 
     def _enqueue(self, batch: list[JSONDict]) -> None:
         """Queue a batch of updates for processing, in the order Telegram sent them."""
@@ -312,18 +376,38 @@ class TelegramChannel:
             log.warning("last updates not confirmed (%s): they come again", type(error).__name__)
 
     def parts(self, chat: str, reply: Reply) -> list[Part]:
-        """An outbox message as API calls whose refusals become DeliveryError."""
+        """A message as API calls whose refusals become DeliveryError."""
+        return [_checked(part) for part in reply_parts(self.bot, chat, reply)]
 
-        def checked(part: Part) -> Part:
-            async def call() -> None:
-                try:
-                    await part()
-                except TelegramError as error:
-                    raise delivery_error(error) from None
+    def answer_parts(self, answer: Answer) -> list[Part]:
+        """An answer as API calls: the pressed button's message settled first (redrawn for a
+        page turn, or its keyboard retired), then the replies."""
+        replies = list(answer.replies)
+        parts: list[Part] = []
+        button = answer.button
+        if button is not None and replies and replies[0].in_place:
+            parts.append(_checked(functools.partial(self._redraw, answer.chat, button, replies[0])))
+            replies = replies[1:]
+        elif button is not None and button.get("keyboard"):
+            parts.append(_checked(functools.partial(self._retire_keyboard, button)))
+        for reply in replies:
+            parts += self.parts(answer.chat, reply)
+        return parts
 
-            return call
+    async def _redraw(self, chat: str, button: JSONDict, reply: Reply) -> None:
+        """Edit the pressed button's message in place; sent anew if Telegram refuses the edit
+        (too old, or unchanged)."""
+        try:
+            await _edit_text(self.bot, button, reply.text, markup(reply))
+        except BadRequest as error:
+            log.info("button message not redrawn: %s", type(error).__name__)
+            await send_reply(self.bot, chat, reply)
 
-        return [checked(part) for part in reply_parts(self.bot, chat, reply)]
+    async def _retire_keyboard(self, button: JSONDict) -> None:
+        try:
+            await self.bot.do_api_request("editMessageReplyMarkup", api_kwargs=button["address"])
+        except BadRequest as error:  # an old message, or already retired: nothing to do
+            log.info("button keyboard not retired: %s", type(error).__name__)
 
     async def _on_update(self, update: JSONDict, _context: ContextTypes.DEFAULT_TYPE) -> None:
         try:
@@ -332,41 +416,32 @@ class TelegramChannel:
             self._handled += 1
 
     async def _answer(self, update: JSONDict) -> None:
+        """Handle an update; its answer is stored in its transaction and delivered after."""
+        from_inbox = self._poller is not None  # polled updates all pass through the inbox
         try:
             msg = to_incoming(update, self.runtime, self.runtime.bot_username)
         except (KeyError, TypeError, ValueError) as error:
             # A field missing or of the wrong type: nothing to answer, and nothing to log of it.
             log.error("update=%s unreadable: %s", update.get("update_id"), type(error).__name__)
-            return
+            msg = None
         if msg is None:
+            if from_inbox:
+                await self._inbox.forget(update)
             return
-        replies = await self.runtime.handle(msg)
         query = update.get("callback_query")
+        button = _pressed(query) if query is not None else None
+        handled = await self.runtime.handle_durably(msg, button=button, from_inbox=from_inbox)
         if query is not None:
-            replies = await self._settle_button(query, replies)
-        for reply in replies:
-            await send_reply(self.bot, msg.chat, reply)
+            await self._stop_spinner(query)
+        if handled.answer is not None and handled.answer_id is not None:
+            self.answers.send(CHANNEL, handled.answer_id, handled.answer)
 
-    async def _settle_button(self, query: JSONDict, replies: list[Reply]) -> list[Reply]:
-        """Stop the button's spinner, and retire its keyboard (or redraw it for a page turn).
-
-        Telegram refuses both for old messages and late answers; the replies still go out.
-        """
-        message = query.get("message")
+    async def _stop_spinner(self, query: JSONDict) -> None:
+        """Tell Telegram the button press was taken; too late after a restart, so not kept."""
         try:
             await self.bot.answer_callback_query(str(query["id"]))
-            if message is None or not message.get("date"):
-                return replies  # too old for the bot to see (Telegram sends date 0): not editable
-            if replies and replies[0].in_place:
-                first = replies[0]
-                await _edit_text(self.bot, message, first.text, markup(first))
-                return replies[1:]
-            if message.get("reply_markup") is not None:
-                retire = _address(message)  # no reply_markup: the keyboard goes
-                await self.bot.do_api_request("editMessageReplyMarkup", api_kwargs=retire)
         except TelegramError as error:
-            log.info("button message not updated: %s", type(error).__name__)
-        return replies
+            log.info("button press not acknowledged: %s", type(error).__name__)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         # Never log the update itself: it holds the sender's id, name and phone, if shared.
@@ -374,7 +449,7 @@ class TelegramChannel:
         log.error("telegram update=%s failed: %s", update_id, type(context.error).__name__)
 
     async def process_webhook(self, update: JSONDict) -> None:
-        """Process one webhook update in its chat's lane and return when it is done."""
+        """Process one webhook update in its chat's lane and return once it is committed."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
         async def tracked() -> None:

@@ -6,8 +6,9 @@ previous batch set off: under a burst at 50 ms of latency the calls came 130 ms 
 that, not the bot's CPU, capped the rate. Here a thread with its own small event loop asks
 again as soon as an answer arrives and passes the raw updates to the bot's loop, which turns
 them into python-telegram-bot Updates and processes them as before. Updates are confirmed by
-the next call's offset, as python-telegram-bot's Updater does; redelivered ones are skipped by
-their update id.
+the next call's offset, as python-telegram-bot's Updater does, but only once the bot's loop
+has stored the batch (bot/inbox.py): a process killed at any moment loses no update.
+Redelivered ones are skipped by their update id.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from concurrent.futures import Future
 from typing import Any
 
 from telegram import Bot
@@ -26,7 +28,8 @@ from bot.channels.aiohttp_request import AiohttpRequest, JsonFields
 log = logging.getLogger("tipline.telegram")
 
 JSONDict = dict[str, Any]
-Deliver = Callable[[list[JSONDict]], None]
+Deliver = Callable[[list[JSONDict]], Coroutine[Any, Any, None]]
+HandOver = Callable[[list[JSONDict]], Future[None]]
 Count = Callable[[], int]  # read from the poll thread: an int read is atomic
 
 BATCH = 100  # Telegram's most per call
@@ -55,12 +58,19 @@ class UpdatePoller:
 
     def start(self, deliver: Deliver, handled: Count) -> None:
         """Start polling; `deliver` runs on the calling loop with each batch, in order, and
-        `handled` says how many of the updates handed over are done with.
+        the batch is confirmed to Telegram only once it returned; `handled` says how many of
+        the updates handed over are done with.
         """
         target = asyncio.get_running_loop()
 
-        def hand_over(updates: list[JSONDict]) -> None:
-            target.call_soon_threadsafe(deliver, updates)
+        async def store(updates: list[JSONDict]) -> None:
+            await deliver(updates)
+            # Advanced on the bot's loop the moment the batch is stored, so that stop()
+            # confirms it even if the poll thread is stopped before it hears back.
+            self.offset = _next_offset(updates, self.offset)
+
+        def hand_over(updates: list[JSONDict]) -> Future[None]:
+            return asyncio.run_coroutine_threadsafe(store(updates), target)
 
         self._thread = threading.Thread(
             target=asyncio.run,
@@ -80,7 +90,7 @@ class UpdatePoller:
         await asyncio.to_thread(self._thread.join)
         self._thread = None
 
-    async def _run(self, hand_over: Deliver, handled: Count) -> None:
+    async def _run(self, hand_over: HandOver, handled: Count) -> None:
         self._thread_loop = asyncio.get_running_loop()
         self._polling = asyncio.current_task()
         request = AiohttpRequest(connections=1, read_timeout=POLL_SECONDS + 5)
@@ -96,7 +106,7 @@ class UpdatePoller:
         finally:
             await request.shutdown()
 
-    async def _poll_forever(self, bot: Bot, hand_over: Deliver, handled: Count) -> None:
+    async def _poll_forever(self, bot: Bot, hand_over: HandOver, handled: Count) -> None:
         failures = 0
         handed_over = 0
         while True:
@@ -117,10 +127,16 @@ class UpdatePoller:
                 await asyncio.sleep(pause)
                 continue
             failures = 0
-            if updates:
-                self.offset = int(updates[-1]["update_id"]) + 1
-                handed_over += len(updates)
-                hand_over(updates)
+            if not updates:
+                continue
+            try:
+                await asyncio.wrap_future(hand_over(updates))
+            except Exception as error:
+                # Not stored, so not confirmed: the next call gets the same updates again.
+                log.warning("updates not stored (%s); asking again", type(error).__name__)
+                await asyncio.sleep(RETRY_SECONDS[0])
+                continue
+            handed_over += len(updates)
 
     async def _poll(self, bot: Bot) -> list[JSONDict]:
         fields = {
@@ -138,3 +154,10 @@ class UpdatePoller:
             read_timeout=POLL_SECONDS + 5,
         )
         return list(result) if isinstance(result, list) else []
+
+
+def _next_offset(updates: list[JSONDict], offset: int) -> int:
+    """The offset that confirms a batch: one past its highest usable update_id."""
+    numbers = [u.get("update_id") for u in updates]
+    whole = [n for n in numbers if isinstance(n, int) and not isinstance(n, bool)]
+    return max([offset, *(n + 1 for n in whole)])

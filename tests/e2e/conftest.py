@@ -15,9 +15,11 @@ from typing import Any
 
 import pytest
 
+from bot.answers import AnswerSender
 from bot.channels.telegram import TelegramChannel
 from bot.logs import setup_logging
 from bot.outbox import OutboxSender
+from bot.pacing import Pacer
 from bot.runtime import Runtime
 from handlers.officers import invite_officer
 from tests.conftest import FakeClock
@@ -69,10 +71,22 @@ TIPSTER_LAST = "Bí Mật"
 TIPSTER_PHONE = "+84912345678"
 
 
+def quick_answers(runtime: Runtime) -> AnswerSender:
+    """Answers sent as fast as the fake takes them: pacing has tests of its own."""
+    pacer = Pacer(1000, 0)
+    return AnswerSender(runtime.db, runtime.commits, runtime.sealer, {"telegram": pacer})
+
+
+def telegram_channel(runtime: Runtime, api: FakeTelegramAPI, *, polling: bool) -> TelegramChannel:
+    """The real bot on the fake API, its answers unpaced."""
+    answers = quick_answers(runtime)
+    return TelegramChannel(runtime, api.token, api.root, answers=answers, polling=polling)
+
+
 @pytest.fixture
 async def polling(runtime: Runtime, api: FakeTelegramAPI) -> AsyncIterator[TelegramChannel]:
     """The real bot polling the fake API."""
-    channel = TelegramChannel(runtime, api.token, api.root, polling=True)
+    channel = telegram_channel(runtime, api, polling=True)
     await channel.start()
     yield channel
     await channel.stop()

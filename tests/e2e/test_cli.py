@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import serving
+from bot.cli import answer_sender, serving
 from bot.runtime import Runtime
 from bot.settings import load_settings
 from tests.e2e.conftest import free_port
@@ -160,15 +160,17 @@ async def test_tipline_webhook_sets_the_secret_and_rejects_strangers(tmp_path: P
         update = api.text_update(person, "/help")
         assert await api.post_webhook(url, update) == 403
         assert await api.post_webhook(url, update, secret=secret + "x") == 403
-        assert await api.post_webhook(url, update, secret=secret) == 200
-        assert "/status" in api.sent_texts(4711)[0]
+        assert await api.post_webhook(url, update, secret=secret) == 200  # once committed
+        (answer,) = await api.wait_calls("sendMessage", chat_id=4711)  # delivered after
+        assert "/status" in answer.params["text"]
         await stop_bot(process)
 
 
 async def test_serving_freezes_what_lives_as_long_as_the_process(runtime: Runtime) -> None:
     gc.unfreeze()
     try:
-        async with serving(load_settings(_env_file=None), runtime, []):
+        settings = load_settings(_env_file=None)
+        async with serving(runtime, answer_sender(settings, runtime), []):
             # The cycle collector no longer walks the modules, engine and bot on full passes.
             assert gc.get_freeze_count() > 10_000
     finally:

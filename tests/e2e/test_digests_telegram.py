@@ -16,6 +16,7 @@ from bot.runtime import Runtime
 from bot.scheduler import run_digests
 from storage.models import Officer, Outbox, OutboxState
 from tests.conftest import FakeClock, Person
+from tests.e2e.conftest import telegram_channel
 from tests.fake_telegram import FakeTelegramAPI, Upload
 from tests.test_officers import invite
 
@@ -33,7 +34,7 @@ async def strict_api() -> AsyncIterator[FakeTelegramAPI]:
 @pytest.fixture
 async def channel(runtime: Runtime, strict_api: FakeTelegramAPI) -> AsyncIterator[TelegramChannel]:
     """The real bot, sending only (the digest needs no updates)."""
-    telegram = TelegramChannel(runtime, strict_api.token, strict_api.root, polling=False)
+    telegram = telegram_channel(runtime, strict_api, polling=False)
     await telegram.start()
     yield telegram
     await telegram.stop()

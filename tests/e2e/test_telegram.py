@@ -32,6 +32,7 @@ from tests.e2e.conftest import (
     database_bytes,
     file_tip_with_photo,
     free_port,
+    telegram_channel,
     texts,
 )
 from tests.fake_telegram import FakeTelegramAPI
@@ -184,7 +185,7 @@ async def test_group_chat_gets_one_pointer_and_nothing_is_stored(
 async def test_webhook_checks_the_secret_and_ignores_redelivery(
     runtime: Runtime, api: FakeTelegramAPI
 ) -> None:
-    channel = TelegramChannel(runtime, api.token, api.root, polling=False)
+    channel = telegram_channel(runtime, api, polling=False)
     await channel.start()
     secret = runtime.sealer.webhook_token()
     app = web.Application()
@@ -257,7 +258,7 @@ async def test_over_telegram_chats_overlap_and_each_chat_keeps_its_order(
     runtime: Runtime, slow_api: FakeTelegramAPI
 ) -> None:
     api = slow_api
-    channel = TelegramChannel(runtime, api.token, api.root, polling=True)
+    channel = telegram_channel(runtime, api, polling=True)
     await channel.start()
     try:
         people = [api.user(9000 + n, f"Person {n}") for n in range(6)]

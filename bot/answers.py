@@ -1,0 +1,223 @@
+"""Durable answers: what an update committed to say to its own chat reaches it, whatever happens.
+
+An update's replies are sealed into a row in the update's own transaction
+(`Runtime.handle_durably`) and handed here after the commit. Each chat's answers go out in the
+order they were committed, paced with the highest priority by the platform's one Pacer. A 429
+waits as told and sends the same call again; a timeout, a 5xx or a dropped connection is tried
+again after 1, 2, 5, 10, then every 30 s, for as long as it takes. The row is deleted once every
+part went out, or once the platform refused for good (the resident blocked the bot). Answers a
+crash left behind are delivered at the next start, before anything newer for their chat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.channels.base import DeliveryError, Part
+from bot.pacing import Pacer, Priority
+from handlers.sealing import Sealer
+from handlers.types import Reply
+from storage.answers import list_answers, remove_answer, set_answer_progress
+from storage.db import Database
+from storage.group_commit import GroupCommit
+
+log = logging.getLogger("tipline.answers")
+
+RETRY_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0)
+# A refusal that is neither "too many" nor the network (a 400) will not heal by waiting long.
+GIVE_UP_AFTER = 5
+
+ChatKey = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An update's replies to its chat, and the message whose button was pressed (Telegram)."""
+
+    chat: str = field(repr=False)
+    replies: tuple[Reply, ...]
+    button: dict[str, Any] | None = None
+    sent_parts: int = 0  # parts that went out before a crash or a refusal
+
+    def to_json(self) -> dict[str, Any]:
+        """Serialise for the sealed row."""
+        replies = [reply.to_json() for reply in self.replies]
+        return {"chat": self.chat, "replies": replies, "button": self.button}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], *, sent_parts: int = 0) -> Answer:
+        """Rebuild an answer kept in its sealed row."""
+        replies = tuple(Reply.from_json(reply) for reply in data["replies"])
+        return cls(str(data["chat"]), replies, data.get("button"), sent_parts)
+
+
+def seal_answer(sealer: Sealer, key: str, answer: Answer) -> bytes:
+    """The answer as stored: sealed whole, for a receipt's passphrase is in it."""
+    return sealer.seal(json.dumps(answer.to_json()), bound_to=f"answer:{key}")
+
+
+def open_answer(sealer: Sealer, key: str, box: bytes, sent_parts: int) -> Answer | None:
+    """A stored answer, or None if it cannot be opened (the secret key changed)."""
+    plain = sealer.open(box, bound_to=f"answer:{key}")
+    return None if plain is None else Answer.from_json(json.loads(plain), sent_parts=sent_parts)
+
+
+class AnswerChannel(Protocol):
+    """A chat platform that can say how an answer is delivered."""
+
+    name: str
+
+    def answer_parts(self, answer: Answer) -> list[Part]:
+        """The platform calls that deliver an answer, in order; each raises DeliveryError."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Owed:
+    answer_id: int
+    answer: Answer
+
+
+class AnswerSender:
+    """Delivers stored answers, each chat's in order, until the platform takes them."""
+
+    def __init__(
+        self, db: Database, commits: GroupCommit, sealer: Sealer, pacers: Mapping[str, Pacer]
+    ) -> None:
+        self.db = db
+        self.commits = commits
+        self.sealer = sealer
+        self.pacers = pacers
+        self._channels: dict[str, AnswerChannel] = {}
+        self._queues: dict[ChatKey, deque[_Owed]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def serve(self, channel: AnswerChannel) -> None:
+        """Deliver this channel's answers from now on."""
+        self._channels[channel.name] = channel
+
+    def send(self, channel: str, answer_id: int, answer: Answer) -> None:
+        """Queue a committed answer behind its chat's earlier ones."""
+        key = (channel, answer.chat)
+        queue = self._queues.get(key)
+        if queue is not None:
+            queue.append(_Owed(answer_id, answer))
+            return
+        self._queues[key] = deque([_Owed(answer_id, answer)])
+        self._idle.clear()
+        task = asyncio.create_task(self._serve_chat(key))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def recover(self, channel: str) -> int:
+        """Queue what a channel still owed when the process last stopped; returns how many."""
+        async with self.db.reading() as db:
+            rows = [
+                (r.id, r.key, r.box, r.sent_parts) for r in await list_answers(db, channel=channel)
+            ]
+        for answer_id, key, box, sent_parts in rows:
+            answer = open_answer(self.sealer, key, box, sent_parts)
+            if answer is None:
+                log.warning("answer=%d cannot be opened (secret key changed): dropped", answer_id)
+                await self._forget(answer_id)
+                continue
+            self.send(channel, answer_id, answer)
+        if rows:
+            log.info("%d %s answers owed from before the restart", len(rows), channel)
+        return len(rows)
+
+    @property
+    def owed(self) -> int:
+        """How many answers are waiting to go out."""
+        return sum(len(queue) for queue in self._queues.values())
+
+    async def drain(self, seconds: float) -> bool:
+        """Wait (up to `seconds`) until every queued answer went out."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
+
+    async def close(self) -> None:
+        """Stop sending; what was not delivered stays stored for the next start."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _serve_chat(self, key: ChatKey) -> None:
+        queue = self._queues[key]
+        try:
+            while queue:
+                owed = queue[0]
+                try:
+                    await self._deliver(key[0], owed)
+                except Exception:
+                    # A bug, not the platform: the row stays and is tried again at the next start.
+                    log.exception("answer=%d to a %s chat failed", owed.answer_id, key[0])
+                queue.popleft()
+        finally:
+            del self._queues[key]
+            if not self._queues:
+                self._idle.set()
+
+    async def _deliver(self, channel: str, owed: _Owed) -> None:
+        parts = self._channels[channel].answer_parts(owed.answer)
+        pacer = self.pacers[channel]
+        address = f"{channel}:{owed.answer.chat}"
+        sent, failures, remembered = owed.answer.sent_parts, 0, False
+        while sent < len(parts):
+            try:
+                async with pacer.slot(address, Priority.ANSWER):
+                    await parts[sent]()
+            except DeliveryError as error:
+                if error.permanent:
+                    log.warning("answer=%d dropped: %s", owed.answer_id, error)
+                    break
+                if sent > owed.answer.sent_parts and not remembered:
+                    remembered = await self._remember(owed.answer_id, sent)
+                if error.retry_after is not None:
+                    pacer.hold(error.retry_after)  # the same call goes again once allowed
+                    continue
+                failures += 1
+                if not error.transient and failures >= GIVE_UP_AFTER:
+                    log.warning(
+                        "answer=%d dropped after %d refusals: %s", owed.answer_id, failures, error
+                    )
+                    break
+                pause = RETRY_SECONDS[min(failures, len(RETRY_SECONDS)) - 1]
+                log.info("answer=%d not sent (%s); again in %.0f s", owed.answer_id, error, pause)
+                await asyncio.sleep(pause)
+                continue
+            sent += 1
+        await self._forget(owed.answer_id)
+
+    async def _remember(self, answer_id: int, sent: int) -> bool:
+        async def work(db: AsyncSession) -> None:
+            await set_answer_progress(db, answer_id, sent_parts=sent)
+
+        try:
+            await self.commits.run(work)
+        except Exception:
+            log.exception("answer=%d progress not stored", answer_id)
+            return False
+        return True
+
+    async def _forget(self, answer_id: int) -> None:
+        async def work(db: AsyncSession) -> None:
+            await remove_answer(db, answer_id)
+
+        try:
+            await self.commits.run(work)
+        except Exception:
+            # Sent, but still stored: it goes out once more at the next start.
+            log.exception("answer=%d sent but not forgotten", answer_id)
