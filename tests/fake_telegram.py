@@ -463,6 +463,10 @@ class FakeTelegramAPI(LocalFake):
             fault = _Fault(status, description, None)
         self._faults[method].extend([fault] * times)
 
+    def clear_faults(self) -> None:
+        """Answer every call normally again."""
+        self._faults.clear()
+
     # --- HTTP ----------------------------------------------------------------------------------
 
     async def _serve_api(self, request: web.Request) -> web.Response:
