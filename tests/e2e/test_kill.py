@@ -9,6 +9,7 @@ bot never heard is the one case a restart repeats (README, "Delivered").
 from __future__ import annotations
 
 import asyncio
+import functools
 import signal
 import sys
 from pathlib import Path
@@ -91,12 +92,12 @@ async def test_a_burst_killed_mid_batch_loses_no_update(tmp_path: Path, database
     async with FakeTelegramAPI() as api:
         bot = Bot(tmp_path, api, database_url)
         await bot.start()
-        chats = [FIRST_CHAT + n for n in range(150)]
+        chats = [FIRST_CHAT + n for n in range(400)]
         api.fail_next("sendMessage", retry_after=REFUSED, times=1_000_000)
         for chat in chats:
             api.push(api.text_update(api.user(chat, f"Resident {chat}"), "/start"))
-        await api.wait_calls("getUpdates", count=3, timeout=30)  # a batch taken, more coming
-        await asyncio.sleep(0.05)
+        # Killed as the third call confirms two batches of 100, before they can all be handled.
+        await api.wait_calls("getUpdates", count=4, timeout=30)
         await bot.kill()
         api.clear_faults()
         await bot.start()
@@ -110,13 +111,15 @@ async def test_a_burst_killed_mid_batch_loses_no_update(tmp_path: Path, database
 async def walk(api: FakeTelegramAPI, chat: int) -> None:
     """A resident walking the tip flow, each step only once the answer to the last arrived."""
     user = api.user(chat, f"Resident {chat}")
-    for step, words in enumerate(FLOW):
+    for step, (words, marker) in enumerate(zip(FLOW, MARKERS, strict=True)):
         api.push(api.text_update(user, words.format(chat=chat)))
-        await api.wait_for(
-            lambda marker=MARKERS[step]: any(marker in text for text in accepted(api, chat)),
-            120,
-            f"chat {chat} step {step}",
-        )
+        got_it = functools.partial(answered, api, chat, marker)
+        await api.wait_for(got_it, 120, f"chat {chat} step {step}")
+
+
+def answered(api: FakeTelegramAPI, chat: int, marker: str) -> bool:
+    """Whether the answer that starts with `marker` got through to the chat."""
+    return any(marker in text for text in accepted(api, chat))
 
 
 async def test_residents_killed_between_commit_and_answer_get_one_receipt_each(
