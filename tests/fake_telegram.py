@@ -80,14 +80,22 @@ class _Fault:
     status: int
     description: str
     retry_after: int | None
+    hang: float | None = None  # held this long, then the connection dropped unanswered
 
 
 class _ApiError(Exception):
-    def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        description: str,
+        retry_after: int | None = None,
+        hang: float | None = None,
+    ) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
         self.retry_after = retry_after
+        self.hang = hang
 
 
 def _bad_request(why: str) -> _ApiError:
@@ -454,11 +462,15 @@ class FakeTelegramAPI(LocalFake):
         status: int = 500,
         description: str = "Internal Server Error",
         retry_after: int | None = None,
+        hang: float | None = None,
         times: int = 1,
     ) -> None:
-        """Make the next `times` calls of `method` fail; `retry_after` answers 429 flood control."""
+        """Make the next `times` calls of `method` fail; `retry_after` answers 429 flood control,
+        `hang` holds the call that many seconds and then drops the connection unanswered."""
         if retry_after is not None:
             fault = _Fault(429, f"Too Many Requests: retry after {retry_after}", retry_after)
+        elif hang is not None:
+            fault = _Fault(0, "no answer", None, hang)
         else:
             fault = _Fault(status, description, None)
         self._faults[method].extend([fault] * times)
@@ -481,6 +493,8 @@ class FakeTelegramAPI(LocalFake):
             result = self._answer(method, params)
         except _ApiError as exc:
             error = exc
+        if error is not None and error.hang is not None:
+            return await self._hang_up(request, method, params, error.hang)
         call = Call(method, params, time.monotonic(), failed=error is not None, result=result)
         self.calls.append(call)
         async with self._changed:
@@ -492,6 +506,16 @@ class FakeTelegramAPI(LocalFake):
         if method == "getUpdates":
             call.result = result = await self._poll(params)
         return web.json_response({"ok": True, "result": result})
+
+    async def _hang_up(
+        self, request: web.Request, method: str, params: JSONDict, seconds: float
+    ) -> web.Response:
+        """A call that never arrives: held, then the connection closed with no answer."""
+        self.calls.append(Call(method, params, time.monotonic(), failed=True))
+        await asyncio.sleep(seconds)
+        if request.transport is not None:
+            request.transport.close()
+        return web.Response(status=504)
 
     async def _serve_file(self, request: web.Request) -> web.Response:
         file_id = self._file_paths.get(request.match_info["file_path"])
@@ -521,7 +545,7 @@ class FakeTelegramAPI(LocalFake):
         faults = self._faults.get(method)
         if faults:
             fault = faults.popleft()
-            raise _ApiError(fault.status, fault.description, fault.retry_after)
+            raise _ApiError(fault.status, fault.description, fault.retry_after, fault.hang)
         if self.flood_control and method.startswith("send"):
             self._check_flood(self._chat_id(params))
         handler = self._handlers.get(method)
