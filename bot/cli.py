@@ -110,8 +110,9 @@ def chat_channels(
         channels.append(TelegramChannel(runtime, token, api, answers=answers, polling=polling))
     zalo = settings.zalo()
     if zalo is not None:
-        channels.append(ZaloChannel(runtime, zalo, settings.zalo_api_url, polling=polling))
-    oa = None if polling else official_account(settings, runtime)
+        api = settings.zalo_api_url
+        channels.append(ZaloChannel(runtime, zalo, api, answers=answers, polling=polling))
+    oa = None if polling else official_account(settings, runtime, answers)
     if oa is not None:
         channels.append(oa)
     if not channels:
@@ -147,7 +148,9 @@ async def serving(
         await runtime.db.dispose()
 
 
-def official_account(settings: Settings, runtime: Runtime) -> ZaloOAChannel | None:
+def official_account(
+    settings: Settings, runtime: Runtime, answers: AnswerSender
+) -> ZaloOAChannel | None:
     """The Zalo Official Account channel, when one is configured (webhooks only)."""
     configured = settings.zalo_oa()
     if configured is None:
@@ -160,7 +163,7 @@ def official_account(settings: Settings, runtime: Runtime) -> ZaloOAChannel | No
         api_root=settings.zalo_oa_api_url,
         oauth_root=settings.zalo_oa_oauth_url,
     )
-    return ZaloOAChannel(runtime, client)
+    return ZaloOAChannel(runtime, client, answers=answers)
 
 
 async def run_polling(settings: Settings) -> None:

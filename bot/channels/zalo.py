@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
+from bot.answers import Answer, AnswerSender
 from bot.channels.base import ChatTurns, DeliveryError, Part, add_secret_webhook, split_text
 from bot.channels.numbered import OfferedOptions, numbered
 from bot.runtime import Runtime
@@ -85,15 +86,19 @@ def delivery_error(error: ZaloError) -> DeliveryError:
         return DeliveryError("rate limited", retry_after=5)
     if error.code == 403:
         return DeliveryError("blocked by the user", permanent=True)
-    return DeliveryError(f"zalo {error.code}")
+    # No answer at all (code 0) or the servers' own trouble: waiting heals it.
+    return DeliveryError(f"zalo {error.code}", transient=error.code == 0 or error.code >= 500)
 
 
 class TypedChats:
     """What a platform without buttons needs: the options each chat was offered, and one
     turn at a time per chat, its replies sent in order before the chat's next message."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    name: str
+
+    def __init__(self, runtime: Runtime, answers: AnswerSender) -> None:
         self.runtime = runtime
+        self.answers = answers
         self.offered = OfferedOptions()
         self.turns = ChatTurns()
         self._working: set[asyncio.Task[None]] = set()
@@ -119,20 +124,25 @@ class TypedChats:
             return Incoming(kind=Kind.CHOICE, choice=option.data, **base)
         return Incoming(kind=Kind.TEXT, text=typed, **base)
 
+    async def deliver_owed(self) -> None:
+        """Deliver from now on, starting with what was owed before a restart."""
+        self.answers.serve(self)
+        await self.answers.recover(self.name)
+
     async def answer(self, msg: Incoming) -> None:
-        """Handle one message in its chat's turn and send the replies."""
+        """Handle one message in its chat's turn; its answer is stored and delivered after."""
         async with self.turns.turn(msg.chat):
-            replies = await self.runtime.handle(msg)
+            handled = await self.runtime.handle_durably(msg)
             # The choices now open are the last ones shown; none shown, none open.
-            offered = [reply.options for reply in replies if reply.options]
+            offered = [reply.options for reply in handled.replies if reply.options]
             self.offered.offer(msg.chat, offered[-1] if offered else ())
-            for reply in replies:
-                for part in self.parts(msg.chat, reply, offer=False):
-                    try:
-                        await part()
-                    except DeliveryError as error:
-                        log.warning("%s reply not sent: %s", msg.channel, error)
-                        return
+            if handled.answer is not None and handled.answer_id is not None:
+                self.answers.send(self.name, handled.answer_id, handled.answer)
+
+    def answer_parts(self, answer: Answer) -> list[Part]:
+        """An answer's replies as platform calls, one after the other."""
+        chat = answer.chat
+        return [part for reply in answer.replies for part in self.parts(chat, reply, offer=False)]
 
     def in_background(self, work: Coroutine[Any, Any, None]) -> None:
         """Run `work` as a task that stop() waits for."""
@@ -155,8 +165,10 @@ class ZaloChannel(TypedChats):
 
     name = CHANNEL
 
-    def __init__(self, runtime: Runtime, token: str, api_root: str, *, polling: bool = True):
-        super().__init__(runtime)
+    def __init__(
+        self, runtime: Runtime, token: str, api_root: str, *, answers: AnswerSender, polling: bool
+    ):
+        super().__init__(runtime, answers)
         self.api = ZaloBotAPI(token, api_root)
         self.polling = polling
         self._poller: asyncio.Task[None] | None = None
@@ -164,6 +176,7 @@ class ZaloChannel(TypedChats):
     async def start(self) -> None:
         """Check the token (getMe) and start polling when configured."""
         me = await self.api.call("getMe")
+        await self.deliver_owed()
         if self.polling:
             self._poller = asyncio.create_task(self._poll())
         log.info("zalo bot %s started", (me or {}).get("account_name", ""))

@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
+from bot.answers import AnswerSender
 from bot.channels.base import DeliveryError, Part
 from bot.channels.zalo import TypedChats, text_pieces
 from bot.runtime import Runtime
@@ -147,13 +148,14 @@ class ZaloOAChannel(TypedChats):
 
     name = CHANNEL
 
-    def __init__(self, runtime: Runtime, client: ZaloOAClient) -> None:
-        super().__init__(runtime)
+    def __init__(self, runtime: Runtime, client: ZaloOAClient, *, answers: AnswerSender) -> None:
+        super().__init__(runtime, answers)
         self.client = client
 
     async def start(self) -> None:
-        """Nothing to connect: the OA calls the webhook."""
+        """Nothing to connect (the OA calls the webhook): deliver what was owed."""
         self.client.tokens.load()  # a missing or unreadable token file stops the start
+        await self.deliver_owed()
 
     async def stop(self) -> None:
         """Let running events finish, disconnect."""

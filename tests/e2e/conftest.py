@@ -73,8 +73,8 @@ TIPSTER_PHONE = "+84912345678"
 
 def quick_answers(runtime: Runtime) -> AnswerSender:
     """Answers sent as fast as the fake takes them: pacing has tests of its own."""
-    pacer = Pacer(1000, 0)
-    return AnswerSender(runtime.db, runtime.commits, runtime.sealer, {"telegram": pacer})
+    pacers = dict.fromkeys(("telegram", "zalo", "zalo_oa"), Pacer(1000, 0))
+    return AnswerSender(runtime.db, runtime.commits, runtime.sealer, pacers)
 
 
 def telegram_channel(runtime: Runtime, api: FakeTelegramAPI, *, polling: bool) -> TelegramChannel:

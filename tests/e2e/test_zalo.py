@@ -23,7 +23,7 @@ from handlers.patrol_admin import create_group
 from handlers.types import Option, Reply
 from storage.models import Outbox, OutboxState, Shift, Tip
 from tests.conftest import FakeClock, Person
-from tests.e2e.conftest import database_bytes, free_port
+from tests.e2e.conftest import database_bytes, free_port, quick_answers
 from tests.fake_zalo import TOKEN, FakeZaloBotAPI
 from tests.test_officers import invite
 
@@ -40,7 +40,7 @@ async def zalo() -> AsyncIterator[FakeZaloBotAPI]:
 @pytest.fixture
 async def channel(runtime: Runtime, zalo: FakeZaloBotAPI) -> AsyncIterator[ZaloChannel]:
     """The real Zalo channel, long polling the fake."""
-    polling = ZaloChannel(runtime, TOKEN, zalo.root, polling=True)
+    polling = ZaloChannel(runtime, TOKEN, zalo.root, answers=quick_answers(runtime), polling=True)
     await polling.start()
     yield polling
     await polling.stop()
@@ -143,7 +143,7 @@ async def test_an_officer_question_reaches_a_zalo_tipster_who_answers(
 async def test_the_webhook_wants_its_secret_and_takes_bare_and_wrapped_updates(
     runtime: Runtime, zalo: FakeZaloBotAPI
 ) -> None:
-    hooked = ZaloChannel(runtime, TOKEN, zalo.root, polling=False)
+    hooked = ZaloChannel(runtime, TOKEN, zalo.root, answers=quick_answers(runtime), polling=False)
     await hooked.start()
     app = web.Application()
     hooked.add_webhook(app, "/zalo", "s3cret-s3cret")

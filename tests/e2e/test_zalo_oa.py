@@ -13,7 +13,7 @@ from aiohttp import web
 from bot.channels.zalo_oa import TokenFile, ZaloOAChannel, ZaloOAClient, signature_ok
 from bot.runtime import Runtime
 from handlers.types import Kind
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import free_port, quick_answers
 from tests.fake_zalo_oa import APP_ID, SECRET_KEY, FakeZaloOA, oa_event, post_event, signed
 
 USER = "8877665544332211"
@@ -37,7 +37,7 @@ async def webhook(
     runtime: Runtime, oa: FakeZaloOA, token_file: TokenFile
 ) -> AsyncIterator[tuple[ZaloOAChannel, str]]:
     client = ZaloOAClient(APP_ID, SECRET_KEY, token_file, api_root=oa.root, oauth_root=oa.root)
-    channel = ZaloOAChannel(runtime, client)
+    channel = ZaloOAChannel(runtime, client, answers=quick_answers(runtime))
     await channel.start()
     app = web.Application()
     channel.add_webhook(app, "/zalo-oa")
