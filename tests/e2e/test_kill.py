@@ -9,18 +9,23 @@ bot never heard is the one case a restart repeats (README, "Delivered").
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 
 from bench.throughput import FLOW, MARKERS
 from tests.conftest import PG_URL, reset_postgres
+from tests.e2e.conftest import free_port
 from tests.e2e.test_cli import SECRET, clean_env
 from tests.fake_telegram import FakeTelegramAPI
 
+JSONDict = dict[str, Any]
 FIRST_CHAT = 610_000
 REFUSED = 30  # seconds Telegram tells the bot to wait: longer than any kill below takes
 
@@ -52,14 +57,15 @@ class Bot:
         self.process: asyncio.subprocess.Process | None = None
         self.api = api
 
-    async def start(self) -> None:
-        """Start it and wait until it polls."""
-        polls = len(self.api.calls_to("getUpdates"))
+    async def start(self, *webhook: str) -> None:
+        """Start it polling (or behind a webhook) and wait until it listens."""
+        method = "setWebhook" if webhook else "getUpdates"
+        before = len(self.api.calls_to(method))
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", cwd=self.tmp_path, env=self.env,
+            sys.executable, "-m", "bot", *(webhook or ("run",)), cwd=self.tmp_path, env=self.env,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
-        await self.api.wait_calls("getUpdates", count=polls + 1, timeout=60)
+        await self.api.wait_calls(method, count=before + 1, timeout=60)
 
     async def kill(self) -> None:
         """SIGKILL: no shutdown, no last confirmation, nothing flushed."""
@@ -142,3 +148,48 @@ async def test_residents_killed_between_commit_and_answer_get_one_receipt_each(
         # One answer per step, each once, in the flow's order: no step skipped or repeated.
         assert [next(m for m in MARKERS if m in text) for text in texts] == MARKERS, texts
         assert sum("Mã tin" in text for text in texts) == 1
+
+
+async def until_taken(
+    api: FakeTelegramAPI, url: str, update: JSONDict, secret: str, taken: list[int]
+) -> None:
+    """Telegram's side of a webhook: the same update again until the bot answers 2xx."""
+    while True:
+        with contextlib.suppress(aiohttp.ClientError):
+            if await api.post_webhook(url, update, secret) == 200:
+                taken.append(update["update_id"])
+                return
+        await asyncio.sleep(0.2)
+
+
+async def test_a_webhook_killed_mid_burst_answers_every_update_once(
+    tmp_path: Path, database_url: str
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram"
+    webhook = ("webhook", "--listen", f"127.0.0.1:{port}", "--url", url)
+    async with FakeTelegramAPI() as api:
+        bot = Bot(tmp_path, api, database_url)
+        await bot.start(*webhook)
+        secret = str(api.calls_to("setWebhook")[-1].params["secret_token"])
+        chats = [FIRST_CHAT + n for n in range(400)]
+        updates = [  # numbered once: a redelivery is the same update
+            {**api.text_update(api.user(c, f"Resident {c}"), "/start"), "update_id": 9000 + n}
+            for n, c in enumerate(chats)
+        ]
+        api.fail_next("sendMessage", retry_after=REFUSED, times=1_000_000)
+        taken: list[int] = []
+        delivering = asyncio.gather(*(until_taken(api, url, u, secret, taken) for u in updates))
+        async with asyncio.timeout(30):
+            while len(taken) < 100:  # noqa: ASYNC110 - the posts are ours, not the fake's
+                await asyncio.sleep(0.005)
+        await bot.kill()  # some taken, some in flight, some not yet sent
+        api.clear_faults()
+        await bot.start(*webhook)
+        await asyncio.wait_for(delivering, 60)
+        for update in updates[:20]:  # Telegram may deliver again what was taken
+            await until_taken(api, url, update, secret, taken)
+        await api.wait_for(lambda: all(accepted(api, c) for c in chats), 60, "every answer")
+        await asyncio.sleep(0.5)  # room for a second copy, were one owed
+        await bot.stop()
+    assert all(len(accepted(api, chat)) == 1 for chat in chats)
