@@ -38,13 +38,32 @@ JSONDict = dict[str, Any]
 Markup = dict[str, Any]  # a reply_markup as the Bot API reads it
 
 
+# Most JSON parsers read numbers as doubles, exact only up to 2**53, so Telegram keeps its
+# (non-negative) update ids below that; a larger one is not Telegram's, and a huge one would
+# overflow the dedupe key's column (processed_update.key, 80 characters) on PostgreSQL.
+MAX_UPDATE_ID = 2**53
+
+
+def update_number(update: JSONDict) -> int | None:
+    """The update's id, if it is one Telegram could have sent; None otherwise."""
+    number = update.get("update_id")
+    # A bool is an int to Python, and int() would take 1.5 as 1: only a true integer counts.
+    if type(number) is int and 0 <= number <= MAX_UPDATE_ID:
+        return number
+    return None
+
+
 def to_incoming(update: JSONDict, runtime: Runtime, bot_username: str) -> Incoming | None:
     """Normalise a Telegram update, as the Bot API's JSON; None for what Tipline does not serve.
 
     Read straight from the JSON: turning every update into python-telegram-bot objects first
-    took 15% of the bot's time under a burst, for the dozen fields read here.
+    took 15% of the bot's time under a burst, for the dozen fields read here. An update
+    without a usable update_id raises ValueError.
     """
-    key = f"{CHANNEL}:{int(update['update_id'])}"
+    number = update_number(update)
+    if number is None:
+        raise ValueError("update_id")
+    key = f"{CHANNEL}:{number}"
     query = update.get("callback_query")
     if query is not None:
         return _from_callback(key, query, runtime)
@@ -336,7 +355,7 @@ class TelegramChannel:
             msg = to_incoming(update, self.runtime, self.runtime.bot_username)
         except (KeyError, TypeError, ValueError) as error:
             # A field missing or of the wrong type: nothing to answer, and nothing to log of it.
-            log.error("update=%s unreadable: %s", update.get("update_id"), type(error).__name__)
+            log.error("update=%s unreadable: %s", update_number(update), type(error).__name__)
             return
         if msg is None:
             return
@@ -394,7 +413,7 @@ class TelegramChannel:
             path,
             header=WEBHOOK_SECRET_HEADER,
             secret=secret,
-            is_update=lambda payload: isinstance(payload, dict) and "update_id" in payload,
+            is_update=lambda payload: update_number(payload) is not None,
             handle=self.process_webhook,
         )
 

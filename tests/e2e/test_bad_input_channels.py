@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -116,3 +117,53 @@ async def test_the_zalo_oa_webhook_answers_400_to_what_is_not_a_json_object(
         finally:
             await channel.stop()
     assert_no_errors_logged(caplog)
+
+
+def numbered(api: FakeTelegramAPI, user_id: int, update_id: Any) -> JSONDict:
+    """A /help from the user, under the given update_id."""
+    return {**api.text_update(api.user(user_id, "Người dùng"), "/help"), "update_id": update_id}
+
+
+# update_id values no Telegram update has: not integers, a bool, negative, beyond 2**53.
+BAD_UPDATE_IDS: list[Any] = [1.5, True, -1, "7", None, 2**53 + 1, 10**100]
+
+
+async def test_the_telegram_webhook_refuses_update_ids_telegram_never_sends(
+    runtime: Runtime, api: FakeTelegramAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    channel = TelegramChannel(runtime, api.token, api.root, polling=False)
+    await channel.start()
+    headers = {WEBHOOK_SECRET_HEADER: "tg-secret", "Content-Type": "application/json"}
+    try:
+        async with webhook(lambda app: channel.add_webhook(app, "/hook", "tg-secret")) as url:
+            for n, update_id in enumerate(BAD_UPDATE_IDS):
+                update = numbered(api, 6000 + n, update_id)
+                status, text = await post(url, json.dumps(update).encode(), headers)
+                assert (status, text) == (400, "not an update"), update_id
+            for n, update_id in enumerate([0, 2**53]):  # the smallest and the largest taken
+                update = numbered(api, 7000 + n, update_id)
+                status, _ = await post(url, json.dumps(update).encode(), headers)
+                assert status == 200 and api.sent_texts(7000 + n), update_id
+    finally:
+        await channel.stop()
+    assert not any(api.sent_texts(6000 + n) for n in range(len(BAD_UPDATE_IDS)))
+    assert_no_errors_logged(caplog)
+
+
+async def test_polled_updates_with_unusable_update_ids_are_skipped_without_their_number(
+    runtime: Runtime, api: FakeTelegramAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Beyond 2**53 is left out: the fake would hand it out again after the next offset.
+    bad = [1.5, True, -1, "7"]
+    for n, update_id in enumerate(bad):
+        api.push(numbered(api, 6100 + n, update_id))
+    api.push(numbered(api, 7100, 100))
+    channel = TelegramChannel(runtime, api.token, api.root, polling=True)
+    await channel.start()
+    try:
+        await api.wait_calls("sendMessage", chat_id=7100)
+    finally:
+        await channel.stop()
+    assert not any(api.sent_texts(6100 + n) for n in range(len(bad)))
+    unreadable = [r.getMessage() for r in caplog.records if "unreadable" in r.getMessage()]
+    assert unreadable == ["update=None unreadable: ValueError"] * len(bad)
