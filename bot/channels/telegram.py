@@ -316,6 +316,9 @@ class TelegramChannel:
         if self._poller is not None and self._poller.offset:
             await self._confirm(self._poller.offset)
         await self.application.shutdown()
+        # Refused at getMe, the application never counted as initialised and shuts nothing
+        # down, yet the bot's HTTP sessions were opened before that call: closed here.
+        await self.bot.shutdown()
 
     def _enqueue(self, batch: list[JSONDict]) -> None:
         """Queue a batch of updates for processing, in the order Telegram sent them."""
