@@ -19,7 +19,7 @@ from handlers.sealing import Sealer, check_passphrase
 from handlers.types import Kind, PassphraseCheck
 from storage.models import Attachment, Contact, Conversation, Tip, TipEvent, TipStatus
 from storage.tips import get_tip, replace_passphrases, sealed_passphrases
-from tests.conftest import MINIMAL_TIP, FakeClock, Person, file_minimal_tip, receipt
+from tests.conftest import MINIMAL_TIP, FakeClock, Person, file_minimal_tip, file_tip, receipt
 from tests.test_officers import officer, outbox_to
 
 
@@ -409,15 +409,12 @@ async def test_control_bidi_and_escape_characters_never_reach_the_tip_or_the_off
     runtime: Runtime,
 ) -> None:
     district = await officer(runtime, "Huyen", None)
-    resident = Person(runtime, user="r1", chat="r1")
-    await resident.send("/tip")
-    await resident.press("Trộm cắp")
-    await resident.press("Kiến Giang")
-    await resident.send("Chợ\u202e Kiến\x00 Giang")
-    await resident.send("Mất \x1b[31mxe máy\x1b[0m\x07 màu đỏ\u2066\n\tbiển số\x9b 73\u200f")
-    await resident.press("Hôm nay")
-    await resident.press("Có")
-    await resident.press("không liên hệ")
+    await file_tip(
+        Person(runtime, user="r1", chat="r1"),
+        place="Chợ\u202e Kiến\x00 Giang",
+        story="Mất \x1b[31mxe máy\x1b[0m\x07 màu đỏ\u2066\n\tbiển số\x9b 73\u200f",
+        urgent=True,
+    )
     tip = await only_tip(runtime)
     assert tip.place == "Chợ Kiến Giang"
     assert tip.description == "Mất xe máy màu đỏ\n\tbiển số 73"  # newline and tab kept
