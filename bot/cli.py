@@ -10,8 +10,7 @@ import gc
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -52,6 +51,23 @@ def open_database(settings: Settings) -> Database:
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
     return Database(settings.database_url)
+
+
+async def check_database(settings: Settings) -> None:
+    """Stop with one line naming TIPLINE_DATABASE_URL when the database cannot be opened."""
+    db: Database | None = None
+    try:
+        db = open_database(settings)
+        async with db.engine.connect():
+            pass
+    # Whatever stops the first connection is the URL's to fix: its form, host, port, role,
+    # database or options, each failing with an exception of its own kind (asyncpg's are
+    # not wrapped by SQLAlchemy at connect; a port over 65535 is an OverflowError).
+    except Exception as error:
+        raise SettingsError(_database_failure(error)) from None
+    finally:
+        if db is not None:
+            await db.dispose()
 
 
 def build_runtime(settings: Settings, secret: str) -> Runtime:
@@ -131,8 +147,8 @@ async def serving(
     try:
         await upgrade(runtime.db)
         for channel in channels:
+            started.append(channel)  # stopped even if its start fails: its sessions close
             await channel.start()
-            started.append(channel)
         senders: dict[str, Sender] = {channel.name: channel for channel in channels}
         outbox = OutboxSender(runtime, senders, pacer=answers.pacers[TELEGRAM])
         async with background(runtime, outbox):
@@ -325,43 +341,53 @@ def main(argv: Sequence[str] | None = None) -> None:
     except SettingsError as error:
         print(error, file=sys.stderr)
         sys.exit(2)
-    except InvalidToken:
-        print(
-            "tipline: Telegram refused TIPLINE_TELEGRAM_TOKEN (check it with @BotFather)",
-            file=sys.stderr,
-        )
+    except (InvalidToken, NetworkError, ZaloError, DBAPIError, OSError) as error:
+        print(_failure(error, settings), file=sys.stderr)
         sys.exit(2)
-    except NetworkError as error:
-        where = settings.telegram_api_url
-        print(
-            f"tipline: cannot reach the Telegram Bot API at {where}: {_reason(error)}",
-            file=sys.stderr,
-        )
-        sys.exit(1)
-    except ZaloError as error:
-        print(
-            f"tipline: the Zalo Bot API at {settings.zalo_api_url} refused to start: {error}"
-            " (check TIPLINE_ZALO_TOKEN)",
-            file=sys.stderr,
-        )
-        sys.exit(2)
-    except (OSError, DBAPIError) as error:
-        print(f"tipline: cannot start: {_reason(error)}", file=sys.stderr)
-        sys.exit(1)
     except KeyboardInterrupt:
         pass
 
 
-def _command(args: argparse.Namespace, settings: Settings) -> Coroutine[Any, Any, None]:
+async def _command(args: argparse.Namespace, settings: Settings) -> None:
+    await check_database(settings)
     if args.command == "run":
-        return run_polling(settings)
-    if args.command == "webhook":
-        return run_webhook(settings, args.listen, args.url)
-    if args.command == "console":
-        return run_console(settings)
-    if args.command == "migrate":
-        return run_migrate(settings)
-    return run_operator(settings, args)
+        await run_polling(settings)
+    elif args.command == "webhook":
+        await run_webhook(settings, args.listen, args.url)
+    elif args.command == "console":
+        await run_console(settings)
+    elif args.command == "migrate":
+        await run_migrate(settings)
+    else:
+        await run_operator(settings, args)
+
+
+def _failure(error: Exception, settings: Settings) -> str:
+    """The one line that tells the operator what stopped the start and which setting to fix."""
+    if isinstance(error, InvalidToken):
+        return "tipline: Telegram refused TIPLINE_TELEGRAM_TOKEN (check it with @BotFather)"
+    if isinstance(error, NetworkError):
+        return (
+            f"tipline: TIPLINE_TELEGRAM_API_URL: cannot reach the Telegram Bot API at"
+            f" {settings.telegram_api_url}: {_reason(error)}"
+        )
+    if isinstance(error, ZaloError) and error.code == 0:  # no answer at all
+        return (
+            f"tipline: TIPLINE_ZALO_API_URL: cannot reach the Zalo Bot API at"
+            f" {settings.zalo_api_url}: {error}"
+        )
+    if isinstance(error, ZaloError):
+        return (
+            f"tipline: the Zalo Bot API at {settings.zalo_api_url} refused to start: {error}"
+            " (check TIPLINE_ZALO_TOKEN)"
+        )
+    if isinstance(error, DBAPIError):
+        return _database_failure(error)
+    return f"tipline: cannot start: {_reason(error)}"
+
+
+def _database_failure(error: Exception) -> str:
+    return f"tipline: TIPLINE_DATABASE_URL: cannot use the database: {_reason(error)}"
 
 
 def _reason(error: BaseException) -> str:

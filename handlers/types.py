@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from handlers.clean import clean_text
+
 if TYPE_CHECKING:
     from handlers.catalog import Catalog
     from handlers.sealing import Sealer
@@ -80,6 +82,18 @@ class Incoming:
     forwarded: bool = False
     unsupported: str = ""
     language_hint: str = ""
+
+    def __post_init__(self) -> None:
+        # Every channel builds an Incoming, so what a person typed is cleaned here, once,
+        # before any of it is stored or shown to an officer.
+        for typed in _TYPED:
+            value = getattr(self, typed)
+            if value:
+                object.__setattr__(self, typed, clean_text(value))
+
+
+# The fields of an Incoming that hold what the person typed.
+_TYPED = ("command", "args", "text", "caption")
 
 
 @dataclass(frozen=True, slots=True)

@@ -214,16 +214,18 @@ async def file_tip(
     person: Person,
     *,
     area: str = "kien giang",
+    place: str = "",
     story: str = "Có người bán ma túy ở cuối ngõ",
     urgent: bool = False,
     contact: bool = False,
     district_only: bool = False,
 ) -> tuple[str, str]:
-    """Send a tip with the given area (typed), urgency, contact and recipients."""
+    """Send a tip with the given area (typed), place (skipped if empty), urgency, contact and
+    recipients."""
     await person.send("/tip")
     await person.press("Ma túy")
     await person.send(area)
-    await person.press("Bỏ qua")
+    await (person.send(place) if place else person.press("Bỏ qua"))
     await person.send(story)
     await person.press("Hôm nay")
     await person.press("Có" if urgent else "Không")

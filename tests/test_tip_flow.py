@@ -19,7 +19,8 @@ from handlers.sealing import Sealer, check_passphrase
 from handlers.types import Kind, PassphraseCheck
 from storage.models import Attachment, Contact, Conversation, Tip, TipEvent, TipStatus
 from storage.tips import get_tip, replace_passphrases, sealed_passphrases
-from tests.conftest import MINIMAL_TIP, FakeClock, Person, file_minimal_tip, receipt
+from tests.conftest import MINIMAL_TIP, FakeClock, Person, file_minimal_tip, file_tip, receipt
+from tests.test_officers import officer, outbox_to
 
 
 async def count(runtime: Runtime, model: type) -> int:
@@ -402,3 +403,23 @@ async def test_guesses_at_a_locked_tip_or_beyond_the_message_limit_cost_no_hash(
     await within_a_minute(f"/status {code}", passphrase)
     assert "sai quá nhiều lần" in person.said()
     assert len(hashed_ahead) == 6  # locked: refused without hashing
+
+
+async def test_control_bidi_and_escape_characters_never_reach_the_tip_or_the_officer(
+    runtime: Runtime,
+) -> None:
+    district = await officer(runtime, "Huyen", None)
+    await file_tip(
+        Person(runtime, user="r1", chat="r1"),
+        place="Chợ\u202e Kiến\x00 Giang",
+        story="Mất \x1b[31mxe máy\x1b[0m\x07 màu đỏ\u2066\n\tbiển số\x9b 73\u200f",
+        urgent=True,
+    )
+    tip = await only_tip(runtime)
+    assert tip.place == "Chợ Kiến Giang"
+    assert tip.description == "Mất xe máy màu đỏ\n\tbiển số 73"  # newline and tab kept
+    (alert,) = await outbox_to(runtime, officer=True)
+    assert "Mất xe máy màu đỏ biển số 73" in alert.text
+    await district.send(f"/tip {tip.code}")
+    shown = district.said()
+    assert "Chợ Kiến Giang" in shown and "Mất xe máy màu đỏ\n\tbiển số 73" in shown

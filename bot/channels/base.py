@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
@@ -123,26 +124,38 @@ def _fit(line: str, limit: int) -> list[str]:
     return chunks
 
 
+NOT_JSON_OBJECT = "not a JSON object"
+
+
+def json_object(body: bytes) -> dict[str, Any] | None:
+    """A webhook body as the JSON object it should be; None for anything else."""
+    try:
+        # UTF-8 whatever the request's charset says: a made-up charset is no reason for a 500.
+        payload = json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError):  # RecursionError: nested thousands deep, "[[[[..."
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
 def add_secret_webhook(
     app: web.Application,
     path: str,
     *,
     header: str,
     secret: str,
-    is_update: Callable[[Any], bool],
-    handle: Callable[[Any], Awaitable[None]],
+    is_update: Callable[[dict[str, Any]], bool],
+    handle: Callable[[dict[str, Any]], Awaitable[None]],
 ) -> None:
     """Serve a platform's webhook at `path`: a missing or wrong secret header gets 403, a body
-    that is not an update 400; an update is handled before the answer, 200."""
+    that is not a JSON object or not an update 400; an update is handled before the answer, 200."""
 
     async def receive(request: web.Request) -> web.Response:
         offered = request.headers.get(header, "")
         if not hmac.compare_digest(offered.encode(), secret.encode()):
             return web.Response(status=403, text="forbidden")
-        try:
-            payload = await request.json()
-        except ValueError:
-            return web.Response(status=400, text="not json")
+        payload = json_object(await request.read())
+        if payload is None:
+            return web.Response(status=400, text=NOT_JSON_OBJECT)
         if not is_update(payload):
             return web.Response(status=400, text="not an update")
         await handle(payload)

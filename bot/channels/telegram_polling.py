@@ -156,8 +156,22 @@ class UpdatePoller:
         return list(result) if isinstance(result, list) else []
 
 
+# Most JSON parsers read numbers as doubles, exact only up to 2**53, so Telegram keeps its
+# (non-negative) update ids below that; a larger one is not Telegram's, and a huge one would
+# overflow the dedupe key's column (processed_update.key, 80 characters) on PostgreSQL.
+MAX_UPDATE_ID = 2**53
+
+
+def update_number(update: JSONDict) -> int | None:
+    """The update's id, if it is one Telegram could have sent; None otherwise."""
+    number = update.get("update_id")
+    # A bool is an int to Python, and int() would take 1.5 as 1: only a true integer counts.
+    if type(number) is int and 0 <= number <= MAX_UPDATE_ID:
+        return number
+    return None
+
+
 def _next_offset(updates: list[JSONDict], offset: int) -> int:
     """The offset that confirms a batch: one past its highest usable update_id."""
-    numbers = [u.get("update_id") for u in updates]
-    whole = [n for n in numbers if isinstance(n, int) and not isinstance(n, bool)]
-    return max([offset, *(n + 1 for n in whole)])
+    numbers = [update_number(update) for update in updates]
+    return max([offset, *(n + 1 for n in numbers if n is not None)])

@@ -20,7 +20,7 @@ from typing import Any
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
 from bot.answers import AnswerSender
-from bot.channels.base import DeliveryError, Part
+from bot.channels.base import NOT_JSON_OBJECT, DeliveryError, Part, json_object
 from bot.channels.zalo import TypedChats, text_pieces
 from bot.runtime import Runtime
 from handlers.types import Incoming, Kind, Location, Media, MediaKind, Reply
@@ -45,11 +45,10 @@ class ZaloOAError(Exception):
 
 def signature_ok(body: bytes, header: str, *, secret: str) -> bool:
     """Whether a webhook call was signed with the OA secret key (constant-time compare)."""
-    try:
-        event = json.loads(body)
-        app_id, timestamp = str(event["app_id"]), str(event["timestamp"])
-    except (ValueError, KeyError, TypeError):
+    event = json_object(body)
+    if event is None or "app_id" not in event or "timestamp" not in event:
         return False
+    app_id, timestamp = str(event["app_id"]), str(event["timestamp"])
     digest = hashlib.sha256(app_id.encode() + body + timestamp.encode() + secret.encode())
     offered = header.strip().removeprefix("mac=")
     return hmac.compare_digest(offered.encode(), digest.hexdigest().encode())
@@ -193,17 +192,19 @@ class ZaloOAChannel(TypedChats):
             await self.answer(msg)
 
     def add_webhook(self, app: web.Application, path: str) -> None:
-        """Take the OA's events at `path`: a bad signature gets 403, anything else an
-        immediate 200 (the OA wants an answer within 2 s; the work goes on after)."""
+        """Take the OA's events at `path`: a body that is not a JSON object gets 400, a bad
+        signature 403, an event an immediate 200 (the OA wants an answer within 2 s; the work
+        goes on after)."""
 
         async def receive(request: web.Request) -> web.Response:
             body = await request.read()
+            event = json_object(body)
+            if event is None:  # the signature is read from the body, so this comes first
+                return web.Response(status=400, text=NOT_JSON_OBJECT)
             header = request.headers.get(SIGNATURE_HEADER, "")
             if not signature_ok(body, header, secret=self.client.secret_key):
                 return web.Response(status=403, text="forbidden")
-            event = json.loads(body)
-            if isinstance(event, dict):
-                self.in_background(self.process(event))
+            self.in_background(self.process(event))
             return web.json_response({"error": 0})
 
         app.router.add_post(path, receive)

@@ -8,14 +8,19 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import make_url
 
 from bot.cli import answer_sender, serving
 from bot.runtime import Runtime
 from bot.settings import load_settings
+from tests.conftest import PG_URL
 from tests.e2e.conftest import free_port
 from tests.fake_telegram import FakeTelegramAPI
+from tests.fake_zalo import TOKEN as ZALO_TOKEN
+from tests.fake_zalo import FakeZaloBotAPI
 
 SECRET = "cli-test-secret-" + "k" * 40
 
@@ -175,3 +180,71 @@ async def test_serving_freezes_what_lives_as_long_as_the_process(runtime: Runtim
             assert gc.get_freeze_count() > 10_000
     finally:
         gc.unfreeze()
+
+
+def assert_one_line_naming(named: str, code: int, out: str, err: str) -> None:
+    """Exit status 2, nothing on stdout, one line on stderr that names what to fix."""
+    assert (code, out) == (2, ""), (code, out, err)
+    assert err.count("\n") == 1 and err.endswith("\n") and named in err, err
+
+
+@pytest.mark.parametrize(
+    "database",
+    [
+        pytest.param({"database": "no_such_db"}, id="pg-no-such-database"),
+        pytest.param({"username": "nosuchrole"}, id="pg-unknown-role"),
+        pytest.param({"port": 1}, id="pg-connection-refused"),
+        pytest.param({"port": 99999}, id="pg-port-out-of-range"),
+        pytest.param("postgresql+asyncpg://postgres@127.0.0.1:abc/x", id="port-not-a-number"),
+        pytest.param("sqlite+aiosqlite://somehost/tipline.db", id="sqlite-with-a-host"),
+        pytest.param("nonsense", id="nonsense"),
+    ],
+)
+async def test_a_database_that_cannot_be_opened_stops_with_one_line(
+    tmp_path: Path, database: str | dict[str, Any]
+) -> None:
+    if isinstance(database, dict):  # the test PostgreSQL server's URL with parts changed
+        if not PG_URL:
+            pytest.skip("TIPLINE_TEST_DATABASE_URL is not set: PostgreSQL startup failures skipped")
+        database = make_url(PG_URL).set(**database).render_as_string(hide_password=False)
+    env = clean_env(
+        tmp_path,
+        TIPLINE_DATABASE_URL=database,
+        TIPLINE_TELEGRAM_TOKEN="1:a",
+        TIPLINE_TELEGRAM_API_URL=f"http://127.0.0.1:{free_port()}",
+        TIPLINE_SECRET_KEY=SECRET,
+    )
+    for command in ("run", "migrate", "console"):
+        assert_one_line_naming("TIPLINE_DATABASE_URL", *await tipline(tmp_path, command, env=env))
+
+
+@pytest.mark.parametrize(
+    ("platform", "broken", "named"),
+    [
+        ("telegram", "token", "TIPLINE_TELEGRAM_TOKEN"),  # the fake answers 401
+        ("telegram", "address", "TIPLINE_TELEGRAM_API_URL"),
+        ("zalo", "token", "TIPLINE_ZALO_TOKEN"),
+        ("zalo", "address", "TIPLINE_ZALO_API_URL"),
+    ],
+)
+@pytest.mark.parametrize("command", ["run", "webhook"])
+async def test_a_platform_that_refuses_the_token_or_cannot_be_reached_stops_with_one_line(
+    tmp_path: Path, platform: str, broken: str, named: str, command: str
+) -> None:
+    args = [command]
+    if command == "webhook":
+        args += ["--url", "https://example.org/hook", "--listen", f"127.0.0.1:{free_port()}"]
+    nobody = f"http://127.0.0.1:{free_port()}"
+    async with FakeTelegramAPI() as telegram, FakeZaloBotAPI() as zalo:
+        settings = {
+            "telegram": {
+                "TIPLINE_TELEGRAM_TOKEN": "999:wrong" if broken == "token" else telegram.token,
+                "TIPLINE_TELEGRAM_API_URL": nobody if broken == "address" else telegram.root,
+            },
+            "zalo": {
+                "TIPLINE_ZALO_TOKEN": "999:wrong" if broken == "token" else ZALO_TOKEN,
+                "TIPLINE_ZALO_API_URL": nobody if broken == "address" else zalo.root,
+            },
+        }[platform]
+        env = clean_env(tmp_path, TIPLINE_SECRET_KEY=SECRET, **settings)
+        assert_one_line_naming(named, *await tipline(tmp_path, *args, env=env))
