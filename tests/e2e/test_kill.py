@@ -13,6 +13,7 @@ import contextlib
 import functools
 import signal
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,24 @@ class Bot:
         return err.decode()
 
 
+Launch = Callable[[FakeTelegramAPI], Bot]
+
+
+@pytest.fixture
+def launch(tmp_path: Path, database_url: str) -> Iterator[Launch]:
+    """Makes bots for the test; any still running at its end (a failed check) is killed."""
+    made: list[Bot] = []
+
+    def bot(api: FakeTelegramAPI) -> Bot:
+        made.append(Bot(tmp_path, api, database_url))
+        return made[-1]
+
+    yield bot
+    for each in made:
+        if each.process is not None and each.process.returncode is None:
+            each.process.kill()
+
+
 def accepted(api: FakeTelegramAPI, chat: int) -> list[str]:
     """What the bot got through to a chat, in order."""
     return api.sent_texts(chat)
@@ -94,9 +113,9 @@ async def kill_while_refused(bot: Bot, api: FakeTelegramAPI, after: float) -> No
     api.clear_faults()
 
 
-async def test_a_burst_killed_mid_batch_loses_no_update(tmp_path: Path, database_url: str) -> None:
+async def test_a_burst_killed_mid_batch_loses_no_update(launch: Launch) -> None:
     async with FakeTelegramAPI() as api:
-        bot = Bot(tmp_path, api, database_url)
+        bot = launch(api)
         await bot.start()
         chats = [FIRST_CHAT + n for n in range(400)]
         api.fail_next("sendMessage", retry_after=REFUSED, times=1_000_000)
@@ -129,10 +148,10 @@ def answered(api: FakeTelegramAPI, chat: int, marker: str) -> bool:
 
 
 async def test_residents_killed_between_commit_and_answer_get_one_receipt_each(
-    tmp_path: Path, database_url: str
+    launch: Launch,
 ) -> None:
     async with FakeTelegramAPI() as api:
-        bot = Bot(tmp_path, api, database_url)
+        bot = launch(api)
         await bot.start()
         chats = [FIRST_CHAT + n for n in range(24)]
         residents = asyncio.gather(*(walk(api, chat) for chat in chats))
@@ -162,14 +181,12 @@ async def until_taken(
         await asyncio.sleep(0.2)
 
 
-async def test_a_webhook_killed_mid_burst_answers_every_update_once(
-    tmp_path: Path, database_url: str
-) -> None:
+async def test_a_webhook_killed_mid_burst_answers_every_update_once(launch: Launch) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/telegram"
     webhook = ("webhook", "--listen", f"127.0.0.1:{port}", "--url", url)
     async with FakeTelegramAPI() as api:
-        bot = Bot(tmp_path, api, database_url)
+        bot = launch(api)
         await bot.start(*webhook)
         secret = str(api.calls_to("setWebhook")[-1].params["secret_token"])
         chats = [FIRST_CHAT + n for n in range(400)]
