@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -92,13 +93,20 @@ async def test_a_morning_of_digests_stays_within_the_flood_limits(
     assert len(sends) == 90 and (sends[-1] - sends[0]) >= 89 / 30  # spread out, not a burst
 
 
-async def test_a_429_is_waited_out_and_nothing_is_sent_twice(
-    runtime: Runtime, clock: FakeClock, strict_api: FakeTelegramAPI, channel: TelegramChannel
+@pytest.mark.parametrize(
+    "fault", [{"retry_after": 1}, {"status": 502, "description": "Bad Gateway"}], ids=str
+)
+async def test_a_refused_part_goes_again_and_nothing_is_sent_twice(
+    runtime: Runtime,
+    clock: FakeClock,
+    strict_api: FakeTelegramAPI,
+    channel: TelegramChannel,
+    fault: dict[str, Any],
 ) -> None:
     await enrol_on_telegram(runtime, clock, 3)
     clock.now = SEVEN_AM
     await run_digests(runtime)
-    strict_api.fail_next("sendMessage", retry_after=1)  # the first text, after its chart
+    strict_api.fail_next("sendMessage", **fault)  # the first text, after its chart
     await deliver_all(runtime, channel, clock)
     for n in range(3):
         assert sent_to(strict_api, FIRST_CHAT + n)[-2:] == ["sendPhoto", "sendMessage"]
