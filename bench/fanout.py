@@ -3,8 +3,8 @@
     python -m bench.fanout                    # 1,000 digests, 50 ms per API call
     python -m bench.fanout --officers 60      # a quick smoke run
 
-A fake Bot API runs in its own process and answers 429 to any message beyond 30 in a second
-or a second message to one chat within a second. This process queues one morning's digests
+A fake Bot API runs in its own process and answers 429 to any message beyond 30 in a second,
+or to one chat beyond a burst of 3 and then one a second. This process queues one morning's digests
 with the real job, then delivers them with the real outbox sender and python-telegram-bot,
 and prints the messages per second the fake accepted and how many it refused.
 """
@@ -25,8 +25,8 @@ from sqlalchemy import func, select
 
 from bench.digest import morning_runtime, seed
 from bot.channels.telegram import TelegramChannel
+from bot.cli import pacers_for
 from bot.outbox import OutboxSender
-from bot.pacing import Pacer
 from bot.runtime import Runtime, utc_now
 from bot.scheduler import run_digests
 from bot.settings import load_settings
@@ -71,9 +71,8 @@ async def deliver(path: Path, root: str, token: str) -> tuple[int, float]:
     runtime.clock = utc_now  # delivery runs in real time, so retries fall due as they would
     channel = TelegramChannel(runtime, token, root, polling=False)
     await channel.start()
-    sender = OutboxSender(
-        runtime, {"telegram": channel}, pacer=Pacer(load_settings(_env_file=None).send_rate)
-    )
+    pacers = pacers_for(load_settings(_env_file=None), ["telegram"])
+    sender = OutboxSender(runtime, {"telegram": channel}, pacers=pacers)
     began = time.perf_counter()
     sending = asyncio.create_task(sender.run_forever())  # as `tipline run` does
     try:

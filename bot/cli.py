@@ -10,7 +10,7 @@ import gc
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -58,6 +58,11 @@ def build_runtime(settings: Settings, secret: str) -> Runtime:
         timezone=settings.zone,
         limits=settings.limits(),
     )
+
+
+def pacers_for(settings: Settings, channels: Iterable[str]) -> dict[str, Pacer]:
+    """One send budget per platform (by channel name), shared by everything that sends there."""
+    return {name: Pacer(settings.send_rate, chat_burst=settings.chat_burst) for name in channels}
 
 
 @contextlib.asynccontextmanager
@@ -117,7 +122,7 @@ async def serving(
             await channel.start()
             started.append(channel)
         senders: dict[str, Sender] = {channel.name: channel for channel in channels}
-        outbox = OutboxSender(runtime, senders, pacer=Pacer(settings.send_rate))
+        outbox = OutboxSender(runtime, senders, pacers=pacers_for(settings, senders))
         async with background(runtime, outbox):
             # Everything built so far (modules, the engine, the bot) lives as long as the
             # process: frozen, Python's cycle collector stops walking it on every full pass.
@@ -209,7 +214,8 @@ async def run_console(settings: Settings) -> None:
     """The whole product in this terminal, on the local database, with no token."""
     runtime = build_runtime(settings, settings.secret_for_console())
     console = ConsoleChannel(runtime)
-    outbox = OutboxSender(runtime, {console.name: console}, pacer=Pacer(settings.send_rate))
+    pacers = pacers_for(settings, [console.name])
+    outbox = OutboxSender(runtime, {console.name: console}, pacers=pacers)
     try:
         await upgrade(runtime.db)
         await outbox.run_once()  # what arrived for this terminal while it was closed

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Mapping
 
 from bot.channels.base import DeliveryError, Sender
 from bot.pacing import Pacer
@@ -24,22 +25,25 @@ class OutboxSender:
     """Polls the outbox (and wakes at once when an update queued something) and delivers it.
 
     Chats are served side by side, each chat's messages in order, every platform call paced
-    by one Pacer; a chat that is done makes room for the next at once, so a morning of a
+    by that platform's Pacer; a chat that is done makes room for the next at once, so a morning of a
     thousand digests flows at the platform's rate instead of in bursts.
     """
 
     def __init__(
         self,
         runtime: Runtime,
-        senders: dict[str, Sender],
+        senders: Mapping[str, Sender],
         *,
+        pacers: Mapping[str, Pacer] | None = None,
         idle_seconds: float = 5,
-        pacer: Pacer | None = None,
     ):
         self.runtime = runtime
         self.senders = senders
+        self.pacers = pacers if pacers is not None else {name: Pacer() for name in senders}
+        unpaced = set(senders) - set(self.pacers)
+        if unpaced:
+            raise ValueError(f"no Pacer for {', '.join(sorted(unpaced))}")
         self.idle_seconds = idle_seconds
-        self.pacer = pacer or Pacer()
         self._chats: dict[ChatKey, deque[Delivery]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._room = asyncio.Event()
@@ -119,15 +123,15 @@ class OutboxSender:
             if sender is None:
                 # e.g. an officer enrolled from the console while the bot runs on Telegram only.
                 raise DeliveryError(f"channel {delivery.channel} is not served", permanent=True)
-            address = f"{delivery.channel}:{delivery.chat}"
+            pacer = self.pacers[delivery.channel]
             for part in sender.parts(delivery.chat, delivery.reply)[delivery.sent_parts :]:
-                async with self.pacer.slot(address):
+                async with pacer.slot(delivery.chat):
                     await part()
                 sent += 1
         except DeliveryError as error:
             failure = error
             if error.retry_after is not None:
-                self.pacer.hold(error.retry_after)
+                self.pacers[delivery.channel].hold(error.retry_after)
         async with self.runtime.db.transaction() as db:
             await settle_delivery(
                 db,

@@ -68,7 +68,7 @@ async def test_status_notice_goes_out_through_the_outbox_with_retries(
         tip = await get_tip(db, str(parse_code(code)))
         assert tip is not None
         await change_status(db, runtime.context(), tip, status=TipStatus.HANDLED)
-    outbox = OutboxSender(runtime, {"telegram": polling}, pacer=clock.pacer())
+    outbox = OutboxSender(runtime, {"telegram": polling}, pacers=clock.pacers("telegram"))
     api.fail_next("sendMessage", retry_after=7)
     assert await outbox.run_once() == 1
     async with runtime.db.transaction() as db:
