@@ -3,8 +3,8 @@
     python -m bench.fanout                    # 1,000 digests, 50 ms per API call
     python -m bench.fanout --officers 60      # a quick smoke run
 
-A fake Bot API runs in its own process and answers 429 to any message beyond 30 in a second
-or a second message to one chat within a second. This process queues one morning's digests
+A fake Bot API runs in its own process and answers 429 to any message beyond 30 in a second,
+or to one chat beyond a burst of 3 and then one a second. This process queues one morning's digests
 with the real job, then delivers them with the real outbox sender and python-telegram-bot,
 and prints the messages per second the fake accepted and how many it refused.
 """
@@ -26,8 +26,8 @@ from sqlalchemy import func, select
 from bench.digest import morning_runtime, seed
 from bot.answers import AnswerSender
 from bot.channels.telegram import TelegramChannel
+from bot.cli import pacers_for
 from bot.outbox import OutboxSender
-from bot.pacing import Pacer
 from bot.runtime import Runtime, utc_now
 from bot.scheduler import run_digests
 from bot.settings import load_settings
@@ -70,11 +70,11 @@ async def deliver(path: Path, root: str, token: str) -> tuple[int, float]:
     runtime = morning_runtime(path)
     await run_digests(runtime)
     runtime.clock = utc_now  # delivery runs in real time, so retries fall due as they would
-    pacer = Pacer(load_settings(_env_file=None).send_rate)
-    answers = AnswerSender(runtime.db, runtime.commits, runtime.sealer, {"telegram": pacer})
+    pacers = pacers_for(load_settings(_env_file=None), ["telegram"])
+    answers = AnswerSender(runtime.db, runtime.commits, runtime.sealer, pacers)
     channel = TelegramChannel(runtime, token, root, answers=answers, polling=False)
     await channel.start()
-    sender = OutboxSender(runtime, {"telegram": channel}, pacer=pacer)
+    sender = OutboxSender(runtime, {"telegram": channel}, pacers=answers.pacers)
     began = time.perf_counter()
     sending = asyncio.create_task(sender.run_forever())  # as `tipline run` does
     try:

@@ -173,11 +173,11 @@ class AnswerSender:
     async def _deliver(self, channel: str, owed: _Owed) -> None:
         parts = self._channels[channel].answer_parts(owed.answer)
         pacer = self.pacers[channel]
-        address = f"{channel}:{owed.answer.chat}"
         sent, failures, remembered = owed.answer.sent_parts, 0, False
         while sent < len(parts):
             try:
-                async with pacer.slot(address, Priority.ANSWER):
+                # The platform's pacer knows the chat by its id, as the outbox's sends do.
+                async with pacer.slot(owed.answer.chat, Priority.ANSWER):
                     await parts[sent]()
             except DeliveryError as error:
                 if error.permanent:

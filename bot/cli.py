@@ -10,7 +10,7 @@ import gc
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -81,6 +81,11 @@ def build_runtime(settings: Settings, secret: str) -> Runtime:
     )
 
 
+def pacers_for(settings: Settings, channels: Iterable[str]) -> dict[str, Pacer]:
+    """One send budget per platform (by channel name), shared by everything that sends there."""
+    return {name: Pacer(settings.send_rate, chat_burst=settings.chat_burst) for name in channels}
+
+
 @contextlib.asynccontextmanager
 async def background(runtime: Runtime, outbox: OutboxSender) -> AsyncIterator[None]:
     """Run the outbox sender, the passphrase hashing and the scheduler around the body."""
@@ -108,11 +113,10 @@ async def until_stopped() -> None:
 
 
 def answer_sender(settings: Settings, runtime: Runtime) -> AnswerSender:
-    """What delivers residents' answers, paced by the same budget as every other send."""
-    # One budget for the whole process until the outbox takes a pacer per platform.
-    pacer = Pacer(settings.send_rate)
-    names = (TELEGRAM, ZALO, ZALO_OA, CONSOLE)
-    return AnswerSender(runtime.db, runtime.commits, runtime.sealer, dict.fromkeys(names, pacer))
+    """What delivers residents' answers; its pacers are the outbox's too: one budget per
+    platform for everything sent there."""
+    pacers = pacers_for(settings, (TELEGRAM, ZALO, ZALO_OA, CONSOLE))
+    return AnswerSender(runtime.db, runtime.commits, runtime.sealer, pacers)
 
 
 def chat_channels(
@@ -150,7 +154,7 @@ async def serving(
             started.append(channel)  # stopped even if its start fails: its sessions close
             await channel.start()
         senders: dict[str, Sender] = {channel.name: channel for channel in channels}
-        outbox = OutboxSender(runtime, senders, pacer=answers.pacers[TELEGRAM])
+        outbox = OutboxSender(runtime, senders, pacers=answers.pacers)
         async with background(runtime, outbox):
             # Everything built so far (modules, the engine, the bot) lives as long as the
             # process: frozen, Python's cycle collector stops walking it on every full pass.
@@ -247,7 +251,8 @@ async def run_console(settings: Settings) -> None:
     """The whole product in this terminal, on the local database, with no token."""
     runtime = build_runtime(settings, settings.secret_for_console())
     console = ConsoleChannel(runtime)
-    outbox = OutboxSender(runtime, {console.name: console}, pacer=Pacer(settings.send_rate))
+    pacers = pacers_for(settings, [console.name])
+    outbox = OutboxSender(runtime, {console.name: console}, pacers=pacers)
     try:
         await upgrade(runtime.db)
         await outbox.run_once()  # what arrived for this terminal while it was closed

@@ -4,73 +4,83 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
+from collections.abc import Mapping
+from datetime import timedelta
 
 from bot.channels.base import DeliveryError, Sender
 from bot.pacing import Pacer
 from bot.runtime import Runtime
-from handlers.notices import Delivery, settle_delivery, take_deliveries
+from handlers.notices import LEASE, Delivery, keep_delivery, settle_delivery, take_deliveries
 
 log = logging.getLogger("tipline.outbox")
 
-# Chats served at once: plenty to keep Telegram's 30 messages a second busy even though
-# each chat gets at most one a second, few enough that leases never run out in a queue.
+# Messages (each to a different recipient) served at once: plenty to keep Telegram's 30 a
+# second busy even though each chat gets about one a second, few enough to keep memory small.
 CHATS_AT_ONCE = 64
-
-ChatKey = tuple[str, str]
 
 
 class OutboxSender:
     """Polls the outbox (and wakes at once when an update queued something) and delivers it.
 
-    Chats are served side by side, each chat's messages in order, every platform call paced
-    by one Pacer; a chat that is done makes room for the next at once, so a morning of a
-    thousand digests flows at the platform's rate instead of in bursts.
+    Each message is sent only while this sender holds its lease: the lease is renewed just
+    before every platform call, and a message another sender (another process) has taken
+    since is let go unsent. A recipient's messages go one at a time, in order; chats are
+    served side by side, the most urgent messages first, each platform paced by its Pacer.
+    A message that is done makes room for the next at once, so a morning of a thousand
+    digests flows at the platform's rate instead of in bursts.
     """
 
     def __init__(
         self,
         runtime: Runtime,
-        senders: dict[str, Sender],
+        senders: Mapping[str, Sender],
         *,
+        pacers: Mapping[str, Pacer] | None = None,
         idle_seconds: float = 5,
-        pacer: Pacer | None = None,
+        lease: timedelta = LEASE,
     ):
         self.runtime = runtime
         self.senders = senders
+        self.pacers = pacers if pacers is not None else {name: Pacer() for name in senders}
+        unpaced = set(senders) - set(self.pacers)
+        if unpaced:
+            raise ValueError(f"no Pacer for {', '.join(sorted(unpaced))}")
         self.idle_seconds = idle_seconds
-        self.pacer = pacer or Pacer()
-        self._chats: dict[ChatKey, deque[Delivery]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.lease = lease
+        self._tasks: dict[int, asyncio.Task[None]] = {}  # by outbox id
         self._room = asyncio.Event()
 
     async def run_once(self) -> int:
-        """Deliver what is due now (up to a batch) and wait for it; returns how many."""
-        taken = await self._take()
-        while self._tasks:
-            await asyncio.wait(set(self._tasks))
-        return taken
+        """Deliver everything due now, each recipient's messages one after another, and wait
+        for it; returns how many deliveries were tried."""
+        tried = 0
+        while True:
+            tried += await self._take()
+            if not self._tasks:
+                return tried
+            await asyncio.wait(set(self._tasks.values()), return_when=asyncio.FIRST_COMPLETED)
 
     async def run_forever(self) -> None:
         """Deliver until cancelled; a failed round is logged and retried, never fatal."""
         try:
             while True:
+                # Cleared before looking, so a message queued meanwhile is looked for again.
+                self.runtime.outbox_ready.clear()
+                self._room.clear()
                 try:
                     taken = await self._take()
                 except Exception:
                     log.exception("outbox round failed")
                     taken = 0
-                if taken and len(self._chats) < CHATS_AT_ONCE:
+                if taken and len(self._tasks) < CHATS_AT_ONCE:
                     continue  # there may be more due right now
                 await self._until_work()
         finally:
-            for task in self._tasks:
+            for task in self._tasks.values():
                 task.cancel()  # their leases run out and the messages are tried again
 
     async def _until_work(self) -> None:
-        """Sleep until something is queued, a chat makes room, or the idle time passes."""
-        self.runtime.outbox_ready.clear()
-        self._room.clear()
+        """Sleep until something is queued, a delivery makes room, or the idle time passes."""
         waits = {
             asyncio.ensure_future(self.runtime.outbox_ready.wait()),
             asyncio.ensure_future(self._room.wait()),
@@ -82,60 +92,72 @@ class OutboxSender:
             waiting.cancel()
 
     async def _take(self) -> int:
-        """Lease due messages for the chats there is room for, and start serving them."""
-        room = CHATS_AT_ONCE - len(self._chats)
+        """Lease due messages for the room there is, and start delivering them."""
+        room = CHATS_AT_ONCE - len(self._tasks)
         if room <= 0:
             return 0
         async with self.runtime.db.transaction() as db:
-            deliveries = await take_deliveries(db, self.runtime.context(), limit=room)
+            deliveries = await take_deliveries(
+                db, self.runtime.context(), limit=room, lease=self.lease, holding=self._tasks
+            )
         for delivery in deliveries:
-            key = (delivery.channel, delivery.chat)
-            if key in self._chats:
-                self._chats[key].append(delivery)  # behind that chat's earlier messages
-                continue
-            self._chats[key] = deque([delivery])
-            task = asyncio.create_task(self._serve_chat(key))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._tasks[delivery.outbox_id] = asyncio.create_task(self._serve(delivery))
         return len(deliveries)
 
-    async def _serve_chat(self, key: ChatKey) -> None:
-        queue = self._chats[key]
+    async def _serve(self, delivery: Delivery) -> None:
         try:
-            while queue:
-                await self._deliver(queue.popleft())
+            await self._deliver(delivery)
         except Exception:
             # The lease runs out and the message is tried again; the other chats go on.
-            log.exception("outbox delivery to a %s chat failed", key[0])
+            log.exception("outbox delivery to a %s chat failed", delivery.channel)
         finally:
-            del self._chats[key]
+            del self._tasks[delivery.outbox_id]
             self._room.set()
 
     async def _deliver(self, delivery: Delivery) -> None:
         failure: DeliveryError | None = None
-        sent = 0
+        sent = delivery.sent_parts
         try:
             sender = self.senders.get(delivery.channel)
             if sender is None:
                 # e.g. an officer enrolled from the console while the bot runs on Telegram only.
                 raise DeliveryError(f"channel {delivery.channel} is not served", permanent=True)
-            address = f"{delivery.channel}:{delivery.chat}"
-            for part in sender.parts(delivery.chat, delivery.reply)[delivery.sent_parts :]:
-                async with self.pacer.slot(address):
+            pacer = self.pacers[delivery.channel]
+            parts = sender.parts(delivery.chat, delivery.reply)
+            for part in parts[sent:]:
+                async with pacer.slot(delivery.chat, delivery.priority):
+                    if not await self._still_ours(delivery, sent):
+                        return
                     await part()
                 sent += 1
+                # Noted at once: should the lease run out before the next part, whoever takes
+                # the message over starts after this one.
+                if sent < len(parts) and not await self._still_ours(delivery, sent):
+                    return
         except DeliveryError as error:
             failure = error
             if error.retry_after is not None:
-                self.pacer.hold(error.retry_after)
+                self.pacers[delivery.channel].hold(error.retry_after)
         async with self.runtime.db.transaction() as db:
-            await settle_delivery(
+            settled = await settle_delivery(
                 db,
                 self.runtime.context(),
-                delivery.outbox_id,
+                delivery,
                 error=str(failure) if failure else None,
                 retry_after=failure.retry_after if failure else None,
                 permanent=bool(failure and failure.permanent),
-                sent_parts=delivery.sent_parts + sent,
+                sent_parts=sent,
             )
+        if not settled:
+            log.warning("outbox=%d was taken over while it was sent", delivery.outbox_id)
         log.info("outbox=%d channel=%s error=%s", delivery.outbox_id, delivery.channel, failure)
+
+    async def _still_ours(self, delivery: Delivery, sent: int) -> bool:
+        """Renew the lease (noting the parts out so far); False if another sender took it."""
+        async with self.runtime.db.transaction() as db:
+            ours = await keep_delivery(
+                db, self.runtime.context(), delivery, sent_parts=sent, lease=self.lease
+            )
+        if not ours:
+            log.warning("outbox=%d was taken over by another sender", delivery.outbox_id)
+        return ours

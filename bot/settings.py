@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.pacing import PER_SECOND
+from bot.pacing import CHAT_BURST, PER_SECOND
 from handlers.catalog import Catalog, CatalogError, load_catalog
 from handlers.schedule import parse_clock
 from handlers.types import Limits
@@ -54,7 +54,8 @@ class Settings(BaseSettings):
     digest_time: str = "07:00"
     weekly_digest: bool = True
     digest_catch_up_hours: int = Field(default=36, ge=1)
-    send_rate: float = Field(default=PER_SECOND, gt=0, le=PER_SECOND)
+    send_rate: float = Field(default=PER_SECOND, gt=0)
+    chat_burst: int = Field(default=CHAT_BURST, ge=1)
     log_level: str = "INFO"
 
     @field_validator("telegram_api_url", "zalo_api_url", "zalo_oa_api_url", "zalo_oa_oauth_url")

@@ -7,11 +7,11 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.codes import show_code
+from handlers.notices import tell_officer
 from handlers.texts import text
-from handlers.types import Context, Option, Reply
+from handlers.types import Context, Option, Priority, Reply
 from storage.models import Officer, Tip
 from storage.officers import list_alert_recipients
-from storage.outbox import add_outbox
 from storage.tips import list_unacknowledged_urgent, set_tip_flags
 
 EXCERPT_CHARS = 120
@@ -49,9 +49,10 @@ async def alert_new_tip(db: AsyncSession, ctx: Context, tip: Tip) -> int:
         db, area=tip.area, district_only=tip.district_only, urgent=tip.urgent
     )
     key = "alert.urgent" if tip.urgent else "alert.new"
+    priority = Priority.URGENT if tip.urgent else Priority.NOTICE
     for officer in recipients:
         reply = alert_reply(ctx, officer, tip, key)
-        await add_outbox(db, payload=reply.to_json(), now=ctx.now, officer_id=officer.id)
+        await tell_officer(db, officer.id, reply, now=ctx.now, priority=priority)
     return len(recipients)
 
 
@@ -63,6 +64,6 @@ async def escalate_unacknowledged(db: AsyncSession, ctx: Context) -> int:
         district = await list_alert_recipients(db, area=None, district_only=True, urgent=True)
         for officer in district:
             reply = alert_reply(ctx, officer, tip, "alert.escalated")
-            await add_outbox(db, payload=reply.to_json(), now=ctx.now, officer_id=officer.id)
+            await tell_officer(db, officer.id, reply, now=ctx.now, priority=Priority.URGENT)
         await set_tip_flags(db, tip, escalated_at=ctx.now)
     return len(tips)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from handlers.codes import show_code
+from handlers.notices import tell_officer
 from handlers.officers import audit, may_see
 from handlers.texts import text
 from handlers.tip_flow import back_to_draft
 from handlers.turn import Turn
-from handlers.types import Kind, Option, Reply
+from handlers.types import Kind, Option, Priority, Reply
 from storage.models import ThreadMessage, ThreadRole, Tip
 from storage.officers import get_officer
 from storage.outbox import add_outbox
@@ -58,7 +59,9 @@ async def answer_officer_question(turn: Turn) -> list[Reply]:
         text(tip.language, "question.to_tipster", code=code, text=question),
         (Option(text(tip.language, "answer.button"), f"t:ans:{message.id}"),),
     )
-    await add_outbox(turn.db, payload=relay.to_json(), now=turn.ctx.now, tip_id=tip.id)
+    await add_outbox(
+        turn.db, payload=relay.to_json(), now=turn.ctx.now, priority=Priority.NOTICE, tip_id=tip.id
+    )
     await mark_relayed(turn.db, message, now=turn.ctx.now)
     return await back_to_draft(turn, [turn.say("question.relayed", code=code)])
 
@@ -144,4 +147,4 @@ async def _relay_answer(turn: Turn, tip: Tip, question: ThreadMessage, answer: s
         ),
         (Option(text(officer.language, "button.open"), f"o:open:{tip.id}"),),
     )
-    await add_outbox(turn.db, payload=relay.to_json(), now=turn.ctx.now, officer_id=officer.id)
+    await tell_officer(turn.db, officer.id, relay, now=turn.ctx.now, priority=Priority.NOTICE)

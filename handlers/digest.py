@@ -22,7 +22,7 @@ from handlers.patrol_admin import Coverage
 from handlers.schedule import parse_clock, planned_between
 from handlers.texts import text
 from handlers.turn import Turn
-from handlers.types import Chart, Context, Option, Reply
+from handlers.types import Chart, Context, Option, Priority, Reply
 from storage.digests import attach_outbox, claim_digests, latest_claims, list_digest_officers
 from storage.models import Officer
 from storage.officers import set_officer
@@ -111,7 +111,10 @@ async def queue_digests(db: AsyncSession, ctx: Context, dues: list[Due]) -> int:
     )
     sending = [d for d in dues if d.reply and (d.officer.id, d.kind, d.period) in claimed]
     rows = await add_outbox_to_officers(
-        db, [(d.officer.id, d.reply.to_json()) for d in sending if d.reply], now=ctx.now
+        db,
+        [(d.officer.id, d.reply.to_json()) for d in sending if d.reply],
+        now=ctx.now,
+        priority=Priority.DIGEST,
     )
     await attach_outbox(
         db,

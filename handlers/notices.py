@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.codes import show_code
 from handlers.texts import text
-from handlers.types import Context, Reply
+from handlers.types import Context, Priority, Reply
 from storage.models import OutboxState, Tip, TipStatus
 from storage.officers import get_officer, set_reachable
-from storage.outbox import add_outbox, claim_due_outbox, get_outbox, set_outbox_result
+from storage.outbox import (
+    add_outbox,
+    claim_due_outbox,
+    get_outbox,
+    set_outbox_lease,
+    set_outbox_result,
+)
 from storage.tips import add_tip_event, get_contact, get_tip_code
 
 MAX_ATTEMPTS = 8
+# How long a sender holds a message before another may take it. Renewed before every send,
+# so it need only outlast one platform call (and the wait for the next), not a whole queue.
 LEASE = timedelta(minutes=2)
+
+
+async def tell_officer(
+    db: AsyncSession, officer_id: int, reply: Reply, *, now: datetime, priority: Priority
+) -> None:
+    """Queue a message for an officer: it reaches them after the commit, the urgent sooner."""
+    await add_outbox(db, payload=reply.to_json(), now=now, priority=priority, officer_id=officer_id)
 
 
 async def change_status(
@@ -43,27 +59,40 @@ async def change_status(
         return
     news = text(tip.language, f"status.{tip.status.value}")
     notice = Reply(text(tip.language, "status.notice", code=show_code(tip.code), status=news))
-    await add_outbox(db, tip_id=tip.id, payload=notice.to_json(), now=ctx.now)
+    await add_outbox(
+        db, tip_id=tip.id, payload=notice.to_json(), now=ctx.now, priority=Priority.NOTICE
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """A message ready to go out: where to, and what."""
+    """A message ready to go out: where to, what, how urgently, and the lease that holds it."""
 
     outbox_id: int
     channel: str
     chat: str
     reply: Reply
+    priority: Priority
+    lease: str
     sent_parts: int = 0  # parts that went out before an earlier attempt failed
 
     def __repr__(self) -> str:
         return f"Delivery(outbox_id={self.outbox_id}, channel={self.channel!r})"
 
 
-async def take_deliveries(db: AsyncSession, ctx: Context, *, limit: int = 20) -> list[Delivery]:
-    """Lease due outbox messages and open their addresses; a forgotten address drops the message."""
+async def take_deliveries(
+    db: AsyncSession,
+    ctx: Context,
+    *,
+    limit: int = 20,
+    lease: timedelta = LEASE,
+    holding: Collection[int] = (),
+) -> list[Delivery]:
+    """Lease due outbox messages, one per recipient and none the caller is `holding`, and
+    open their addresses; a forgotten address drops the message."""
     deliveries = []
-    for row in await claim_due_outbox(db, now=ctx.now, lease=LEASE, limit=limit):
+    claimed = await claim_due_outbox(db, now=ctx.now, lease=lease, limit=limit, holding=holding)
+    for row, token in claimed:
         if row.officer_id is not None:
             address = await _officer_address(db, row.officer_id)
         else:
@@ -72,9 +101,19 @@ async def take_deliveries(db: AsyncSession, ctx: Context, *, limit: int = 20) ->
             await set_outbox_result(db, row, state=OutboxState.DROPPED, now=ctx.now)
             continue
         channel, _, chat = address.partition(":")
-        reply, done = Reply.from_json(row.payload), int(row.payload.get("sent_parts", 0))
-        deliveries.append(Delivery(row.id, channel, chat, reply, done))
+        reply, priority = Reply.from_json(row.payload), Priority(row.priority)
+        deliveries.append(Delivery(row.id, channel, chat, reply, priority, token, row.sent_parts))
     return deliveries
+
+
+async def keep_delivery(
+    db: AsyncSession, ctx: Context, delivery: Delivery, *, sent_parts: int, lease: timedelta = LEASE
+) -> bool:
+    """Renew this sender's lease just before a send, noting the parts already out; False when
+    the lease ran out and another sender took the message (then it must not be sent here)."""
+    return await set_outbox_lease(
+        db, delivery.outbox_id, token=delivery.lease, until=ctx.now + lease, sent_parts=sent_parts
+    )
 
 
 async def _officer_address(db: AsyncSession, officer_id: int) -> str | None:
@@ -95,33 +134,34 @@ async def _open_address(db: AsyncSession, ctx: Context, tip_id: int | None) -> s
 async def settle_delivery(
     db: AsyncSession,
     ctx: Context,
-    outbox_id: int,
+    delivery: Delivery,
     *,
     error: str | None = None,
     retry_after: float | None = None,
     permanent: bool = False,
     sent_parts: int = 0,
-) -> None:
+) -> bool:
     """Record a delivery: done, retried later (backoff, or when the platform says), or given up.
 
     Parts already delivered are remembered, so a retry never repeats them; an officer whose
-    chat refuses for good is marked unreachable, for the admins' next digest.
+    chat refuses for good is marked unreachable, for the admins' next digest. Nothing is
+    recorded (False) if another sender has taken the message meanwhile: it is theirs now.
     """
-    row = await get_outbox(db, outbox_id)
-    if row is None:
-        return
+    row = await get_outbox(db, delivery.outbox_id)
+    if row is None or row.lease != delivery.lease:
+        return False
+    row.sent_parts = sent_parts
     if error is None:
         await set_outbox_result(db, row, state=OutboxState.SENT, now=ctx.now)
-        return
-    if sent_parts:
-        row.payload = {**row.payload, "sent_parts": sent_parts}
+        return True
     if permanent or row.attempts >= MAX_ATTEMPTS:
         await set_outbox_result(db, row, state=OutboxState.FAILED, now=ctx.now, error=error)
         if permanent and row.officer_id is not None:
             await set_reachable(db, row.officer_id, reason=error, now=ctx.now)
-        return
+        return True
     backoff = retry_after if retry_after is not None else min(15 * 2 ** (row.attempts - 1), 3600)
     retry_at = ctx.now + timedelta(seconds=backoff)
     await set_outbox_result(
         db, row, state=OutboxState.PENDING, now=ctx.now, retry_at=retry_at, error=error
     )
+    return True

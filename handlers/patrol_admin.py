@@ -8,15 +8,15 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.notices import tell_officer
 from handlers.officers import scope_name
 from handlers.patrols import group_officers, join_hash, new_join_code
 from handlers.schedule import Planned, parse_schedule, planned_between, show_slots
 from handlers.texts import text
 from handlers.tip_flow import back_to_draft
 from handlers.turn import Turn
-from handlers.types import Context, Kind, Option, Reply
+from handlers.types import Context, Kind, Option, Priority, Reply
 from storage.models import MissedPatrol, Officer, PatrolGroup, PatrolPoint, Shift
-from storage.outbox import add_outbox
 from storage.patrols import (
     add_group,
     add_missed,
@@ -394,7 +394,7 @@ async def _alert_missed(
         )
         button = Option(text(lang, "button.close_missed"), f"o:pm:{missed_id}")
         reply = Reply(body, (button,))
-        await add_outbox(db, payload=reply.to_json(), now=ctx.now, officer_id=officer.id)
+        await tell_officer(db, officer.id, reply, now=ctx.now, priority=Priority.NOTICE)
 
 
 async def ask_missed_comment(turn: Turn, missed_id: int) -> list[Reply]:

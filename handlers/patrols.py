@@ -8,14 +8,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.catalog import Catalog
 from handlers.codes import CODE_ALPHABET
+from handlers.notices import tell_officer
 from handlers.schedule import planned_for
 from handlers.texts import text
 from handlers.tip_flow import back_to_draft
 from handlers.turn import Turn
-from handlers.types import Context, Kind, Media, MediaKind, Option, Reply
+from handlers.types import Context, Kind, Media, MediaKind, Option, Priority, Reply
 from storage.models import Officer, PatrolGroup, PatrolMember, PatrolPoint, Shift
 from storage.officers import get_officer, list_officers_covering
-from storage.outbox import add_outbox
 from storage.patrols import (
     add_member,
     add_point,
@@ -314,7 +314,7 @@ async def _tell_officer(
             text=story,
         )
         reply = Reply(body, media=media)
-        await add_outbox(turn.db, payload=reply.to_json(), now=turn.ctx.now, officer_id=officer.id)
+        await tell_officer(turn.db, officer.id, reply, now=turn.ctx.now, priority=Priority.NOTICE)
 
 
 async def checkout(turn: Turn) -> list[Reply]:

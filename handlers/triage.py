@@ -6,15 +6,14 @@ from datetime import datetime, timedelta
 
 from handlers.codes import parse_code, show_code
 from handlers.dialogue import ask_question
-from handlers.notices import change_status
+from handlers.notices import change_status, tell_officer
 from handlers.officers import audit, may_see, scope_of
 from handlers.texts import text
 from handlers.tip_flow import back_to_draft
 from handlers.turn import Turn
-from handlers.types import Kind, Media, MediaKind, Option, Reply
+from handlers.types import Kind, Media, MediaKind, Option, Priority, Reply
 from storage.models import Officer, ThreadRole, Tip, TipEvent, TipStatus
 from storage.officers import get_officer, list_officers
-from storage.outbox import add_outbox
 from storage.thread import list_thread, mark_answers_read
 from storage.tips import (
     add_tip_event,
@@ -286,9 +285,7 @@ async def _assign(turn: Turn, tip: Tip, args: list[str]) -> list[Reply]:
             _officer_text(assignee, "assign.notice", by=turn.officer.name, code=code),
             (Option(_officer_text(assignee, "button.open"), f"o:open:{tip.id}"),),
         )
-        await add_outbox(
-            turn.db, payload=notice.to_json(), now=turn.ctx.now, officer_id=assignee.id
-        )
+        await tell_officer(turn.db, assignee.id, notice, now=turn.ctx.now, priority=Priority.NOTICE)
     return [turn.say("assign.done", code=code, name=assignee.name)]
 
 

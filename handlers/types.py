@@ -38,6 +38,15 @@ class MediaKind(enum.StrEnum):
     DOCUMENT = "document"
 
 
+class Priority(enum.IntEnum):
+    """Which message goes first when the platform lets only some go: the lower, the sooner."""
+
+    ANSWER = 0  # a reply to a resident who is waiting for it
+    URGENT = 1  # urgent alerts, escalations
+    NOTICE = 2  # questions, relayed answers, status notices, other alerts
+    DIGEST = 3  # digests and weekly summaries
+
+
 @dataclass(frozen=True, slots=True)
 class Media:
     """A file the platform keeps for us, known by its reference (a file id or URL).

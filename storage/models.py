@@ -476,7 +476,9 @@ class Outbox(Base):
     """A message for someone other than the sender, delivered after the commit with retries.
 
     The recipient is an officer (`officer_id`) or else the tipster of `tip_id`, reached
-    through the tip's sealed contact.
+    through the tip's sealed contact. `priority` is a handlers.types.Priority (lower goes
+    first). A sender holds a message while `lease` is its token and `next_attempt_at` (the
+    lease's end) is ahead; `sent_parts` are the parts that already went out.
     """
 
     __tablename__ = "outbox"
@@ -491,5 +493,8 @@ class Outbox(Base):
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(200))
+    priority: Mapped[int] = mapped_column(Integer, server_default=text("2"))
+    lease: Mapped[str | None] = mapped_column(String(32))
+    sent_parts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
 
     __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
+from storage.db import affected
 from storage.models import Outbox, OutboxState
 
 # Set in a session's info when it queued a message, so the sender is woken only then.
@@ -24,12 +28,14 @@ async def add_outbox(
     *,
     payload: dict[str, Any],
     now: datetime,
+    priority: int,
     tip_id: int | None = None,
     officer_id: int | None = None,
 ) -> Outbox:
     """Queue a message; it is delivered only if the surrounding transaction commits.
 
-    With `officer_id` it goes to that officer; otherwise to the tipster of `tip_id`.
+    With `officer_id` it goes to that officer; otherwise to the tipster of `tip_id`. A lower
+    `priority` goes sooner (handlers.types.Priority).
     """
     row = Outbox(
         tip_id=tip_id,
@@ -39,6 +45,8 @@ async def add_outbox(
         attempts=0,
         next_attempt_at=now,
         created_at=now,
+        priority=priority,
+        sent_parts=0,
     )
     db.add(row)
     await db.flush()
@@ -47,7 +55,7 @@ async def add_outbox(
 
 
 async def add_outbox_to_officers(
-    db: AsyncSession, messages: list[tuple[int, dict[str, Any]]], *, now: datetime
+    db: AsyncSession, messages: list[tuple[int, dict[str, Any]]], *, now: datetime, priority: int
 ) -> list[int]:
     """Queue many officers' messages in one statement; returns their ids in the same order."""
     if not messages:
@@ -60,6 +68,8 @@ async def add_outbox_to_officers(
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,
+            "priority": priority,
+            "sent_parts": 0,
         }
         for officer, payload in messages
     ]
@@ -70,23 +80,65 @@ async def add_outbox_to_officers(
 
 
 async def claim_due_outbox(
-    db: AsyncSession, *, now: datetime, lease: timedelta, limit: int
-) -> list[Outbox]:
-    """Take due messages for delivery, leasing them so that another sender skips them."""
+    db: AsyncSession,
+    *,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    holding: Collection[int] = (),
+) -> list[tuple[Outbox, str]]:
+    """Lease due messages, the most urgent first, at most one per recipient; each comes with
+    the fresh token its sender shows before every send (`set_outbox_lease`).
+
+    A recipient's message is taken only when none of theirs is held by a sender, and it is
+    their first due one (by priority, then as queued): so each recipient's messages go one
+    after another and in order, whichever process sends them. `holding` are the messages
+    the caller still works on: held even if their lease ran out while they waited their turn.
+    """
+    due = (Outbox.state == OutboxState.PENDING) & (Outbox.next_attempt_at <= now)
+    held = aliased(Outbox)
+    recipient_busy = exists().where(
+        held.state == OutboxState.PENDING,
+        held.lease.is_not(None),
+        (held.next_attempt_at > now) | held.id.in_(list(holding)),
+        held.officer_id.is_not_distinct_from(Outbox.officer_id),
+        held.tip_id.is_not_distinct_from(Outbox.tip_id),
+    )
+    place = func.row_number().over(
+        partition_by=(Outbox.officer_id, Outbox.tip_id), order_by=(Outbox.priority, Outbox.id)
+    )
+    firsts = select(Outbox.id, place.label("place")).where(due, ~recipient_busy).subquery()
     statement = (
         select(Outbox)
-        .where(Outbox.state == OutboxState.PENDING, Outbox.next_attempt_at <= now)
-        .order_by(Outbox.next_attempt_at, Outbox.id)
+        .join(firsts, firsts.c.id == Outbox.id)
+        # `due` again: PostgreSQL re-checks it on a row another claim changed meanwhile.
+        .where(firsts.c.place == 1, due)
+        .order_by(Outbox.priority, Outbox.next_attempt_at, Outbox.id)
         .limit(limit)
     )
     if db.get_bind().dialect.name == "postgresql":
-        statement = statement.with_for_update(skip_locked=True)
-    rows = list(await db.scalars(statement))
-    for row in rows:
+        statement = statement.with_for_update(skip_locked=True, of=Outbox)
+    leased = [(row, secrets.token_hex(8)) for row in await db.scalars(statement)]
+    for row, token in leased:
+        row.lease = token
         row.next_attempt_at = now + lease
         row.attempts += 1
     await db.flush()
-    return rows
+    return leased
+
+
+async def set_outbox_lease(
+    db: AsyncSession, outbox_id: int, *, token: str, until: datetime, sent_parts: int
+) -> bool:
+    """Extend the lease on a message and record its parts sent so far, if `token` still holds
+    it; False when another sender leased it since (then this one must not send it)."""
+    result = await db.execute(
+        update(Outbox)
+        .where(Outbox.id == outbox_id, Outbox.lease == token, Outbox.state == OutboxState.PENDING)
+        .values(next_attempt_at=until, sent_parts=sent_parts)
+        .execution_options(synchronize_session=False)
+    )
+    return affected(result) == 1
 
 
 async def get_outbox(db: AsyncSession, outbox_id: int) -> Outbox | None:
@@ -103,8 +155,12 @@ async def set_outbox_result(
     retry_at: datetime | None = None,
     error: str | None = None,
 ) -> None:
-    """Record how a delivery attempt ended: sent, retry later, failed for good, or dropped."""
+    """Record how a delivery attempt ended: sent, retry later, failed for good, or dropped.
+
+    Either way no sender holds the message any more.
+    """
     row.state = state
+    row.lease = None
     row.last_error = error[:200] if error else None
     if state is OutboxState.SENT:
         row.sent_at = now

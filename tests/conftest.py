@@ -46,8 +46,8 @@ class FakeClock:
         """Move time forward."""
         self.now += timedelta(**delta)
 
-    def pacer(self) -> Pacer:
-        """An outbox Pacer living on this clock: a 429's pause passes when the test moves time."""
+    def pacers(self, *channels: str) -> dict[str, Pacer]:
+        """Outbox Pacers living on this clock: a 429's pause passes when the test moves time."""
 
         async def sleep(seconds: float) -> None:
             self.advance(seconds=seconds)
@@ -55,7 +55,7 @@ class FakeClock:
         def seconds() -> float:
             return self.now.timestamp()
 
-        return Pacer(clock=seconds, sleep=sleep)
+        return {channel: Pacer(clock=seconds, sleep=sleep) for channel in channels}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

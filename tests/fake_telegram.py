@@ -46,6 +46,7 @@ _MEDIA_FIELDS: dict[str, JSONDict] = {
 
 
 FLOOD_PER_SECOND = 30
+FLOOD_CHAT_BURST = 3  # then one a second to that chat
 
 
 @dataclass
@@ -172,7 +173,7 @@ class FakeTelegramAPI(LocalFake):
         self.flood_control = flood_control
         self.flood_refusals = 0
         self._sent_at: deque[float] = deque()
-        self._chat_sent_at: dict[int, float] = {}
+        self._chat_full_at: dict[int, float] = {}
         self.bot_id = bot_id
         self.username = username
         self.first_name = first_name
@@ -554,16 +555,19 @@ class FakeTelegramAPI(LocalFake):
         return handler(params)
 
     def _check_flood(self, chat_id: int) -> None:
-        """More than 30 messages in any second, or two to one chat within a second: 429."""
+        """More than 30 messages in any second, or to one chat more than a burst of 3 and then
+        one a second: 429."""
         now = time.monotonic()
         while self._sent_at and self._sent_at[0] <= now - 1.0:
             self._sent_at.popleft()
-        too_fast = now - self._chat_sent_at.get(chat_id, float("-inf")) < 1.0
+        # The chat's bucket holds 3 messages and fills up by one a second; full at this time.
+        full_at = max(self._chat_full_at.get(chat_id, now), now)
+        too_fast = full_at - now > FLOOD_CHAT_BURST - 1
         if len(self._sent_at) >= FLOOD_PER_SECOND or too_fast:
             self.flood_refusals += 1
             raise _ApiError(429, "Too Many Requests: retry after 1", 1)
         self._sent_at.append(now)
-        self._chat_sent_at[chat_id] = now
+        self._chat_full_at[chat_id] = full_at + 1.0
 
     # --- updates -------------------------------------------------------------------------------
 

@@ -320,7 +320,7 @@ async def test_a_failed_delivery_is_retried_without_repeating_what_went_out(
     clock.now = WEDNESDAY_0700
     await run_digests(runtime)
     sender = FlakySender([None, DeliveryError("network")])
-    outbox = OutboxSender(runtime, {"console": sender}, pacer=Pacer(1000, 0))
+    outbox = OutboxSender(runtime, {"console": sender}, pacers={"console": Pacer(1000, 0)})
     await outbox.run_once()
     assert sender.sent == ["chart"]
     clock.advance(seconds=20)
@@ -346,7 +346,9 @@ async def test_a_blocked_officer_is_named_in_the_admins_next_digest(
         DeliveryError("blocked by the user", permanent=True),
         *[None] * 4,
     ]
-    await OutboxSender(runtime, {"console": FlakySender(failures)}, pacer=Pacer(1000, 0)).run_once()
+    await OutboxSender(
+        runtime, {"console": FlakySender(failures)}, pacers={"console": Pacer(1000, 0)}
+    ).run_once()
     clock.advance(days=1)
     await run_digests(runtime)
     chief, colleague = await digests_for(runtime, "Chief"), await digests_for(runtime, "Colleague")

@@ -129,7 +129,7 @@ async def test_status_change_reaches_a_contactable_tipster_through_the_outbox(
     await set_status(runtime, code, TipStatus.VERIFYING)
     sender = RecordingSender()
     sender.failures = [DeliveryError("busy", retry_after=30), DeliveryError("network")]
-    outbox = OutboxSender(runtime, {"console": sender}, pacer=clock.pacer())
+    outbox = OutboxSender(runtime, {"console": sender}, pacers=clock.pacers("console"))
     assert await outbox.run_once() == 1  # rate limited: wait as told
     assert await outbox.run_once() == 0
     clock.advance(seconds=31)

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import itertools
 import json
 import re
 import string
-import time
 from pathlib import Path
 
 import pytest
 
 from bot.channels.base import split_text
-from bot.pacing import Pacer
 from bot.settings import SettingsError, load_settings
 from handlers.catalog import CatalogError, fold, load_catalog
 from handlers.codes import (
@@ -197,32 +193,6 @@ def test_console_secret_is_created_once_with_0600(tmp_path: Path) -> None:
     key_file = tmp_path / "data" / "tipline.secret"
     assert key_file.stat().st_mode & 0o777 == 0o600
     assert len(first) >= 32 and settings.secret_for_console() == first
-
-
-async def test_the_pacer_keeps_sends_apart_overall_and_per_chat() -> None:
-    pacer = Pacer(per_second=5, chat_gap=0.3)
-    starts: list[tuple[str, float]] = []
-
-    async def send(chat: str) -> None:
-        async with pacer.slot(chat):
-            starts.append((chat, time.monotonic()))
-
-    await asyncio.gather(*(send(chat) for chat in "aabcaddbcaee"))
-    times = [at for _, at in starts]
-    assert all(later - earlier >= 0.2 - 0.005 for earlier, later in itertools.pairwise(times))
-    # Never more than five in any second: the sixth waits a second after the first's answer.
-    assert all(times[n + 5] - times[n] >= 1.0 - 0.005 for n in range(len(times) - 5))
-    to_a = [at for chat, at in starts if chat == "a"]
-    assert all(later - earlier >= 0.3 - 0.005 for earlier, later in itertools.pairwise(to_a))
-
-
-async def test_the_pacer_holds_everything_after_a_429() -> None:
-    pacer = Pacer(per_second=100, chat_gap=0)
-    pacer.hold(0.4)
-    began = time.monotonic()
-    async with pacer.slot("a"):
-        pass
-    assert time.monotonic() - began >= 0.4 - 0.005
 
 
 def test_a_sealed_passphrase_opens_only_for_its_own_tip_and_key() -> None:

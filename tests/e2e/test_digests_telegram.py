@@ -27,7 +27,8 @@ FIRST_CHAT = 7000
 
 @pytest.fixture
 async def strict_api() -> AsyncIterator[FakeTelegramAPI]:
-    """A Bot API that answers 429 beyond 30 messages a second or one a second per chat."""
+    """A Bot API that answers 429 beyond 30 messages a second, or beyond a burst of 3 and then
+    one a second per chat."""
     async with FakeTelegramAPI(flood_control=True) as fake:
         yield fake
 

@@ -129,7 +129,9 @@ async def test_an_officer_question_reaches_a_zalo_tipster_who_answers(
     await officer.send(f"/tip {code}")
     await officer.press("Hỏi người báo")
     await officer.send("Người bán đi xe máy màu gì?")
-    outbox = OutboxSender(runtime, {"zalo": channel, "console": channel}, pacer=clock.pacer())
+    outbox = OutboxSender(
+        runtime, {"zalo": channel, "console": channel}, pacers=clock.pacers("zalo", "console")
+    )
     await outbox.run_once()
     question = zalo.sent_texts(TIPSTER)[-1]
     assert "Người bán đi xe máy màu gì?" in question and "1. " in question
@@ -193,7 +195,7 @@ async def test_ok_false_with_http_200_is_an_error_and_retried(
     clock.now = clock.now.replace(hour=0, minute=0) + timedelta(days=1)  # 07:00 the next day
     assert await run_digests(runtime) == 1
     zalo.fail_next("sendMessage", error_code=500)
-    outbox = OutboxSender(runtime, {"zalo": channel}, pacer=clock.pacer())
+    outbox = OutboxSender(runtime, {"zalo": channel}, pacers=clock.pacers("zalo"))
     await outbox.run_once()
     async with runtime.db.transaction() as db:
         (row,) = await db.scalars(select(Outbox))
