@@ -492,7 +492,7 @@ def report(
         # Going first, the urgent resident can confirm well inside the 33 s a thousand digests
         # take at the limit, unless the bot held its answers back behind them: then too late.
         flood = then is not None and then < field.digests
-        if delay is not None and not flood:
+        if delay is not None and not flood and not smoke:
             print("  (confirmed only once every digest was out: no flood left to measure under)")
         targets.append(("urgent alert arrives", delay is not None, True))
         targets.append(
