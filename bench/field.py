@@ -44,7 +44,7 @@ from bench.digest import morning_runtime
 from bench.throughput import FIRST_CHAT, FLOW, MARKERS, commands
 from bot.runtime import Runtime, utc_now
 from handlers.officers import invite_officer
-from handlers.types import Reply
+from handlers.types import Priority, Reply
 from storage.migrate import upgrade
 from storage.models import AlertLevel
 from storage.officers import enrol_officer, get_invite, set_officer
@@ -346,7 +346,7 @@ async def seed(path: Path, digests: int) -> None:
             ]
             payload = Reply(DIGEST_TEXT).to_json()
             queued = [(officer, payload) for officer in officers]
-            await add_outbox_to_officers(db, queued, now=runtime.clock())
+            await add_outbox_to_officers(db, queued, now=runtime.clock(), priority=Priority.DIGEST)
     await runtime.db.dispose()
 
 
