@@ -40,6 +40,12 @@ class _Waiter:
         return self.key < other.key
 
 
+# Of every five sends while both wait, four go to residents' answers and one to the most
+# urgent of the rest (alerts before notices before digests).
+ANSWERS_IN_A_ROW = 4
+ANSWER = Priority.ANSWER
+
+
 class _Chat:
     """One chat's sends: in flight, owed to its bucket, waiting."""
 
@@ -92,7 +98,10 @@ class Pacer:
         self._held_until = -math.inf
         self._chats: dict[str, _Chat] = {}
         self._forget_above = REMEMBERED_CHATS
-        self._ready: list[tuple[int, int, str]] = []  # chats whose first waiter may go next
+        # Chats whose first waiter may go next: residents' answers, and everything else.
+        self._ready_answers: list[tuple[int, int, str]] = []
+        self._ready_others: list[tuple[int, int, str]] = []
+        self._answers_in_a_row = 0
         self._later: list[tuple[float, str]] = []  # chats whose first waiter awaits their pace
         self._order = itertools.count()
         self._timer: asyncio.Task[None] | None = None
@@ -107,7 +116,8 @@ class Pacer:
             state = self._chats[chat] = _Chat()
         now = self.clock()
         if (
-            self._ready
+            self._ready_answers
+            or self._ready_others
             or state.waiting
             or (self._later and self._later[0][0] <= now)
             or self._chat_free_at(state) > now
@@ -169,7 +179,7 @@ class Pacer:
         if at <= now:
             if state.listed != head.key:  # a more urgent one came: the older offer is void
                 state.listed = head.key
-                heapq.heappush(self._ready, (*head.key, chat))
+                heapq.heappush(self._queue_for(head.key[0]), (*head.key, chat))
         elif at < math.inf:
             state.wakes_at = at
             heapq.heappush(self._later, (at, chat))
@@ -183,20 +193,34 @@ class Pacer:
             state = self._chats[chat]
             state.wakes_at = None
             self._consider(chat, state, now)
-        while self._ready and self._free_at(now) <= now:
-            priority, order, chat = heapq.heappop(self._ready)
+        while (self._ready_answers or self._ready_others) and self._free_at(now) <= now:
+            priority, order, chat = heapq.heappop(self._next_queue())
             offered = self._chats.get(chat)
             if offered is None or offered.listed != (priority, order):
                 continue  # a void offer
+            self._answers_in_a_row = self._answers_in_a_row + 1 if priority == ANSWER else 0
             offered.listed = None
             heapq.heappop(offered.waiting).granted.set_result(None)
             self._start(offered, now)
             self._consider(chat, offered, now)
         self._arm(now)
 
+    def _queue_for(self, priority: int) -> list[tuple[int, int, str]]:
+        return self._ready_answers if priority == ANSWER else self._ready_others
+
+    def _next_queue(self) -> list[tuple[int, int, str]]:
+        """Answers first, but never more than ANSWERS_IN_A_ROW while anything else waits: when
+        hundreds of residents are answered at the platform's limit, an urgent alert would
+        otherwise wait for all of them."""
+        if not self._ready_others:
+            return self._ready_answers
+        if not self._ready_answers or self._answers_in_a_row >= ANSWERS_IN_A_ROW:
+            return self._ready_others
+        return self._ready_answers
+
     def _arm(self, now: float) -> None:
         at = min(
-            self._free_at(now) if self._ready else math.inf,
+            self._free_at(now) if self._ready_answers or self._ready_others else math.inf,
             self._later[0][0] if self._later else math.inf,
         )
         if self._timer_at <= at < math.inf:
@@ -226,7 +250,7 @@ class Pacer:
         state.full_at = max(state.full_at, now) + self.chat_gap
         if state.waiting:
             self._consider(chat, state, now)
-        if self._ready or self._later:
+        if self._ready_answers or self._ready_others or self._later:
             self._dispatch()
         elif len(self._chats) > self._forget_above:
             self._forget_quiet_chats(now)

@@ -154,6 +154,25 @@ async def test_when_the_budget_frees_up_the_most_urgent_waiting_send_goes_first(
     assert [sent.start for sent in sends.done] == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
 
 
+async def test_a_crowd_of_answers_leaves_every_fifth_send_to_an_urgent_alert() -> None:
+    time = VirtualTime()
+    sends = Sends(time, time.pacer(per_second=1, chat_burst=100))
+    answers = [(f"resident-{n}", Priority.ANSWER) for n in range(20)]
+    asked = [*answers, ("digest", Priority.DIGEST), ("urgent", Priority.URGENT)]
+
+    async def scenario() -> None:
+        async with sends.pacer.slot("first"):  # holds this second's budget while they line up
+            waiting = [sends.later(chat, priority) for chat, priority in asked]
+            await time.pause()
+        await asyncio.gather(*waiting)
+
+    await time.run(scenario())
+    order = [sent.chat for sent in sends.done]
+    assert order.index("urgent") == 4  # after four answers, not after all twenty
+    assert order.index("digest") == 9
+    assert [c for c in order if c.startswith("resident")] == [c for c, _ in answers]
+
+
 async def test_a_send_waiting_for_its_own_chat_does_not_hold_up_other_chats() -> None:
     time = VirtualTime()
     sends = Sends(time, time.pacer(per_second=1, chat_gap=3.0, chat_burst=1))
