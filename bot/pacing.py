@@ -41,7 +41,7 @@ class _Waiter:
 
 
 # Of every five sends while both wait, four go to residents' answers and one to the most
-# urgent of the rest (alerts before notices before digests).
+# urgent alert or notice; digests wait until no answer does.
 ANSWERS_IN_A_ROW = 4
 ANSWER = Priority.ANSWER
 
@@ -209,12 +209,14 @@ class Pacer:
         return self._ready_answers if priority == ANSWER else self._ready_others
 
     def _next_queue(self) -> list[tuple[int, int, str]]:
-        """Answers first, but never more than ANSWERS_IN_A_ROW while anything else waits: when
-        hundreds of residents are answered at the platform's limit, an urgent alert would
-        otherwise wait for all of them."""
-        if not self._ready_others:
+        """Answers first, but never more than ANSWERS_IN_A_ROW while an alert or a notice
+        waits: when hundreds of residents are answered at the platform's limit, an urgent
+        alert would otherwise wait for all of them. Digests only take what answers leave."""
+        if not self._ready_answers:
+            return self._ready_others
+        if not self._ready_others or self._ready_others[0][0] >= Priority.DIGEST:
             return self._ready_answers
-        if not self._ready_answers or self._answers_in_a_row >= ANSWERS_IN_A_ROW:
+        if self._answers_in_a_row >= ANSWERS_IN_A_ROW:
             return self._ready_others
         return self._ready_answers
 

@@ -154,7 +154,7 @@ async def test_when_the_budget_frees_up_the_most_urgent_waiting_send_goes_first(
     assert [sent.start for sent in sends.done] == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
 
 
-async def test_a_crowd_of_answers_leaves_every_fifth_send_to_an_urgent_alert() -> None:
+async def test_a_crowd_of_answers_leaves_every_fifth_send_to_an_alert_not_a_digest() -> None:
     time = VirtualTime()
     sends = Sends(time, time.pacer(per_second=1, chat_burst=100))
     answers = [(f"resident-{n}", Priority.ANSWER) for n in range(20)]
@@ -169,7 +169,7 @@ async def test_a_crowd_of_answers_leaves_every_fifth_send_to_an_urgent_alert() -
     await time.run(scenario())
     order = [sent.chat for sent in sends.done]
     assert order.index("urgent") == 4  # after four answers, not after all twenty
-    assert order.index("digest") == 9
+    assert order[-1] == "digest"  # digests take only what answers leave
     assert [c for c in order if c.startswith("resident")] == [c for c, _ in answers]
 
 
