@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 from bot.channels.base import DeliveryError, Sender
-from bot.pacing import Pacer
+from bot.pacing import Pacer, Priority
 from bot.runtime import Runtime
 from handlers.notices import LEASE, Delivery, keep_delivery, settle_delivery, take_deliveries
 
@@ -17,6 +17,8 @@ log = logging.getLogger("tipline.outbox")
 # Messages (each to a different recipient) served at once: plenty to keep Telegram's 30 a
 # second busy even though each chat gets about one a second, few enough to keep memory small.
 CHATS_AT_ONCE = 64
+# Places among those that digests never take, so that an urgent alert never waits for one.
+KEPT_FOR_ALERTS = 8
 
 
 class OutboxSender:
@@ -48,6 +50,7 @@ class OutboxSender:
         self.idle_seconds = idle_seconds
         self.lease = lease
         self._tasks: dict[int, asyncio.Task[None]] = {}  # by outbox id
+        self._priorities: dict[int, Priority] = {}
         self._room = asyncio.Event()
 
     async def run_once(self) -> int:
@@ -96,13 +99,26 @@ class OutboxSender:
         room = CHATS_AT_ONCE - len(self._tasks)
         if room <= 0:
             return 0
+        # Digests waiting for the budget (answers go first) must not take every place: the
+        # last ones are kept for alerts and notices.
+        most = Priority.NOTICE if self._digests >= CHATS_AT_ONCE - KEPT_FOR_ALERTS else None
         async with self.runtime.db.transaction() as db:
             deliveries = await take_deliveries(
-                db, self.runtime.context(), limit=room, lease=self.lease, holding=self._tasks
+                db,
+                self.runtime.context(),
+                limit=room,
+                lease=self.lease,
+                holding=self._tasks,
+                most=most,
             )
         for delivery in deliveries:
             self._tasks[delivery.outbox_id] = asyncio.create_task(self._serve(delivery))
+            self._priorities[delivery.outbox_id] = delivery.priority
         return len(deliveries)
+
+    @property
+    def _digests(self) -> int:
+        return sum(1 for priority in self._priorities.values() if priority >= Priority.DIGEST)
 
     async def _serve(self, delivery: Delivery) -> None:
         try:
@@ -111,7 +127,7 @@ class OutboxSender:
             # The lease runs out and the message is tried again; the other chats go on.
             log.exception("outbox delivery to a %s chat failed", delivery.channel)
         finally:
-            del self._tasks[delivery.outbox_id]
+            del self._tasks[delivery.outbox_id], self._priorities[delivery.outbox_id]
             self._room.set()
 
     async def _deliver(self, delivery: Delivery) -> None:

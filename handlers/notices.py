@@ -87,11 +87,14 @@ async def take_deliveries(
     limit: int = 20,
     lease: timedelta = LEASE,
     holding: Collection[int] = (),
+    most: Priority | None = None,
 ) -> list[Delivery]:
-    """Lease due outbox messages, one per recipient and none the caller is `holding`, and
-    open their addresses; a forgotten address drops the message."""
+    """Lease due outbox messages, one per recipient and none the caller is `holding` (with
+    `most`, none less urgent), and open their addresses; a forgotten address drops it."""
     deliveries = []
-    claimed = await claim_due_outbox(db, now=ctx.now, lease=lease, limit=limit, holding=holding)
+    claimed = await claim_due_outbox(
+        db, now=ctx.now, lease=lease, limit=limit, holding=holding, most=most
+    )
     for row, token in claimed:
         if row.officer_id is not None:
             address = await _officer_address(db, row.officer_id)

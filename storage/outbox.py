@@ -86,9 +86,11 @@ async def claim_due_outbox(
     lease: timedelta,
     limit: int,
     holding: Collection[int] = (),
+    most: int | None = None,
 ) -> list[tuple[Outbox, str]]:
     """Lease due messages, the most urgent first, at most one per recipient; each comes with
-    the fresh token its sender shows before every send (`set_outbox_lease`).
+    the fresh token its sender shows before every send (`set_outbox_lease`). With `most`,
+    only messages of that priority or a more urgent one.
 
     A recipient's message is taken only when none of theirs is held by a sender, and it is
     their first due one (by priority, then as queued): so each recipient's messages go one
@@ -116,6 +118,8 @@ async def claim_due_outbox(
         .order_by(Outbox.priority, Outbox.next_attempt_at, Outbox.id)
         .limit(limit)
     )
+    if most is not None:
+        statement = statement.where(Outbox.priority <= most)
     if db.get_bind().dialect.name == "postgresql":
         statement = statement.with_for_update(skip_locked=True, of=Outbox)
     leased = [(row, secrets.token_hex(8)) for row in await db.scalars(statement)]
