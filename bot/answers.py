@@ -135,11 +135,6 @@ class AnswerSender:
             log.info("%d %s answers owed from before the restart", len(rows), channel)
         return len(rows)
 
-    @property
-    def owed(self) -> int:
-        """How many answers are waiting to go out."""
-        return sum(len(queue) for queue in self._queues.values())
-
     async def drain(self, seconds: float) -> bool:
         """Wait (up to `seconds`) until every queued answer went out."""
         try:
