@@ -66,7 +66,9 @@ class Pacer:
     its answer. So a send counts against `per_second` from its start until one second after
     its answer: then no one-second window at the platform can hold more than `per_second`,
     however late a slow upload or a busy event loop makes a request arrive. Sends are also
-    spread evenly (never closer than 1/per_second).
+    spread evenly, one every 1/per_second on a steady beat: a send the event loop let go a
+    little late does not push the beat back, as spacing from each actual start did (4 ms of
+    lateness a send cost a tenth of the budget), so two may go close together, never more.
 
     Each chat has a bucket of `chat_burst` sends: a send takes one at its start, and they come
     back one every `chat_gap` seconds, counted from the answers. So however the platform sees
@@ -94,7 +96,7 @@ class Pacer:
         self.sleep = sleep
         self._in_flight = 0
         self._answered: deque[float] = deque()
-        self._last_start = -math.inf
+        self._beat = -math.inf  # when the next send is due on the even spacing
         self._held_until = -math.inf
         self._chats: dict[str, _Chat] = {}
         self._forget_above = REMEMBERED_CHATS
@@ -157,11 +159,15 @@ class Pacer:
     def _free_at(self, now: float) -> float:
         """When the budget lets the next send start (infinity: when one in flight answers)."""
         answered = self._answered
-        while answered and answered[0] <= now - 1.0:
+        # Compared as `answered + 1.0 <= now` here and below: `answered <= now - 1.0` rounds
+        # differently, and kept a send counted whose second the wait below had let pass.
+        while answered and answered[0] + 1.0 <= now:
             answered.popleft()
-        at = max(self._last_start + 1 / self.per_second, self._held_until)
-        if self._in_flight + len(answered) >= self.per_second:
-            at = max(at, answered[0] + 1.0 if answered else math.inf)
+        at = max(self._beat - 1 / self.per_second, self._held_until)
+        # No second may hold more than `per_second` whole sends (and one, at the least).
+        over = self._in_flight + len(answered) - max(1, math.floor(self.per_second)) + 1
+        if over > 0:  # that many answered sends must be a second old first
+            at = max(at, answered[over - 1] + 1.0 if over <= len(answered) else math.inf)
         return at
 
     def _chat_free_at(self, state: _Chat) -> float:
@@ -240,7 +246,7 @@ class Pacer:
         self._dispatch()
 
     def _start(self, state: _Chat, now: float) -> None:
-        self._last_start = now
+        self._beat = max(self._beat, now) + 1 / self.per_second
         self._in_flight += 1
         state.in_flight += 1
 

@@ -39,12 +39,15 @@ class VirtualTime:
         """Let every other task go as far as it can before this one goes on, at this time."""
         await self.sleep(0.0)
 
-    def pacer(self, per_second: float, chat_gap: float = 1.0, chat_burst: int = 3) -> Pacer:
-        """A Pacer on this clock that counts how often it sleeps."""
+    def pacer(
+        self, per_second: float, chat_gap: float = 1.0, chat_burst: int = 3, *, late: float = 0.0
+    ) -> Pacer:
+        """A Pacer on this clock that counts how often it sleeps, woken `late` seconds after
+        it asked (a busy event loop)."""
 
         async def sleep(seconds: float) -> None:
             self.pacer_sleeps += 1
-            await self.sleep(seconds)
+            await self.sleep(seconds + late)
 
         return Pacer(per_second, chat_gap, chat_burst=chat_burst, clock=self.clock, sleep=sleep)
 
@@ -203,7 +206,20 @@ async def test_a_chat_gets_a_burst_of_three_then_one_a_second() -> None:
         await asyncio.gather(*(sends.later("chat") for _ in range(4)))
 
     await time.run(scenario())
-    assert sends.starts() == pytest.approx([0, 0.01, 0.02, 1, 2, 3, 8, 8.01, 8.02, 9])
+    # After a quiet spell two may go at once on the even spacing (see the Pacer).
+    assert sends.starts() == pytest.approx([0, 0, 0.01, 1, 2, 3, 8, 8, 8.01, 9])
+
+
+async def test_a_pacer_woken_late_still_sends_at_the_full_rate() -> None:
+    time = VirtualTime()
+    # Each wake 4 ms late, each call 2 ms: as the field bench's bot saw them under a burst.
+    sends = Sends(time, time.pacer(per_second=30, chat_burst=3, late=0.004))
+
+    await time.run(*(sends.send(f"chat-{n}", latency=0.002) for n in range(300)))
+    starts = sends.starts()
+    # Spaced from each late start, 300 sends took 11.2 s (26.8 a second); on the beat, the
+    # late wakes cost nothing but the 1 s window's 2 ms a round.
+    assert 299 / (starts[-1] - starts[0]) >= 29.5
 
 
 async def test_a_chat_counts_its_sends_from_their_answers() -> None:
@@ -234,7 +250,9 @@ async def test_no_second_at_the_platform_holds_more_than_the_limit_bursts_includ
 
     await time.run(*(chat(f"chat-{n}", 8) for n in range(6)))
     assert len(sends.done) == 48
-    assert all(b - a >= 1 / limit - 1e-9 for a, b in itertools.pairwise(sends.starts()))
+    starts = sends.starts()
+    # Spread evenly: two may go close together, never three.
+    assert all(c - a >= 1 / limit - 1e-9 for a, c in zip(starts, starts[2:], strict=False))
     # The platform sees a message arrive anywhere between its start and its answer. However
     # they arrive, no second holds more than the limit...
     edges = [s.end for s in sends.done] + [s.start - 1.0 + 1e-9 for s in sends.done]
