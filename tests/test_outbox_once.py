@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -12,7 +13,7 @@ import pytest
 from sqlalchemy import JSON, bindparam, column, select, table, text
 
 from bot.channels.telegram import TelegramChannel
-from bot.outbox import OutboxSender
+from bot.outbox import CHATS_AT_ONCE, KEPT_FOR_ALERTS, OutboxSender
 from bot.pacing import Pacer, Priority
 from bot.runtime import Runtime, utc_now
 from handlers.types import Media, MediaKind, Reply
@@ -244,6 +245,54 @@ async def test_an_urgent_alert_overtakes_a_morning_of_digests(
     # nearly all of them (those already granted and writing their lease go first).
     assert sent().index("🚨 Tin khẩn") - before < 20
     assert api.sent_texts(alert_chat) == ["🚨 Tin khẩn"]
+
+
+async def leased(runtime: Runtime) -> int:
+    """Outbox messages a sender holds, not yet sent."""
+    held = (Outbox.lease.is_not(None)) & (Outbox.state == OutboxState.PENDING)
+    async with runtime.db.reading() as db:
+        rows = await db.scalars(select(Outbox.id).where(held))
+        return len(list(rows))
+
+
+async def test_digests_starved_by_residents_answers_leave_room_for_an_urgent_alert(
+    runtime: Runtime, api: FakeTelegramAPI
+) -> None:
+    runtime.clock = utc_now
+    officers = await officers_on_telegram(runtime, 101)
+    digests = [
+        (officer, Reply(f"Bản tin {n}"), Priority.DIGEST)
+        for n, officer in enumerate(officers[:100])
+    ]
+    await queue(runtime, digests)
+    pacer = Pacer(per_second=20)
+
+    async def crowd(lane: int) -> None:
+        """Residents answered one after another without end: digests get no turn."""
+        for n in itertools.count():
+            async with pacer.slot(f"resident-{lane}-{n}", Priority.ANSWER):
+                await asyncio.sleep(0)
+
+    answering = [asyncio.create_task(crowd(lane)) for lane in range(10)]
+    try:
+        async with telegram(runtime, api) as channel:
+            sender = OutboxSender(runtime, {"telegram": channel}, pacers={"telegram": pacer})
+            async with running(sender):
+                for _ in range(100):  # until the sender has taken what digests may take
+                    if await leased(runtime) >= CHATS_AT_ONCE - KEPT_FOR_ALERTS:
+                        break
+                    await asyncio.sleep(0.05)
+                await asyncio.sleep(0.2)  # a take overshooting the digests' places would be in
+                # Taken whole, the digests had filled every place, and the alert waited for them.
+                assert await leased(runtime) == CHATS_AT_ONCE - KEPT_FOR_ALERTS
+                alert = (officers[100], Reply("🚨 Tin khẩn"), Priority.URGENT)
+                await queue(runtime, [alert])
+                alert_chat = FIRST_CHAT + 100
+                await api.wait_for(lambda: bool(api.sent_texts(alert_chat)), 5, "the alert")
+    finally:
+        for task in answering:
+            task.cancel()
+    assert api.sent_texts(FIRST_CHAT + 100) == ["🚨 Tin khẩn"]
 
 
 async def test_a_recipient_has_one_message_out_at_a_time_held_until_given_back(
