@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from handlers.types import Reply
+from handlers.types import Location, Reply
 
 # One platform call (a text, a picture, a file): the unit the outbox paces and counts.
 Part = Callable[[], Awaitable[object]]
@@ -162,3 +162,26 @@ def add_secret_webhook(
         return web.json_response({"ok": True})
 
     app.router.add_post(path, receive)
+
+
+# The Zalo platforms' updates are read field by field: one of an unexpected type reads as
+# absent, so that a malformed update is skipped (or its text taken without it), never a crash.
+
+
+def object_field(value: Any) -> dict[str, Any]:
+    """A JSON object where one is expected; empty for anything else."""
+    return value if isinstance(value, dict) else {}
+
+
+def text_field(value: Any) -> str:
+    """A string or number field as text; anything else (absent, an object) as empty."""
+    ok = isinstance(value, str | int | float) and not isinstance(value, bool)
+    return str(value) if ok and value != "" else ""
+
+
+def location_field(where: Any) -> Location | None:
+    """A {latitude, longitude} object as a Location; None for anything else."""
+    try:
+        return Location(float(where["latitude"]), float(where["longitude"]))
+    except (KeyError, TypeError, ValueError):
+        return None

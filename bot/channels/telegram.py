@@ -414,9 +414,9 @@ class TelegramChannel:
         from_inbox = self._poller is not None  # polled updates all pass through the inbox
         try:
             msg = to_incoming(update, self.runtime, self.runtime.bot_username)
-        except (KeyError, TypeError, ValueError) as error:
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
             # A field missing or of the wrong type: nothing to answer, and nothing to log of it.
-            log.error("update=%s unreadable: %s", update_number(update), type(error).__name__)
+            log.warning("update=%s unreadable: %s", update_number(update), type(error).__name__)
             msg = None
         if msg is None:
             if from_inbox:

@@ -17,11 +17,20 @@ from typing import Any
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
 from bot.answers import Answer, AnswerSender
-from bot.channels.base import ChatTurns, DeliveryError, Part, add_secret_webhook, split_text
+from bot.channels.base import (
+    ChatTurns,
+    DeliveryError,
+    Part,
+    add_secret_webhook,
+    location_field,
+    object_field,
+    split_text,
+    text_field,
+)
 from bot.channels.numbered import OfferedOptions, numbered
 from bot.runtime import Runtime
 from handlers.texts import text
-from handlers.types import Incoming, Kind, Location, Media, MediaKind, Reply
+from handlers.types import Incoming, Kind, Media, MediaKind, Reply
 
 log = logging.getLogger("tipline.zalo")
 
@@ -194,25 +203,24 @@ class ZaloChannel(TypedChats):
 
     def to_incoming(self, update: JSONDict) -> Incoming | None:
         """Normalise a Zalo update; None for what cannot be one (no sender, chat or id)."""
-        message = update.get("message") or {}
-        user = str((message.get("from") or {}).get("id") or "")
-        chat = str((message.get("chat") or {}).get("id") or "")
-        message_id = str(message.get("message_id") or "")
+        message = object_field(update.get("message"))
+        user = text_field(object_field(message.get("from")).get("id"))
+        chat = text_field(object_field(message.get("chat")).get("id"))
+        message_id = text_field(message.get("message_id"))
         if not user or not chat or not message_id:
             return None
         base = self.base(CHANNEL, user, chat, message_id)
-        base["private"] = (message.get("chat") or {}).get("chat_type", "PRIVATE") == "PRIVATE"
+        base["private"] = object_field(message.get("chat")).get("chat_type", "PRIVATE") == "PRIVATE"
         event = str(update.get("event_name", ""))
-        where = message.get("location")
-        if isinstance(where, dict) and {"latitude", "longitude"} <= where.keys():
+        pin = location_field(message.get("location"))
+        if pin is not None:
             # Not in the published events; taken if Zalo ever sends a shared location.
-            pin = Location(float(where["latitude"]), float(where["longitude"]))
             return Incoming(kind=Kind.LOCATION, location=pin, **base)
         if event == "message.text.received":
-            return self.typed(base, chat, str(message.get("text") or ""))
-        if event == "message.image.received" and message.get("photo_url"):
-            photo = Media(MediaKind.PHOTO, str(message["photo_url"]))
-            caption = str(message.get("caption") or "")
+            return self.typed(base, chat, text_field(message.get("text")))
+        if event == "message.image.received" and text_field(message.get("photo_url")):
+            photo = Media(MediaKind.PHOTO, text_field(message["photo_url"]))
+            caption = text_field(message.get("caption"))
             return Incoming(kind=Kind.MEDIA, media=(photo,), caption=caption, **base)
         what = "sticker" if event == "message.sticker.received" else "other"
         return Incoming(kind=Kind.UNSUPPORTED, unsupported=what, **base)

@@ -20,10 +20,18 @@ from typing import Any
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
 from bot.answers import AnswerSender
-from bot.channels.base import NOT_JSON_OBJECT, DeliveryError, Part, json_object
+from bot.channels.base import (
+    NOT_JSON_OBJECT,
+    DeliveryError,
+    Part,
+    json_object,
+    location_field,
+    object_field,
+    text_field,
+)
 from bot.channels.zalo import TypedChats, text_pieces
 from bot.runtime import Runtime
-from handlers.types import Incoming, Kind, Location, Media, MediaKind, Reply
+from handlers.types import Incoming, Kind, Media, MediaKind, Reply
 
 log = logging.getLogger("tipline.zalo_oa")
 
@@ -163,25 +171,24 @@ class ZaloOAChannel(TypedChats):
 
     def to_incoming(self, event: JSONDict) -> Incoming | None:
         """Normalise an OA event; None for receipts, unfollows and anything without a sender."""
-        name = str(event.get("event_name", ""))
-        user = str((event.get("sender") or {}).get("id") or "")
+        name = text_field(event.get("event_name"))
+        user = text_field(object_field(event.get("sender")).get("id"))
         if not user or name in RECEIPTS or name == "unfollow":
             return None
-        message = event.get("message") or {}
-        unique = str(message.get("msg_id") or f"{name}:{event.get('timestamp', '')}")
+        message = object_field(event.get("message"))
+        unique = text_field(message.get("msg_id")) or f"{name}:{text_field(event.get('timestamp'))}"
         base = self.base(CHANNEL, user, user, unique)
         if name == "follow":
             return Incoming(kind=Kind.COMMAND, command="start", **base)
         if name == "user_send_text":
-            return self.typed(base, user, str(message.get("text") or ""))
+            return self.typed(base, user, text_field(message.get("text")))
         payload = _first_attachment(message)
-        if name == "user_send_location" and isinstance(payload.get("coordinates"), dict):
-            where = payload["coordinates"]
-            pin = Location(float(where["latitude"]), float(where["longitude"]))
+        pin = location_field(payload.get("coordinates"))
+        if name == "user_send_location" and pin is not None:
             return Incoming(kind=Kind.LOCATION, location=pin, **base)
-        if name == "user_send_image" and payload.get("url"):
-            photo = Media(MediaKind.PHOTO, str(payload["url"]))
-            caption = str(message.get("text") or "")
+        if name == "user_send_image" and text_field(payload.get("url")):
+            photo = Media(MediaKind.PHOTO, text_field(payload["url"]))
+            caption = text_field(message.get("text"))
             return Incoming(kind=Kind.MEDIA, media=(photo,), caption=caption, **base)
         return Incoming(kind=Kind.UNSUPPORTED, unsupported="other", **base)
 
@@ -226,7 +233,6 @@ class ZaloOAChannel(TypedChats):
 
 
 def _first_attachment(message: JSONDict) -> JSONDict:
-    attachments = message.get("attachments") or []
-    first = attachments[0] if attachments and isinstance(attachments[0], dict) else {}
-    payload = first.get("payload") or {}
-    return payload if isinstance(payload, dict) else {}
+    attachments = message.get("attachments")
+    first = attachments[0] if isinstance(attachments, list) and attachments else None
+    return object_field(object_field(first).get("payload"))

@@ -19,7 +19,7 @@ from bot.runtime import Runtime
 from tests.e2e.conftest import quick_answers, telegram_channel
 from tests.e2e.test_zalo_oa import USER, texts_to
 from tests.fake_telegram import FakeTelegramAPI
-from tests.fake_zalo import TOKEN
+from tests.fake_zalo import TOKEN, FakeZaloBotAPI
 from tests.fake_zalo_oa import APP_ID, SECRET_KEY, FakeZaloOA, oa_event, post_event, signed
 from tests.local_server import serve_locally
 
@@ -170,3 +170,75 @@ async def test_polled_updates_with_unusable_update_ids_are_skipped_without_their
     assert not any(api.sent_texts(6100 + n) for n in range(len(bad)))
     unreadable = [r.getMessage() for r in caplog.records if "unreadable" in r.getMessage()]
     assert unreadable == ["update=None unreadable: ValueError"] * len(bad)
+
+
+def mistyped(update: JSONDict) -> list[JSONDict]:
+    """The update with, in turn, each field it holds (at any depth) of the wrong type."""
+    variants: list[JSONDict] = []
+    for key, value in update.items():
+        wrong: list[Any] = ["x", 7, [], None] if isinstance(value, dict) else [{}, [1], None]
+        variants += [{**update, key: other} for other in wrong]
+        if isinstance(value, dict):
+            variants += [{**update, key: inner} for inner in mistyped(value)]
+    return variants
+
+
+async def test_webhook_updates_with_fields_of_the_wrong_type_never_get_a_500(
+    runtime: Runtime,
+    api: FakeTelegramAPI,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    telegram = telegram_channel(runtime, api, polling=False)
+    await telegram.start()
+    tokens = TokenFile(tmp_path / "zalo-oa-tokens.json")
+    tokens.save("access-1", "refresh-1")
+    tg_update = api.text_update(api.user(8100, "Người dùng"), "/help")
+    zalo_update = {
+        "event_name": "message.text.received",
+        "message": {
+            "from": {"id": "z-1", "display_name": "A"},
+            "chat": {"id": "z-1", "chat_type": "PRIVATE"},
+            "text": "/help",
+            "message_id": "m-1",
+            "location": {"latitude": 10.0, "longitude": 105.0},
+        },
+    }
+    oa_update = oa_event("user_send_text", USER, {"msg_id": "m-1", "text": "/help"})
+    statuses: dict[str, set[int]] = {"telegram": set(), "zalo": set(), "zalo_oa": set()}
+    async with (
+        FakeZaloOA(lambda: tokens.path.read_text("utf-8")) as oa,
+        FakeZaloBotAPI() as zalo_api,
+    ):
+        client = ZaloOAClient(APP_ID, SECRET_KEY, tokens, api_root=oa.root, oauth_root=oa.root)
+        zalo_oa = ZaloOAChannel(runtime, client, answers=quick_answers(runtime))
+        await zalo_oa.start()
+        zalo = ZaloChannel(
+            runtime, TOKEN, zalo_api.root, answers=quick_answers(runtime), polling=False
+        )
+        await zalo.start()
+        try:
+            async with (
+                webhook(lambda app: telegram.add_webhook(app, "/hook", "tg-secret")) as tg_url,
+                webhook(lambda app: zalo.add_webhook(app, "/hook", ZALO_SECRET)) as zalo_url,
+                webhook(lambda app: zalo_oa.add_webhook(app, "/hook")) as oa_url,
+            ):
+                sent = {"Content-Type": "application/json"}
+                for n, update in enumerate(mistyped(tg_update)):
+                    body = json.dumps({**update, "update_id": 50_000 + n}).encode()
+                    tg = {**sent, WEBHOOK_SECRET_HEADER: "tg-secret"}
+                    statuses["telegram"].add((await post(tg_url, body, tg))[0])
+                for update in mistyped(zalo_update):
+                    body = json.dumps(update).encode()
+                    z = {**sent, SECRET_HEADER: ZALO_SECRET}
+                    statuses["zalo"].add((await post(zalo_url, body, z))[0])
+                for update in mistyped(oa_update):
+                    body, signature = signed(update)
+                    statuses["zalo_oa"].add(await post_event(oa_url, body, signature))
+        finally:
+            await zalo_oa.stop()
+            await telegram.stop()
+            await zalo.stop()
+    # Taken and skipped (200) or refused as no update (400): never a crash.
+    assert all(codes <= {200, 400} for codes in statuses.values()), statuses
+    assert_no_errors_logged(caplog)
