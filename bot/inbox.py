@@ -4,6 +4,8 @@ Telegram forgets an update once a later getUpdates call confirms it; a process k
 that call and the update's commit lost it for good. So each polled batch is stored first (one
 short transaction), confirmed after, and each update deleted in the transaction that handles
 it. The raw update holds who sent it, so it is sealed with the server secret like an address.
+Zalo's getUpdates hands each update out once, with no offset: each is kept before the next
+call, so a kill loses at most the one arriving at that moment.
 """
 
 from __future__ import annotations

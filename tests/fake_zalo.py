@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import itertools
 import time
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +47,11 @@ class FakeZaloBotAPI(LocalFake):
         self._arrived = asyncio.Event()
         self._faults: dict[str, deque[tuple[int, JSONDict]]] = {}
         self._message_ids = itertools.count(1)
+        self.handed_out: list[JSONDict] = []  # updates getUpdates answered with, in order
+        self.polls = 0  # getUpdates calls received, a long poll still held included
+        # Texts accepted per chat, kept as they come: tests waiting on hundreds of chats look
+        # often, and scanning every call each time would hold this server up.
+        self._texts: defaultdict[str, list[str]] = defaultdict(list)
 
     def routes(self, app: web.Application) -> None:
         """The Bot API's one route: POST /bot{token}/{method}."""
@@ -75,18 +80,20 @@ class FakeZaloBotAPI(LocalFake):
         self._updates.append(update)
         self._arrived.set()
 
-    def fail_next(self, method: str, *, error_code: int = 500, http: int = 200) -> None:
-        """Make the next call of `method` answer ok: false (with HTTP 200 unless told)."""
+    def fail_next(
+        self, method: str, *, error_code: int = 500, http: int = 200, times: int = 1
+    ) -> None:
+        """Make the next `times` calls of `method` answer ok: false (HTTP 200 unless told)."""
         answer = {"ok": False, "error_code": error_code, "description": f"Error {error_code}"}
-        self._faults.setdefault(method, deque()).append((http, answer))
+        self._faults.setdefault(method, deque()).extend([(http, answer)] * times)
+
+    def clear_faults(self) -> None:
+        """Answer every call normally again."""
+        self._faults.clear()
 
     def sent_texts(self, chat_id: str) -> list[str]:
         """Texts the bot sent to a chat that the fake accepted, in order."""
-        return [
-            str(call.params["text"])
-            for call in self.calls
-            if call.method == "sendMessage" and call.ok and call.params.get("chat_id") == chat_id
-        ]
+        return list(self._texts.get(chat_id, ()))
 
     async def wait_texts(self, chat_id: str, count: int, timeout: float = 10) -> list[str]:  # noqa: ASYNC109
         """Wait until the bot sent `count` texts to the chat; returns them all."""
@@ -154,9 +161,12 @@ class FakeZaloBotAPI(LocalFake):
 
     def _answer(self, method: str, params: JSONDict, status: int, body: JSONDict) -> web.Response:
         self.calls.append(ZaloCall(method, params, bool(body.get("ok"))))
+        if method == "sendMessage" and body.get("ok"):
+            self._texts[str(params.get("chat_id"))].append(str(params["text"]))
         return web.json_response(body, status=status)
 
     async def _get_updates(self, params: JSONDict) -> web.Response:
+        self.polls += 1
         if self.webhook:
             answer = {"ok": False, "error_code": 409, "description": "webhook is set"}
             return self._answer("getUpdates", params, 200, answer)
@@ -169,6 +179,7 @@ class FakeZaloBotAPI(LocalFake):
             return self._answer("getUpdates", params, 200, answer)
         # As pushed: the platform has been seen to send updates bare and wrapped.
         result = self._updates.popleft()
+        self.handed_out.append(result)
         return self._answer("getUpdates", params, 200, {"ok": True, "result": result})
 
     def _send_message(self, params: JSONDict) -> JSONDict:

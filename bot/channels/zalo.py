@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
+import time
 from collections.abc import Coroutine
 from typing import Any
 
@@ -28,6 +30,7 @@ from bot.channels.base import (
     text_field,
 )
 from bot.channels.numbered import OfferedOptions, numbered
+from bot.inbox import Inbox
 from bot.runtime import Runtime
 from handlers.texts import text
 from handlers.types import Incoming, Kind, Media, MediaKind, Reply
@@ -115,13 +118,17 @@ class TypedChats:
     def base(self, channel: str, user: str, chat: str, unique: str) -> JSONDict:
         """What every Incoming of this user carries: their pseudonym, the chat to answer, and
         an idempotence key that is keyed too, so that no chat id lands in the database."""
-        key = self.runtime.sealer.digest(f"{channel}-update", f"{chat}:{unique}")[:40]
         return {
             "channel": channel,
             "sender": self.runtime.sealer.pseudonym(channel, user),
             "chat": chat,
-            "dedupe_key": f"{channel}:{key}",
+            "dedupe_key": self.dedupe_key(channel, chat, unique),
         }
+
+    def dedupe_key(self, channel: str, chat: str, unique: str) -> str:
+        """The key that recognises an update again, its chat id keyed away."""
+        keyed = self.runtime.sealer.digest(f"{channel}-update", f"{chat}:{unique}")
+        return f"{channel}:{keyed[:40]}"
 
     def typed(self, base: JSONDict, chat: str, typed: str) -> Incoming:
         """A typed line: a /command, the choice it names (by number or words), or text."""
@@ -138,10 +145,10 @@ class TypedChats:
         self.answers.serve(self)
         await self.answers.recover(self.name)
 
-    async def answer(self, msg: Incoming) -> None:
+    async def answer(self, msg: Incoming, *, from_inbox: bool = False) -> None:
         """Handle one message in its chat's turn; its answer is stored and delivered after."""
         async with self.turns.turn(msg.chat):
-            handled = await self.runtime.handle_durably(msg)
+            handled = await self.runtime.handle_durably(msg, from_inbox=from_inbox)
             # The choices now open are the last ones shown; none shown, none open.
             offered = [reply.options for reply in handled.replies if reply.options]
             self.offered.offer(msg.chat, offered[-1] if offered else ())
@@ -181,12 +188,18 @@ class ZaloChannel(TypedChats):
         self.api = ZaloBotAPI(token, api_root)
         self.polling = polling
         self._poller: asyncio.Task[None] | None = None
+        self._inbox = Inbox(runtime, CHANNEL, self._inbox_key)
+        # Polled updates in the order they came, across restarts (while the clock goes on).
+        self._arrivals = itertools.count(time.time_ns() // 1000)
 
     async def start(self) -> None:
-        """Check the token (getMe) and start polling when configured."""
+        """Check the token (getMe), deliver what was owed, and start polling when configured:
+        the updates kept in the inbox first."""
         me = await self.api.call("getMe")
         await self.deliver_owed()
         if self.polling:
+            for update in await self._inbox.recover():
+                self.in_background(self.process(update, from_inbox=True))
             self._poller = asyncio.create_task(self._poll())
         log.info("zalo bot %s started", (me or {}).get("account_name", ""))
 
@@ -204,9 +217,7 @@ class ZaloChannel(TypedChats):
     def to_incoming(self, update: JSONDict) -> Incoming | None:
         """Normalise a Zalo update; None for what cannot be one (no sender, chat or id)."""
         message = object_field(update.get("message"))
-        user = text_field(object_field(message.get("from")).get("id"))
-        chat = text_field(object_field(message.get("chat")).get("id"))
-        message_id = text_field(message.get("message_id"))
+        user, chat, message_id = _who_and_which(message)
         if not user or not chat or not message_id:
             return None
         base = self.base(CHANNEL, user, chat, message_id)
@@ -225,12 +236,27 @@ class ZaloChannel(TypedChats):
         what = "sticker" if event == "message.sticker.received" else "other"
         return Incoming(kind=Kind.UNSUPPORTED, unsupported=what, **base)
 
-    async def process(self, payload: Any) -> None:
+    async def process(self, payload: Any, *, from_inbox: bool = False) -> None:
         """Handle one update, bare or wrapped, in its chat's turn."""
         update = unwrap(payload)
         msg = self.to_incoming(update) if update is not None else None
         if msg is not None:
-            await self.answer(msg)
+            await self.answer(msg, from_inbox=from_inbox)
+
+    def _inbox_key(self, update: JSONDict) -> tuple[str, int] | None:
+        user, chat, message_id = _who_and_which(object_field(update.get("message")))
+        if not user or not chat or not message_id:
+            return None  # not an update to handle: nothing to keep
+        return self.dedupe_key(CHANNEL, chat, message_id), next(self._arrivals)
+
+    async def _kept(self, update: JSONDict) -> bool:
+        """Keep a polled update before it is handled: Zalo hands each out once, no offset."""
+        try:
+            await self._inbox.keep([update])
+        except Exception as error:
+            log.warning("zalo update not kept (%s): handled at once", type(error).__name__)
+            return False
+        return True
 
     async def _poll(self) -> None:
         pause = 1.0
@@ -245,7 +271,10 @@ class ZaloChannel(TypedChats):
                 pause = min(pause * 2, 30)
                 continue
             pause = 1.0
-            self.in_background(self.process(result))
+            update = unwrap(result)
+            if update is not None:
+                kept = await self._kept(update)
+                self.in_background(self.process(update, from_inbox=kept))
 
     def add_webhook(self, app: web.Application, path: str, secret: str) -> None:
         """Take Zalo's webhook calls at `path`; a missing or wrong secret header gets 403."""
@@ -286,6 +315,13 @@ class ZaloChannel(TypedChats):
                 raise delivery_error(error) from None
 
         return call
+
+
+def _who_and_which(message: JSONDict) -> tuple[str, str, str]:
+    """A Zalo message's sender, chat and message id ("" where missing)."""
+    sender = text_field(object_field(message.get("from")).get("id"))
+    chat = text_field(object_field(message.get("chat")).get("id"))
+    return sender, chat, text_field(message.get("message_id"))
 
 
 def text_pieces(reply: Reply, *, shown_media: int = 0) -> list[str]:
