@@ -8,6 +8,7 @@ import contextlib
 import io
 import logging
 import socket
+import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -54,6 +55,30 @@ async def api() -> AsyncIterator[FakeTelegramAPI]:
     """The fake Bot API server."""
     async with FakeTelegramAPI() as fake:
         yield fake
+
+
+_BOTS: list[asyncio.subprocess.Process] = []
+
+
+async def spawn_bot(*args: str, cwd: Path, env: dict[str, str]) -> asyncio.subprocess.Process:
+    """`tipline ARGS` started in the background, its output piped; killed after the test if
+    it still runs then (a failed check stops a test before it stops the bot)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, cwd=cwd, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _BOTS.append(process)
+    return process
+
+
+@pytest.fixture(autouse=True)
+def _no_bot_left_running() -> Iterator[None]:
+    yield
+    while _BOTS:
+        process = _BOTS.pop()
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
 
 
 def free_port() -> int:

@@ -17,7 +17,7 @@ from bot.cli import answer_sender, serving
 from bot.runtime import Runtime
 from bot.settings import load_settings
 from tests.conftest import PG_URL
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import free_port, spawn_bot
 from tests.fake_telegram import FakeTelegramAPI
 from tests.fake_zalo import TOKEN as ZALO_TOKEN
 from tests.fake_zalo import FakeZaloBotAPI
@@ -125,10 +125,7 @@ async def start_bot(
         TIPLINE_SECRET_KEY=SECRET,
         TIPLINE_DIGEST_TIME=digest_time,
     )
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args, cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    return await spawn_bot(*args, cwd=tmp_path, env=env)
 
 
 async def stop_bot(process: asyncio.subprocess.Process) -> str:

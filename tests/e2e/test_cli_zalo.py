@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 
 from bot.channels.zalo_oa import TokenFile
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import free_port, spawn_bot
 from tests.e2e.test_cli import SECRET, clean_env, stop_bot
 from tests.fake_telegram import FakeTelegramAPI
 from tests.fake_zalo import TOKEN, FakeZaloBotAPI
@@ -30,10 +29,7 @@ async def start_both(
         TIPLINE_SECRET_KEY=SECRET,
         **settings,
     )
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args, cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    return await spawn_bot(*args, cwd=tmp_path, env=env)
 
 
 async def test_tipline_run_serves_telegram_and_zalo_together(tmp_path: Path) -> None:
