@@ -217,16 +217,23 @@ async def test_a_message_taken_over_mid_way_is_finished_by_its_new_sender_alone(
     assert row.state is OutboxState.SENT and row.attempts == 2
 
 
+async def a_morning_of_digests(runtime: Runtime, count: int) -> list[int]:
+    """`count` officers with a digest queued each, and one more (the last) with none; on the
+    wall clock, so the sender's loop finds them due."""
+    runtime.clock = utc_now
+    officers = await officers_on_telegram(runtime, count + 1)
+    digests = [
+        (officer, Reply(f"Bản tin {n}"), Priority.DIGEST)
+        for n, officer in enumerate(officers[:count])
+    ]
+    await queue(runtime, digests)
+    return officers
+
+
 async def test_an_urgent_alert_overtakes_a_morning_of_digests(
     runtime: Runtime, api: FakeTelegramAPI
 ) -> None:
-    runtime.clock = utc_now
-    officers = await officers_on_telegram(runtime, 201)
-    digests = [
-        (officer, Reply(f"Bản tin {n}"), Priority.DIGEST)
-        for n, officer in enumerate(officers[:200])
-    ]
-    await queue(runtime, digests)
+    officers = await a_morning_of_digests(runtime, 200)
     pacer = Pacer(per_second=50)
     alert_chat = FIRST_CHAT + 200
 
@@ -258,13 +265,7 @@ async def leased(runtime: Runtime) -> int:
 async def test_digests_starved_by_residents_answers_leave_room_for_an_urgent_alert(
     runtime: Runtime, api: FakeTelegramAPI
 ) -> None:
-    runtime.clock = utc_now
-    officers = await officers_on_telegram(runtime, 101)
-    digests = [
-        (officer, Reply(f"Bản tin {n}"), Priority.DIGEST)
-        for n, officer in enumerate(officers[:100])
-    ]
-    await queue(runtime, digests)
+    officers = await a_morning_of_digests(runtime, 100)
     pacer = Pacer(per_second=20)
 
     async def crowd(lane: int) -> None:
