@@ -112,7 +112,7 @@ class OutboxSender:
         anything = self._places_for_any()
         async with self.runtime.db.transaction() as db:
             deliveries = await self._take_some(db, anything, None) if anything else []
-            if len(deliveries) == anything < room:  # more may be due: none of them digests
+            if anything < room:  # the places digests may not take
                 deliveries += await self._take_some(db, room - anything, Priority.NOTICE)
         for delivery in deliveries:
             self._tasks[delivery.outbox_id] = asyncio.create_task(self._serve(delivery))
