@@ -13,6 +13,7 @@ from bot.channels.base import DeliveryError, Sender
 from bot.pacing import Pacer, Priority
 from bot.runtime import Runtime
 from handlers.notices import LEASE, Delivery, keep_delivery, settle_delivery, take_deliveries
+from handlers.types import Context
 
 log = logging.getLogger("tipline.outbox")
 
@@ -110,19 +111,19 @@ class OutboxSender:
         # take, which may end in digests, stops where the digests' places do; had it filled
         # the room, an urgent alert waited for digests that waited for the crowd's answers.
         anything = self._places_for_any()
+        ctx = self.runtime.context()  # one moment for both claims
         async with self.runtime.db.transaction() as db:
-            deliveries = await self._take_some(db, anything, None) if anything else []
+            deliveries = await self._take_some(db, ctx, anything, None) if anything else []
             if anything < room:  # the places digests may not take
-                deliveries += await self._take_some(db, room - anything, Priority.NOTICE)
+                deliveries += await self._take_some(db, ctx, room - anything, Priority.NOTICE)
         for delivery in deliveries:
             self._tasks[delivery.outbox_id] = asyncio.create_task(self._serve(delivery))
             self._priorities[delivery.outbox_id] = delivery.priority
         return len(deliveries)
 
     async def _take_some(
-        self, db: AsyncSession, limit: int, most: Priority | None
+        self, db: AsyncSession, ctx: Context, limit: int, most: Priority | None
     ) -> list[Delivery]:
-        ctx = self.runtime.context()
         return await take_deliveries(
             db, ctx, limit=limit, lease=self.lease, holding=self._tasks, most=most
         )
