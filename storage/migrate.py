@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -9,6 +10,7 @@ from alembic.config import Config
 from sqlalchemy.engine import Connection
 
 from storage.db import Database
+from storage.locks import hold_on
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -21,13 +23,25 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+# Processes started together all call upgrade(): one migrates, the others wait for its commit,
+# then find nothing left to do. On SQLite the migration's own write transaction does the same.
+MIGRATION_LOCK = "tipline:migrations"
+
+
 async def upgrade(db: Database, revision: str = "head") -> None:
     """Bring the schema up to `revision` (the newest by default)."""
-    async with db.engine.begin() as conn:
-        await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
+    await _migrate(db, lambda config: command.upgrade(config, revision))
 
 
 async def downgrade(db: Database, revision: str) -> None:
     """Take the schema back to `revision`."""
+    await _migrate(db, lambda config: command.downgrade(config, revision))
+
+
+async def _migrate(db: Database, step: Callable[[Config], None]) -> None:
+    def run(connection: Connection) -> None:
+        hold_on(connection, MIGRATION_LOCK)
+        step(alembic_config(connection))
+
     async with db.engine.begin() as conn:
-        await conn.run_sync(lambda sync: command.downgrade(alembic_config(sync), revision))
+        await conn.run_sync(run)
