@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.runtime import Runtime
 from handlers.alerts import escalate_unacknowledged
@@ -14,6 +16,7 @@ from handlers.digest import prepare_digests, queue_digests
 from handlers.housekeeping import housekeeping
 from handlers.passphrases import BATCH, hash_sealed
 from handlers.patrol_admin import check_patrols
+from storage.locks import hold
 from storage.tips import replace_passphrases, sealed_passphrases
 
 log = logging.getLogger("tipline.scheduler")
@@ -22,9 +25,21 @@ HOUSEKEEPING_MINUTES = 15
 PASSPHRASE_POLL_SECONDS = 2.0
 
 
+@asynccontextmanager
+async def job_transaction(runtime: Runtime, job: str) -> AsyncIterator[AsyncSession]:
+    """A job's transaction, begun once no other process runs the same job.
+
+    Every process ticks every job: the one that comes second waits for the first's commit,
+    then finds its work done (escalated tips are marked, missed patrols stored) and does none.
+    """
+    async with runtime.db.transaction() as db:
+        await hold(db, f"tipline:job:{job}")
+        yield db
+
+
 async def run_housekeeping(runtime: Runtime) -> dict[str, int]:
     """One housekeeping pass in its own transaction."""
-    async with runtime.db.transaction() as db:
+    async with job_transaction(runtime, "housekeeping") as db:
         removed = await housekeeping(db, runtime.context())
     log.info("housekeeping removed %s", removed)
     return removed
@@ -32,7 +47,7 @@ async def run_housekeeping(runtime: Runtime) -> dict[str, int]:
 
 async def run_escalation(runtime: Runtime) -> int:
     """Escalate unacknowledged urgent tips to district officers, in one transaction."""
-    async with runtime.db.transaction() as db:
+    async with job_transaction(runtime, "escalation") as db:
         escalated = await escalate_unacknowledged(db, runtime.context())
     if escalated:
         runtime.outbox_ready.set()
@@ -42,7 +57,7 @@ async def run_escalation(runtime: Runtime) -> int:
 
 async def run_patrol_check(runtime: Runtime) -> dict[str, int]:
     """Raise missed patrols and close forgotten shifts, in one transaction."""
-    async with runtime.db.transaction() as db:
+    async with job_transaction(runtime, "patrol-check") as db:
         result = await check_patrols(db, runtime.context())
     if result["missed"]:
         runtime.outbox_ready.set()

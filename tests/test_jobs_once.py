@@ -1,0 +1,82 @@
+"""Scheduled jobs fired by two processes at the same instant do their work once, and neither fails.
+
+The second process is a second Runtime with a Database of its own: its own connections (and on
+SQLite its own writer lock), meeting the first only in the database, as two processes do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.runtime import Runtime
+from bot.scheduler import run_escalation, run_housekeeping, run_patrol_check
+from storage.db import Database
+from storage.models import MissedPatrol, Outbox
+from tests.conftest import FakeClock, Person, file_tip
+from tests.test_officers import officer
+from tests.test_patrols import local
+
+ROUNDS = 4
+
+
+@pytest.fixture
+async def other(runtime: Runtime) -> AsyncIterator[Runtime]:
+    """A second process on the same database, with the same settings and clock."""
+    second = replace(runtime, db=Database(runtime.db.url))
+    yield second
+    await second.db.dispose()
+
+
+async def outbox_rows(runtime: Runtime) -> int:
+    """How many messages are queued, for anyone."""
+    async with runtime.db.reading() as db:
+        return int(await db.scalar(select(func.count()).select_from(Outbox)) or 0)
+
+
+async def test_escalation_fired_in_two_processes_at_once_escalates_each_tip_once(
+    runtime: Runtime, other: Runtime, clock: FakeClock
+) -> None:
+    await officer(runtime, "An", "an-thuy")
+    await officer(runtime, "Huyen", None)
+    resident = Person(runtime, user="r1", chat="r1")
+    for round_ in range(ROUNDS):
+        for n in range(5):
+            await file_tip(resident, area="an thuy", urgent=True, story=f"Gấp {round_}.{n}")
+        before = await outbox_rows(runtime)
+        clock.advance(minutes=16)
+        counts = await asyncio.gather(run_escalation(runtime), run_escalation(other))
+        assert sorted(counts) == [0, 5], counts
+        assert await outbox_rows(runtime) == before + 5  # one officer above the commune
+        clock.advance(hours=1)  # past the per-minute limits on filing tips
+
+
+async def test_patrol_check_fired_in_two_processes_at_once_raises_each_miss_once(
+    runtime: Runtime, other: Runtime, clock: FakeClock
+) -> None:
+    boss = await officer(runtime, "An", "an-thuy")
+    for n in range(5):
+        await boss.send(f"/newpatrol Tổ {n}")
+        await boss.send(f"/schedule Tổ {n} | Mon-Sun 21:00-23:30")
+    for day in range(25, 25 + ROUNDS):
+        clock.now = local(day, 21, 31)  # nobody checked in: five groups missed tonight
+        results = await asyncio.gather(run_patrol_check(runtime), run_patrol_check(other))
+        assert sorted(result["missed"] for result in results) == [0, 5], results
+    async with runtime.db.reading() as db:
+        missed = await db.scalar(select(func.count()).select_from(MissedPatrol))
+    assert missed == 5 * ROUNDS
+    assert await outbox_rows(runtime) == 5 * ROUNDS
+
+
+async def test_housekeeping_in_two_processes_at_once_fails_neither(
+    runtime: Runtime, other: Runtime, clock: FakeClock
+) -> None:
+    resident = Person(runtime, user="r1", chat="r1")
+    await resident.send("/tip")  # a draft left to expire
+    clock.advance(days=30)
+    removed = await asyncio.gather(run_housekeeping(runtime), run_housekeeping(other))
+    assert sum(result["drafts"] for result in removed) == 1, removed
