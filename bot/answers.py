@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,7 +26,15 @@ from bot.channels.base import DeliveryError, Part
 from bot.pacing import Pacer, Priority
 from handlers.sealing import Sealer
 from handlers.types import Reply
-from storage.answers import list_answers, remove_answer, set_answer_progress
+from storage.answers import (
+    AnswerRow,
+    adopt_answer,
+    earlier_answers,
+    list_answers,
+    orphaned_answers,
+    remove_answer,
+    set_answer_progress,
+)
 from storage.db import Database
 from storage.group_commit import GroupCommit
 
@@ -34,6 +43,8 @@ log = logging.getLogger("tipline.answers")
 RETRY_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0)
 # A refusal that is neither "too many" nor the network (a 400) will not heal by waiting long.
 GIVE_UP_AFTER = 5
+# How often a chat's next answer looks whether another process delivered the one before.
+EARLIER_POLL_SECONDS = 0.05
 
 ChatKey = tuple[str, str]
 
@@ -70,6 +81,51 @@ def open_answer(sealer: Sealer, key: str, box: bytes, sent_parts: int) -> Answer
     return None if plain is None else Answer.from_json(json.loads(plain), sent_parts=sent_parts)
 
 
+def answer_chat_key(sealer: Sealer, channel: str, chat: str) -> str:
+    """The chat an answer is for, as a keyed hash: processes order its answers by it."""
+    return sealer.digest("answer-chat", f"{channel}:{chat}")[:32]
+
+
+class Peers(Protocol):
+    """The processes sharing the database, as far as delivering answers needs to know."""
+
+    @property
+    def name(self) -> str:
+        """This process's name, as its answers' rows record it."""
+
+    @property
+    def alive(self) -> frozenset[str]:
+        """The processes alive, this one among them."""
+
+    @property
+    def alone(self) -> bool:
+        """Whether no other process shares the database."""
+
+    def is_alive(self, name: str | None) -> bool:
+        """Whether the named process is this one or another one alive."""
+
+
+@dataclass(frozen=True, slots=True)
+class Alone:
+    """A process sharing its database with nobody: the console, a test, `tipline run`."""
+
+    name: str = field(default_factory=socket.gethostname)  # Runtime.process's default too
+
+    @property
+    def alone(self) -> bool:
+        """Always."""
+        return True
+
+    @property
+    def alive(self) -> frozenset[str]:
+        """This process alone."""
+        return frozenset({self.name})
+
+    def is_alive(self, name: str | None) -> bool:
+        """Only this process is."""
+        return name == self.name
+
+
 class AnswerChannel(Protocol):
     """A chat platform that can say how an answer is delivered."""
 
@@ -89,9 +145,15 @@ class AnswerSender:
     """Delivers stored answers, each chat's in order, until the platform takes them."""
 
     def __init__(
-        self, db: Database, commits: GroupCommit, sealer: Sealer, pacers: Mapping[str, Pacer]
+        self,
+        db: Database,
+        commits: GroupCommit,
+        sealer: Sealer,
+        pacers: Mapping[str, Pacer],
+        peers: Peers | None = None,
     ) -> None:
         self.db = db
+        self.peers: Peers = peers or Alone()
         self.commits = commits
         self.sealer = sealer
         self.pacers = pacers
@@ -119,21 +181,40 @@ class AnswerSender:
         task.add_done_callback(self._tasks.discard)
 
     async def recover(self, channel: str) -> int:
-        """Queue what a channel still owed when the process last stopped; returns how many."""
+        """Queue what this process still owed on a channel when it last stopped, and what
+        processes no longer alive left; returns how many."""
         async with self.db.reading() as db:
-            rows = [
-                (r.id, r.key, r.box, r.sent_parts) for r in await list_answers(db, channel=channel)
-            ]
-        for answer_id, key, box, sent_parts in rows:
-            answer = open_answer(self.sealer, key, box, sent_parts)
-            if answer is None:
-                log.warning("answer=%d cannot be opened (secret key changed): dropped", answer_id)
-                await self._forget(answer_id)
+            rows = await list_answers(db, channel=channel, owner=self.peers.name)
+            owed = [(r.id, r.key, r.box, r.sent_parts) for r in rows]
+        for answer_id, key, box, sent_parts in owed:
+            answer = await self._opened(answer_id, key, box, sent_parts)
+            if answer is not None:
+                self.send(channel, answer_id, answer)
+        if owed:
+            log.info("%d %s answers owed from before the restart", len(owed), channel)
+        return len(owed) + await self.adopt_orphans(channel)
+
+    async def adopt_orphans(self, channel: str) -> int:
+        """Take over the answers of processes no longer alive; returns how many.
+
+        A chat this process is sending to is left out: its sender takes them over itself,
+        before its own (see _after_earlier).
+        """
+        alive = set(self.peers.alive) | {self.peers.name}
+        async with self.db.reading() as db:
+            orphans = await orphaned_answers(db, channel=channel, alive=alive)
+        busy = {answer_chat_key(self.sealer, ch, chat) for ch, chat in self._queues}
+        taken = 0
+        for answer_id, owner, chat_key in orphans:
+            if chat_key in busy:
                 continue
-            self.send(channel, answer_id, answer)
-        if rows:
-            log.info("%d %s answers owed from before the restart", len(rows), channel)
-        return len(rows)
+            adopted = await self._adopt(answer_id, owner)
+            if adopted is not None:
+                self.send(channel, adopted.answer_id, adopted.answer)
+                taken += 1
+        if taken:
+            log.info("%d %s answers taken over from processes gone", taken, channel)
+        return taken
 
     async def drain(self, seconds: float) -> bool:
         """Wait (up to `seconds`) until every queued answer went out."""
@@ -149,12 +230,51 @@ class AnswerSender:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    async def _opened(self, answer_id: int, key: str, box: bytes, sent_parts: int) -> Answer | None:
+        answer = open_answer(self.sealer, key, box, sent_parts)
+        if answer is None:
+            log.warning("answer=%d cannot be opened (secret key changed): dropped", answer_id)
+            await self._forget(answer_id)
+        return answer
+
+    async def _adopt(self, answer_id: int, was: str | None) -> _Owed | None:
+        async def work(db: AsyncSession) -> tuple[str, bytes, int] | None:
+            row = await adopt_answer(db, answer_id, was=was, owner=self.peers.name)
+            return None if row is None else (row.key, row.box, row.sent_parts)
+
+        taken = await self.commits.run(work)
+        if taken is None:
+            return None  # another process took it first
+        answer = await self._opened(answer_id, *taken)
+        return None if answer is None else _Owed(answer_id, answer)
+
+    async def _after_earlier(self, channel: str, owed: _Owed) -> None:
+        """Wait until the chat's answers committed earlier by other processes went out; those
+        whose process died are delivered here, first."""
+        row = AnswerRow(
+            channel, answer_chat_key(self.sealer, channel, owed.answer.chat), self.peers.name
+        )
+        while True:
+            async with self.db.reading() as db:
+                earlier = await earlier_answers(db, row=row, before=owed.answer_id)
+            if not earlier:
+                return
+            orphans = [(id_, owner) for id_, owner in earlier if not self.peers.is_alive(owner)]
+            for answer_id, owner in orphans:
+                adopted = await self._adopt(answer_id, owner)
+                if adopted is not None:
+                    await self._deliver(channel, adopted)
+            if not orphans:
+                await asyncio.sleep(EARLIER_POLL_SECONDS)
+
     async def _serve_chat(self, key: ChatKey) -> None:
         queue = self._queues[key]
         try:
             while queue:
                 owed = queue[0]
                 try:
+                    if not self.peers.alone:
+                        await self._after_earlier(key[0], owed)
                     await self._deliver(key[0], owed)
                 except Exception:
                     # A bug, not the platform: the row stays and is tried again at the next start.

@@ -31,6 +31,7 @@ from bot.channels.zalo_oa import TokenFile, ZaloOAChannel, ZaloOAClient
 from bot.logs import setup_logging
 from bot.outbox import OutboxSender
 from bot.pacing import Pacer
+from bot.processes import Presence, process_name
 from bot.runtime import Runtime
 from bot.scheduler import hash_passphrases_forever, start_scheduler
 from bot.settings import Settings, SettingsError, load_settings, parse_listen
@@ -70,15 +71,19 @@ async def check_database(settings: Settings) -> None:
             await db.dispose()
 
 
-def build_runtime(settings: Settings, secret: str) -> Runtime:
-    """Wire the database, keys and operator data together."""
-    return Runtime(
+def build_runtime(settings: Settings, secret: str, *, serving: str = "") -> Runtime:
+    """Wire the database, keys and operator data together; `serving` is the address this
+    process serves (it names the process among those sharing the database)."""
+    runtime = Runtime(
         db=open_database(settings),
         sealer=Sealer(secret),
         catalog=settings.catalog(),
         timezone=settings.zone,
         limits=settings.limits(),
     )
+    if serving:
+        runtime.process = settings.process_name or process_name(serving)
+    return runtime
 
 
 def pacers_for(settings: Settings, channels: Iterable[str]) -> dict[str, Pacer]:
@@ -87,12 +92,17 @@ def pacers_for(settings: Settings, channels: Iterable[str]) -> dict[str, Pacer]:
 
 
 @contextlib.asynccontextmanager
-async def background(runtime: Runtime, outbox: OutboxSender) -> AsyncIterator[None]:
-    """Run the outbox sender, the passphrase hashing and the scheduler around the body."""
+async def background(
+    runtime: Runtime, outbox: OutboxSender, presence: Presence | None = None
+) -> AsyncIterator[None]:
+    """Run the outbox sender, the passphrase hashing, the scheduler and (sharing the database
+    with other processes) the beats around the body."""
     tasks = [
         asyncio.create_task(outbox.run_forever()),
         asyncio.create_task(hash_passphrases_forever(runtime)),
     ]
+    if presence is not None:
+        tasks.append(asyncio.create_task(presence.beat_forever()))
     scheduler = start_scheduler(runtime)
     try:
         yield
@@ -112,11 +122,11 @@ async def until_stopped() -> None:
     await stop.wait()
 
 
-def answer_sender(settings: Settings, runtime: Runtime) -> AnswerSender:
+def answer_sender(settings: Settings, runtime: Runtime, presence: Presence) -> AnswerSender:
     """What delivers residents' answers; its pacers are the outbox's too: one budget per
     platform for everything sent there."""
     pacers = pacers_for(settings, (TELEGRAM, ZALO, ZALO_OA, CONSOLE))
-    return AnswerSender(runtime.db, runtime.commits, runtime.sealer, pacers)
+    return AnswerSender(runtime.db, runtime.commits, runtime.sealer, pacers, presence)
 
 
 def chat_channels(
@@ -144,18 +154,22 @@ def chat_channels(
 
 @contextlib.asynccontextmanager
 async def serving(
-    runtime: Runtime, answers: AnswerSender, channels: list[ChatChannel]
+    runtime: Runtime, presence: Presence, answers: AnswerSender, channels: list[ChatChannel]
 ) -> AsyncIterator[None]:
     """Migrate, start every channel, and run the outbox and scheduler until the body ends."""
     started: list[ChatChannel] = []
+    entered = False
     try:
         await upgrade(runtime.db)
+        await presence.enter()
+        entered = True
         for channel in channels:
+            presence.watch(functools.partial(answers.adopt_orphans, channel.name))
             started.append(channel)  # stopped even if its start fails: its sessions close
             await channel.start()
         senders: dict[str, Sender] = {channel.name: channel for channel in channels}
         outbox = OutboxSender(runtime, senders, pacers=answers.pacers)
-        async with background(runtime, outbox):
+        async with background(runtime, outbox, presence):
             # Everything built so far (modules, the engine, the bot) lives as long as the
             # process: frozen, Python's cycle collector stops walking it on every full pass.
             # Unfrozen, those passes cost a fifth of the time under a burst (bench/README.md).
@@ -165,6 +179,8 @@ async def serving(
         for channel in reversed(started):
             await channel.stop()
         await answers.close()
+        if entered:
+            await presence.leave()
         await runtime.db.dispose()
 
 
@@ -188,9 +204,11 @@ def official_account(
 
 async def run_polling(settings: Settings) -> None:
     """The bot on every configured platform, by long polling."""
-    runtime = build_runtime(settings, settings.require_secret())
-    answers = answer_sender(settings, runtime)
-    async with serving(runtime, answers, chat_channels(settings, runtime, answers, polling=True)):
+    runtime = build_runtime(settings, settings.require_secret(), serving="run")
+    presence = Presence(runtime, runtime.process)
+    answers = answer_sender(settings, runtime, presence)
+    channels = chat_channels(settings, runtime, answers, polling=True)
+    async with serving(runtime, presence, answers, channels):
         await until_stopped()
 
 
@@ -229,13 +247,14 @@ async def run_webhook(settings: Settings, listen: str, url: str) -> None:
     host, port = parse_listen(listen)
     if not url.startswith(("https://", "http://")):
         raise SettingsError(f"tipline: --url {url!r}: expected https://...")
-    runtime = build_runtime(settings, settings.require_secret())
-    answers = answer_sender(settings, runtime)
+    runtime = build_runtime(settings, settings.require_secret(), serving=listen)
+    presence = Presence(runtime, runtime.process)
+    answers = answer_sender(settings, runtime, presence)
     channels = chat_channels(settings, runtime, answers, polling=False)
     app = web.Application(client_max_size=1024 * 1024)
     announce = mount_webhooks(settings, runtime, channels, app, url)
     runner = web.AppRunner(app, access_log=None)
-    async with serving(runtime, answers, channels):
+    async with serving(runtime, presence, answers, channels):
         try:
             await runner.setup()
             await web.TCPSite(runner, host, port).start()

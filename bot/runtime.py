@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,18 +14,19 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.answers import Answer, seal_answer
+from bot.answers import Answer, answer_chat_key, seal_answer
 from handlers.catalog import Catalog
 from handlers.dispatch import dispatch
 from handlers.followup import checked, passphrase_to_check, typed_passphrase
 from handlers.sealing import Sealer
 from handlers.texts import text
 from handlers.types import Context, Incoming, Limits, PassphraseCheck, Reply
-from storage.answers import add_answer
+from storage.answers import AnswerRow, add_answer
 from storage.db import Database
 from storage.group_commit import GroupCommit
 from storage.guards import claim_update
 from storage.inbox import remove_inbox
+from storage.locks import hold
 from storage.outbox import queued_in
 
 log = logging.getLogger("tipline.updates")
@@ -49,6 +51,9 @@ class Runtime:
     clock: Clock = utc_now
     bot_username: str = ""
     outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    # This process among those sharing the database (bot/processes.py): it delivers the
+    # answers its updates commit.
+    process: str = field(default_factory=socket.gethostname)
     commits: GroupCommit = field(init=False)
 
     def __post_init__(self) -> None:
@@ -101,6 +106,9 @@ class Runtime:
         ahead = await self._check_passphrase_ahead(msg)
 
         async def work(session: AsyncSession) -> Handled | None:
+            # Another process may be handling this sender's previous message: wait for its
+            # commit, so that this one reads the conversation as that one left it.
+            await hold(session, f"tipline:sender:{msg.sender}")
             ctx = self.context(ahead)
             if keep is not None and keep.from_inbox:
                 await remove_inbox(session, key=msg.dedupe_key)
@@ -145,9 +153,9 @@ class Runtime:
             return Handled(replies, queued=queued)
         answer = Answer(msg.chat, tuple(replies), keep.button)
         box = seal_answer(self.sealer, msg.dedupe_key, answer)
-        answer_id = await add_answer(
-            session, key=msg.dedupe_key, channel=msg.channel, box=box, now=now
-        )
+        chat_key = answer_chat_key(self.sealer, msg.channel, msg.chat)
+        row = AnswerRow(msg.channel, chat_key, self.process)
+        answer_id = await add_answer(session, key=msg.dedupe_key, row=row, box=box, now=now)
         return Handled(replies, answer, answer_id, queued)
 
     async def _failed(self, msg: Incoming, keep: _Keep | None) -> Handled:

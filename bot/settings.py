@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     digest_catch_up_hours: int = Field(default=36, ge=1)
     send_rate: float = Field(default=PER_SECOND, gt=0)
     chat_burst: int = Field(default=CHAT_BURST, ge=1)
+    # Unique among the processes sharing the database; by default the host and address.
+    process_name: str | None = Field(default=None, min_length=1, max_length=80)
     log_level: str = "INFO"
 
     @field_validator("telegram_api_url", "zalo_api_url", "zalo_oa_api_url", "zalo_oa_oauth_url")

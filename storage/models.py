@@ -249,6 +249,27 @@ class PendingAnswer(Base):
     box: Mapped[bytes] = mapped_column(LargeBinary)
     sent_parts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
+    # A keyed hash of the chat, so that processes sharing the database send its answers in
+    # the order they were committed; and the process delivering it (BotProcess.name).
+    chat_key: Mapped[str | None] = mapped_column(String(32))
+    owner: Mapped[str | None] = mapped_column(String(80))
+
+    __table_args__ = (Index("ix_pending_answer_chat", "channel", "chat_key", "id"),)
+
+
+class BotProcess(Base):
+    """A Tipline process sharing the database, alive while it keeps beating.
+
+    Named by its host and address, so that a restarted process is itself again and takes up
+    at once the answers it still owed; another's are taken once it missed its beats.
+    """
+
+    __tablename__ = "bot_process"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    incarnation: Mapped[str] = mapped_column(String(16))  # tells a restart from a namesake
+    started_at: Mapped[datetime]
+    seen_at: Mapped[datetime]
 
 
 class InboxUpdate(Base):

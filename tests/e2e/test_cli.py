@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import make_url
 
 from bot.cli import answer_sender, serving
+from bot.processes import Presence
 from bot.runtime import Runtime
 from bot.settings import load_settings
 from tests.conftest import PG_URL
@@ -172,7 +173,8 @@ async def test_serving_freezes_what_lives_as_long_as_the_process(runtime: Runtim
     gc.unfreeze()
     try:
         settings = load_settings(_env_file=None)
-        async with serving(runtime, answer_sender(settings, runtime), []):
+        presence = Presence(runtime, runtime.process)
+        async with serving(runtime, presence, answer_sender(settings, runtime, presence), []):
             # The cycle collector no longer walks the modules, engine and bot on full passes.
             assert gc.get_freeze_count() > 10_000
     finally:
