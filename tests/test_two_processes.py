@@ -1,4 +1,5 @@
-"""Scheduled jobs fired by two processes at the same instant do their work once, and neither fails.
+"""Two processes on one database: scheduled jobs fired at the same instant do their work once
+and neither fails; one sender's messages handled by both at once are read one after the other.
 
 The second process is a second Runtime with a Database of its own: its own connections (and on
 SQLite its own writer lock), meeting the first only in the database, as two processes do.
@@ -15,6 +16,7 @@ from sqlalchemy import func, select
 
 from bot.runtime import Runtime
 from bot.scheduler import run_escalation, run_housekeeping, run_patrol_check
+from handlers.types import Kind
 from storage.db import Database
 from storage.models import MissedPatrol, Outbox
 from tests.conftest import FakeClock, Person, file_tip
@@ -80,3 +82,19 @@ async def test_housekeeping_in_two_processes_at_once_fails_neither(
     clock.advance(days=30)
     removed = await asyncio.gather(run_housekeeping(runtime), run_housekeeping(other))
     assert sum(result["drafts"] for result in removed) == 1, removed
+
+
+async def test_one_senders_two_messages_in_two_processes_at_once_are_read_in_turn(
+    runtime: Runtime, other: Runtime
+) -> None:
+    resident = Person(runtime, user="r1", chat="r1")
+    for _ in range(ROUNDS):
+        await resident.send("/tip")
+        # A double tap: the same answer to "Bước 1", reaching both processes together.
+        taps = [resident.incoming(Kind.TEXT, text="ma tuy") for _ in range(2)]
+        answers = await asyncio.gather(runtime.handle(taps[0]), other.handle(taps[1]))
+        firsts = sorted(replies[0].text for replies in answers)
+        # The second reads the conversation as the first left it: at the area, not the category
+        # (so "ma tuy" is no commune's name there, and the question is asked again).
+        assert firsts[0].startswith("Bước 2") and firsts[1].startswith("Hãy bấm"), firsts
+        await resident.send("/cancel")
