@@ -2,6 +2,8 @@
 
     python -m bench.throughput                       # 500 chats, 0 and 50 ms per API call
     python -m bench.throughput --chats 20 --smoke    # a tiny run: correctness, not speed
+    python -m bench.throughput --only tipline --database-url postgresql+asyncpg://...
+                                                     # Tipline on PostgreSQL (emptied first)
 
 For each latency a fake Bot API runs in its own process, preloaded with updates from the
 chats: for Tipline each chat walks the real tip flow (the /tip command, then the answers
@@ -33,6 +35,10 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from storage.db import Database
 from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegramAPI
 
 # Typed answers walk the tip flow as on a phone keyboard (the flow takes words for buttons).
@@ -133,8 +139,11 @@ def measure(
     latency: float,
     chats: int,
     timeout: float,
+    database_url: str = "",
 ) -> Run:
-    """Start the fake and the bot, wait until every chat is done, stop both; returns figures."""
+    """Start the fake and the bot, wait until every chat is done, stop both; returns figures.
+
+    Tipline runs on a SQLite file of its own, or on `database_url` (emptied first)."""
     tipline = name == "tipline"
     here, there = multiprocessing.Pipe()
     fake = multiprocessing.Process(target=serve, args=(latency, chats, tipline, there))
@@ -143,7 +152,9 @@ def measure(
     with tempfile.TemporaryDirectory() as folder:
         log_path = Path(folder) / "bot.log"
         env = {**env, "TIPLINE_TELEGRAM_API_URL": root}
-        env["TIPLINE_DATABASE_URL"] = f"sqlite+aiosqlite:///{folder}/bench.db"
+        env["TIPLINE_DATABASE_URL"] = database_url or f"sqlite+aiosqlite:///{folder}/bench.db"
+        if database_url:
+            asyncio.run(_emptied(database_url))
         with log_path.open("w") as log:
             bot = subprocess.Popen([*command, root, DEFAULT_TOKEN], env=env, stderr=log, cwd=folder)
             stats = _wait_until_done(here, bot, chats, timeout)
@@ -155,7 +166,13 @@ def measure(
             bot.terminate()
             bot.wait(timeout=60)
         handler_ms = [float(ms) for ms in re.findall(r" ms=([\d.]+)", log_path.read_text())]
-        stored = _tips_stored(Path(folder) / "bench.db") if tipline else None
+        stored = None
+        if tipline:
+            stored = (
+                asyncio.run(_tips_in_postgres(database_url))
+                if database_url
+                else _tips_stored(Path(folder) / "bench.db")
+            )
     here.send("stop")
     fake.join(timeout=10)
     seconds = stats["last"] - stats["first"]
@@ -174,6 +191,28 @@ def measure(
         stored,
         handler_ms,
     )
+
+
+async def _emptied(url: str) -> None:
+    """Drop everything in the PostgreSQL database's public schema: each run starts fresh."""
+    db = Database(url)
+    try:
+        async with db.engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+    finally:
+        await db.dispose()
+
+
+async def _tips_in_postgres(url: str) -> int:
+    db = Database(url)
+    try:
+        async with db.reading() as session:
+            return int(await session.scalar(text("SELECT count(*) FROM tip")) or 0)
+    except DBAPIError:  # the bot died before creating its tables
+        return 0
+    finally:
+        await db.dispose()
 
 
 def _tips_stored(path: Path) -> int:
@@ -253,6 +292,9 @@ def main() -> None:
     parser.add_argument(
         "--only", action="append", choices=list(commands()), help="run just these bots"
     )
+    parser.add_argument(
+        "--database-url", default="", help="Tipline on this PostgreSQL database (emptied first)"
+    )
     args = parser.parse_args()
     env = {
         **os.environ,
@@ -269,7 +311,13 @@ def main() -> None:
     for latency in args.latency or [0.0, 0.05]:
         runs = {
             name: measure(
-                name, command, env, latency=latency, chats=args.chats, timeout=args.timeout
+                name,
+                command,
+                env,
+                latency=latency,
+                chats=args.chats,
+                timeout=args.timeout,
+                database_url=args.database_url,
             )
             for name, command in commands().items()
             if not args.only or name in args.only
