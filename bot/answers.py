@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import DeliveryError, Part
 from bot.pacing import Pacer, Priority
+from bot.peers import Alone, Peers
 from handlers.sealing import Sealer
 from handlers.types import Reply
 from storage.answers import (
@@ -84,46 +84,6 @@ def open_answer(sealer: Sealer, key: str, box: bytes, sent_parts: int) -> Answer
 def answer_chat_key(sealer: Sealer, channel: str, chat: str) -> str:
     """The chat an answer is for, as a keyed hash: processes order its answers by it."""
     return sealer.digest("answer-chat", f"{channel}:{chat}")[:32]
-
-
-class Peers(Protocol):
-    """The processes sharing the database, as far as delivering answers needs to know."""
-
-    @property
-    def name(self) -> str:
-        """This process's name, as its answers' rows record it."""
-
-    @property
-    def alive(self) -> frozenset[str]:
-        """The processes alive, this one among them."""
-
-    @property
-    def alone(self) -> bool:
-        """Whether no other process shares the database."""
-
-    def is_alive(self, name: str | None) -> bool:
-        """Whether the named process is this one or another one alive."""
-
-
-@dataclass(frozen=True, slots=True)
-class Alone:
-    """A process sharing its database with nobody: the console, a test, `tipline run`."""
-
-    name: str = field(default_factory=socket.gethostname)  # Runtime.process's default too
-
-    @property
-    def alone(self) -> bool:
-        """Always."""
-        return True
-
-    @property
-    def alive(self) -> frozenset[str]:
-        """This process alone."""
-        return frozenset({self.name})
-
-    def is_alive(self, name: str | None) -> bool:
-        """Only this process is."""
-        return name == self.name
 
 
 class AnswerChannel(Protocol):

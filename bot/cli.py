@@ -10,7 +10,7 @@ import gc
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -161,14 +161,16 @@ async def serving(
     entered = False
     try:
         await upgrade(runtime.db)
-        await presence.enter()
+        await presence.join()
         entered = True
+        presence.watch(functools.partial(share_budget, answers.pacers, presence))
+        await share_budget(answers.pacers, presence)
         for channel in channels:
             presence.watch(functools.partial(answers.adopt_orphans, channel.name))
             started.append(channel)  # stopped even if its start fails: its sessions close
             await channel.start()
         senders: dict[str, Sender] = {channel.name: channel for channel in channels}
-        outbox = OutboxSender(runtime, senders, pacers=answers.pacers)
+        outbox = OutboxSender(runtime, senders, pacers=answers.pacers, peers=presence)
         async with background(runtime, outbox, presence):
             # Everything built so far (modules, the engine, the bot) lives as long as the
             # process: frozen, Python's cycle collector stops walking it on every full pass.
@@ -182,6 +184,12 @@ async def serving(
         if entered:
             await presence.leave()
         await runtime.db.dispose()
+
+
+async def share_budget(pacers: Mapping[str, Pacer], presence: Presence) -> None:
+    """Each platform's send budget split evenly among the processes alive."""
+    for pacer in pacers.values():
+        pacer.share(len(presence.alive))
 
 
 def official_account(
@@ -227,7 +235,8 @@ def mount_webhooks(
         if isinstance(channel, TelegramChannel):
             secret = runtime.sealer.webhook_token()
             channel.add_webhook(app, parts.path or "/", secret)
-            announce.append(functools.partial(channel.set_webhook, url, secret))
+            connections = settings.webhook_max_connections
+            announce.append(functools.partial(channel.set_webhook, url, secret, connections))
         elif isinstance(channel, ZaloChannel):
             secret = settings.zalo_secret(runtime.sealer.webhook_token("zalo"))
             channel.add_webhook(app, ZALO_PATH, secret)

@@ -6,10 +6,15 @@ short transaction), confirmed after, and each update deleted in the transaction 
 it. The raw update holds who sent it, so it is sealed with the server secret like an address.
 Zalo's getUpdates hands each update out once, with no offset: each is kept before the next
 call, so a kill loses at most the one arriving at that moment.
+
+With other processes on the database, a webhook keeps each update as it arrives, under a keyed
+hash of its sender, so that whichever process handles the sender's next one handles it first:
+a resident's steps are read in Telegram's order even when a lagging process took one of them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -18,7 +23,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.runtime import Runtime
-from storage.inbox import add_inbox, list_inbox, remove_inbox
+from storage.db import Database
+from storage.inbox import Kept, add_inbox, earlier_from_sender, list_inbox, remove_inbox
 
 log = logging.getLogger("tipline.inbox")
 
@@ -34,18 +40,49 @@ class Inbox:
         self.runtime = runtime
         self.channel = channel
         self.key_of = key_of
+        self._arrivals = _Arrivals(runtime, channel)
 
     async def keep(self, batch: list[JSONDict]) -> None:
-        """Store a batch; returns once it is committed."""
-        rows = []
-        for update in batch:
-            found = self.key_of(update)
-            if found is None:
-                continue  # nothing to key it by: it is refused as unreadable when handled
-            key, position = found
-            box = self.runtime.sealer.seal(json.dumps(update), bound_to=f"inbox:{key}")
-            rows.append((key, position, box))
+        """Store a polled batch; returns once it is committed."""
+        rows = [kept for kept in map(self._kept, batch) if kept is not None]
+        await self._store(rows)
 
+    async def keep_arrival(self, update: JSONDict, sender: str) -> bool:
+        """Store an update a webhook took, under its sender (a pseudonym); False if it has no
+        usable id (it is refused as unreadable when handled)."""
+        kept = self._kept(update, self._sender_key(sender))
+        if kept is not None:
+            await self._arrivals.keep(kept)
+        return kept is not None
+
+    async def close(self) -> None:
+        """Release the arrivals' own connections."""
+        await self._arrivals.close()
+
+    async def earlier(self, update: JSONDict, sender: str) -> list[JSONDict]:
+        """The sender's updates another process took before this one and has not handled yet,
+        in the platform's order."""
+        found = self.key_of(update)
+        if found is None:
+            return []
+        async with self.runtime.db.reading() as db:
+            stored = await earlier_from_sender(
+                db, channel=self.channel, sender_key=self._sender_key(sender), before=found[1]
+            )
+        return await self._opened(stored)
+
+    def _sender_key(self, sender: str) -> str:
+        return self.runtime.sealer.digest("inbox-sender", sender)[:32]
+
+    def _kept(self, update: JSONDict, sender_key: str | None = None) -> Kept | None:
+        found = self.key_of(update)
+        if found is None:
+            return None  # nothing to key it by: it is refused as unreadable when handled
+        key, position = found
+        box = self.runtime.sealer.seal(json.dumps(update), bound_to=f"inbox:{key}")
+        return Kept(key, position, box, sender_key)
+
+    async def _store(self, rows: list[Kept]) -> None:
         async def work(db: AsyncSession) -> None:
             await add_inbox(db, channel=self.channel, updates=rows, now=self.runtime.clock())
 
@@ -55,6 +92,12 @@ class Inbox:
         """The updates kept but not handled before the process stopped, in the platform's order."""
         async with self.runtime.db.reading() as db:
             stored = [(row.key, row.box) for row in await list_inbox(db, channel=self.channel)]
+        updates = await self._opened(stored)
+        if updates:
+            log.info("%d %s updates kept from before the restart", len(updates), self.channel)
+        return updates
+
+    async def _opened(self, stored: list[tuple[str, bytes]]) -> list[JSONDict]:
         updates = []
         for key, box in stored:
             plain = self.runtime.sealer.open(box, bound_to=f"inbox:{key}")
@@ -63,8 +106,6 @@ class Inbox:
                 await self._remove(key)
                 continue
             updates.append(json.loads(plain))
-        if updates:
-            log.info("%d %s updates kept from before the restart", len(updates), self.channel)
         return updates
 
     async def forget(self, update: JSONDict) -> None:
@@ -78,3 +119,49 @@ class Inbox:
             await remove_inbox(db, key=key)
 
         await self.runtime.commits.run(work)
+
+
+class _Arrivals:
+    """Webhook updates stored as they arrive: all that came meanwhile in one write, on
+    connections of their own, so that a burst's handling (which may wait for another
+    process's lock) never holds up the record that lets the others see them."""
+
+    def __init__(self, runtime: Runtime, channel: str) -> None:
+        self.runtime = runtime
+        self.channel = channel
+        self._db: Database | None = None
+        self._waiting: list[tuple[Kept, asyncio.Future[None]]] = []
+        self._writing: asyncio.Task[None] | None = None
+
+    async def keep(self, kept: Kept) -> None:
+        """Store one update; returns once it is committed."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((kept, done))
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._write())
+        await done
+
+    async def _write(self) -> None:
+        if self._db is None:
+            self._db = Database(self.runtime.db.url)
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                async with self._db.transaction() as db:
+                    now = self.runtime.clock()
+                    await add_inbox(
+                        db, channel=self.channel, updates=[k for k, _ in batch], now=now
+                    )
+            except Exception as error:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(error)
+                continue
+            for _, done in batch:
+                if not done.done():
+                    done.set_result(None)
+
+    async def close(self) -> None:
+        """Release the connections."""
+        if self._db is not None:
+            await self._db.dispose()

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import DeliveryError, Sender
 from bot.pacing import Pacer, Priority
+from bot.peers import Alone, Peers
 from bot.runtime import Runtime
 from handlers.notices import LEASE, Delivery, keep_delivery, settle_delivery, take_deliveries
 from handlers.types import Context
@@ -26,6 +27,9 @@ KEPT_FOR_ALERTS = 8
 # done (two claims, each reading the whole queue) cost the field bench two thirds of its
 # digests.
 REFILL_AT = 8
+# How often the outbox is looked at while other processes share the database (they queue
+# alerts without waking this one).
+SHARED_IDLE = 0.5
 
 
 class OutboxSender:
@@ -48,6 +52,7 @@ class OutboxSender:
         pacers: Mapping[str, Pacer] | None = None,
         idle_seconds: float = 5,
         lease: timedelta = LEASE,
+        peers: Peers | None = None,
     ):
         self.runtime = runtime
         self.senders = senders
@@ -57,6 +62,9 @@ class OutboxSender:
             raise ValueError(f"no Pacer for {', '.join(sorted(unpaced))}")
         self.idle_seconds = idle_seconds
         self.lease = lease
+        # Of the processes sharing a database one sends the outbox, so that an officer's
+        # messages keep their order and their pace; the others stand by until it is gone.
+        self.peers: Peers = peers or Alone()
         self._tasks: dict[int, asyncio.Task[None]] = {}  # by outbox id
         self._priorities: dict[int, Priority] = {}
         self._room = asyncio.Event()
@@ -81,7 +89,8 @@ class OutboxSender:
                 try:
                     # Takes all that is due, or all there is room for: nothing to look for again
                     # until something is queued or room is made.
-                    await self._take()
+                    if self.peers.leads:
+                        await self._take()
                 except Exception:
                     log.exception("outbox round failed")
                 await self._until_work()
@@ -95,9 +104,9 @@ class OutboxSender:
             asyncio.ensure_future(self.runtime.outbox_ready.wait()),
             asyncio.ensure_future(self._room.wait()),
         }
-        _, pending = await asyncio.wait(
-            waits, timeout=self.idle_seconds, return_when=asyncio.FIRST_COMPLETED
-        )
+        # Another process queues without waking this one: look often enough for an alert.
+        idle = self.idle_seconds if self.peers.alone else min(self.idle_seconds, SHARED_IDLE)
+        _, pending = await asyncio.wait(waits, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
         for waiting in pending:
             waiting.cancel()
 

@@ -90,6 +90,7 @@ class Pacer:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.per_second = per_second
+        self.budget = per_second  # the platform's whole budget, shared among processes
         self.chat_gap = chat_gap
         self.chat_burst = chat_burst
         self.clock = clock
@@ -108,6 +109,10 @@ class Pacer:
         self._order = itertools.count()
         self._timer: asyncio.Task[None] | None = None
         self._timer_at = math.inf
+
+    def share(self, processes: int) -> None:
+        """Send at this process's share of the platform's budget, `processes` sharing it."""
+        self.per_second = self.budget / max(1, processes)
 
     @asynccontextmanager
     async def slot(self, chat: str, priority: Priority = Priority.NOTICE) -> AsyncIterator[None]:

@@ -22,6 +22,9 @@ log = logging.getLogger("tipline.processes")
 
 BEAT_SECONDS = 5.0
 DEAD_AFTER = timedelta(seconds=20)
+# A process joining others waits this long before it serves, so that each of them has beaten
+# since and knows it is no longer alone (it then keeps every update it takes in the inbox).
+JOIN_SECONDS = 2 * BEAT_SECONDS
 
 Watcher = Callable[[], Awaitable[object]]
 
@@ -46,6 +49,11 @@ class Presence:
         """Whether no other process shares the database: then nobody needs asking."""
         return self.alive == {self.name}
 
+    @property
+    def leads(self) -> bool:
+        """Whether this process is the one that sends the outbox (the first alive by name)."""
+        return self.name == min(self.alive)
+
     def is_alive(self, name: str | None) -> bool:
         """Whether the named process is this one or beat recently."""
         return name in self.alive
@@ -61,6 +69,16 @@ class Presence:
                 db, name=self.name, incarnation=self._incarnation, now=self.runtime.clock()
             )
         await self._look_around()
+
+    async def join(self) -> None:
+        """Enter, and if others are alive, give them time to learn of this process."""
+        await self.enter()
+        if not self.alone:
+            log.info(
+                "%d processes share the database: serving in %.0f s", len(self.alive), JOIN_SECONDS
+            )
+            await asyncio.sleep(JOIN_SECONDS)
+            await self._look_around()
 
     async def beat_forever(self) -> None:
         """Beat every BEAT_SECONDS until cancelled; a failed beat is logged and tried again."""

@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     digest_catch_up_hours: int = Field(default=36, ge=1)
     send_rate: float = Field(default=PER_SECOND, gt=0)
     chat_burst: int = Field(default=CHAT_BURST, ge=1)
+    webhook_max_connections: int = Field(default=40, ge=1, le=100)  # Telegram's default
     # Unique among the processes sharing the database; by default the host and address.
     process_name: str | None = Field(default=None, min_length=1, max_length=80)
     log_level: str = "INFO"

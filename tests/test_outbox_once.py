@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import itertools
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
@@ -358,3 +359,33 @@ async def test_parts_already_sent_survive_the_migration_both_ways(
         stored = await db.scalar(select(column("payload", JSON)).select_from(table("outbox")))
     assert stored == half_sent
     await upgrade(database)
+
+
+@dataclass
+class Standby:
+    """Another process leads the outbox until `leads` is set (bot/peers.py's Peers)."""
+
+    name: str = "standby"
+    leads: bool = False
+    alone: bool = False
+    alive: frozenset[str] = frozenset({"standby", "leader"})
+
+    def is_alive(self, name: str | None) -> bool:
+        """The two of them are."""
+        return name in self.alive
+
+
+async def test_a_process_that_does_not_lead_leaves_the_outbox_to_the_one_that_does(
+    runtime: Runtime, api: FakeTelegramAPI
+) -> None:
+    runtime.clock = utc_now
+    (officer,) = await officers_on_telegram(runtime, 1)
+    await queue(runtime, [(officer, Reply("🚨 Tin khẩn"), Priority.URGENT)])
+    peers = Standby()
+    async with telegram(runtime, api) as channel:
+        sender = OutboxSender(runtime, {"telegram": channel}, peers=peers)
+        async with running(sender):
+            await asyncio.sleep(1.2)  # two looks at the outbox while another process leads
+            assert api.sent_texts(FIRST_CHAT) == []
+            peers.leads = True  # the leader died: this one is first alive now
+            await api.wait_for(lambda: api.sent_texts(FIRST_CHAT) == ["🚨 Tin khẩn"], 5)

@@ -309,6 +309,7 @@ class TelegramChannel:
         self._poller = UpdatePoller(token, api_root, ALLOWED_UPDATES) if polling else None
         self._inbox = Inbox(runtime, CHANNEL, update_key)
         self._handled = 0  # polled updates done with, for the poller's backlog count
+        self._arrived: set[str] = set()  # webhook updates kept in the inbox, by dedupe key
         # Updates travel as the Bot API's JSON (see to_incoming).
         self.application.add_handler(TypeHandler(dict, self._on_update))
         self.application.add_error_handler(self._on_error)
@@ -346,6 +347,7 @@ class TelegramChannel:
         await self.answers.drain(STOP_SECONDS)
         if self._poller is not None and self._poller.offset:
             await self._confirm(self._poller.offset)
+        await self._inbox.close()
         await self.application.shutdown()
         # Refused at getMe, the application never counted as initialised and shuts nothing
         # down, yet the bot's HTTP sessions were opened before that call: closed here.
@@ -404,24 +406,36 @@ class TelegramChannel:
             log.info("button keyboard not retired: %s", type(error).__name__)
 
     async def _on_update(self, update: JSONDict, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        arrived = self._kept_on_arrival(update)
         try:
-            await self._answer(update)
+            await self._answer(
+                update, from_inbox=self._poller is not None or arrived, earlier_first=arrived
+            )
         finally:
             self._handled += 1
 
-    async def _answer(self, update: JSONDict) -> None:
-        """Handle an update; its answer is stored in its transaction and delivered after."""
-        from_inbox = self._poller is not None  # polled updates all pass through the inbox
-        try:
-            msg = to_incoming(update, self.runtime, self.runtime.bot_username)
-        except (AttributeError, KeyError, TypeError, ValueError) as error:
-            # A field missing or of the wrong type: nothing to answer, and nothing to log of it.
-            log.warning("update=%s unreadable: %s", update_number(update), type(error).__name__)
-            msg = None
+    def _kept_on_arrival(self, update: JSONDict) -> bool:
+        found = update_key(update)
+        if found is None or found[0] not in self._arrived:
+            return False
+        self._arrived.discard(found[0])
+        return True
+
+    async def _answer(self, update: JSONDict, *, from_inbox: bool, earlier_first: bool) -> None:
+        """Handle an update; its answer is stored in its transaction and delivered after.
+
+        `from_inbox`: the update waits in the inbox (polled, or kept on arrival), which its
+        transaction empties. `earlier_first`: the sender's updates other processes took before
+        this one and have not handled yet are handled first, here.
+        """
+        msg = self._read(update, warn=True)
         if msg is None:
             if from_inbox:
                 await self._inbox.forget(update)
             return
+        if earlier_first:
+            for earlier in await self._inbox.earlier(update, msg.sender):
+                await self._answer(earlier, from_inbox=True, earlier_first=False)
         query = update.get("callback_query")
         button = _pressed(query) if query is not None else None
         handled = await self.runtime.handle_durably(msg, button=button, from_inbox=from_inbox)
@@ -443,7 +457,13 @@ class TelegramChannel:
         log.error("telegram update=%s failed: %s", update_id, type(context.error).__name__)
 
     async def process_webhook(self, update: JSONDict) -> None:
-        """Process one webhook update in its chat's lane and return once it is committed."""
+        """Process one webhook update in its chat's lane and return once it is committed.
+
+        With other processes sharing the database, it is first kept in the inbox under its
+        sender: whichever process handles the sender's next update then handles it first.
+        """
+        if not self.answers.peers.alone:
+            await self._keep_arrival(update)
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
         async def tracked() -> None:
@@ -456,6 +476,27 @@ class TelegramChannel:
         await self.application.update_processor.process_update(update, tracked())
         await done
 
+    def _read(self, update: JSONDict, *, warn: bool) -> Incoming | None:
+        """The update as an Incoming; None for one not served, or unreadable."""
+        try:
+            return to_incoming(update, self.runtime, self.runtime.bot_username)
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
+            # A field missing or of the wrong type: nothing to answer, and nothing to log of it.
+            if warn:
+                number = update_number(update)
+                log.warning("update=%s unreadable: %s", number, type(error).__name__)
+            return None
+
+    async def _keep_arrival(self, update: JSONDict) -> None:
+        msg = self._read(update, warn=False)  # an unreadable one is refused when handled
+        found = update_key(update)
+        if (
+            msg is not None
+            and found is not None
+            and await self._inbox.keep_arrival(update, msg.sender)
+        ):
+            self._arrived.add(found[0])
+
     def add_webhook(self, app: web.Application, path: str, secret: str) -> None:
         """Take Telegram's webhook calls at `path`; a wrong secret header gets 403."""
         add_secret_webhook(
@@ -467,6 +508,12 @@ class TelegramChannel:
             handle=self.process_webhook,
         )
 
-    async def set_webhook(self, url: str, secret: str) -> None:
-        """Tell Telegram where to call, with the secret it must send back."""
-        await self.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+    async def set_webhook(self, url: str, secret: str, max_connections: int = 40) -> None:
+        """Tell Telegram where to call, with the secret it must send back, and how many of its
+        calls may be in flight at once."""
+        await self.bot.set_webhook(
+            url,
+            secret_token=secret,
+            allowed_updates=ALLOWED_UPDATES,
+            max_connections=max_connections,
+        )

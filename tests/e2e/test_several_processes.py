@@ -4,19 +4,30 @@ load balancer: started together, sharing chats, jobs and the send budget, one of
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from bench.throughput import FLOW, MARKERS
+from bot.pacing import Priority
+from bot.runtime import Runtime, utc_now
+from bot.settings import load_settings
+from handlers.sealing import Sealer
+from handlers.types import Reply
+from storage.db import Database
 from tests.conftest import PG_URL, reset_postgres
 from tests.e2e.conftest import free_port
+from tests.e2e.test_cli import SECRET
 from tests.e2e.test_kill import Bot, until_taken
+from tests.fake_flood import LimitedTelegramAPI
 from tests.fake_telegram import FakeTelegramAPI
+from tests.test_outbox_once import FIRST_CHAT, officers_on_telegram, queue
 
 JSONDict = dict[str, Any]
 NUMBERS = itertools.count(50_000)  # update ids, in the order Telegram would give them
@@ -66,8 +77,10 @@ async def fresh(tmp_path: Path, api: FakeTelegramAPI) -> AsyncIterator[list[Webh
 
 def secret_of(api: FakeTelegramAPI) -> str:
     """The secret the processes asked Telegram to send with each update (the same for all)."""
-    secrets = {str(call.params["secret_token"]) for call in api.calls_to("setWebhook")}
+    calls = api.calls_to("setWebhook")
+    secrets = {str(call.params["secret_token"]) for call in calls}
     assert len(secrets) == 1, "processes of one deployment share the webhook secret"
+    assert {int(call.params["max_connections"]) for call in calls} == {40}
     return secrets.pop()
 
 
@@ -98,10 +111,9 @@ async def steps_to_alternate_processes(
 ) -> None:
     """A resident typing the whole tip flow fast, each message reaching the next process in
     turn, as a load balancer spreads Telegram's webhook calls; none waits for an answer."""
-    user = api.user(chat, f"Resident {chat}")
     posts = []
     for step, words in enumerate(FLOW):
-        update = {**api.text_update(user, words.format(chat=chat)), "update_id": next(NUMBERS)}
+        update = typed(api, chat, words.format(chat=chat))
         target = processes[step % len(processes)]
         posts.append(asyncio.create_task(until_taken(api, target.url, update, secret, [])))
         await asyncio.sleep(0.02)
@@ -113,12 +125,6 @@ def flow_answers(api: FakeTelegramAPI, chat: int) -> list[str]:
     return [next((m for m in MARKERS if m in text), text) for text in api.sent_texts(chat)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a chat's updates are handled in the order they take its lock, not in Telegram's: "
-    "a process behind on a burst takes up a step after the other process handled the next; "
-    "next: keep webhook updates on arrival and drain a sender's in update order (issue 15)",
-)
 async def test_one_chats_steps_spread_over_two_processes_get_the_right_answers_in_order(
     fresh: list[Webhook], api: FakeTelegramAPI
 ) -> None:
@@ -140,3 +146,119 @@ async def test_one_chats_steps_spread_over_two_processes_get_the_right_answers_i
 def all_answered(api: FakeTelegramAPI, chats: list[int]) -> bool:
     """Whether every chat got as many answers as the flow has steps."""
     return all(len(api.sent_texts(chat)) >= len(MARKERS) for chat in chats)
+
+
+async def post_balanced(
+    api: FakeTelegramAPI, processes: list[Webhook], secret: str, update: JSONDict, turn: int
+) -> None:
+    """A load balancer's part: the update to the process whose turn it is, and to the next one
+    when that one does not answer 200 (it died); Telegram's part: again until one takes it."""
+    while True:
+        for offset in range(len(processes)):
+            target = processes[(turn + offset) % len(processes)]
+            with contextlib.suppress(aiohttp.ClientError):
+                if await api.post_webhook(target.url, update, secret) == 200:
+                    return
+        await asyncio.sleep(0.2)
+
+
+async def walk_balanced(
+    api: FakeTelegramAPI, processes: list[Webhook], secret: str, chat: int
+) -> None:
+    """A resident walking the tip flow, each step once the last one's answer arrived, the
+    steps spread over the processes in turn."""
+    for step, (words, marker) in enumerate(zip(FLOW, MARKERS, strict=True)):
+        update = typed(api, chat, words.format(chat=chat))
+        await post_balanced(api, processes, secret, update, chat + step)
+        got_it = functools.partial(has_marker, api, chat, marker)
+        await api.wait_for(got_it, 120, f"chat {chat} step {step}")
+
+
+def has_marker(api: FakeTelegramAPI, chat: int, marker: str) -> bool:
+    """Whether the answer that starts with `marker` got through to the chat."""
+    return any(marker in text for text in api.sent_texts(chat))
+
+
+async def test_a_process_killed_mid_burst_while_the_other_goes_on_loses_nothing(
+    fresh: list[Webhook], api: FakeTelegramAPI
+) -> None:
+    await start_together(fresh, api)
+    secret = secret_of(api)
+    dying, surviving = fresh
+    chats = [740_000 + n for n in range(24)]
+    residents = asyncio.gather(*(walk_balanced(api, fresh, secret, chat) for chat in chats))
+    await asyncio.sleep(1.0)  # the flow goes on ...
+    # ... then Telegram refuses every send for a moment: both processes commit answers they
+    # cannot deliver yet, and one of them is killed with its answers still owed.
+    api.fail_next("sendMessage", retry_after=3, times=1_000_000)
+    await asyncio.sleep(0.6)
+    await dying.kill()
+    api.clear_faults()
+    await asyncio.wait_for(residents, 180)
+    await asyncio.sleep(0.5)  # room for a second copy, were one owed
+    log = await surviving.stop()
+    for chat in chats:
+        assert flow_answers(api, chat) == MARKERS, (chat, api.sent_texts(chat))
+    assert "Error" not in log, log
+
+
+async def test_two_processes_together_keep_to_one_send_budget(tmp_path: Path) -> None:
+    async with LimitedTelegramAPI() as api:
+        processes = [Webhook(tmp_path, api) for _ in range(2)]
+        await reset_postgres(PG_URL)
+        await start_together(processes, api)
+        secret = secret_of(api)
+        settings = load_settings(_env_file=None)
+        runtime = Runtime(
+            db=Database(PG_URL),
+            sealer=Sealer(SECRET),
+            catalog=settings.catalog(),
+            timezone=settings.zone,
+            clock=utc_now,
+        )
+        try:
+            # A morning's digests queued from outside, alerts to one officer trickling in, and
+            # residents writing to both processes meanwhile.
+            officers = await officers_on_telegram(runtime, 101)
+            digests = [(o, Reply(f"Bản tin {n}"), Priority.DIGEST) for n, o in enumerate(officers)]
+            await queue(runtime, digests[1:])
+            residents = [790_000 + n for n in range(60)]
+            await asyncio.gather(
+                trickle(runtime, officers[0], ALERTS),
+                *(
+                    post_balanced(api, processes, secret, typed(api, chat, "/start"), turn=n)
+                    for n, chat in enumerate(residents)
+                ),
+            )
+            expected = {FIRST_CHAT + n: 1 for n in range(1, 101)} | {FIRST_CHAT: ALERTS}
+            expected |= dict.fromkeys(residents, 1)
+            await api.wait_for(lambda: delivered(api, expected) == expected, 90, "every message")
+            await asyncio.sleep(1.0)  # room for a second copy, were one owed
+        finally:
+            await runtime.db.dispose()
+            for process in processes:
+                await process.stop()
+    assert delivered(api, expected) == expected
+    assert sum(api.refused.values()) == 0, api.refused  # no 429, bot-wide or for one chat
+    assert api.busiest_second() <= 30
+
+
+ALERTS = 8
+
+
+async def trickle(runtime: Runtime, officer: int, count: int) -> None:
+    """Urgent alerts for one officer, one every 0.3 s, as tips come in."""
+    for n in range(count):
+        await queue(runtime, [(officer, Reply(f"Cảnh báo {n}"), Priority.URGENT)])
+        await asyncio.sleep(0.3)
+
+
+def typed(api: FakeTelegramAPI, chat: int, words: str) -> JSONDict:
+    """A resident's message, numbered as Telegram numbers updates."""
+    update = api.text_update(api.user(chat, f"Resident {chat}"), words)
+    return {**update, "update_id": next(NUMBERS)}
+
+
+def delivered(api: FakeTelegramAPI, chats: dict[int, int]) -> dict[int, int]:
+    """How many messages got through to each of those chats."""
+    return {chat: len(api.sent_texts(chat)) for chat in chats}

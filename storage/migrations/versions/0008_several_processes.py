@@ -1,4 +1,5 @@
-"""several processes: who delivers each answer, in its chat's order, and who is alive
+"""several processes: who delivers each answer, in its chat's order, who is alive, and whose
+update waits in the inbox
 
 Revision ID: 0008
 Revises: 0007
@@ -22,6 +23,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("chat_key", sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column("owner", sa.String(length=80), nullable=True))
         batch_op.create_index("ix_pending_answer_chat", ["channel", "chat_key", "id"])
+    with op.batch_alter_table("inbox_update", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("sender_key", sa.String(length=32), nullable=True))
+        batch_op.create_index("ix_inbox_update_sender", ["channel", "sender_key", "position"])
     op.create_table(
         "bot_process",
         sa.Column("name", sa.String(length=80), nullable=False),
@@ -35,6 +39,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Revert this revision."""
     op.drop_table("bot_process")
+    with op.batch_alter_table("inbox_update", schema=None) as batch_op:
+        batch_op.drop_index("ix_inbox_update_sender")
+        batch_op.drop_column("sender_key")
     with op.batch_alter_table("pending_answer", schema=None) as batch_op:
         batch_op.drop_index("ix_pending_answer_chat")
         batch_op.drop_column("owner")

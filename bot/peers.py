@@ -1,0 +1,56 @@
+"""The processes sharing the database, as the senders need to know them (bot/processes.py)."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class Peers(Protocol):
+    """The processes sharing the database, as far as sending needs to know."""
+
+    @property
+    def name(self) -> str:
+        """This process's name, as its answers' rows record it."""
+
+    @property
+    def alive(self) -> frozenset[str]:
+        """The processes alive, this one among them."""
+
+    @property
+    def alone(self) -> bool:
+        """Whether no other process shares the database."""
+
+    @property
+    def leads(self) -> bool:
+        """Whether this process sends the outbox."""
+
+    def is_alive(self, name: str | None) -> bool:
+        """Whether the named process is this one or another one alive."""
+
+
+@dataclass(frozen=True, slots=True)
+class Alone:
+    """A process sharing its database with nobody: the console, a test, `tipline run`."""
+
+    name: str = field(default_factory=socket.gethostname)  # Runtime.process's default too
+
+    @property
+    def alone(self) -> bool:
+        """Always."""
+        return True
+
+    @property
+    def leads(self) -> bool:
+        """Always."""
+        return True
+
+    @property
+    def alive(self) -> frozenset[str]:
+        """This process alone."""
+        return frozenset({self.name})
+
+    def is_alive(self, name: str | None) -> bool:
+        """Only this process is."""
+        return name == self.name
