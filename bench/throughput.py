@@ -24,6 +24,7 @@ import itertools
 import multiprocessing
 import os
 import re
+import socket
 import sqlite3
 import statistics
 import subprocess
@@ -35,6 +36,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
@@ -81,23 +83,71 @@ class Run:
         return self.updates / self.seconds if self.seconds else 0.0
 
 
-def serve(latency: float, chats: int, tipline: bool, conn: Connection) -> None:
-    """The fake Bot API with its preloaded updates; answers "stats" until told "stop"."""
+def serve(latency: float, chats: int, tipline: bool, conn: Connection, webhooks: int = 0) -> None:
+    """The fake Bot API with the chats' updates; answers "stats" until told "stop".
+
+    Polled, the updates are queued up front; with `webhooks`, once that many processes have
+    set their webhook they are posted to them in turn, WEBHOOK_CONNECTIONS in flight, each
+    again until it is answered 200, as Telegram does."""
 
     async def run() -> None:
         async with FakeTelegramAPI(latency=latency) as api:
             steps = FLOW if tipline else [f"m{{chat}}-{n}" for n in range(len(FLOW))]
-            for step in steps:  # round robin: every chat is busy at once
-                for n in range(chats):
-                    chat = FIRST_CHAT + n
-                    user = api.user(chat, f"Resident {n}")
-                    api.push(api.text_update(user, step.format(chat=chat)))
+            pairs = itertools.product(steps, range(chats))  # round robin: every chat busy
+            updates = [_typed(api, n, step, number) for number, (step, n) in enumerate(pairs, 1)]
+            started: list[float] = []  # when the first webhook call went out
+            posting = None
+            if webhooks:
+                posting = asyncio.create_task(_post_when_set(api, updates, webhooks, started))
+            else:
+                for update in updates:
+                    api.push(update)
             conn.send(api.root)
             loop = asyncio.get_running_loop()
             while (await loop.run_in_executor(None, conn.recv)) == "stats":
-                conn.send(_stats(api, chats, tipline))
+                stats = _stats(api, chats, tipline)
+                if posting is not None:
+                    stats["first"] = started[0] if started else 0.0
+                conn.send(stats)
 
     asyncio.run(run())
+
+
+def _typed(api: FakeTelegramAPI, n: int, step: str, number: int) -> dict[str, Any]:
+    """Resident n typing a step of the flow, as update `number`."""
+    chat = FIRST_CHAT + n
+    update = api.text_update(api.user(chat, f"Resident {n}"), step.format(chat=chat))
+    return {**update, "update_id": number}
+
+
+# How many webhook calls Telegram keeps in flight (setWebhook's max_connections default).
+WEBHOOK_CONNECTIONS = 40
+
+
+async def _post_when_set(
+    api: FakeTelegramAPI, updates: list[dict[str, Any]], processes: int, started: list[float]
+) -> None:
+    await api.wait_calls("setWebhook", count=processes, timeout=300)
+    hooks = [
+        (str(call.params["url"]), str(call.params["secret_token"]))
+        for call in api.calls_to("setWebhook")
+    ]
+    in_flight = asyncio.Semaphore(WEBHOOK_CONNECTIONS)
+    started.append(time.monotonic())
+    async with aiohttp.ClientSession() as session:
+
+        async def post(number: int, update: dict[str, Any]) -> None:
+            url, secret = hooks[number % len(hooks)]
+            headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
+            async with in_flight:
+                while True:
+                    with contextlib.suppress(aiohttp.ClientError):
+                        async with session.post(url, json=update, headers=headers) as answer:
+                            if answer.status == 200:
+                                return
+                    await asyncio.sleep(0.2)
+
+        await asyncio.gather(*(post(n, update) for n, update in enumerate(updates)))
 
 
 def _stats(api: FakeTelegramAPI, chats: int, tipline: bool) -> dict[str, Any]:
@@ -140,32 +190,45 @@ def measure(
     chats: int,
     timeout: float,
     database_url: str = "",
+    processes: int = 0,
 ) -> Run:
     """Start the fake and the bot, wait until every chat is done, stop both; returns figures.
 
-    Tipline runs on a SQLite file of its own, or on `database_url` (emptied first)."""
+    Tipline runs on a SQLite file of its own, or on `database_url` (emptied first); with
+    `processes`, as that many `tipline webhook` processes, their figures summed."""
     tipline = name == "tipline"
     here, there = multiprocessing.Pipe()
-    fake = multiprocessing.Process(target=serve, args=(latency, chats, tipline, there))
+    fake = multiprocessing.Process(target=serve, args=(latency, chats, tipline, there, processes))
     fake.start()
     root = here.recv()
     with tempfile.TemporaryDirectory() as folder:
-        log_path = Path(folder) / "bot.log"
         env = {**env, "TIPLINE_TELEGRAM_API_URL": root}
         env["TIPLINE_DATABASE_URL"] = database_url or f"sqlite+aiosqlite:///{folder}/bench.db"
         if database_url:
             asyncio.run(_emptied(database_url))
-        with log_path.open("w") as log:
-            bot = subprocess.Popen([*command, root, DEFAULT_TOKEN], env=env, stderr=log, cwd=folder)
-            stats = _wait_until_done(here, bot, chats, timeout)
+        launches = (
+            [[*command, root, DEFAULT_TOKEN]]
+            if not processes
+            else [_webhook_command() for _ in range(processes)]
+        )
+        logs = [Path(folder) / f"bot{n}.log" for n in range(len(launches))]
+        bots = [
+            subprocess.Popen(launch, env=env, stderr=log.open("w"), cwd=folder)
+            for launch, log in zip(launches, logs, strict=True)
+        ]
+        stats = _wait_until_done(here, bots, chats, timeout)
+        for bot, log in zip(bots, logs, strict=True):
             if bot.poll() is not None:
-                tail = log_path.read_text().splitlines()[-15:]
+                tail = log.read_text().splitlines()[-15:]
                 print(f"{name} exited early with {bot.returncode}:", *tail, sep="\n  ")
-            peak = _memory_mb(bot.pid, "VmHWM")
-            end = _memory_mb(bot.pid, "VmRSS")
+        peak = sum(_memory_mb(bot.pid, "VmHWM") for bot in bots)
+        end = sum(_memory_mb(bot.pid, "VmRSS") for bot in bots)
+        for bot in bots:
             bot.terminate()
+        for bot in bots:
             bot.wait(timeout=60)
-        handler_ms = [float(ms) for ms in re.findall(r" ms=([\d.]+)", log_path.read_text())]
+        text = "".join(log.read_text() for log in logs)
+        handler_ms = [float(ms) for ms in re.findall(r" ms=([\d.]+)", text)]
         stored = None
         if tipline:
             stored = (
@@ -191,6 +254,16 @@ def measure(
         stored,
         handler_ms,
     )
+
+
+def _webhook_command() -> list[str]:
+    """`tipline webhook` on a free port of its own, for the fake to post to."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    where = f"127.0.0.1:{port}"
+    url = f"http://{where}/telegram"
+    return [sys.executable, "-m", "bot", "webhook", "--listen", where, "--url", url]
 
 
 async def _emptied(url: str) -> None:
@@ -224,24 +297,26 @@ def _tips_stored(path: Path) -> int:
 
 
 def _wait_until_done(
-    conn: Connection, bot: subprocess.Popen[bytes], chats: int, timeout: float
+    conn: Connection, bots: list[subprocess.Popen[bytes]], chats: int, timeout: float
 ) -> dict[str, Any]:
-    """Wait until every chat is done; the stats also get the bot's CPU seconds since it polled."""
+    """Wait until every chat is done; the stats also get the bots' CPU seconds (summed) since
+    the first update reached them."""
     deadline = time.monotonic() + timeout
     started_cpu = None
     half_mb = 0.0
     while True:
-        # Often until the bot's first poll, so that its start-up is left out of the CPU figure.
+        # Often until the first update, so that start-up is left out of the CPU figure.
         time.sleep(0.5 if started_cpu is not None else 0.02)
         conn.send("stats")
         stats: dict[str, Any] = conn.recv()
         if started_cpu is None and stats["first"]:
-            started_cpu = _cpu_seconds(bot.pid)
-        if not half_mb and stats["done"] >= chats / 2 and bot.poll() is None:
-            half_mb = _memory_mb(bot.pid, "VmRSS")
+            started_cpu = sum(_cpu_seconds(bot.pid) for bot in bots)
+        gone = any(bot.poll() is not None for bot in bots)
+        if not half_mb and stats["done"] >= chats / 2 and not gone:
+            half_mb = sum(_memory_mb(bot.pid, "VmRSS") for bot in bots)
         stats["half_mb"] = half_mb
-        if stats["done"] >= chats or bot.poll() is not None or time.monotonic() > deadline:
-            stats["cpu"] = _cpu_seconds(bot.pid) - (started_cpu or 0.0)
+        if stats["done"] >= chats or gone or time.monotonic() > deadline:
+            stats["cpu"] = sum(_cpu_seconds(bot.pid) for bot in bots) - (started_cpu or 0.0)
             return stats
 
 
@@ -295,7 +370,15 @@ def main() -> None:
     parser.add_argument(
         "--database-url", default="", help="Tipline on this PostgreSQL database (emptied first)"
     )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=0,
+        help="Tipline as N `tipline webhook` processes (N > 1 needs --database-url)",
+    )
     args = parser.parse_args()
+    if args.processes > 1 and not args.database_url.startswith("postgresql"):
+        parser.error("--processes above 1 needs --database-url postgresql+asyncpg://...")
     env = {
         **os.environ,
         "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
@@ -318,6 +401,7 @@ def main() -> None:
                 chats=args.chats,
                 timeout=args.timeout,
                 database_url=args.database_url,
+                processes=args.processes if name == "tipline" else 0,
             )
             for name, command in commands().items()
             if not args.only or name in args.only

@@ -32,9 +32,10 @@ from storage.answers import (
     earlier_answers,
     list_answers,
     orphaned_answers,
-    remove_answer,
+    remove_answers,
     set_answer_progress,
 )
+from storage.batches import Batched
 from storage.db import Database
 from storage.group_commit import GroupCommit
 
@@ -114,6 +115,8 @@ class AnswerSender:
     ) -> None:
         self.db = db
         self.peers: Peers = peers or Alone()
+        # Delivered answers are deleted many to a transaction (on SQLite with the updates').
+        self._delivered = Batched(lambda: commits, remove_answers)
         self.commits = commits
         self.sealer = sealer
         self.pacers = pacers
@@ -288,11 +291,8 @@ class AnswerSender:
         return True
 
     async def _forget(self, answer_id: int) -> None:
-        async def work(db: AsyncSession) -> None:
-            await remove_answer(db, answer_id)
-
         try:
-            await self.commits.run(work)
+            await self._delivered.add(answer_id)
         except Exception:
             # Sent, but still stored: it goes out once more at the next start.
             log.exception("answer=%d sent but not forgotten", answer_id)

@@ -181,6 +181,7 @@ async def serving(
         for channel in reversed(started):
             await channel.stop()
         await answers.close()
+        await runtime.handled_inbox.flush()
         if entered:
             await presence.leave()
         await runtime.db.dispose()

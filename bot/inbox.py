@@ -14,7 +14,6 @@ a resident's steps are read in Telegram's order even when a lagging process took
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -23,7 +22,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.runtime import Runtime
+from storage.batches import Batched
 from storage.db import Database
+from storage.group_commit import GroupCommit
 from storage.inbox import Kept, add_inbox, earlier_from_sender, list_inbox, remove_inbox
 
 log = logging.getLogger("tipline.inbox")
@@ -129,39 +130,22 @@ class _Arrivals:
     def __init__(self, runtime: Runtime, channel: str) -> None:
         self.runtime = runtime
         self.channel = channel
-        self._db: Database | None = None
-        self._waiting: list[tuple[Kept, asyncio.Future[None]]] = []
-        self._writing: asyncio.Task[None] | None = None
+        self._commits: GroupCommit | None = None
+        self._batches = Batched(self._own_connections, self._write)
 
     async def keep(self, kept: Kept) -> None:
         """Store one update; returns once it is committed."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting.append((kept, done))
-        if self._writing is None or self._writing.done():
-            self._writing = asyncio.create_task(self._write())
-        await done
+        await self._batches.add(kept)
 
-    async def _write(self) -> None:
-        if self._db is None:
-            self._db = Database(self.runtime.db.url)
-        while self._waiting:
-            batch, self._waiting = self._waiting, []
-            try:
-                async with self._db.transaction() as db:
-                    now = self.runtime.clock()
-                    await add_inbox(
-                        db, channel=self.channel, updates=[k for k, _ in batch], now=now
-                    )
-            except Exception as error:
-                for _, done in batch:
-                    if not done.done():
-                        done.set_exception(error)
-                continue
-            for _, done in batch:
-                if not done.done():
-                    done.set_result(None)
+    def _own_connections(self) -> GroupCommit:
+        if self._commits is None:
+            self._commits = GroupCommit(Database(self.runtime.db.url))
+        return self._commits
+
+    async def _write(self, db: AsyncSession, batch: list[Kept]) -> None:
+        await add_inbox(db, channel=self.channel, updates=batch, now=self.runtime.clock())
 
     async def close(self) -> None:
         """Release the connections."""
-        if self._db is not None:
-            await self._db.dispose()
+        if self._commits is not None:
+            await self._commits.db.dispose()

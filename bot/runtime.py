@@ -22,11 +22,11 @@ from handlers.sealing import Sealer
 from handlers.texts import text
 from handlers.types import Context, Incoming, Limits, PassphraseCheck, Reply
 from storage.answers import AnswerRow, add_answer
+from storage.batches import Batched
 from storage.db import Database
 from storage.group_commit import GroupCommit
 from storage.guards import claim_update
-from storage.inbox import remove_inbox
-from storage.locks import hold
+from storage.inbox import remove_handled, remove_inbox
 from storage.outbox import queued_in
 
 log = logging.getLogger("tipline.updates")
@@ -55,9 +55,11 @@ class Runtime:
     # answers its updates commit.
     process: str = field(default_factory=socket.gethostname)
     commits: GroupCommit = field(init=False)
+    handled_inbox: Batched[str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.commits = GroupCommit(self.db)
+        self.handled_inbox = Batched(lambda: self.commits, remove_handled)
 
     def context(self, passphrase_check: PassphraseCheck | None = None) -> Context:
         """A handler context stamped with the current time."""
@@ -106,13 +108,11 @@ class Runtime:
         ahead = await self._check_passphrase_ahead(msg)
 
         async def work(session: AsyncSession) -> Handled | None:
-            # Another process may be handling this sender's previous message: wait for its
-            # commit, so that this one reads the conversation as that one left it.
-            await hold(session, f"tipline:sender:{msg.sender}")
             ctx = self.context(ahead)
-            if keep is not None and keep.from_inbox:
-                await remove_inbox(session, key=msg.dedupe_key)
-            if not await claim_update(session, key=msg.dedupe_key, now=ctx.now):
+            # Another process may be handling this sender's previous message: the claim waits
+            # for its commit, so that this one reads the conversation as that one left it.
+            holding = f"tipline:sender:{msg.sender}"
+            if not await claim_update(session, key=msg.dedupe_key, now=ctx.now, holding=holding):
                 return None
             replies = await dispatch(msg, session, ctx)
             return await self._kept(session, msg, replies, keep, ctx.now)
@@ -123,6 +123,10 @@ class Runtime:
             # Logged without the update's content: it may hold what identifies the sender.
             log.exception("update=%s kind=%s failed", msg.dedupe_key, msg.kind.value)
             return await self._failed(msg, keep)
+        if keep is not None and keep.from_inbox:
+            # Deleted after, many to a write: a replay of an update handled but still kept
+            # (a crash in between) is refused by its claim.
+            self.handled_inbox.later(msg.dedupe_key)
         if done is None:
             log.info("duplicate update=%s skipped", msg.dedupe_key)
             return Handled([])

@@ -55,10 +55,10 @@ from handlers.triage import (
 )
 from handlers.turn import Handler, Turn
 from handlers.types import Context, Incoming, Kind, Option, Reply
-from storage.conversations import IDLE, get_conversation
+from storage.conversations import IDLE, get_conversation_and_officer
 from storage.guards import count_action, message_window
 from storage.models import AlertLevel
-from storage.officers import get_officer_by_chat, set_officer, set_reachable
+from storage.officers import get_officer, set_officer, set_reachable
 
 
 async def dispatch(msg: Incoming, db: AsyncSession, ctx: Context) -> list[Reply]:
@@ -69,10 +69,10 @@ async def dispatch(msg: Incoming, db: AsyncSession, ctx: Context) -> list[Reply]
     if sent > ctx.limits.messages_per_minute:
         # Said once per window, not per message: a flood must not become a flood of replies.
         return _slow_down(msg) if sent == ctx.limits.messages_per_minute + 1 else []
-    conv = await get_conversation(
-        db, channel=msg.channel, sender=msg.sender, language="vi", now=ctx.now
+    conv, officer_id = await get_conversation_and_officer(
+        db, channel=msg.channel, sender=msg.sender, chat=msg.chat, language="vi", now=ctx.now
     )
-    officer = await get_officer_by_chat(db, channel=msg.channel, chat=msg.chat)
+    officer = None if officer_id is None else await get_officer(db, officer_id)
     if officer is not None and officer.unreachable_at is not None:
         # They wrote, so the chat works again: admins stop hearing that it does not.
         await set_reachable(db, officer.id, reason=None, now=ctx.now)

@@ -9,7 +9,7 @@ from typing import cast
 from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import Plain, plain_execute, plain_scalar
+from storage.db import Plain, plain_scalar
 from storage.models import PendingAnswer
 
 _answers = cast(Table, PendingAnswer.__table__)
@@ -19,7 +19,6 @@ _ADD = Plain(
     .values({c.name: bindparam(c.name) for c in _answers.c if c.name != "id"})
     .returning(_answers.c.id)
 )
-_REMOVE = Plain(delete(_answers).where(_answers.c.id == bindparam("id")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +46,9 @@ async def add_answer(
     return int(await plain_scalar(db, _ADD, values))
 
 
-async def remove_answer(db: AsyncSession, answer_id: int) -> None:
-    """Forget an answer the platform took (or refused for good)."""
-    await plain_execute(db, _REMOVE, {"id": answer_id})
+async def remove_answers(db: AsyncSession, answer_ids: list[int]) -> None:
+    """Forget answers the platform took (or refused for good)."""
+    await db.execute(delete(PendingAnswer).where(PendingAnswer.id.in_(answer_ids)))
 
 
 async def set_answer_progress(db: AsyncSession, answer_id: int, *, sent_parts: int) -> None:

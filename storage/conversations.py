@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Plain, affected, plain_execute, plain_row, plain_scalar
-from storage.models import Conversation
+from storage.models import Conversation, Officer
 
 IDLE = "idle"
 
@@ -33,6 +33,27 @@ _COLUMNS = (_table.c.id, _table.c.language, _table.c.step, _table.c.draft, _tabl
 _BY_SENDER = Plain(
     select(*_COLUMNS).where(
         _table.c.channel == bindparam("channel"), _table.c.sender == bindparam("sender")
+    )
+)
+# The same, and the officer enrolled from the sender's chat (if any) in one round trip: every
+# update needs both. From a one-row select, so that a first contact still learns the officer.
+_officer = cast(Table, Officer.__table__)
+_OFFICER_OF_CHAT = (
+    select(_officer.c.id)
+    .where(
+        _officer.c.channel == bindparam("channel"),
+        _officer.c.chat == bindparam("chat"),
+        _officer.c.revoked_at.is_(None),
+    )
+    .scalar_subquery()
+)
+_one = select(literal_column("1").label("one")).subquery()
+_WITH_OFFICER = Plain(
+    select(_OFFICER_OF_CHAT, *_COLUMNS).select_from(
+        _one.outerjoin(
+            _table,
+            (_table.c.channel == bindparam("channel")) & (_table.c.sender == bindparam("sender")),
+        )
     )
 )
 _START = Plain(
@@ -67,13 +88,22 @@ async def find_conversation(
     return None if row is None else ConversationState(*row)
 
 
-async def get_conversation(
-    db: AsyncSession, *, channel: str, sender: str, language: str, now: datetime
+async def get_conversation_and_officer(
+    db: AsyncSession, *, channel: str, sender: str, chat: str, language: str, now: datetime
+) -> tuple[ConversationState, int | None]:
+    """The sender's conversation (created idle on first contact), and the id of the active
+    officer enrolled from the chat, if any."""
+    values = {"channel": channel, "sender": sender, "chat": chat}
+    row = await plain_row(db, _WITH_OFFICER, values)
+    officer_id, *conversation = row or (None,)
+    if not conversation or conversation[0] is None:
+        return await _start(db, channel, sender, language, now), officer_id
+    return ConversationState(*conversation), officer_id
+
+
+async def _start(
+    db: AsyncSession, channel: str, sender: str, language: str, now: datetime
 ) -> ConversationState:
-    """The sender's conversation, created idle on first contact."""
-    found = await find_conversation(db, channel=channel, sender=sender)
-    if found is not None:
-        return found
     values = {
         "channel": channel,
         "sender": sender,

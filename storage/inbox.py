@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Plain, plain_execute
@@ -54,6 +54,11 @@ async def add_inbox(
 async def remove_inbox(db: AsyncSession, *, key: str) -> None:
     """Forget an update: it was handled (or found unreadable) in this transaction."""
     await plain_execute(db, _REMOVE, {"key": key})
+
+
+async def remove_handled(db: AsyncSession, keys: list[str]) -> None:
+    """Forget updates handled in transactions of their own (their claims guard a replay)."""
+    await db.execute(delete(InboxUpdate).where(InboxUpdate.key.in_(keys)))
 
 
 async def list_inbox(db: AsyncSession, *, channel: str) -> list[InboxUpdate]:

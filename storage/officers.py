@@ -7,7 +7,6 @@ from datetime import datetime
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import Plain, plain_scalar
 from storage.models import AlertLevel, Invite, Officer
 
 
@@ -59,23 +58,6 @@ async def get_invite(db: AsyncSession, code_hash: str) -> Invite | None:
 async def get_officer(db: AsyncSession, officer_id: int) -> Officer | None:
     """An officer by id, revoked or not."""
     return await db.get(Officer, officer_id)
-
-
-# Built once: every update looks its chat up, and building the statement costs more than running it.
-_BY_CHAT = Plain(
-    select(Officer.id).where(
-        Officer.channel == bindparam("channel"),
-        Officer.chat == bindparam("chat"),
-        Officer.revoked_at.is_(None),
-    )
-)
-
-
-async def get_officer_by_chat(db: AsyncSession, *, channel: str, chat: str) -> Officer | None:
-    """The active officer enrolled from this chat, if any."""
-    # Most chats are residents': a plain lookup answers them, the officer row loads only if found.
-    officer_id = await plain_scalar(db, _BY_CHAT, {"channel": channel, "chat": chat})
-    return None if officer_id is None else await db.get(Officer, officer_id)
 
 
 async def list_officers(db: AsyncSession, *, active_only: bool = False) -> list[Officer]:

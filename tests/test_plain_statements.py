@@ -10,10 +10,11 @@ from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from storage.conversations import _START, get_conversation, set_conversation
+from storage.conversations import _START, get_conversation_and_officer, set_conversation
 from storage.db import Database, Plain, plain_scalar
 from storage.guards import claim_update
 from storage.models import Conversation, Officer, TipStatus
+from storage.officers import add_officer
 from storage.tips import NewTip, add_tip, get_tip
 from tests.conftest import FakeClock
 
@@ -27,19 +28,44 @@ async def test_values_are_converted_as_the_orm_converts_them(
     moved_at = clock().astimezone(HANOI) + timedelta(minutes=5, microseconds=123)
     draft: dict[str, Any] = {"category": "drugs", "story": "Có người bán hàng cấm", "n": [1, 2]}
     async with database.transaction() as db:
-        conv = await get_conversation(
-            db, channel="console", sender="s1", language="vi", now=clock()
+        conv, officer = await get_conversation_and_officer(
+            db, channel="console", sender="s1", chat="c1", language="vi", now=clock()
         )
+        assert officer is None
         await set_conversation(db, conv, step="story", draft=draft, now=moved_at)
         # The ORM shares the transaction's connection: it sees the plain writes at once.
         row = await db.scalar(select(Conversation).where(Conversation.id == conv.id))
         assert row is not None and row.draft == draft and row.updated_at == moved_at
     async with database.transaction() as db:
-        again = await get_conversation(
-            db, channel="console", sender="s1", language="en", now=clock()
+        again, _ = await get_conversation_and_officer(
+            db, channel="console", sender="s1", chat="c1", language="en", now=clock()
         )
     assert (again.id, again.language, again.step, again.draft) == (conv.id, "vi", "story", draft)
     assert again.updated_at == moved_at and again.updated_at.tzinfo == UTC
+
+
+async def test_the_officer_of_a_chat_comes_with_the_conversation_first_contact_or_not(
+    database: Database, clock: FakeClock
+) -> None:
+    async with database.transaction() as db:
+        officer = await add_officer(db, name="An", area=None, is_admin=False, now=clock())
+        officer.channel, officer.chat = "console", "c9"
+    for sender in ("new", "new"):  # first contact creates the conversation; then it is read
+        async with database.transaction() as db:
+            _, found = await get_conversation_and_officer(
+                db, channel="console", sender=sender, chat="c9", language="vi", now=clock()
+            )
+        assert found == officer.id
+    async with database.transaction() as db:
+        _, elsewhere = await get_conversation_and_officer(
+            db, channel="telegram", sender="new", chat="c9", language="vi", now=clock()
+        )
+        (await db.get(Officer, officer.id)).revoked_at = clock()  # type: ignore[union-attr]
+    async with database.transaction() as db:
+        _, revoked = await get_conversation_and_officer(
+            db, channel="console", sender="new", chat="c9", language="vi", now=clock()
+        )
+    assert (elsewhere, revoked) == (None, None)
 
 
 async def test_a_tip_stored_plainly_is_a_tip_of_the_session(
@@ -111,8 +137,8 @@ async def test_the_sqlite_writer_runs_plain_statements_without_a_greenlet(
 
         monkeypatch.setattr(db, "run_sync", refused)
         assert await claim_update(db, key="console:1", now=clock())
-        conv = await get_conversation(
-            db, channel="console", sender="s1", language="vi", now=clock()
+        conv, _ = await get_conversation_and_officer(
+            db, channel="console", sender="s1", chat="c1", language="vi", now=clock()
         )
         await set_conversation(db, conv, step="story", draft={"a": 1}, now=clock())
 
