@@ -17,7 +17,7 @@ import logging
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,25 +27,27 @@ from bot.peers import Alone, Peers
 from handlers.sealing import Sealer
 from handlers.types import Reply
 from storage.answers import (
-    AnswerRow,
-    adopt_answer,
-    earlier_answers,
-    list_answers,
+    Kept,
     orphaned_answers,
+    reassign_answer,
     remove_answers,
     set_answer_progress,
+    take_answers,
 )
 from storage.batches import Batched
 from storage.db import Database
 from storage.group_commit import GroupCommit
+
+if TYPE_CHECKING:
+    from bot.runtime import Handled
 
 log = logging.getLogger("tipline.answers")
 
 RETRY_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0)
 # A refusal that is neither "too many" nor the network (a 400) will not heal by waiting long.
 GIVE_UP_AFTER = 5
-# How often a chat's next answer looks whether another process delivered the one before.
-EARLIER_POLL_SECONDS = 0.05
+# How often a process looks for the answers other processes committed for its chats.
+COLLECT_SECONDS = 0.05
 
 ChatKey = tuple[str, str]
 
@@ -125,13 +127,18 @@ class AnswerSender:
         self._tasks: set[asyncio.Task[None]] = set()
         self._idle = asyncio.Event()
         self._idle.set()
+        self._known: set[int] = set()  # answers queued or being delivered, until forgotten
 
     def serve(self, channel: AnswerChannel) -> None:
         """Deliver this channel's answers from now on."""
         self._channels[channel.name] = channel
 
     def send(self, channel: str, answer_id: int, answer: Answer) -> None:
-        """Queue a committed answer behind its chat's earlier ones."""
+        """Queue a committed answer behind its chat's earlier ones (once: one taken again
+        after a transaction that took it failed to commit is already on its way)."""
+        if answer_id in self._known:
+            return
+        self._known.add(answer_id)
         key = (channel, answer.chat)
         queue = self._queues.get(key)
         if queue is not None:
@@ -144,40 +151,59 @@ class AnswerSender:
         task.add_done_callback(self._tasks.discard)
 
     async def recover(self, channel: str) -> int:
-        """Queue what this process still owed on a channel when it last stopped, and what
-        processes no longer alive left; returns how many."""
-        async with self.db.reading() as db:
-            rows = await list_answers(db, channel=channel, owner=self.peers.name)
-            owed = [(r.id, r.key, r.box, r.sent_parts) for r in rows]
-        for answer_id, key, box, sent_parts in owed:
-            answer = await self._opened(answer_id, key, box, sent_parts)
-            if answer is not None:
-                self.send(channel, answer_id, answer)
+        """Queue what this process still owed on a channel when it last stopped, and hand on
+        what processes no longer alive left; returns how many it queued."""
+        owed = await self._take(channel, new_only=False)
         if owed:
-            log.info("%d %s answers owed from before the restart", len(owed), channel)
-        return len(owed) + await self.adopt_orphans(channel)
+            log.info("%d %s answers owed from before the restart", owed, channel)
+        await self.adopt_orphans(channel)
+        return owed
+
+    async def collect_forever(self) -> None:
+        """While other processes share the database, take up every COLLECT_SECONDS the answers
+        they committed for the chats this process delivers to."""
+        while True:
+            await asyncio.sleep(COLLECT_SECONDS)
+            if self.peers.alone:
+                continue
+            for channel in list(self._channels):
+                try:
+                    await self._take(channel, new_only=True)
+                except Exception:
+                    log.exception("%s answers not collected; trying again", channel)
 
     async def adopt_orphans(self, channel: str) -> int:
-        """Take over the answers of processes no longer alive; returns how many.
-
-        A chat this process is sending to is left out: its sender takes them over itself,
-        before its own (see _after_earlier).
-        """
+        """Hand the answers of processes no longer alive to the processes that now deliver to
+        their chats (this one among them); returns how many."""
         alive = set(self.peers.alive) | {self.peers.name}
         async with self.db.reading() as db:
             orphans = await orphaned_answers(db, channel=channel, alive=alive)
-        busy = {answer_chat_key(self.sealer, ch, chat) for ch, chat in self._queues}
-        taken = 0
-        for answer_id, owner, chat_key in orphans:
-            if chat_key in busy:
-                continue
-            adopted = await self._adopt(answer_id, owner)
-            if adopted is not None:
-                self.send(channel, adopted.answer_id, adopted.answer)
-                taken += 1
-        if taken:
-            log.info("%d %s answers taken over from processes gone", taken, channel)
-        return taken
+        moved = 0
+        for answer_id, was, chat_key in orphans:
+            owner = self.peers.owner_of(chat_key or "")
+
+            async def work(
+                db: AsyncSession,
+                answer_id: int = answer_id,
+                was: str | None = was,
+                owner: str = owner,
+            ) -> bool:
+                return await reassign_answer(db, answer_id, was=was, owner=owner)
+
+            moved += await self.commits.run(work)
+        if moved:
+            log.info("%d %s answers taken over from processes gone", moved, channel)
+            await self._take(channel, new_only=True)
+        return moved
+
+    def deliver(self, channel: str, handled: Handled) -> None:
+        """Queue the answer an update committed, if this process delivers to its chat (else
+        the one that does takes it up at its next look)."""
+        if handled.answer is None or handled.answer_id is None:
+            return
+        if handled.owner in (None, self.peers.name):
+            self._send_kept(channel, handled.earlier)
+            self.send(channel, handled.answer_id, handled.answer)
 
     async def drain(self, seconds: float) -> bool:
         """Wait (up to `seconds`) until every queued answer went out."""
@@ -193,42 +219,26 @@ class AnswerSender:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def _opened(self, answer_id: int, key: str, box: bytes, sent_parts: int) -> Answer | None:
-        answer = open_answer(self.sealer, key, box, sent_parts)
-        if answer is None:
-            log.warning("answer=%d cannot be opened (secret key changed): dropped", answer_id)
-            await self._forget(answer_id)
-        return answer
+    async def _take(self, channel: str, *, new_only: bool) -> int:
+        async def work(db: AsyncSession) -> list[Kept]:
+            owner = self.peers.name
+            rows = await take_answers(db, channel=channel, owner=owner, new_only=new_only)
+            # Queued before the commit: an answer this process commits for the same chat
+            # meanwhile waits for these rows' locks, and so goes behind them.
+            self._send_kept(channel, rows)
+            return rows
 
-    async def _adopt(self, answer_id: int, was: str | None) -> _Owed | None:
-        async def work(db: AsyncSession) -> tuple[str, bytes, int] | None:
-            row = await adopt_answer(db, answer_id, was=was, owner=self.peers.name)
-            return None if row is None else (row.key, row.box, row.sent_parts)
+        return len(await self.commits.run(work))
 
-        taken = await self.commits.run(work)
-        if taken is None:
-            return None  # another process took it first
-        answer = await self._opened(answer_id, *taken)
-        return None if answer is None else _Owed(answer_id, answer)
-
-    async def _after_earlier(self, channel: str, owed: _Owed) -> None:
-        """Wait until the chat's answers committed earlier by other processes went out; those
-        whose process died are delivered here, first."""
-        row = AnswerRow(
-            channel, answer_chat_key(self.sealer, channel, owed.answer.chat), self.peers.name
-        )
-        while True:
-            async with self.db.reading() as db:
-                earlier = await earlier_answers(db, row=row, before=owed.answer_id)
-            if not earlier:
-                return
-            orphans = [(id_, owner) for id_, owner in earlier if not self.peers.is_alive(owner)]
-            for answer_id, owner in orphans:
-                adopted = await self._adopt(answer_id, owner)
-                if adopted is not None:
-                    await self._deliver(channel, adopted)
-            if not orphans:
-                await asyncio.sleep(EARLIER_POLL_SECONDS)
+    def _send_kept(self, channel: str, rows: list[Kept]) -> None:
+        """Queue stored answers, in their order; one that cannot be opened is dropped."""
+        for answer_id, key, box, sent_parts in rows:
+            answer = open_answer(self.sealer, key, box, sent_parts)
+            if answer is None:
+                log.warning("answer=%d cannot be opened (secret key changed): dropped", answer_id)
+                self._delivered.later(answer_id)
+                continue
+            self.send(channel, answer_id, answer)
 
     async def _serve_chat(self, key: ChatKey) -> None:
         queue = self._queues[key]
@@ -236,8 +246,6 @@ class AnswerSender:
             while queue:
                 owed = queue[0]
                 try:
-                    if not self.peers.alone:
-                        await self._after_earlier(key[0], owed)
                     await self._deliver(key[0], owed)
                 except Exception:
                     # A bug, not the platform: the row stays and is tried again at the next start.
@@ -293,6 +301,7 @@ class AnswerSender:
     async def _forget(self, answer_id: int) -> None:
         try:
             await self._delivered.add(answer_id)
+            self._known.discard(answer_id)
         except Exception:
             # Sent, but still stored: it goes out once more at the next start.
             log.exception("answer=%d sent but not forgotten", answer_id)

@@ -93,16 +93,21 @@ def pacers_for(settings: Settings, channels: Iterable[str]) -> dict[str, Pacer]:
 
 @contextlib.asynccontextmanager
 async def background(
-    runtime: Runtime, outbox: OutboxSender, presence: Presence | None = None
+    runtime: Runtime,
+    outbox: OutboxSender,
+    presence: Presence | None = None,
+    answers: AnswerSender | None = None,
 ) -> AsyncIterator[None]:
     """Run the outbox sender, the passphrase hashing, the scheduler and (sharing the database
-    with other processes) the beats around the body."""
+    with other processes) the beats and the collecting of answers around the body."""
     tasks = [
         asyncio.create_task(outbox.run_forever()),
         asyncio.create_task(hash_passphrases_forever(runtime)),
     ]
     if presence is not None:
         tasks.append(asyncio.create_task(presence.beat_forever()))
+    if answers is not None:
+        tasks.append(asyncio.create_task(answers.collect_forever()))
     scheduler = start_scheduler(runtime)
     try:
         yield
@@ -163,6 +168,7 @@ async def serving(
         await upgrade(runtime.db)
         await presence.join()
         entered = True
+        runtime.peers = presence
         presence.watch(functools.partial(share_budget, answers.pacers, presence))
         await share_budget(answers.pacers, presence)
         for channel in channels:
@@ -171,7 +177,7 @@ async def serving(
             await channel.start()
         senders: dict[str, Sender] = {channel.name: channel for channel in channels}
         outbox = OutboxSender(runtime, senders, pacers=answers.pacers, peers=presence)
-        async with background(runtime, outbox, presence):
+        async with background(runtime, outbox, presence, answers):
             # Everything built so far (modules, the engine, the bot) lives as long as the
             # process: frozen, Python's cycle collector stops walking it on every full pass.
             # Unfrozen, those passes cost a fifth of the time under a burst (bench/README.md).

@@ -66,7 +66,7 @@ class Inbox:
         found = self.key_of(update)
         if found is None:
             return []
-        async with self.runtime.db.reading() as db:
+        async with self.runtime.db.glance() as db:
             stored = await earlier_from_sender(
                 db, channel=self.channel, sender_key=self._sender_key(sender), before=found[1]
             )

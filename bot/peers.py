@@ -29,6 +29,9 @@ class Peers(Protocol):
     def is_alive(self, name: str | None) -> bool:
         """Whether the named process is this one or another one alive."""
 
+    def owner_of(self, chat_key: str) -> str:
+        """The process that delivers the answers to a chat (by its keyed hash)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Alone:
@@ -54,3 +57,7 @@ class Alone:
     def is_alive(self, name: str | None) -> bool:
         """Only this process is."""
         return name == self.name
+
+    def owner_of(self, chat_key: str) -> str:
+        """This process."""
+        return self.name

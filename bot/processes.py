@@ -9,6 +9,7 @@ among those alive. PostgreSQL is the one thing they share; there is no coordinat
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import secrets
 import socket
@@ -53,6 +54,11 @@ class Presence:
     def leads(self) -> bool:
         """Whether this process is the one that sends the outbox (the first alive by name)."""
         return self.name == min(self.alive)
+
+    def owner_of(self, chat_key: str) -> str:
+        """The process alive that delivers a chat's answers: the same in every process that
+        sees the same processes alive, and few chats move when one comes or goes."""
+        return max(self.alive, key=lambda name: _weight(name, chat_key))
 
     def is_alive(self, name: str | None) -> bool:
         """Whether the named process is this one or beat recently."""
@@ -118,3 +124,8 @@ class Presence:
         before, self.alive = self.alive, frozenset(alive | {self.name})
         if before != self.alive:
             log.info("%d processes share the database", len(self.alive))
+
+
+def _weight(process: str, chat_key: str) -> bytes:
+    """Rendezvous hashing: a chat goes to the process whose weight for it is highest."""
+    return hashlib.blake2b(f"{process}\0{chat_key}".encode(), digest_size=8).digest()

@@ -15,13 +15,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.answers import Answer, answer_chat_key, seal_answer
+from bot.peers import Alone, Peers
 from handlers.catalog import Catalog
 from handlers.dispatch import dispatch
 from handlers.followup import checked, passphrase_to_check, typed_passphrase
 from handlers.sealing import Sealer
 from handlers.texts import text
 from handlers.types import Context, Incoming, Limits, PassphraseCheck, Reply
-from storage.answers import AnswerRow, add_answer
+from storage.answers import AnswerRow, Kept, add_answer, take_answers
 from storage.batches import Batched
 from storage.db import Database
 from storage.group_commit import GroupCommit
@@ -54,6 +55,9 @@ class Runtime:
     # This process among those sharing the database (bot/processes.py): it delivers the
     # answers its updates commit.
     process: str = field(default_factory=socket.gethostname)
+    # The processes sharing the database (bot/processes.py's Presence): which one delivers
+    # a chat's answers. Alone, this one.
+    peers: Peers = field(default_factory=Alone)
     commits: GroupCommit = field(init=False)
     handled_inbox: Batched[str] = field(init=False)
 
@@ -158,9 +162,17 @@ class Runtime:
         answer = Answer(msg.chat, tuple(replies), keep.button)
         box = seal_answer(self.sealer, msg.dedupe_key, answer)
         chat_key = answer_chat_key(self.sealer, msg.channel, msg.chat)
-        row = AnswerRow(msg.channel, chat_key, self.process)
+        owner = self.process if self.peers.alone else self.peers.owner_of(chat_key)
+        earlier: list[Kept] = []
+        if not self.peers.alone and owner == self.process:
+            # Answers other processes committed for this chat before (its sender's lock is
+            # held: none can be missed) go out first, taken here rather than at the next look.
+            earlier = await take_answers(
+                session, channel=msg.channel, owner=owner, new_only=True, chat_key=chat_key
+            )
+        row = AnswerRow(msg.channel, chat_key, owner, queued=owner == self.process)
         answer_id = await add_answer(session, key=msg.dedupe_key, row=row, box=box, now=now)
-        return Handled(replies, answer, answer_id, queued)
+        return Handled(replies, answer, answer_id, queued, owner, earlier)
 
     async def _failed(self, msg: Incoming, keep: _Keep | None) -> Handled:
         """An update that could not be handled gets an apology, kept like any answer."""
@@ -195,3 +207,5 @@ class Handled:
     answer: Answer | None = None
     answer_id: int | None = None
     queued: bool = False  # it queued outbox messages for others
+    owner: str | None = None  # the process that delivers the answer
+    earlier: list[Kept] = field(default_factory=list)  # its chat's, committed by others

@@ -9,7 +9,7 @@ from typing import cast
 from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import Plain, plain_scalar
+from storage.db import Plain, affected, one_of, plain_scalar
 from storage.models import PendingAnswer
 
 _answers = cast(Table, PendingAnswer.__table__)
@@ -28,6 +28,7 @@ class AnswerRow:
     channel: str
     chat_key: str
     owner: str
+    queued: bool  # the owner has it in hand already (it handled the update itself)
 
 
 async def add_answer(
@@ -39,6 +40,7 @@ async def add_answer(
         "channel": row.channel,
         "chat_key": row.chat_key,
         "owner": row.owner,
+        "queued": row.queued,
         "box": box,
         "sent_parts": 0,
         "created_at": now,
@@ -48,7 +50,7 @@ async def add_answer(
 
 async def remove_answers(db: AsyncSession, answer_ids: list[int]) -> None:
     """Forget answers the platform took (or refused for good)."""
-    await db.execute(delete(PendingAnswer).where(PendingAnswer.id.in_(answer_ids)))
+    await db.execute(delete(PendingAnswer).where(one_of(db, PendingAnswer.id, answer_ids)))
 
 
 async def set_answer_progress(db: AsyncSession, answer_id: int, *, sent_parts: int) -> None:
@@ -57,25 +59,28 @@ async def set_answer_progress(db: AsyncSession, answer_id: int, *, sent_parts: i
     await db.execute(statement.values(sent_parts=sent_parts))
 
 
-async def list_answers(db: AsyncSession, *, channel: str, owner: str) -> list[PendingAnswer]:
-    """The answers a process still owes on a channel, oldest first (their commit order)."""
-    statement = select(PendingAnswer).where(
+# An answer as stored: its id, update key, sealed box, and the parts already sent.
+Kept = tuple[int, str, bytes, int]
+
+
+async def take_answers(
+    db: AsyncSession, *, channel: str, owner: str, new_only: bool, chat_key: str | None = None
+) -> list[Kept]:
+    """The answers a process delivers on a channel (to one chat,
+    with `chat_key`), marked as in its hands, oldest first: the ones not yet in them, or (at
+    its start) all of them."""
+    statement = update(PendingAnswer).where(
         PendingAnswer.channel == channel, PendingAnswer.owner == owner
     )
-    return list(await db.scalars(statement.order_by(PendingAnswer.id)))
-
-
-async def earlier_answers(
-    db: AsyncSession, *, row: AnswerRow, before: int
-) -> list[tuple[int, str | None]]:
-    """(id, owner) of the chat's answers committed before `before` that others deliver."""
-    statement = select(PendingAnswer.id, PendingAnswer.owner).where(
-        PendingAnswer.channel == row.channel,
-        PendingAnswer.chat_key == row.chat_key,
-        PendingAnswer.id < before,
-        PendingAnswer.owner.is_distinct_from(row.owner),
+    if chat_key is not None:
+        statement = statement.where(PendingAnswer.chat_key == chat_key)
+    if new_only:
+        statement = statement.where(PendingAnswer.queued.is_(False))
+    returning = statement.values(queued=True).returning(
+        PendingAnswer.id, PendingAnswer.key, PendingAnswer.box, PendingAnswer.sent_parts
     )
-    return [(id_, owner) for id_, owner in await db.execute(statement.order_by(PendingAnswer.id))]
+    rows = [(id_, key, box, sent) for id_, key, box, sent in await db.execute(returning)]
+    return sorted(rows)
 
 
 async def orphaned_answers(
@@ -90,14 +95,11 @@ async def orphaned_answers(
     return [(id_, owner, chat_key) for id_, owner, chat_key in rows]
 
 
-async def adopt_answer(
-    db: AsyncSession, answer_id: int, *, was: str | None, owner: str
-) -> PendingAnswer | None:
-    """Take over an answer from a process that died, unless another took it first."""
+async def reassign_answer(db: AsyncSession, answer_id: int, *, was: str | None, owner: str) -> bool:
+    """Give an answer of a process that died to `owner`, unless another process did first."""
     statement = (
         update(PendingAnswer)
         .where(PendingAnswer.id == answer_id, PendingAnswer.owner.is_not_distinct_from(was))
-        .values(owner=owner)
-        .returning(PendingAnswer)
+        .values(owner=owner, queued=False)
     )
-    return (await db.scalars(statement)).one_or_none()
+    return affected(await db.execute(statement)) == 1

@@ -8,11 +8,22 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import ClauseElement, ColumnElement, CursorResult, Result, Select, event, make_url
+from sqlalchemy import (
+    ARRAY,
+    ClauseElement,
+    ColumnElement,
+    CursorResult,
+    Result,
+    Select,
+    any_,
+    event,
+    literal,
+    make_url,
+)
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
 
@@ -53,6 +64,11 @@ class Database:
                 )
                 _configure_sqlite(self.read_engine.sync_engine, writer=False, busy_ms=30000)
         self.read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        # One-statement reads on PostgreSQL need no BEGIN and COMMIT: two round trips saved.
+        glancing = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._glances = (
+            None if self.is_sqlite else async_sessionmaker(glancing, expire_on_commit=False)
+        )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -80,10 +96,30 @@ class Database:
         async with self.read_sessions.begin() as session:
             yield session
 
+    @asynccontextmanager
+    async def glance(self) -> AsyncIterator[AsyncSession]:
+        """A session for one quick read outside any transaction (each statement on its own)."""
+        if self._glances is None:
+            async with self.reading() as session:
+                yield session
+            return
+        async with self._glances() as session:
+            yield session
+
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
         await self.read_engine.dispose()
+
+
+def one_of(
+    db: AsyncSession, column: QueryableAttribute[Any], values: Sequence[Any]
+) -> ColumnElement[bool]:
+    """`column IN values`; on PostgreSQL `column = ANY(:array)`, one statement whatever the
+    number of values, so that the driver prepares it once rather than once per count."""
+    if db.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(list(values), type_=ARRAY(column.type)))
+    return column.in_(list(values))
 
 
 def affected(result: Result[Any]) -> int:

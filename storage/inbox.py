@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import Plain, plain_execute
+from storage.db import Plain, one_of, plain_execute
 from storage.models import InboxUpdate, UTCDateTime
 
 # Written out for the same reason as the update claim (storage/guards.py); a redelivered
@@ -58,7 +58,7 @@ async def remove_inbox(db: AsyncSession, *, key: str) -> None:
 
 async def remove_handled(db: AsyncSession, keys: list[str]) -> None:
     """Forget updates handled in transactions of their own (their claims guard a replay)."""
-    await db.execute(delete(InboxUpdate).where(InboxUpdate.key.in_(keys)))
+    await db.execute(delete(InboxUpdate).where(one_of(db, InboxUpdate.key, keys)))
 
 
 async def list_inbox(db: AsyncSession, *, channel: str) -> list[InboxUpdate]:

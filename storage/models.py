@@ -253,6 +253,9 @@ class PendingAnswer(Base):
     # the order they were committed; and the process delivering it (BotProcess.name).
     chat_key: Mapped[str | None] = mapped_column(String(32))
     owner: Mapped[str | None] = mapped_column(String(80))
+    # Whether the owner holds it in its queue; one another process committed waits until the
+    # owner's next look (bot/answers.py).
+    queued: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
 
     __table_args__ = (Index("ix_pending_answer_chat", "channel", "chat_key", "id"),)
 

@@ -441,8 +441,7 @@ class TelegramChannel:
         handled = await self.runtime.handle_durably(msg, button=button, from_inbox=from_inbox)
         if query is not None:
             await self._stop_spinner(query)
-        if handled.answer is not None and handled.answer_id is not None:
-            self.answers.send(CHANNEL, handled.answer_id, handled.answer)
+        self.answers.deliver(CHANNEL, handled)
 
     async def _stop_spinner(self, query: JSONDict) -> None:
         """Tell Telegram the button press was taken; too late after a restart, so not kept."""

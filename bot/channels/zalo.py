@@ -152,8 +152,7 @@ class TypedChats:
             # The choices now open are the last ones shown; none shown, none open.
             offered = [reply.options for reply in handled.replies if reply.options]
             self.offered.offer(msg.chat, offered[-1] if offered else ())
-            if handled.answer is not None and handled.answer_id is not None:
-                self.answers.send(self.name, handled.answer_id, handled.answer)
+            self.answers.deliver(self.name, handled)
 
     def answer_parts(self, answer: Answer) -> list[Part]:
         """An answer's replies as platform calls, one after the other."""

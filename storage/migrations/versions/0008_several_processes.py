@@ -22,6 +22,9 @@ def upgrade() -> None:
     with op.batch_alter_table("pending_answer", schema=None) as batch_op:
         batch_op.add_column(sa.Column("chat_key", sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column("owner", sa.String(length=80), nullable=True))
+        batch_op.add_column(
+            sa.Column("queued", sa.Boolean(), server_default=sa.text("true"), nullable=False)
+        )
         batch_op.create_index("ix_pending_answer_chat", ["channel", "chat_key", "id"])
     with op.batch_alter_table("inbox_update", schema=None) as batch_op:
         batch_op.add_column(sa.Column("sender_key", sa.String(length=32), nullable=True))
@@ -44,5 +47,6 @@ def downgrade() -> None:
         batch_op.drop_column("sender_key")
     with op.batch_alter_table("pending_answer", schema=None) as batch_op:
         batch_op.drop_index("ix_pending_answer_chat")
+        batch_op.drop_column("queued")
         batch_op.drop_column("owner")
         batch_op.drop_column("chat_key")
