@@ -71,19 +71,20 @@ async def check_database(settings: Settings) -> None:
             await db.dispose()
 
 
-def build_runtime(settings: Settings, secret: str, *, serving: str = "") -> Runtime:
-    """Wire the database, keys and operator data together; `serving` is the address this
-    process serves (it names the process among those sharing the database)."""
-    runtime = Runtime(
+def build_runtime(settings: Settings, secret: str) -> Runtime:
+    """Wire the database, keys and operator data together."""
+    return Runtime(
         db=open_database(settings),
         sealer=Sealer(secret),
         catalog=settings.catalog(),
         timezone=settings.zone,
         limits=settings.limits(),
     )
-    if serving:
-        runtime.process = settings.process_name or process_name(serving)
-    return runtime
+
+
+def presence_of(settings: Settings, runtime: Runtime, serving: str) -> Presence:
+    """This process among those sharing the database, named by the address it serves."""
+    return Presence(runtime, settings.process_name or process_name(serving))
 
 
 def pacers_for(settings: Settings, channels: Iterable[str]) -> dict[str, Pacer]:
@@ -219,8 +220,8 @@ def official_account(
 
 async def run_polling(settings: Settings) -> None:
     """The bot on every configured platform, by long polling."""
-    runtime = build_runtime(settings, settings.require_secret(), serving="run")
-    presence = Presence(runtime, runtime.process)
+    runtime = build_runtime(settings, settings.require_secret())
+    presence = presence_of(settings, runtime, "run")
     answers = answer_sender(settings, runtime, presence)
     channels = chat_channels(settings, runtime, answers, polling=True)
     async with serving(runtime, presence, answers, channels):
@@ -263,8 +264,8 @@ async def run_webhook(settings: Settings, listen: str, url: str) -> None:
     host, port = parse_listen(listen)
     if not url.startswith(("https://", "http://")):
         raise SettingsError(f"tipline: --url {url!r}: expected https://...")
-    runtime = build_runtime(settings, settings.require_secret(), serving=listen)
-    presence = Presence(runtime, runtime.process)
+    runtime = build_runtime(settings, settings.require_secret())
+    presence = presence_of(settings, runtime, listen)
     answers = answer_sender(settings, runtime, presence)
     channels = chat_channels(settings, runtime, answers, polling=False)
     app = web.Application(client_max_size=1024 * 1024)

@@ -26,9 +26,6 @@ class Peers(Protocol):
     def leads(self) -> bool:
         """Whether this process sends the outbox."""
 
-    def is_alive(self, name: str | None) -> bool:
-        """Whether the named process is this one or another one alive."""
-
     def owner_of(self, chat_key: str) -> str:
         """The process that delivers the answers to a chat (by its keyed hash)."""
 
@@ -37,7 +34,7 @@ class Peers(Protocol):
 class Alone:
     """A process sharing its database with nobody: the console, a test, `tipline run`."""
 
-    name: str = field(default_factory=socket.gethostname)  # Runtime.process's default too
+    name: str = field(default_factory=socket.gethostname)
 
     @property
     def alone(self) -> bool:
@@ -53,10 +50,6 @@ class Alone:
     def alive(self) -> frozenset[str]:
         """This process alone."""
         return frozenset({self.name})
-
-    def is_alive(self, name: str | None) -> bool:
-        """Only this process is."""
-        return name == self.name
 
     def owner_of(self, chat_key: str) -> str:
         """This process."""

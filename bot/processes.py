@@ -60,10 +60,6 @@ class Presence:
         sees the same processes alive, and few chats move when one comes or goes."""
         return max(self.alive, key=lambda name: _weight(name, chat_key))
 
-    def is_alive(self, name: str | None) -> bool:
-        """Whether the named process is this one or beat recently."""
-        return name in self.alive
-
     def watch(self, watcher: Watcher) -> None:
         """Call `watcher` after every beat (to take over what a dead process left)."""
         self._watchers.append(watcher)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,9 +51,6 @@ class Runtime:
     clock: Clock = utc_now
     bot_username: str = ""
     outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
-    # This process among those sharing the database (bot/processes.py): it delivers the
-    # answers its updates commit.
-    process: str = field(default_factory=socket.gethostname)
     # The processes sharing the database (bot/processes.py's Presence): which one delivers
     # a chat's answers. Alone, this one.
     peers: Peers = field(default_factory=Alone)
@@ -162,15 +158,16 @@ class Runtime:
         answer = Answer(msg.chat, tuple(replies), keep.button)
         box = seal_answer(self.sealer, msg.dedupe_key, answer)
         chat_key = answer_chat_key(self.sealer, msg.channel, msg.chat)
-        owner = self.process if self.peers.alone else self.peers.owner_of(chat_key)
+        me = self.peers.name
+        owner = me if self.peers.alone else self.peers.owner_of(chat_key)
         earlier: list[Kept] = []
-        if not self.peers.alone and owner == self.process:
+        if not self.peers.alone and owner == me:
             # Answers other processes committed for this chat before (its sender's lock is
             # held: none can be missed) go out first, taken here rather than at the next look.
             earlier = await take_answers(
                 session, channel=msg.channel, owner=owner, new_only=True, chat_key=chat_key
             )
-        row = AnswerRow(msg.channel, chat_key, owner, queued=owner == self.process)
+        row = AnswerRow(msg.channel, chat_key, owner, queued=owner == me)
         answer_id = await add_answer(session, key=msg.dedupe_key, row=row, box=box, now=now)
         return Handled(replies, answer, answer_id, queued, owner, earlier)
 

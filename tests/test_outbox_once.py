@@ -370,10 +370,6 @@ class Standby:
     alone: bool = False
     alive: frozenset[str] = frozenset({"standby", "leader"})
 
-    def is_alive(self, name: str | None) -> bool:
-        """The two of them are."""
-        return name in self.alive
-
     def owner_of(self, chat_key: str) -> str:
         """Answers are not sent here: any process will do."""
         return self.name

@@ -173,7 +173,7 @@ async def test_serving_freezes_what_lives_as_long_as_the_process(runtime: Runtim
     gc.unfreeze()
     try:
         settings = load_settings(_env_file=None)
-        presence = Presence(runtime, runtime.process)
+        presence = Presence(runtime, runtime.peers.name)
         async with serving(runtime, presence, answer_sender(settings, runtime, presence), []):
             # The cycle collector no longer walks the modules, engine and bot on full passes.
             assert gc.get_freeze_count() > 10_000
