@@ -106,19 +106,19 @@ class Runtime:
     async def _handle(self, msg: Incoming, keep: _Keep | None) -> Handled:
         started = time.perf_counter()
         ahead = await self._check_passphrase_ahead(msg)
+        # Another process may be handling this sender's previous message: the claim waits
+        # for its commit, so that this one reads the conversation as that one left it.
+        holding = f"tipline:sender:{msg.sender}"
 
         async def work(session: AsyncSession) -> Handled | None:
             ctx = self.context(ahead)
-            # Another process may be handling this sender's previous message: the claim waits
-            # for its commit, so that this one reads the conversation as that one left it.
-            holding = f"tipline:sender:{msg.sender}"
             if not await claim_update(session, key=msg.dedupe_key, now=ctx.now, holding=holding):
                 return None
             replies = await dispatch(msg, session, ctx)
             return await self._kept(session, msg, replies, keep, ctx.now)
 
         try:
-            done = await self.commits.run(work)
+            done = await self.commits.run(work, holding=holding)
         except Exception:
             # Logged without the update's content: it may hold what identifies the sender.
             log.exception("update=%s kind=%s failed", msg.dedupe_key, msg.kind.value)

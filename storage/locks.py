@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import text
+from sqlalchemy import ARRAY, BigInteger, bindparam, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +19,12 @@ from storage.db import Plain, plain_scalar
 
 _HOLD_SQL = text("SELECT pg_advisory_xact_lock(:key)")
 _HOLD = Plain(_HOLD_SQL)
+# In the array's order (unnest keeps it): callers pass the keys sorted.
+_HOLD_ALL = Plain(
+    text("SELECT count(pg_advisory_xact_lock(key)) FROM unnest(:keys) AS key").bindparams(
+        bindparam("keys", type_=ARRAY(BigInteger()))
+    )
+)
 
 
 def lock_key(name: str) -> int:
@@ -31,6 +37,14 @@ async def hold(db: AsyncSession, name: str) -> None:
     """Wait until no other transaction holds `name`, then hold it until this one ends."""
     if db.get_bind().dialect.name == "postgresql":
         await plain_scalar(db, _HOLD, {"key": lock_key(name)})
+
+
+async def hold_all(db: AsyncSession, names: list[str]) -> None:
+    """Hold several locks, taken in the order of their numbers: any two transactions taking
+    overlapping sets this way never each wait for one the other holds."""
+    if names and db.get_bind().dialect.name == "postgresql":
+        keys = sorted({lock_key(name) for name in names})
+        await plain_scalar(db, _HOLD_ALL, {"keys": keys})
 
 
 def hold_on(connection: Connection, name: str) -> None:
