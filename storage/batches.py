@@ -21,7 +21,7 @@ Write = Callable[[AsyncSession, list[T]], Awaitable[None]]
 
 
 class Transactions(Protocol):
-    """Runs a unit of work in a transaction (GroupCommit: on SQLite shared with others)."""
+    """Runs a unit of work in a transaction (GroupCommit: perhaps shared with others)."""
 
     async def run(self, work: Callable[[AsyncSession], Awaitable[None]]) -> None:
         """Run `work` in a transaction and return after the commit."""
