@@ -27,6 +27,7 @@ from tests.e2e.test_cli import SECRET
 from tests.e2e.test_kill import Bot, until_taken
 from tests.fake_flood import LimitedTelegramAPI
 from tests.fake_telegram import FakeTelegramAPI
+from tests.fake_webhook import WebhookDelivery
 from tests.test_outbox_once import FIRST_CHAT, officers_on_telegram, queue
 
 JSONDict = dict[str, Any]
@@ -106,18 +107,17 @@ async def test_processes_started_together_on_a_fresh_database_all_come_up(
         assert "Error" not in "".join(logs), logs
 
 
-async def steps_to_alternate_processes(
-    api: FakeTelegramAPI, processes: list[Webhook], secret: str, chat: int
+async def steps_through_telegram(
+    delivery: WebhookDelivery, api: FakeTelegramAPI, chat: int, steps: dict[int, int]
 ) -> None:
-    """A resident typing the whole tip flow fast, each message reaching the next process in
-    turn, as a load balancer spreads Telegram's webhook calls; none waits for an answer."""
-    posts = []
+    """A resident typing the whole tip flow fast, 20 ms a message, none waiting for an answer:
+    Telegram queues them and sends each once the previous one was answered. `steps` learns
+    which step each update is."""
     for step, words in enumerate(FLOW):
         update = typed(api, chat, words.format(chat=chat))
-        target = processes[step % len(processes)]
-        posts.append(asyncio.create_task(until_taken(api, target.url, update, secret, [])))
+        steps[update["update_id"]] = step
+        delivery.push(update)
         await asyncio.sleep(0.02)
-    await asyncio.gather(*posts)
 
 
 def flow_answers(api: FakeTelegramAPI, chat: int) -> list[str]:
@@ -125,27 +125,32 @@ def flow_answers(api: FakeTelegramAPI, chat: int) -> list[str]:
     return [next((m for m in MARKERS if m in text), text) for text in api.sent_texts(chat)]
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known hole (issue 15): a step is handled in order only if the previous step's"
-    " arrival was committed before it reached the other process; with steps 20 ms apart this"
-    " fails on a slow machine (2 of 3 runs on stop 24's, at the build of stop 23 as well)",
-)
 async def test_one_chats_steps_spread_over_two_processes_get_the_right_answers_in_order(
     fresh: list[Webhook], api: FakeTelegramAPI
 ) -> None:
     await start_together(fresh, api)
     secret = secret_of(api)
     chats = [720_000 + n for n in range(30)]
-    await asyncio.gather(
-        *(steps_to_alternate_processes(api, fresh, secret, chat) for chat in chats)
-    )
+    steps: dict[int, int] = {}  # update_id -> its step in its chat's flow
+
+    def alternate(update: JSONDict, calls: int) -> int:
+        """The load balancer sends each step of a chat to the other process than the last."""
+        return steps[update["update_id"]] + calls
+
+    targets = [process.url for process in fresh]
+    async with WebhookDelivery(targets, secret, route=alternate) as delivery:
+        await asyncio.gather(
+            *(steps_through_telegram(delivery, api, chat, steps) for chat in chats)
+        )
+        await delivery.delivered(timeout=120)
     done = functools.partial(all_answered, api, chats)
     await api.wait_for(done, 60, "every chat's eight answers")
     await asyncio.sleep(0.5)  # room for a second copy, were one owed
     logs = [await process.stop() for process in fresh]
     wrong = {chat: flow_answers(api, chat) for chat in chats if flow_answers(api, chat) != MARKERS}
     assert not wrong, wrong
+    switched = {target for _, target, _ in delivery.calls}
+    assert switched == {0, 1}
     assert "Error" not in "".join(logs), logs
 
 
