@@ -75,9 +75,7 @@ class WebhookDelivery:
 
     async def __aenter__(self) -> WebhookDelivery:
         self._session = aiohttp.ClientSession()
-        self._workers = [
-            asyncio.create_task(self._work()) for _ in range(self.max_connections)
-        ]
+        self._workers = [asyncio.create_task(self._work()) for _ in range(self.max_connections)]
         return self
 
     async def __aexit__(self, *_exc: object) -> None:
@@ -93,12 +91,11 @@ class WebhookDelivery:
         self._pushed += 1
         self._load()
 
-    async def delivered(self, timeout: float) -> None:
+    async def delivered(self) -> None:
         """Wait until every pushed update was answered 2xx."""
-        async with asyncio.timeout(timeout):
-            while self._delivered < self._pushed:
-                self._changed.clear()
-                await self._changed.wait()
+        while self._delivered < self._pushed:
+            self._changed.clear()
+            await self._changed.wait()
 
     def _load(self) -> None:
         """Take updates from the backlog into their queues, up to twice the connections."""

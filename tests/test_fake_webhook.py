@@ -6,6 +6,7 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -14,7 +15,7 @@ from tests.fake_telegram import FakeTelegramAPI
 from tests.fake_webhook import SECRET_HEADER, WebhookDelivery, queue_of
 from tests.local_server import serve_locally
 
-JSONDict = dict
+JSONDict = dict[str, Any]
 
 
 @dataclass
@@ -79,7 +80,7 @@ async def test_one_chats_messages_are_never_in_flight_together_and_keep_their_or
     async with WebhookDelivery([url], "s3cret", max_connections=8) as delivery:
         for update in updates:
             delivery.push(update)
-        await delivery.delivered(timeout=30)
+        await asyncio.wait_for(delivery.delivered(), 30)
     assert sorted(receiving.taken) == [u["update_id"] for u in updates]  # each once
     for resident in residents:
         mine = [u["update_id"] for u in updates if u["message"]["chat"]["id"] == resident["id"]]
@@ -101,7 +102,7 @@ async def test_a_residents_message_and_button_press_can_be_in_flight_together(
     async with WebhookDelivery([url], "s", max_connections=4) as delivery:
         for update in updates:
             delivery.push(update)
-        await delivery.delivered(timeout=10)
+        await asyncio.wait_for(delivery.delivered(), 10)
     assert receiving.most_at_once == 2  # two queues: nothing holds the press back
 
 
@@ -116,7 +117,7 @@ async def test_a_refused_update_comes_again_and_a_load_balancer_spreads_the_call
     async with WebhookDelivery([url, url], "s", max_connections=2) as delivery:
         for update in updates:
             delivery.push(update)
-        await delivery.delivered(timeout=10)
+        await asyncio.wait_for(delivery.delivered(), 10)
     first = [call for call in delivery.calls if call[0] == updates[0]["update_id"]]
     assert [status for _, _, status in first] == [500, 200]
     assert {target for _, target, _ in delivery.calls} == {0, 1}

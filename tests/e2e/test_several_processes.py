@@ -24,7 +24,7 @@ from storage.db import Database
 from tests.conftest import PG_URL, reset_postgres
 from tests.e2e.conftest import free_port
 from tests.e2e.test_cli import SECRET
-from tests.e2e.test_kill import Bot, until_taken
+from tests.e2e.test_kill import Bot
 from tests.fake_flood import LimitedTelegramAPI
 from tests.fake_telegram import FakeTelegramAPI
 from tests.fake_webhook import WebhookDelivery
@@ -142,7 +142,7 @@ async def test_one_chats_steps_spread_over_two_processes_get_the_right_answers_i
         await asyncio.gather(
             *(steps_through_telegram(delivery, api, chat, steps) for chat in chats)
         )
-        await delivery.delivered(timeout=120)
+        await asyncio.wait_for(delivery.delivered(), 120)
     done = functools.partial(all_answered, api, chats)
     await api.wait_for(done, 60, "every chat's eight answers")
     await asyncio.sleep(0.5)  # room for a second copy, were one owed
