@@ -36,12 +36,12 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from storage.db import Database
 from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegramAPI
+from tests.fake_webhook import WebhookDelivery
 
 # Typed answers walk the tip flow as on a phone keyboard (the flow takes words for buttons).
 FLOW = [
@@ -87,8 +87,8 @@ def serve(latency: float, chats: int, tipline: bool, conn: Connection, webhooks:
     """The fake Bot API with the chats' updates; answers "stats" until told "stop".
 
     Polled, the updates are queued up front; with `webhooks`, once that many processes have
-    set their webhook they are posted to them in turn, WEBHOOK_CONNECTIONS in flight, each
-    again until it is answered 200, as Telegram does."""
+    set their webhook they are delivered to them as Telegram's server does (40 calls in
+    flight, a chat's next message once the previous one was answered 200)."""
 
     async def run() -> None:
         async with FakeTelegramAPI(latency=latency) as api:
@@ -120,34 +120,20 @@ def _typed(api: FakeTelegramAPI, n: int, step: str, number: int) -> dict[str, An
     return {**update, "update_id": number}
 
 
-# How many webhook calls Telegram keeps in flight (setWebhook's max_connections default).
-WEBHOOK_CONNECTIONS = 40
-
-
 async def _post_when_set(
     api: FakeTelegramAPI, updates: list[dict[str, Any]], processes: int, started: list[float]
 ) -> None:
+    """Once every process set its webhook, deliver the updates to them as Telegram's server
+    would (tests/fake_webhook.py), a load balancer spreading the calls in turn."""
     await api.wait_calls("setWebhook", count=processes, timeout=300)
-    hooks = [
-        (str(call.params["url"]), str(call.params["secret_token"]))
-        for call in api.calls_to("setWebhook")
-    ]
-    in_flight = asyncio.Semaphore(WEBHOOK_CONNECTIONS)
-    started.append(time.monotonic())
-    async with aiohttp.ClientSession() as session:
-
-        async def post(number: int, update: dict[str, Any]) -> None:
-            url, secret = hooks[number % len(hooks)]
-            headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
-            async with in_flight:
-                while True:
-                    with contextlib.suppress(aiohttp.ClientError):
-                        async with session.post(url, json=update, headers=headers) as answer:
-                            if answer.status == 200:
-                                return
-                    await asyncio.sleep(0.2)
-
-        await asyncio.gather(*(post(n, update) for n, update in enumerate(updates)))
+    calls = api.calls_to("setWebhook")
+    targets = [str(call.params["url"]) for call in calls]
+    secret = str(calls[0].params["secret_token"])
+    async with WebhookDelivery(targets, secret) as delivery:
+        started.append(time.monotonic())
+        for update in updates:
+            delivery.push(update)
+        await delivery.delivered()
 
 
 def _stats(api: FakeTelegramAPI, chats: int, tipline: bool) -> dict[str, Any]:

@@ -69,15 +69,23 @@ async def take_answers(
     """The answers a process delivers on a channel (to one chat,
     with `chat_key`), marked as in its hands, oldest first: the ones not yet in them, or (at
     its start) all of them."""
-    statement = update(PendingAnswer).where(
-        PendingAnswer.channel == channel, PendingAnswer.owner == owner
-    )
-    if chat_key is not None:
-        statement = statement.where(PendingAnswer.chat_key == chat_key)
+    # On the updated table itself, so that a row changed meanwhile is checked again.
+    wanted = [PendingAnswer.channel == channel, PendingAnswer.owner == owner]
     if new_only:
-        statement = statement.where(PendingAnswer.queued.is_(False))
-    returning = statement.values(queued=True).returning(
-        PendingAnswer.id, PendingAnswer.key, PendingAnswer.box, PendingAnswer.sent_parts
+        wanted.append(PendingAnswer.queued.is_(False))
+    if chat_key is not None:
+        wanted.append(PendingAnswer.chat_key == chat_key)
+    else:
+        # Taking every chat's: rows an update of this process is taking for its own chat
+        # right now are left to it (it delivers them first), and waiting for them while
+        # that update's group waits for rows taken here would be a deadlock.
+        free = select(PendingAnswer.id).where(*wanted).with_for_update(skip_locked=True)
+        wanted.append(PendingAnswer.id.in_(free.scalar_subquery()))
+    returning = (
+        update(PendingAnswer)
+        .where(*wanted)
+        .values(queued=True)
+        .returning(PendingAnswer.id, PendingAnswer.key, PendingAnswer.box, PendingAnswer.sent_parts)
     )
     rows = [(id_, key, box, sent) for id_, key, box, sent in await db.execute(returning)]
     return sorted(rows)

@@ -15,8 +15,8 @@ from storage.models import InboxUpdate, UTCDateTime
 # Written out for the same reason as the update claim (storage/guards.py); a redelivered
 # update that is still waiting here is not stored twice.
 _ADD = text(
-    'INSERT INTO inbox_update ("key", channel, position, box, created_at, sender_key) '
-    "VALUES (:key, :channel, :position, :box, :now, :sender_key) "
+    'INSERT INTO inbox_update ("key", channel, position, box, created_at) '
+    "VALUES (:key, :channel, :position, :box, :now) "
     'ON CONFLICT ("key") DO NOTHING'
 ).bindparams(bindparam("now", type_=UTCDateTime()))
 _REMOVE = Plain(text('DELETE FROM inbox_update WHERE "key" = :key'))
@@ -24,12 +24,11 @@ _REMOVE = Plain(text('DELETE FROM inbox_update WHERE "key" = :key'))
 
 @dataclass(frozen=True, slots=True)
 class Kept:
-    """An update as the inbox keeps it: sealed, in the platform's order, perhaps its sender."""
+    """An update as the inbox keeps it: sealed, in the platform's order."""
 
     key: str
     position: int
     box: bytes
-    sender_key: str | None = None
 
 
 async def add_inbox(
@@ -43,7 +42,6 @@ async def add_inbox(
             "position": kept.position,
             "box": kept.box,
             "now": now,
-            "sender_key": kept.sender_key,
         }
         for kept in updates
     ]
@@ -63,20 +61,5 @@ async def remove_handled(db: AsyncSession, keys: list[str]) -> None:
 
 async def list_inbox(db: AsyncSession, *, channel: str) -> list[InboxUpdate]:
     """The updates a channel polled but never handled, in the platform's order."""
-    statement = select(InboxUpdate).where(
-        InboxUpdate.channel == channel, InboxUpdate.sender_key.is_(None)
-    )
+    statement = select(InboxUpdate).where(InboxUpdate.channel == channel)
     return list(await db.scalars(statement.order_by(InboxUpdate.position)))
-
-
-async def earlier_from_sender(
-    db: AsyncSession, *, channel: str, sender_key: str, before: int
-) -> list[tuple[str, bytes]]:
-    """(key, sealed update) of a sender's updates kept before `before`, oldest first."""
-    statement = select(InboxUpdate.key, InboxUpdate.box).where(
-        InboxUpdate.channel == channel,
-        InboxUpdate.sender_key == sender_key,
-        InboxUpdate.position < before,
-    )
-    rows = await db.execute(statement.order_by(InboxUpdate.position))
-    return [(key, box) for key, box in rows]

@@ -289,14 +289,8 @@ class InboxUpdate(Base):
     position: Mapped[int] = mapped_column(BigInteger)  # the platform's order
     box: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime]
-    # A keyed hash of the sender of an update a webhook took while other processes share the
-    # database: whichever process handles the sender's next update handles this one first.
-    sender_key: Mapped[str | None] = mapped_column(String(32))
 
-    __table_args__ = (
-        Index("ix_inbox_update_position", "channel", "position"),
-        Index("ix_inbox_update_sender", "channel", "sender_key", "position"),
-    )
+    __table_args__ = (Index("ix_inbox_update_position", "channel", "position"),)
 
 
 class RateBucket(Base):

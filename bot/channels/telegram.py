@@ -309,7 +309,6 @@ class TelegramChannel:
         self._poller = UpdatePoller(token, api_root, ALLOWED_UPDATES) if polling else None
         self._inbox = Inbox(runtime, CHANNEL, update_key)
         self._handled = 0  # polled updates done with, for the poller's backlog count
-        self._arrived: set[str] = set()  # webhook updates kept in the inbox, by dedupe key
         # Updates travel as the Bot API's JSON (see to_incoming).
         self.application.add_handler(TypeHandler(dict, self._on_update))
         self.application.add_error_handler(self._on_error)
@@ -347,7 +346,6 @@ class TelegramChannel:
         await self.answers.drain(STOP_SECONDS)
         if self._poller is not None and self._poller.offset:
             await self._confirm(self._poller.offset)
-        await self._inbox.close()
         await self.application.shutdown()
         # Refused at getMe, the application never counted as initialised and shuts nothing
         # down, yet the bot's HTTP sessions were opened before that call: closed here.
@@ -406,36 +404,22 @@ class TelegramChannel:
             log.info("button keyboard not retired: %s", type(error).__name__)
 
     async def _on_update(self, update: JSONDict, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        arrived = self._kept_on_arrival(update)
         try:
-            await self._answer(
-                update, from_inbox=self._poller is not None or arrived, earlier_first=arrived
-            )
+            await self._answer(update, from_inbox=self._poller is not None)
         finally:
             self._handled += 1
 
-    def _kept_on_arrival(self, update: JSONDict) -> bool:
-        found = update_key(update)
-        if found is None or found[0] not in self._arrived:
-            return False
-        self._arrived.discard(found[0])
-        return True
-
-    async def _answer(self, update: JSONDict, *, from_inbox: bool, earlier_first: bool) -> None:
+    async def _answer(self, update: JSONDict, *, from_inbox: bool) -> None:
         """Handle an update; its answer is stored in its transaction and delivered after.
 
-        `from_inbox`: the update waits in the inbox (polled, or kept on arrival), which its
-        transaction empties. `earlier_first`: the sender's updates other processes took before
-        this one and have not handled yet are handled first, here.
+        `from_inbox`: the update was polled and waits in the inbox, which its transaction
+        empties.
         """
-        msg = self._read(update, warn=True)
+        msg = self._read(update)
         if msg is None:
             if from_inbox:
                 await self._inbox.forget(update)
             return
-        if earlier_first:
-            for earlier in await self._inbox.earlier(update, msg.sender):
-                await self._answer(earlier, from_inbox=True, earlier_first=False)
         query = update.get("callback_query")
         button = _pressed(query) if query is not None else None
         handled = await self.runtime.handle_durably(msg, button=button, from_inbox=from_inbox)
@@ -458,11 +442,9 @@ class TelegramChannel:
     async def process_webhook(self, update: JSONDict) -> None:
         """Process one webhook update in its chat's lane and return once it is committed.
 
-        With other processes sharing the database, it is first kept in the inbox under its
-        sender: whichever process handles the sender's next update then handles it first.
+        Telegram sends a chat's next message only once this one is answered 2xx, so with
+        several processes behind a load balancer a chat's messages still come one at a time.
         """
-        if not self.answers.peers.alone:
-            await self._keep_arrival(update)
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
         async def tracked() -> None:
@@ -475,26 +457,15 @@ class TelegramChannel:
         await self.application.update_processor.process_update(update, tracked())
         await done
 
-    def _read(self, update: JSONDict, *, warn: bool) -> Incoming | None:
+    def _read(self, update: JSONDict) -> Incoming | None:
         """The update as an Incoming; None for one not served, or unreadable."""
         try:
             return to_incoming(update, self.runtime, self.runtime.bot_username)
         except (AttributeError, KeyError, TypeError, ValueError) as error:
             # A field missing or of the wrong type: nothing to answer, and nothing to log of it.
-            if warn:
-                number = update_number(update)
-                log.warning("update=%s unreadable: %s", number, type(error).__name__)
+            number = update_number(update)
+            log.warning("update=%s unreadable: %s", number, type(error).__name__)
             return None
-
-    async def _keep_arrival(self, update: JSONDict) -> None:
-        msg = self._read(update, warn=False)  # an unreadable one is refused when handled
-        found = update_key(update)
-        if (
-            msg is not None
-            and found is not None
-            and await self._inbox.keep_arrival(update, msg.sender)
-        ):
-            self._arrived.add(found[0])
 
     def add_webhook(self, app: web.Application, path: str, secret: str) -> None:
         """Take Telegram's webhook calls at `path`; a wrong secret header gets 403."""
