@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from bot.runtime import Runtime
 from bot.scheduler import run_escalation, run_housekeeping, run_patrol_check
 from handlers.types import Kind
+from storage.answers import AnswerRow, add_answer, take_answers
 from storage.db import Database
 from storage.models import MissedPatrol, Outbox
 from tests.conftest import FakeClock, Person, file_tip
@@ -117,3 +118,26 @@ async def test_groups_sharing_senders_in_two_processes_at_once_never_deadlock(
         assert all(replies for replies in answers), answers
     assert "rolled back" not in caplog.text  # no deadlock broke a group up
     assert "deadlock" not in caplog.text.lower()
+
+
+async def test_collecting_answers_passes_over_those_an_update_is_taking_for_its_chat(
+    runtime: Runtime, other: Runtime, clock: FakeClock
+) -> None:
+    if not runtime.db.url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer: the two transactions never overlap")
+    rows = {chat: AnswerRow("telegram", chat, "a", queued=False) for chat in ("x", "y")}
+    async with runtime.db.transaction() as db:
+        for n, row in enumerate(rows.values()):
+            await add_answer(db, key=f"u{n}", row=row, box=b"sealed", now=clock())
+    async with runtime.db.transaction() as holding:
+        # An update of chat x, not yet committed, has taken x's answer to deliver it first ...
+        mine = await take_answers(
+            holding, channel="telegram", owner="a", new_only=True, chat_key="x"
+        )
+        assert len(mine) == 1
+        # ... and the collector, in another transaction meanwhile, takes y's without waiting.
+        async with other.db.transaction() as collecting:
+            taken = await asyncio.wait_for(
+                take_answers(collecting, channel="telegram", owner="a", new_only=True), 5
+            )
+    assert [key for _, key, _, _ in taken] == ["u1"]
