@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Table, bindparam, delete, insert, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningUpdate, Update
 
-from storage.db import Plain, affected, one_of, plain_scalar
+from storage.db import Plain, affected, one_of, plain_rows, plain_scalar
 from storage.models import PendingAnswer
 
 _answers = cast(Table, PendingAnswer.__table__)
@@ -69,6 +70,9 @@ async def take_answers(
     """The answers a process delivers on a channel (to one chat,
     with `chat_key`), marked as in its hands, oldest first: the ones not yet in them, or (at
     its start) all of them."""
+    if chat_key is not None and new_only:
+        params = {"channel": channel, "owner": owner, "chat_key": chat_key}
+        return sorted(cast(Kept, row) for row in await plain_rows(db, _TAKE_CHATS, params))
     # On the updated table itself, so that a row changed meanwhile is checked again.
     wanted = [PendingAnswer.channel == channel, PendingAnswer.owner == owner]
     if new_only:
@@ -81,14 +85,28 @@ async def take_answers(
         # that update's group waits for rows taken here would be a deadlock.
         free = select(PendingAnswer.id).where(*wanted).with_for_update(skip_locked=True)
         wanted.append(PendingAnswer.id.in_(free.scalar_subquery()))
-    returning = (
-        update(PendingAnswer)
-        .where(*wanted)
-        .values(queued=True)
-        .returning(PendingAnswer.id, PendingAnswer.key, PendingAnswer.box, PendingAnswer.sent_parts)
-    )
+    returning = _taking(update(PendingAnswer).where(*wanted))
     rows = [(id_, key, box, sent) for id_, key, box, sent in await db.execute(returning)]
     return sorted(rows)
+
+
+def _taking(statement: Update) -> ReturningUpdate[tuple[int, str, bytes, int]]:
+    return statement.values(queued=true()).returning(
+        PendingAnswer.id, PendingAnswer.key, PendingAnswer.box, PendingAnswer.sent_parts
+    )
+
+
+# With other processes alive, every update its chat's process handles runs this one.
+_TAKE_CHATS = Plain(
+    _taking(
+        update(PendingAnswer).where(
+            PendingAnswer.channel == bindparam("channel"),
+            PendingAnswer.owner == bindparam("owner"),
+            PendingAnswer.queued.is_(False),
+            PendingAnswer.chat_key == bindparam("chat_key"),
+        )
+    )
+)
 
 
 async def orphaned_answers(

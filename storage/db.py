@@ -231,6 +231,13 @@ async def plain_row(
     return await _run(db, plain, params, _fetch_row)
 
 
+async def plain_rows(
+    db: AsyncSession, plain: Plain, params: Mapping[str, Any]
+) -> list[tuple[Any, ...]]:
+    """Every row."""
+    return await _run(db, plain, params, _fetch_rows)
+
+
 async def plain_execute(db: AsyncSession, plain: Plain, params: Mapping[str, Any]) -> int:
     """Run an UPDATE or DELETE; how many rows it touched."""
     return await _run(db, plain, params, _fetch_rowcount)
@@ -242,6 +249,10 @@ Fetch = Callable[[Any, _Compiled], T]
 def _fetch_row(cursor: Any, compiled: _Compiled) -> tuple[Any, ...] | None:
     raw = cursor.fetchone()
     return None if raw is None else compiled.row(raw)
+
+
+def _fetch_rows(cursor: Any, compiled: _Compiled) -> list[tuple[Any, ...]]:
+    return [compiled.row(raw) for raw in cursor.fetchall()]
 
 
 def _fetch_rowcount(cursor: Any, _compiled: _Compiled) -> int:
