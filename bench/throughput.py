@@ -87,8 +87,9 @@ def serve(latency: float, chats: int, tipline: bool, conn: Connection, webhooks:
     """The fake Bot API with the chats' updates; answers "stats" until told "stop".
 
     Polled, the updates are queued up front; with `webhooks`, once that many processes have
-    set their webhook they are delivered to them as Telegram's server does (40 calls in
-    flight, a chat's next message once the previous one was answered 200)."""
+    set their webhook they are delivered to them as Telegram's server does (as many calls in
+    flight as setWebhook's max_connections, a chat's next message once the previous one was
+    answered 200)."""
 
     async def run() -> None:
         async with FakeTelegramAPI(latency=latency) as api:
@@ -129,7 +130,8 @@ async def _post_when_set(
     calls = api.calls_to("setWebhook")
     targets = [str(call.params["url"]) for call in calls]
     secret = str(calls[0].params["secret_token"])
-    async with WebhookDelivery(targets, secret) as delivery:
+    connections = int(calls[0].params.get("max_connections", 40))
+    async with WebhookDelivery(targets, secret, max_connections=connections) as delivery:
         started.append(time.monotonic())
         for update in updates:
             delivery.push(update)
