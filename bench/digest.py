@@ -236,11 +236,13 @@ def _seed_patrols(db: sqlite3.Connection, rng: random.Random, count: int, areas:
             )
 
 
-def morning_runtime(path: Path) -> Runtime:
-    """The bot's runtime on the seeded database, its clock stopped at 07:00 that morning."""
+def morning_runtime(path: Path | str) -> Runtime:
+    """The bot's runtime on the seeded database (a SQLite file, or a URL), its clock stopped
+    at 07:00 that morning."""
     settings = load_settings(_env_file=None)
+    url = path if isinstance(path, str) else f"sqlite+aiosqlite:///{path}"
     return Runtime(
-        db=Database(f"sqlite+aiosqlite:///{path}"),
+        db=Database(url),
         sealer=Sealer("bench-" + "x" * 40),
         catalog=settings.catalog(),
         timezone=settings.zone,

@@ -27,7 +27,6 @@ import multiprocessing
 import os
 import random
 import re
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -38,19 +37,22 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench.digest import morning_runtime
-from bench.throughput import FIRST_CHAT, FLOW, MARKERS, commands
+from bench.throughput import FIRST_CHAT, FLOW, MARKERS, commands, emptied, webhook_command
 from bot.runtime import Runtime, utc_now
 from handlers.officers import invite_officer
 from handlers.types import Priority, Reply
+from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import AlertLevel
+from storage.models import AlertLevel, Tip
 from storage.officers import enrol_officer, get_invite, set_officer
 from storage.outbox import add_outbox_to_officers
 from tests.fake_flood import LimitedTelegramAPI, TelegramLimits, posts_message
 from tests.fake_telegram import DEFAULT_TOKEN, JSONDict
+from tests.fake_webhook import WebhookDelivery
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-field-" + "s" * 40
@@ -87,6 +89,8 @@ class Field:
     retype_after: float
     deadline: float
     seed: int = 14
+    database_url: str = ""  # PostgreSQL, emptied first; SQLite in a temporary folder if empty
+    processes: int = 0  # that many `tipline webhook` processes; 0: one `tipline run`
 
 
 class Resident:
@@ -158,7 +162,7 @@ class Resident:
                         self._type(typed)
 
     def _type(self, typed: str) -> None:
-        self.town.api.push(self.town.api.text_update(self.user, typed))
+        self.town.send(self.town.api.text_update(self.user, typed))
 
 
 class Town:
@@ -182,6 +186,30 @@ class Town:
         self.ended: float | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.crowd_at = 0.0  # seconds after the urgent resident that the others set out
+        self.delivery: WebhookDelivery | None = None  # to the webhooks, when there are some
+        self.stack = contextlib.AsyncExitStack()
+
+    def send(self, update: JSONDict) -> None:
+        """A resident's message on its way to the bot: polled, or through its webhooks."""
+        if self.delivery is None:
+            self.api.push(update)
+        else:
+            self.delivery.push(self.api.numbered(update))
+
+    async def _bot_listening(self) -> None:
+        """Until the bot asks for updates, or every process has set its webhook."""
+        processes = self.field.processes
+        while not processes and not any(c.method == "getUpdates" for c in self.api.calls):  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+        if processes:
+            await self.api.wait_calls("setWebhook", count=processes, timeout=300)
+            calls = self.api.calls_to("setWebhook")
+            hooks = WebhookDelivery(
+                [str(call.params["url"]) for call in calls],
+                str(calls[0].params["secret_token"]),
+                max_connections=int(calls[0].params.get("max_connections", 40)),
+            )
+            self.delivery = await self.stack.enter_async_context(hooks)
 
     def hear(self, chat: int, params: JSONDict, at: float) -> None:
         """Route an accepted message to the resident or officer whose chat it is."""
@@ -227,12 +255,11 @@ class Town:
             await asyncio.sleep(SAMPLE_SECONDS)
 
     async def open(self) -> None:
-        """At the bot's first getUpdates, send the residents out: the urgent one first."""
+        """Once the bot listens, send the residents out: the urgent one first."""
         # The others set out once it has its review to confirm (or after HEAD_START), so that
         # its confirmation meets their first burst while the digests are still going out (a
         # thousand take at least 33 s at 30 a second).
-        while not any(call.method == "getUpdates" for call in self.api.calls):  # noqa: ASYNC110
-            await asyncio.sleep(0.02)
+        await self._bot_listening()
         self.began = self.api.clock()
         self._tasks.append(asyncio.create_task(self.sample()))
         urgent = self.urgent
@@ -327,14 +354,15 @@ def serve(field: Field, conn: Connection) -> None:
                 conn.send(town.over())
             opening.cancel()
             town.close()
+            await town.stack.aclose()
             conn.send(town.report())
 
     asyncio.run(run())
 
 
-async def seed(path: Path, digests: int) -> None:
+async def seed(url: str, digests: int) -> None:
     """Migrate; enrol the officer on duty and the digests' officers; queue the digests."""
-    runtime = morning_runtime(path)
+    runtime = morning_runtime(url)
     runtime.clock = utc_now  # the bot's clock: its outbox sends what is due now
     await upgrade(runtime.db)
     if digests:
@@ -370,8 +398,10 @@ async def _enrol(
 def measure(field: Field) -> tuple[dict[str, Any], list[str], list[str]]:
     """Run the field once; returns the fake's figures, the tip codes stored, the bot's log."""
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "field.db"
-        asyncio.run(seed(path, field.digests))
+        url = field.database_url or f"sqlite+aiosqlite:///{Path(folder) / 'field.db'}"
+        if field.database_url:
+            asyncio.run(emptied(url))
+        asyncio.run(seed(url, field.digests))
         here, there = multiprocessing.Pipe()
         fake = multiprocessing.Process(target=serve, args=(field, there))
         fake.start()
@@ -382,40 +412,54 @@ def measure(field: Field) -> tuple[dict[str, Any], list[str], list[str]]:
             "TIPLINE_TELEGRAM_TOKEN": DEFAULT_TOKEN,
             "TIPLINE_TELEGRAM_API_URL": root,
             "TIPLINE_SECRET_KEY": SECRET,
-            "TIPLINE_DATABASE_URL": f"sqlite+aiosqlite:///{path}",
+            "TIPLINE_DATABASE_URL": url,
             "TIPLINE_SEND_RATE": str(SEND_RATE),
             "TIPLINE_LOG_LEVEL": "INFO",
         }
-        log_path = Path(folder) / "bot.log"
-        with log_path.open("w") as log:
-            bot = subprocess.Popen(commands()["tipline"], env=env, stderr=log, cwd=folder)
-            try:
-                _wait(here, bot)
-            finally:
+        launches = [webhook_command() for _ in range(field.processes)] or [commands()["tipline"]]
+        logs = [Path(folder) / f"bot{n}.log" for n in range(len(launches))]
+        bots = [
+            subprocess.Popen(launch, env=env, stderr=log.open("w"), cwd=folder)
+            for launch, log in zip(launches, logs, strict=True)
+        ]
+        try:
+            _wait(here, bots)
+        finally:
+            for bot in bots:
                 bot.terminate()
+            for bot in bots:
                 bot.wait(timeout=60)
         here.send("stop")
         seen: dict[str, Any] = here.recv()
         fake.join(timeout=10)
-        lines = log_path.read_text().splitlines()
-        if bot.returncode not in (0, -15):
-            print(f"tipline exited with {bot.returncode}:", *lines[-15:], sep="\n  ")
-        return seen, _stored_codes(path), lines
+        lines = [line for log in logs for line in log.read_text().splitlines()]
+        for bot, log in zip(bots, logs, strict=True):
+            if bot.returncode not in (0, -15):
+                print(
+                    f"tipline exited with {bot.returncode}:",
+                    *log.read_text().splitlines()[-15:],
+                    sep="\n  ",
+                )
+        return seen, asyncio.run(_stored_codes(url)), lines
 
 
-def _wait(conn: Connection, bot: subprocess.Popen[bytes]) -> None:
-    """Until the fake says the run is over (done, or its deadline), or the bot is gone."""
-    while bot.poll() is None:
+def _wait(conn: Connection, bots: list[subprocess.Popen[bytes]]) -> None:
+    """Until the fake says the run is over (done, or its deadline), or a bot is gone."""
+    while all(bot.poll() is None for bot in bots):
         conn.send("over?")
         if conn.recv():
             return
         with contextlib.suppress(subprocess.TimeoutExpired):
-            bot.wait(timeout=0.5)
+            bots[0].wait(timeout=0.5)
 
 
-def _stored_codes(path: Path) -> list[str]:
-    with contextlib.closing(sqlite3.connect(path)) as db:
-        return [str(row[0]) for row in db.execute("SELECT code FROM tip")]
+async def _stored_codes(url: str) -> list[str]:
+    db = Database(url)
+    try:
+        async with db.reading() as session:
+            return list(await session.scalars(select(Tip.code)))
+    finally:
+        await db.dispose()
 
 
 def _log_summary(lines: list[str]) -> Counter[str]:
@@ -445,7 +489,15 @@ def main() -> None:
     parser.add_argument("--deadline", type=float, help="seconds; default 600 (120 with --smoke)")
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--smoke", action="store_true", help="check what arrives, not the speed")
+    parser.add_argument(
+        "--database-url", default="", help="Tipline on this PostgreSQL database (emptied first)"
+    )
+    parser.add_argument(
+        "--processes", type=int, default=0, help="Tipline as N `tipline webhook` processes"
+    )
     args = parser.parse_args()
+    if args.processes > 1 and not args.database_url.startswith("postgresql"):
+        parser.error("--processes above 1 needs --database-url postgresql+asyncpg://...")
     smoke = args.smoke
     field = Field(
         residents=args.residents or (8 if smoke else 300),
@@ -462,6 +514,8 @@ def main() -> None:
         retype_after=args.retype_after,
         deadline=args.deadline or (120.0 if smoke else 600.0),
         seed=args.seed,
+        database_url=args.database_url,
+        processes=args.processes,
     )
     seen, stored, lines = measure(field)
     verdict = report(field, seen, stored, lines, smoke=smoke)

@@ -193,11 +193,11 @@ def measure(
         env = {**env, "TIPLINE_TELEGRAM_API_URL": root}
         env["TIPLINE_DATABASE_URL"] = database_url or f"sqlite+aiosqlite:///{folder}/bench.db"
         if database_url:
-            asyncio.run(_emptied(database_url))
+            asyncio.run(emptied(database_url))
         launches = (
             [[*command, root, DEFAULT_TOKEN]]
             if not processes
-            else [_webhook_command() for _ in range(processes)]
+            else [webhook_command() for _ in range(processes)]
         )
         logs = [Path(folder) / f"bot{n}.log" for n in range(len(launches))]
         bots = [
@@ -244,7 +244,7 @@ def measure(
     )
 
 
-def _webhook_command() -> list[str]:
+def webhook_command() -> list[str]:
     """`tipline webhook` on a free port of its own, for the fake to post to."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -254,7 +254,7 @@ def _webhook_command() -> list[str]:
     return [sys.executable, "-m", "bot", "webhook", "--listen", where, "--url", url]
 
 
-async def _emptied(url: str) -> None:
+async def emptied(url: str) -> None:
     """Drop everything in the PostgreSQL database's public schema: each run starts fresh."""
     db = Database(url)
     try:

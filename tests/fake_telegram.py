@@ -307,7 +307,7 @@ class FakeTelegramAPI(LocalFake):
 
     def push(self, update: JSONDict) -> int:
         """Queue an update for getUpdates, numbering it if needed; return its update_id."""
-        update = self._numbered(update)
+        update = self.numbered(update)
         self._updates.append(update)
         self._update_arrived.set()
         return int(update["update_id"])
@@ -317,7 +317,7 @@ class FakeTelegramAPI(LocalFake):
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
         async with (
             ClientSession() as session,
-            session.post(url, json=self._numbered(update), headers=headers) as response,
+            session.post(url, json=self.numbered(update), headers=headers) as response,
         ):
             return response.status
 
@@ -574,7 +574,8 @@ class FakeTelegramAPI(LocalFake):
 
     # --- updates -------------------------------------------------------------------------------
 
-    def _numbered(self, update: JSONDict) -> JSONDict:
+    def numbered(self, update: JSONDict) -> JSONDict:
+        """The update with its update_id, the next one if it has none."""
         if "update_id" not in update:
             update = {"update_id": self._update_ids, **update}
         self._update_ids = max(self._update_ids, int(update["update_id"]) + 1)
