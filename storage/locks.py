@@ -19,11 +19,13 @@ from storage.db import Plain, plain_scalar
 
 _HOLD_SQL = text("SELECT pg_advisory_xact_lock(:key)")
 _HOLD = Plain(_HOLD_SQL)
-# In the array's order (unnest keeps it): callers pass the keys sorted.
+# In the keys' order: PostgreSQL evaluates a select list after its ORDER BY, so long as the
+# sort does not use it (documented under SELECT, "The SELECT List", since 9.6).
 _HOLD_ALL = Plain(
-    text("SELECT count(pg_advisory_xact_lock(key)) FROM unnest(:keys) AS key").bindparams(
-        bindparam("keys", type_=ARRAY(BigInteger()))
-    )
+    text(
+        "SELECT count(*) FROM (SELECT pg_advisory_xact_lock(key) FROM unnest(:keys) AS key"
+        " ORDER BY key) AS held"
+    ).bindparams(bindparam("keys", type_=ARRAY(BigInteger())))
 )
 
 
