@@ -52,7 +52,7 @@ from storage.officers import enrol_officer, get_invite, set_officer
 from storage.outbox import add_outbox_to_officers
 from tests.fake_flood import LimitedTelegramAPI, TelegramLimits, posts_message
 from tests.fake_telegram import DEFAULT_TOKEN, JSONDict
-from tests.fake_webhook import WebhookDelivery
+from tests.fake_webhook import WebhookDelivery, to_webhooks
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-field-" + "s" * 40
@@ -202,13 +202,7 @@ class Town:
         while not processes and not any(c.method == "getUpdates" for c in self.api.calls):  # noqa: ASYNC110
             await asyncio.sleep(0.02)
         if processes:
-            await self.api.wait_calls("setWebhook", count=processes, timeout=300)
-            calls = self.api.calls_to("setWebhook")
-            hooks = WebhookDelivery(
-                [str(call.params["url"]) for call in calls],
-                str(calls[0].params["secret_token"]),
-                max_connections=int(calls[0].params.get("max_connections", 40)),
-            )
+            hooks = await to_webhooks(self.api, processes)
             self.delivery = await self.stack.enter_async_context(hooks)
 
     def hear(self, chat: int, params: JSONDict, at: float) -> None:

@@ -41,7 +41,7 @@ from sqlalchemy.exc import DBAPIError
 
 from storage.db import Database
 from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegramAPI
-from tests.fake_webhook import WebhookDelivery
+from tests.fake_webhook import to_webhooks
 
 # Typed answers walk the tip flow as on a phone keyboard (the flow takes words for buttons).
 FLOW = [
@@ -126,12 +126,7 @@ async def _post_when_set(
 ) -> None:
     """Once every process set its webhook, deliver the updates to them as Telegram's server
     would (tests/fake_webhook.py), a load balancer spreading the calls in turn."""
-    await api.wait_calls("setWebhook", count=processes, timeout=300)
-    calls = api.calls_to("setWebhook")
-    targets = [str(call.params["url"]) for call in calls]
-    secret = str(calls[0].params["secret_token"])
-    connections = int(calls[0].params.get("max_connections", 40))
-    async with WebhookDelivery(targets, secret, max_connections=connections) as delivery:
+    async with await to_webhooks(api, processes) as delivery:
         started.append(time.monotonic())
         for update in updates:
             delivery.push(update)

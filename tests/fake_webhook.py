@@ -22,6 +22,8 @@ from typing import Any
 
 import aiohttp
 
+from tests.fake_telegram import FakeTelegramAPI
+
 JSONDict = dict[str, Any]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # (update, calls of it so far) -> index of the target that takes this call.
@@ -156,3 +158,15 @@ class WebhookDelivery:
                     retry_after = float(answer.headers.get("Retry-After", 0))
         self.calls.append((int(update["update_id"]), target, status))
         return status, retry_after
+
+
+async def to_webhooks(api: FakeTelegramAPI, processes: int) -> WebhookDelivery:
+    """Once that many processes set their webhook on `api`, a delivery to them all (not yet
+    entered), with the secret and the calls in flight they asked for."""
+    await api.wait_calls("setWebhook", count=processes, timeout=300)
+    calls = api.calls_to("setWebhook")
+    return WebhookDelivery(
+        [str(call.params["url"]) for call in calls],
+        str(calls[0].params["secret_token"]),
+        max_connections=int(calls[0].params.get("max_connections", 40)),
+    )
