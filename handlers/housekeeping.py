@@ -1,4 +1,5 @@
-"""What is deleted on schedule: stale drafts, expired contacts, old idempotence and rate data."""
+"""What is deleted on schedule: stale drafts and offers, expired contacts, old idempotence and
+rate data."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.types import Context
 from storage.conversations import clear_stale_drafts, delete_dormant_conversations
 from storage.guards import prune_guards
+from storage.offers import prune_offered
 from storage.tips import delete_expired_contacts
 
 # Telegram keeps an undelivered update for 24 h; a redelivery later than a week is impossible.
@@ -20,12 +22,13 @@ DORMANT_AFTER = timedelta(days=30)
 async def housekeeping(db: AsyncSession, ctx: Context) -> dict[str, int]:
     """Delete what has outlived its purpose; returns how many of each were removed."""
     now = ctx.now
-    drafts = await clear_stale_drafts(
-        db, older_than=now - timedelta(hours=ctx.limits.draft_ttl_hours)
-    )
+    draft_ends = now - timedelta(hours=ctx.limits.draft_ttl_hours)
+    drafts = await clear_stale_drafts(db, older_than=draft_ends)
     contacts = await delete_expired_contacts(db, now=now)
     dormant = await delete_dormant_conversations(db, older_than=now - DORMANT_AFTER)
+    # Offered as long as a draft lives: a number typed later is asked about again.
+    offers = await prune_offered(db, older_than=draft_ends)
     await prune_guards(
         db, updates_before=now - UPDATE_MEMORY, buckets_before=now - timedelta(hours=2)
     )
-    return {"drafts": drafts, "contacts": contacts, "conversations": dormant}
+    return {"drafts": drafts, "contacts": contacts, "conversations": dormant, "offers": offers}

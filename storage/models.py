@@ -234,6 +234,17 @@ class ProcessedUpdate(Base):
     created_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class OfferedChoices(Base):
+    """The numbered choices a chat without buttons was last offered, kept while other
+    processes share the database, so that a "2" typed to any of them means the same."""
+
+    __tablename__ = "offered_choices"
+
+    chat_key: Mapped[str] = mapped_column(String(32), primary_key=True)  # a keyed hash
+    options: Mapped[str] = mapped_column(Text)  # JSON: [[label, data], ...]
+    updated_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class PendingAnswer(Base):
     """What an update committed to say to its own chat, kept until the platform took it.
 

@@ -35,6 +35,7 @@ from storage.models import (
     Tip,
     TipStatus,
 )
+from storage.offers import get_offered, set_offered
 from storage.tips import get_tip
 from tests.conftest import FakeClock, Person, file_minimal_tip
 
@@ -188,6 +189,24 @@ async def test_housekeeping_removes_stale_drafts_and_expired_contacts(
     async with runtime.db.transaction() as db:
         assert await db.scalar(select(Contact)) is None
         assert await db.scalar(select(Conversation)) is None  # dormant for 30+ days
+
+
+async def test_offered_choices_are_kept_replaced_withdrawn_and_forgotten_with_the_drafts(
+    runtime: Runtime, clock: FakeClock
+) -> None:
+    async with runtime.db.transaction() as db:
+        await set_offered(db, chat_key="k1", choices=[("1. Ma túy", "d:cat:drugs")], now=clock())
+        await set_offered(db, chat_key="k2", choices=[("Có", "yes")], now=clock())
+        await set_offered(db, chat_key="k2", choices=[("Không", "no")], now=clock())
+    async with runtime.db.reading() as db:
+        assert await get_offered(db, chat_key="k1") == [("1. Ma túy", "d:cat:drugs")]
+        assert await get_offered(db, chat_key="k2") == [("Không", "no")]
+    async with runtime.db.transaction() as db:
+        await set_offered(db, chat_key="k2", choices=[], now=clock())
+    clock.advance(hours=runtime.limits.draft_ttl_hours + 1)
+    assert (await run_housekeeping(runtime))["offers"] == 1
+    async with runtime.db.reading() as db:
+        assert await get_offered(db, chat_key="k1") == []
 
 
 async def test_a_channel_not_served_here_fails_instead_of_looping(person: Person) -> None:

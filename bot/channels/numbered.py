@@ -30,7 +30,8 @@ class OfferedOptions:
     """What each chat was last offered, so that "2" or "ma tuy" can be taken as that choice.
 
     Kept in memory for the most recent chats: after a restart a number is read as text, and
-    the conversation asks its question again.
+    the conversation asks its question again. With other processes alive the database keeps
+    a copy for all of them (bot/channels/zalo.py).
     """
 
     def __init__(self) -> None:
@@ -45,18 +46,22 @@ class OfferedOptions:
                 self._offered.popitem(last=False)
 
     def pick(self, chat: str, text: str) -> Option | None:
-        """The option a typed answer means: its number, its words (accents optional), or a
-        unique beginning of its words; None if it means none of them, or several."""
-        options = self._offered.get(chat, ())
-        typed = text.strip()
-        if typed.isdigit():
-            number = int(typed)
-            return options[number - 1] if 1 <= number <= len(options) else None
-        words = _words(typed)
-        if not words:
-            return None
-        exact = [o for o in options if _words(o.label) == words]
-        if exact:
-            return exact[0]
-        starts = [o for o in options if len(words) >= 3 and _words(o.label).startswith(words)]
-        return starts[0] if len(starts) == 1 else None
+        """The option a typed answer means among what the chat was last offered here."""
+        return pick(self._offered.get(chat, ()), text)
+
+
+def pick(options: tuple[Option, ...], text: str) -> Option | None:
+    """The option a typed answer means: its number, its words (accents optional), or a
+    unique beginning of its words; None if it means none of them, or several."""
+    typed = text.strip()
+    if typed.isdigit():
+        number = int(typed)
+        return options[number - 1] if 1 <= number <= len(options) else None
+    words = _words(typed)
+    if not words:
+        return None
+    exact = [o for o in options if _words(o.label) == words]
+    if exact:
+        return exact[0]
+    starts = [o for o in options if len(words) >= 3 and _words(o.label).startswith(words)]
+    return starts[0] if len(starts) == 1 else None

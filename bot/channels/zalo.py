@@ -14,9 +14,11 @@ import itertools
 import logging
 import time
 from collections.abc import Coroutine
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.answers import Answer, AnswerSender
 from bot.channels.base import (
@@ -29,11 +31,12 @@ from bot.channels.base import (
     split_text,
     text_field,
 )
-from bot.channels.numbered import OfferedOptions, numbered
+from bot.channels.numbered import OfferedOptions, numbered, pick
 from bot.inbox import Inbox
 from bot.runtime import Runtime
 from handlers.texts import text
-from handlers.types import Incoming, Kind, Media, MediaKind, Reply
+from handlers.types import Incoming, Kind, Media, MediaKind, Option, Reply
+from storage.offers import get_offered, set_offered
 
 log = logging.getLogger("tipline.zalo")
 
@@ -135,7 +138,9 @@ class TypedChats:
         if typed.startswith("/"):
             head, _, args = typed[1:].partition(" ")
             return Incoming(kind=Kind.COMMAND, command=head.lower(), args=args.strip(), **base)
-        option = self.offered.pick(chat, typed)
+        # With other processes alive, the choices may have been offered by another: read
+        # against the database's copy when handled (see _chosen).
+        option = self.offered.pick(chat, typed) if self.answers.peers.alone else None
         if option is not None:
             return Incoming(kind=Kind.CHOICE, choice=option.data, **base)
         return Incoming(kind=Kind.TEXT, text=typed, **base)
@@ -148,11 +153,62 @@ class TypedChats:
     async def answer(self, msg: Incoming, *, from_inbox: bool = False) -> None:
         """Handle one message in its chat's turn; its answer is stored and delivered after."""
         async with self.turns.turn(msg.chat):
+            msg = await self._chosen(msg)
             handled = await self.runtime.handle_durably(msg, from_inbox=from_inbox)
             # The choices now open are the last ones shown; none shown, none open.
             offered = [reply.options for reply in handled.replies if reply.options]
-            self.offered.offer(msg.chat, offered[-1] if offered else ())
+            options = offered[-1] if offered else ()
+            self.offered.offer(msg.chat, options)
+            if not self.answers.peers.alone:
+                await self._share_offer(msg.chat, options)
             self.answers.deliver(self.name, handled)
+
+    def offering(self, chat: str, options: tuple[Option, ...], parts: list[Part]) -> list[Part]:
+        """The calls that send a message with choices: the chat is offered them from now on,
+        and, with other processes alive, in the database before the first call goes."""
+        self.offered.offer(chat, options)
+        if self.answers.peers.alone or not parts:
+            return parts
+        first = parts[0]
+
+        async def shared_then_sent() -> None:
+            await self._share_offer(chat, options)
+            await first()
+
+        return [shared_then_sent, *parts[1:]]
+
+    def _offer_key(self, chat: str) -> str:
+        return self.runtime.sealer.digest("offered-chat", f"{self.name}:{chat}")[:32]
+
+    async def _share_offer(self, chat: str, options: tuple[Option, ...]) -> None:
+        """Record what a chat is offered for every process; if that fails, a number typed to
+        another one is read as text and the question is asked again: nothing is lost."""
+        choices = [(option.label, option.data) for option in options]
+
+        async def work(db: AsyncSession) -> None:
+            key = self._offer_key(chat)
+            await set_offered(db, chat_key=key, choices=choices, now=self.runtime.clock())
+
+        try:
+            await self.runtime.commits.run(work)
+        except Exception as error:
+            log.warning("offered choices not shared: %s", type(error).__name__)
+
+    async def _chosen(self, msg: Incoming) -> Incoming:
+        """With other processes alive, a typed answer read against what the chat was last
+        offered by any of them."""
+        if self.answers.peers.alone or msg.kind is not Kind.TEXT:
+            return msg
+        try:
+            async with self.runtime.db.glance() as db:
+                choices = await get_offered(db, chat_key=self._offer_key(msg.chat))
+        except Exception as error:
+            log.warning("offered choices not read: %s", type(error).__name__)
+            return msg
+        option = pick(tuple(Option(label, data) for label, data in choices), msg.text)
+        if option is None:
+            return msg
+        return replace(msg, kind=Kind.CHOICE, choice=option.data, text="")
 
     def answer_parts(self, answer: Answer) -> list[Part]:
         """An answer's replies as platform calls, one after the other."""
@@ -296,15 +352,13 @@ class ZaloChannel(TypedChats):
         """The calls that send a reply: its text with numbered options, split at 2,000
         characters, and its photos by URL (charts are left out: Zalo takes no uploads).
         """
-        if offer and reply.options:
-            self.offered.offer(chat, reply.options)
         photos = [
             m.ref for m in reply.media if m.kind is MediaKind.PHOTO and m.ref.startswith("http")
         ]
         pieces = text_pieces(reply, shown_media=len(photos))
         parts = [self._call("sendMessage", chat_id=chat, text=piece) for piece in pieces]
         parts += [self._call("sendPhoto", chat_id=chat, photo=url) for url in photos]
-        return parts
+        return self.offering(chat, reply.options, parts) if offer and reply.options else parts
 
     def _call(self, method: str, **params: Any) -> Part:
         async def call() -> None:

@@ -218,9 +218,8 @@ class ZaloOAChannel(TypedChats):
 
     def parts(self, chat: str, reply: Reply, *, offer: bool = True) -> list[Part]:
         """A reply as consultation texts (options numbered, split at 2,000 characters)."""
-        if offer and reply.options:
-            self.offered.offer(chat, reply.options)
-        return [self._send(chat, piece) for piece in text_pieces(reply)]
+        parts = [self._send(chat, piece) for piece in text_pieces(reply)]
+        return self.offering(chat, reply.options, parts) if offer and reply.options else parts
 
     def _send(self, chat: str, piece: str) -> Part:
         async def send() -> None:

@@ -6,6 +6,7 @@ import asyncio
 import io
 import re
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from bot.runtime import Runtime
 from bot.scheduler import run_digests
 from handlers.patrol_admin import create_group
 from handlers.types import Option, Reply
+from storage.db import Database
 from storage.models import Outbox, OutboxState, Shift, Tip
 from tests.conftest import FakeClock, Person
 from tests.e2e.conftest import database_bytes, free_port, quick_answers
@@ -289,3 +291,52 @@ async def test_a_photo_arrives_as_a_url_and_reaches_an_officer_on_zalo(
 
     await zalo.wait_for(lambda: bool(photos()))
     assert photos() == ["https://photo.zalo.example/hang.jpg"]
+
+
+@dataclass(frozen=True)
+class TwoAlive:
+    """The presence of two processes, as a process sees it: each delivers its own answers."""
+
+    name: str
+    alone: bool = False
+    leads: bool = False
+
+    @property
+    def alive(self) -> frozenset[str]:
+        """Both processes."""
+        return frozenset({"a", "b"})
+
+    def owner_of(self, chat_key: str) -> str:
+        """This process, for every chat."""
+        return self.name
+
+
+async def test_a_number_typed_to_another_process_means_the_choice_the_first_offered(
+    runtime: Runtime, zalo: FakeZaloBotAPI
+) -> None:
+    first = replace(runtime, peers=TwoAlive("a"))
+    second = replace(runtime, db=Database(runtime.db.url), peers=TwoAlive("b"))
+    hooks = []
+    for each in (first, second):
+        answers = quick_answers(each)
+        answers.peers = each.peers
+        hooked = ZaloChannel(each, TOKEN, zalo.root, answers=answers, polling=False)
+        await hooked.start()
+        hooks.append(hooked)
+    resident = ZaloUser(zalo, "9300")
+    try:
+        await hooks[0].process(zalo.text_update(resident.user_id, "/start"))
+        await zalo.wait_texts(resident.user_id, 1)
+        number = resident.number_of("Gửi tin báo")
+        await hooks[1].process(zalo.text_update(resident.user_id, number))
+        texts = await zalo.wait_texts(resident.user_id, 2)
+        assert "Bước 1" in texts[1], texts[1]  # the tip began: "1" was the menu's first item
+        # The category question, offered by the second process, answered at the first.
+        category = resident.number_of("Trộm cắp")
+        await hooks[0].process(zalo.text_update(resident.user_id, category))
+        texts = await zalo.wait_texts(resident.user_id, 3)
+        assert "Bước 2" in texts[2], texts[2]
+    finally:
+        for hooked in hooks:
+            await hooked.stop()
+        await second.db.dispose()
