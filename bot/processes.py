@@ -24,7 +24,7 @@ log = logging.getLogger("tipline.processes")
 BEAT_SECONDS = 5.0
 DEAD_AFTER = timedelta(seconds=20)
 # A process joining others waits this long before it serves, so that each of them has beaten
-# since and knows it is no longer alone (it then keeps every update it takes in the inbox).
+# since and knows it is no longer alone (it then shares the send budget and hands answers on).
 JOIN_SECONDS = 2 * BEAT_SECONDS
 
 Watcher = Callable[[], Awaitable[object]]

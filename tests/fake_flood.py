@@ -91,6 +91,10 @@ class LimitedTelegramAPI(FakeTelegramAPI):
             most = max(most, last - first + 1)
         return most
 
+    def flood_wait(self, seconds: float) -> None:
+        """Refuse every message bot-wide for that long, as Telegram does after abuse."""
+        self._bot_wait_until = self.clock() + seconds
+
     # --- limits --------------------------------------------------------------------------------
 
     def _answer(self, method: str, params: JSONDict) -> Any:

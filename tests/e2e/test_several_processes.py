@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import functools
 import itertools
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -211,6 +212,37 @@ async def test_a_process_killed_mid_burst_while_the_other_goes_on_loses_nothing(
     for chat in chats:
         assert flow_answers(api, chat) == MARKERS, (chat, api.sent_texts(chat))
     assert "Error" not in log, log
+
+
+async def test_a_half_minute_flood_wait_is_kept_by_both_processes_and_loses_nothing(
+    tmp_path: Path,
+) -> None:
+    async with LimitedTelegramAPI() as api:
+        processes = [Webhook(tmp_path, api) for _ in range(2)]
+        await reset_postgres(PG_URL)
+        await start_together(processes, api)
+        secret = secret_of(api)
+        chats = [760_000 + n for n in range(12)]
+        try:
+            residents = asyncio.gather(
+                *(walk_balanced(api, processes, secret, chat) for chat in chats)
+            )
+            await asyncio.sleep(1.0)  # the flow goes on ...
+            api.flood_wait(FLOOD_SECONDS)  # ... then Telegram refuses everything for a while
+            waited = time.monotonic()
+            await asyncio.wait_for(residents, 180)
+            await asyncio.sleep(0.5)  # room for a second copy, were one owed
+        finally:
+            logs = [await process.stop() for process in processes]
+        assert time.monotonic() - waited > FLOOD_SECONDS  # the residents did wait it out
+        for chat in chats:
+            assert flow_answers(api, chat) == MARKERS, (chat, api.sent_texts(chat))
+        # Each process learns of the wait from its own refused call, then holds every send.
+        assert 1 <= api.refused["wait"] <= 6, api.refused
+        assert "Error" not in "".join(logs), logs
+
+
+FLOOD_SECONDS = 30
 
 
 async def test_two_processes_together_keep_to_one_send_budget(tmp_path: Path) -> None:
