@@ -21,13 +21,14 @@ from handlers.followup import checked, passphrase_to_check, typed_passphrase
 from handlers.sealing import Sealer
 from handlers.texts import text
 from handlers.types import Context, Incoming, Limits, PassphraseCheck, Reply
-from storage.answers import AnswerRow, Kept, add_answer, take_answers
+from storage.answers import AnswerRow, Kept, NewAnswer, take_answers
 from storage.batches import Batched
+from storage.conversations import ConversationState
 from storage.db import Database
 from storage.group_commit import GroupCommit
-from storage.guards import claim_update
 from storage.inbox import remove_handled, remove_inbox
 from storage.outbox import queued_in
+from storage.updates import UpdateStart, end_update, end_update_answering, start_update
 
 log = logging.getLogger("tipline.updates")
 
@@ -106,16 +107,18 @@ class Runtime:
     async def _handle(self, msg: Incoming, keep: _Keep | None) -> Handled:
         started = time.perf_counter()
         ahead = await self._check_passphrase_ahead(msg)
-        # Another process may be handling this sender's previous message: the claim waits
+        # Another process may be handling this sender's previous message: the group waits
         # for its commit, so that this one reads the conversation as that one left it.
         holding = f"tipline:sender:{msg.sender}"
 
         async def work(session: AsyncSession) -> Handled | None:
             ctx = self.context(ahead)
-            if not await claim_update(session, key=msg.dedupe_key, now=ctx.now, holding=holding):
+            started = await start_update(session, _start_of(msg, ctx.now))
+            if started is None:
                 return None
-            replies = await dispatch(msg, session, ctx)
-            return await self._kept(session, msg, replies, keep, ctx.now)
+            replies = await dispatch(msg, session, ctx, started)
+            conversation = started.conversation
+            return await self._kept(session, msg, replies, keep, ctx.now, conversation=conversation)
 
         try:
             done = await self.commits.run(work, holding=holding)
@@ -150,10 +153,13 @@ class Runtime:
         replies: list[Reply],
         keep: _Keep | None,
         now: datetime,
+        *,
+        conversation: ConversationState | None = None,
     ) -> Handled:
         """The update's result, its answer stored in the same transaction when it is kept."""
         queued = queued_in(session)
         if keep is None or not (replies or keep.button):
+            await end_update(session, conversation)
             return Handled(replies, queued=queued)
         answer = Answer(msg.chat, tuple(replies), keep.button)
         box = seal_answer(self.sealer, msg.dedupe_key, answer)
@@ -168,7 +174,8 @@ class Runtime:
                 session, channel=msg.channel, owner=owner, new_only=True, chat_key=chat_key
             )
         row = AnswerRow(msg.channel, chat_key, owner, queued=owner == me)
-        answer_id = await add_answer(session, key=msg.dedupe_key, row=row, box=box, now=now)
+        new = NewAnswer(msg.dedupe_key, row, box, now)
+        answer_id = await end_update_answering(session, conversation, new)
         return Handled(replies, answer, answer_id, queued, owner, earlier)
 
     async def _failed(self, msg: Incoming, keep: _Keep | None) -> Handled:
@@ -188,6 +195,10 @@ class Runtime:
         except Exception:
             log.exception("update=%s apology not stored", msg.dedupe_key)
             return Handled([])
+
+
+def _start_of(msg: Incoming, now: datetime) -> UpdateStart:
+    return UpdateStart(msg.dedupe_key, msg.channel, msg.sender, msg.chat, msg.private, now)
 
 
 @dataclass(frozen=True, slots=True)

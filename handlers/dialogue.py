@@ -30,7 +30,7 @@ VERIFIED_FOR = timedelta(hours=1)
 
 async def ask_question(turn: Turn, tip: Tip, _: list[str]) -> list[Reply]:
     """The officer's "ask the tipster" button: wait for the question's text."""
-    await turn.detour("off.ask", tip=tip.id)
+    turn.detour("off.ask", tip=tip.id)
     return [turn.say("ask.question", code=show_code(tip.code))]
 
 
@@ -106,7 +106,7 @@ async def tipster_button(turn: Turn) -> list[Reply]:
         return [turn.say("answer.not_allowed")]
     if not await _may_answer(turn, tip):
         return [turn.say("answer.not_allowed")]
-    await turn.detour("answer", question=question.id)
+    turn.detour("answer", question=question.id)
     return [turn.say("ask.answer", code=show_code(tip.code))]
 
 

@@ -55,23 +55,22 @@ from handlers.triage import (
 )
 from handlers.turn import Handler, Turn
 from handlers.types import Context, Incoming, Kind, Option, Reply
-from storage.conversations import IDLE, get_conversation_and_officer
-from storage.guards import count_action, message_window
+from storage.conversations import IDLE
 from storage.models import AlertLevel
 from storage.officers import get_officer, set_officer, set_reachable
+from storage.updates import Started
 
 
-async def dispatch(msg: Incoming, db: AsyncSession, ctx: Context) -> list[Reply]:
-    """Answer one update; state changes are flushed into the caller's transaction."""
-    if not msg.private:
+async def dispatch(msg: Incoming, db: AsyncSession, ctx: Context, started: Started) -> list[Reply]:
+    """Answer one claimed update; its writes join the caller's transaction, the conversation's
+    move written when the update ends."""
+    conv = started.conversation
+    if not msg.private or conv is None:  # outside a private chat nothing was read
         return _group_answer(msg, ctx)
-    sent = await _count_message(msg, db, ctx)
-    if sent > ctx.limits.messages_per_minute:
+    if started.sent > ctx.limits.messages_per_minute:
         # Said once per window, not per message: a flood must not become a flood of replies.
-        return _slow_down(msg) if sent == ctx.limits.messages_per_minute + 1 else []
-    conv, officer_id = await get_conversation_and_officer(
-        db, channel=msg.channel, sender=msg.sender, chat=msg.chat, language="vi", now=ctx.now
-    )
+        return _slow_down(msg) if started.sent == ctx.limits.messages_per_minute + 1 else []
+    officer_id = started.officer_id
     officer = None if officer_id is None else await get_officer(db, officer_id)
     if officer is not None and officer.unreachable_at is not None:
         # They wrote, so the chat works again: admins stop hearing that it does not.
@@ -89,11 +88,6 @@ def _group_answer(msg: Incoming, ctx: Context) -> list[Reply]:
     return [Reply(text(_hint_language(msg), "group.private", handle=handle))]
 
 
-async def _count_message(msg: Incoming, db: AsyncSession, ctx: Context) -> int:
-    window = message_window(ctx.now)
-    return await count_action(db, sender=msg.sender, action="message", window_start=window)
-
-
 def _hint_language(msg: Incoming) -> str:
     return "en" if msg.language_hint.startswith("en") else "vi"
 
@@ -106,7 +100,7 @@ async def _expire_stale_draft(turn: Turn) -> list[Reply]:
     ttl = timedelta(hours=turn.ctx.limits.draft_ttl_hours)
     if turn.step == IDLE or turn.conv.updated_at > turn.ctx.now - ttl:
         return []
-    await turn.reset()
+    turn.reset()
     return [turn.say("draft.expired")]
 
 
@@ -236,7 +230,7 @@ async def ask_language(turn: Turn) -> list[Reply]:
 async def set_language(turn: Turn, lang: str) -> list[Reply]:
     """Switch language and repeat the current question in it."""
     turn.conv.language = lang
-    await turn.goto(turn.step)
+    turn.goto(turn.step)
     if turn.officer is not None:
         await set_officer(turn.db, turn.officer, language=lang)
     return [turn.say("lang.done"), *([] if turn.step == IDLE else where_you_are(turn))]
@@ -248,13 +242,13 @@ async def cancel(turn: Turn) -> list[Reply]:
         return await back_to_draft(turn, [turn.say("cancelled")])
     if turn.step == IDLE:
         return [turn.say("cancel.nothing")]
-    await turn.reset()
+    turn.reset()
     return [turn.say("cancelled")]
 
 
 async def _leave_side_step(turn: Turn) -> None:
     if turn.step in SIDE_STEPS:
-        await turn.end_detour()
+        turn.end_detour()
 
 
 async def _tip(turn: Turn) -> list[Reply]:

@@ -26,7 +26,7 @@ LOOKUPS = ("status", "forget")
 async def begin_lookup(turn: Turn, action: str, typed_code: str) -> list[Reply]:
     """Start /status or /forget: with a code, ask for the passphrase; without, ask for the code."""
     if not typed_code.strip():
-        await turn.detour(f"{action}.code")
+        turn.detour(f"{action}.code")
         return [turn.say("ask.code")]
     return await _with_code(turn, action, typed_code)
 
@@ -34,12 +34,12 @@ async def begin_lookup(turn: Turn, action: str, typed_code: str) -> list[Reply]:
 async def _with_code(turn: Turn, action: str, typed: str) -> list[Reply]:
     code = parse_code(typed)
     if code is None:
-        await turn.detour(f"{action}.code")
+        turn.detour(f"{action}.code")
         return [turn.say("bad.code")]
     if action == "forget" and await _forget_from_same_chat(turn, code):
-        await turn.detour(f"{action}.code")
+        turn.detour(f"{action}.code")
         return await back_to_draft(turn, [turn.say("forget.done", code=show_code(code))])
-    await turn.detour(f"{action}.pass", code=code)
+    turn.detour(f"{action}.pass", code=code)
     return [turn.say("ask.passphrase", code=show_code(code))]
 
 
@@ -65,7 +65,7 @@ async def answer_passphrase(turn: Turn) -> list[Reply]:
         key = "forget.done" if forgotten else "forget.none"
         return await back_to_draft(turn, [turn.say(key, code=show_code(code))])
     replies = await back_to_draft(turn, await status_view(turn, tip))
-    await turn.goto(turn.step, {**turn.draft, **verified_mark(tip, turn.ctx.now)})
+    turn.goto(turn.step, {**turn.draft, **verified_mark(tip, turn.ctx.now)})
     return replies
 
 

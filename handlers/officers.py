@@ -153,7 +153,7 @@ async def start_invite(turn: Turn) -> list[Reply]:
     assert turn.officer is not None
     if not turn.officer.is_admin:
         return [turn.say("not.allowed")]
-    await turn.detour("off.invite")
+    turn.detour("off.invite")
     return [turn.say("invite.ask_name")]
 
 
@@ -162,7 +162,7 @@ async def answer_invite_name(turn: Turn) -> list[Reply]:
     name = turn.msg.text.strip()
     if not name or len(name) > 120:
         return [turn.say("need.text")]
-    await turn.detour("off.invite", name=name)
+    turn.detour("off.invite", name=name)
     areas = [Option(turn.t("scope.district"), "o:inv:area:-")]
     areas += [Option(a.name(turn.lang), f"o:inv:area:{a.code}") for a in turn.ctx.catalog.areas]
     return [Reply(turn.t("invite.ask_scope", name=name), tuple(areas), columns=2)]
@@ -177,7 +177,7 @@ async def choose_invite(turn: Turn, part: str, value: str) -> list[Reply]:
     if part == "area":
         if value != "-" and turn.ctx.catalog.area(value) is None:
             return [turn.say("not.allowed")]
-        await turn.detour("off.invite", area=None if value == "-" else value)
+        turn.detour("off.invite", area=None if value == "-" else value)
         options = (turn.option("yes", "o:inv:admin:1"), turn.option("no", "o:inv:admin:0"))
         return [Reply(turn.t("invite.ask_admin", name=draft["name"]), options, columns=2)]
     if part != "admin" or "area" not in draft:

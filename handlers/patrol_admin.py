@@ -405,7 +405,7 @@ async def ask_missed_comment(turn: Turn, missed_id: int) -> list[Reply]:
         return [turn.say("not.allowed")]
     if missed.closed_at is not None:
         return [turn.say("missed.already")]
-    await turn.detour("off.missed", missed=missed.id)
+    turn.detour("off.missed", missed=missed.id)
     start = turn.ctx.local(missed.planned_start)
     return [turn.say("missed.ask_comment", start=start, group=group.name)]
 

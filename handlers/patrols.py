@@ -86,7 +86,7 @@ async def join(turn: Turn, typed: str) -> list[Reply]:
     await add_member(
         turn.db, group_id=group.id, channel=turn.msg.channel, chat=turn.msg.chat, now=turn.ctx.now
     )
-    await turn.detour("pt.name")
+    turn.detour("pt.name")
     return [turn.say("join.ask_name", group=group.name)]
 
 
@@ -148,7 +148,7 @@ async def checkin(turn: Turn) -> list[Reply]:
             turn.say("checkin.already", since=turn.ctx.local(shift.started_at)),
             shift_menu(turn),
         ]
-    await turn.detour("pt.start")
+    turn.detour("pt.start")
     return [_ask_where(turn, "checkin.ask")]
 
 
@@ -233,7 +233,7 @@ async def member_button(turn: Turn) -> list[Reply]:
     if shift is None:
         return [turn.say("checkout.none")]
     if action[1:2] == ["cp"]:
-        await turn.detour("pt.checkpoint")
+        turn.detour("pt.checkpoint")
         return [_ask_where(turn, "checkpoint.ask")]
     if action[1:2] == ["inc"]:
         options = tuple(
@@ -241,7 +241,7 @@ async def member_button(turn: Turn) -> list[Reply]:
         )
         return [Reply(turn.t("incident.ask_category"), options, columns=2)]
     if action[1:2] == ["cat"] and len(action) == 3 and turn.ctx.catalog.category(action[2]):
-        await turn.detour("pt.incident", category=action[2])
+        turn.detour("pt.incident", category=action[2])
         return [turn.say("incident.ask_text")]
     if action[1:2] == ["end"]:
         return await checkout(turn)
@@ -324,7 +324,7 @@ async def checkout(turn: Turn) -> list[Reply]:
         return [turn.say("not.member")]
     if shift is None:
         return [turn.say("checkout.none")]
-    await turn.detour("pt.end")
+    turn.detour("pt.end")
     return [Reply(turn.t("checkout.ask"), (turn.option("button.quiet", "p:quiet"),))]
 
 

@@ -165,7 +165,7 @@ def prompt_edit(turn: Turn) -> Reply:
 async def _advance(turn: Turn, draft: dict[str, Any], next_step: str) -> list[Reply]:
     """Go to the next step, or straight back to the review when the person was editing."""
     step = "review" if draft.get("editing") and next_step != "description" else next_step
-    await turn.goto(step, draft)
+    turn.goto(step, draft)
     return [STEPS[step].prompt(turn)]
 
 
@@ -196,7 +196,7 @@ async def answer_area(turn: Turn) -> list[Reply]:
     """Take the commune (or turn the page) and ask for the place."""
     value = _value(turn, picked(turn.msg, prompt_area(turn).options, _area_words(turn)))
     if value.startswith("pg.") and value[3:].isdigit():
-        await turn.goto("area", {**turn.draft, "page": int(value[3:])})
+        turn.goto("area", {**turn.draft, "page": int(value[3:])})
         return [replace(prompt_area(turn), in_place=True)]
     code = value.removeprefix("a.")
     if not value.startswith("a.") or turn.ctx.catalog.area(code) is None:
@@ -234,7 +234,7 @@ async def answer_description(turn: Turn) -> list[Reply]:
         return await answer_when(turn)
     if msg.kind is Kind.LOCATION and msg.location is not None:
         draft.update(lat=msg.location.latitude, lon=msg.location.longitude)
-        await turn.goto("description", draft)
+        turn.goto("description", draft)
         return [turn.say("got.location"), prompt_description(turn)]
     piece = (msg.text if msg.kind is Kind.TEXT else msg.caption).strip()
     files = [[m.kind.value, m.ref] for m in msg.media]
@@ -251,7 +251,7 @@ async def answer_description(turn: Turn) -> list[Reply]:
         return [too_many, prompt_description(turn)]
     draft["texts"] = [*texts, piece] if piece else texts
     draft["files"] = [*draft.get("files", []), *files]
-    await turn.goto("description", draft)
+    turn.goto("description", draft)
     if any(media.original for media in msg.media):
         return [turn.say("media.original"), prompt_description(turn)]
     return [prompt_description(turn)]
@@ -279,15 +279,13 @@ async def answer_review(turn: Turn) -> list[Reply]:
     """Send the tip, or go edit it, or drop it."""
     value = _value(turn, picked(turn.msg, prompt_review(turn).options))
     if value == "edit":
-        await turn.goto("edit")
+        turn.goto("edit")
         return [prompt_edit(turn)]
     if value == "district":
-        await turn.goto(
-            "review", {**turn.draft, "district_only": not turn.draft.get("district_only")}
-        )
+        turn.goto("review", {**turn.draft, "district_only": not turn.draft.get("district_only")})
         return [replace(prompt_review(turn), in_place=True)]
     if value == "x":
-        await turn.reset()
+        turn.reset()
         return [turn.say("cancelled")]
     if value in ("s.contact", "s.anonymous"):
         return await submit(turn, contact=value == "s.contact")
@@ -302,7 +300,7 @@ async def answer_edit(turn: Turn) -> list[Reply]:
     draft = {**turn.draft, "editing": True}
     if field == "description":
         draft.update(texts=[], files=[])
-    await turn.goto(field, draft)
+    turn.goto(field, draft)
     return [STEPS[field].prompt(turn)]
 
 
@@ -329,7 +327,7 @@ STEPS: dict[str, Step] = {
 
 async def back_to_draft(turn: Turn, replies: list[Reply]) -> list[Reply]:
     """End a side step and carry on with the tip being written, if there is one."""
-    await turn.end_detour()
+    turn.end_detour()
     if turn.step in STEPS:
         replies = [*replies, turn.say("resume"), STEPS[turn.step].prompt(turn)]
     return replies
@@ -348,7 +346,7 @@ async def start_tip(turn: Turn) -> list[Reply]:
     refusal = await _tip_limit_reached(turn)
     if refusal:
         return [refusal]
-    await turn.goto("category", {"flow": secrets.token_hex(2)})
+    turn.goto("category", {"flow": secrets.token_hex(2)})
     return [prompt_category(turn)]
 
 
@@ -406,7 +404,7 @@ async def submit(turn: Turn, *, contact: bool) -> list[Reply]:
             expires_at=ctx.now + timedelta(days=ctx.limits.contact_retention_days),
         )
     await count_action(turn.db, sender=turn.msg.sender, action="tip", window_start=_hour(turn))
-    await turn.reset()
+    turn.reset()
     shown = show_code(code)
     follow = "receipt.contact" if contact else "receipt.anonymous"
     receipt = turn.t("receipt", code=shown, passphrase=passphrase)

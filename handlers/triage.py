@@ -235,13 +235,13 @@ async def _ask_close_note(turn: Turn, tip: Tip, args: list[str]) -> list[Reply]:
     status = args[0] if args else ""
     if status not in {s.value for s in CLOSING}:
         return [turn.say("not.allowed")]
-    await turn.detour("off.close", tip=tip.id, status=status)
+    turn.detour("off.close", tip=tip.id, status=status)
     shown = turn.t(f"status.{status}")
     return [turn.say("ask.close_note", code=show_code(tip.code), status=shown)]
 
 
 async def _ask_public_note(turn: Turn, tip: Tip, _: list[str]) -> list[Reply]:
-    await turn.detour("off.note", tip=tip.id)
+    turn.detour("off.note", tip=tip.id)
     return [turn.say("ask.public_note", code=show_code(tip.code))]
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.catalog import fold
 from handlers.texts import text
 from handlers.types import Context, Incoming, Kind, Option, Reply
-from storage.conversations import IDLE, ConversationState, set_conversation
+from storage.conversations import IDLE, ConversationState, move_conversation
 from storage.models import Officer
 
 Handler = Callable[["Turn"], Awaitable[list[Reply]]]
@@ -50,38 +50,34 @@ class Turn:
         """A button labelled from the catalogue."""
         return Option(self.t(key), data)
 
-    async def goto(self, step: str, draft: dict[str, Any] | None = None) -> None:
+    def goto(self, step: str, draft: dict[str, Any] | None = None) -> None:
         """Move to a step, keeping or replacing the draft."""
-        await set_conversation(
-            self.db,
-            self.conv,
-            step=step,
-            draft=self.draft if draft is None else draft,
-            now=self.ctx.now,
+        move_conversation(
+            self.conv, step=step, draft=self.draft if draft is None else draft, now=self.ctx.now
         )
 
-    async def reset(self) -> None:
+    def reset(self) -> None:
         """Back to the start, with no draft."""
-        await self.goto(IDLE, {})
+        self.goto(IDLE, {})
 
     @property
     def detour_data(self) -> dict[str, Any]:
         """What the current side step (a lookup, an officer's note...) has collected."""
         return dict(self.conv.draft.get("detour", {}))
 
-    async def detour(self, step: str, **data: Any) -> None:
+    def detour(self, step: str, **data: Any) -> None:
         """Go to a side step, remembering the step (and tip draft) to come back to."""
         draft = self.draft
         draft.setdefault("resume", self.step)
         draft["detour"] = {**draft.get("detour", {}), **data} if step == self.step else data
-        await self.goto(step, draft)
+        self.goto(step, draft)
 
-    async def end_detour(self) -> None:
+    def end_detour(self) -> None:
         """Leave the side step: back where the person was, their draft untouched."""
         draft = self.draft
         resume = str(draft.pop("resume", IDLE))
         draft.pop("detour", None)
-        await self.goto(resume, draft if resume != IDLE else {})
+        self.goto(resume, draft if resume != IDLE else {})
 
     def say(self, key: str, **values: Any) -> Reply:
         """A plain message from the catalogue."""

@@ -15,11 +15,13 @@ from storage.models import PendingAnswer
 
 _answers = cast(Table, PendingAnswer.__table__)
 # Every update with replies writes one and deletes it once sent: both plain (storage/db.py).
-_ADD = Plain(
+# Public for storage/updates.py, which writes it together with the conversation's move.
+ADD_ANSWER = (
     insert(_answers)
     .values({c.name: bindparam(c.name) for c in _answers.c if c.name != "id"})
     .returning(_answers.c.id)
 )
+_ADD = Plain(ADD_ANSWER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,21 +34,32 @@ class AnswerRow:
     queued: bool  # the owner has it in hand already (it handled the update itself)
 
 
-async def add_answer(
-    db: AsyncSession, *, key: str, row: AnswerRow, box: bytes, now: datetime
-) -> int:
+@dataclass(frozen=True, slots=True)
+class NewAnswer:
+    """An update's sealed answer, about to be kept."""
+
+    key: str
+    row: AnswerRow
+    box: bytes
+    now: datetime
+
+    def values(self) -> dict[str, object]:
+        """ADD_ANSWER's values."""
+        return {
+            "key": self.key,
+            "channel": self.row.channel,
+            "chat_key": self.row.chat_key,
+            "owner": self.row.owner,
+            "queued": self.row.queued,
+            "box": self.box,
+            "sent_parts": 0,
+            "created_at": self.now,
+        }
+
+
+async def add_answer(db: AsyncSession, answer: NewAnswer) -> int:
     """Keep an update's sealed answer in its transaction; returns its id."""
-    values = {
-        "key": key,
-        "channel": row.channel,
-        "chat_key": row.chat_key,
-        "owner": row.owner,
-        "queued": row.queued,
-        "box": box,
-        "sent_parts": 0,
-        "created_at": now,
-    }
-    return int(await plain_scalar(db, _ADD, values))
+    return int(await plain_scalar(db, _ADD, answer.values()))
 
 
 async def remove_answers(db: AsyncSession, answer_ids: list[int]) -> None:

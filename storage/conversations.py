@@ -17,13 +17,14 @@ IDLE = "idle"
 
 @dataclass(slots=True)
 class ConversationState:
-    """Where one sender is: read at the start of an update, written back with set_conversation."""
+    """Where one sender is: read at the start of an update, written back at its end."""
 
     id: int
     language: str
     step: str
     draft: dict[str, Any]
     updated_at: datetime
+    moved: bool = False  # moved since read, not yet written (storage/updates.py writes it)
 
 
 # Plain rows, not ORM objects, and statements built once: every update reads and moves its
@@ -68,7 +69,8 @@ _START = Plain(
     )
     .returning(_table.c.id)
 )
-_MOVE = Plain(
+# Public for storage/updates.py, which writes it together with the update's answer.
+MOVE_CONVERSATION = (
     update(_table)
     .where(_table.c.id == bindparam("conversation_id"))
     .values(
@@ -78,6 +80,7 @@ _MOVE = Plain(
         updated_at=bindparam("now"),
     )
 )
+_MOVE = Plain(MOVE_CONVERSATION)
 
 
 async def find_conversation(
@@ -97,13 +100,14 @@ async def get_conversation_and_officer(
     row = await plain_row(db, _WITH_OFFICER, values)
     officer_id, *conversation = row or (None,)
     if not conversation or conversation[0] is None:
-        return await _start(db, channel, sender, language, now), officer_id
+        return await start_conversation(db, channel, sender, language, now), officer_id
     return ConversationState(*conversation), officer_id
 
 
-async def _start(
+async def start_conversation(
     db: AsyncSession, channel: str, sender: str, language: str, now: datetime
 ) -> ConversationState:
+    """A first contact's conversation, idle."""
     values = {
         "channel": channel,
         "sender": sender,
@@ -116,25 +120,29 @@ async def _start(
     return ConversationState(int(new_id), language, IDLE, {}, now)
 
 
-async def set_conversation(
-    db: AsyncSession,
-    conv: ConversationState,
-    *,
-    step: str,
-    draft: dict[str, Any],
-    now: datetime,
+def move_conversation(
+    conv: ConversationState, *, step: str, draft: dict[str, Any], now: datetime
 ) -> None:
-    """Move the conversation to a step with a draft (and its current language), written at once."""
-    draft = dict(draft)
-    values = {
+    """Move the conversation to a step with a draft; written when the update ends."""
+    conv.step, conv.draft, conv.updated_at, conv.moved = step, dict(draft), now, True
+
+
+def move_values(conv: ConversationState) -> dict[str, Any]:
+    """MOVE_CONVERSATION's values for a conversation as it now stands."""
+    return {
         "conversation_id": conv.id,
         "language": conv.language,
-        "step": step,
-        "draft": draft,
-        "now": now,
+        "step": conv.step,
+        "draft": conv.draft,
+        "now": conv.updated_at,
     }
-    await plain_execute(db, _MOVE, values)
-    conv.step, conv.draft, conv.updated_at = step, draft, now
+
+
+async def save_conversation(db: AsyncSession, conv: ConversationState) -> None:
+    """Write a moved conversation back (nothing when it did not move)."""
+    if conv.moved:
+        await plain_execute(db, _MOVE, move_values(conv))
+        conv.moved = False
 
 
 async def clear_stale_drafts(db: AsyncSession, *, older_than: datetime) -> int:

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.selectable import TextualSelect
 
 from storage.inline_sqlite import begin_immediate, inline_engine_options
 
@@ -210,8 +211,8 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
 
 
 def _result_columns(statement: ClauseElement) -> Sequence[ColumnElement[Any]]:
-    """The typed columns a statement returns; none for text(), whose values come as they are."""
-    if isinstance(statement, Select):
+    """The typed columns a statement returns; none for a bare text(), its values as they come."""
+    if isinstance(statement, Select | TextualSelect):
         return list(statement.selected_columns)
     if isinstance(statement, UpdateBase):
         return list(statement.exported_columns)

@@ -8,9 +8,10 @@ update never costs the others theirs.
 
 SQLite has one writer, so one group at a time. PostgreSQL takes several: a few groups commit
 side by side (measured on two cores with PostgreSQL beside the bot: one transaction per update
-201 updates/s, groups two at a time 470). A group first takes the locks its units will hold
-(storage/locks.py, each unit's sender) in one order shared by every process, so two groups
-never each wait for a lock the other holds.
+201 updates/s, groups two at a time 470). A group, even of one, first takes the locks its
+units need (storage/locks.py, each unit's sender) before any of them runs, in one order shared
+by every process, so two groups never each wait for a lock the other holds, and each unit's
+first statement sees what the lock's last holder committed (storage/updates.py).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ PARALLEL_GROUPS = 2
 class _Unit:
     work: Work
     future: asyncio.Future[Any]
-    holding: str | None  # the lock it takes, taken for the whole group in a shared order
+    holding: str | None  # the lock it needs, taken for the whole group in a shared order
 
 
 class GroupCommit:
@@ -61,7 +62,7 @@ class GroupCommit:
     ) -> T:
         """Run `work` in a transaction (perhaps shared) and return its result after the commit.
 
-        `holding`: the lock `work` takes (storage/locks.py), for a shared group to take first.
+        `holding`: a lock (storage/locks.py) held before `work` begins, until the commit.
         """
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._waiting.append(_Unit(work, future, holding))
@@ -92,8 +93,7 @@ class GroupCommit:
     async def _commit(self, group: list[_Unit]) -> None:
         try:
             async with self.db.transaction() as session:
-                if len(group) > 1:
-                    await hold_all(session, [unit.holding for unit in group if unit.holding])
+                await hold_all(session, [unit.holding for unit in group if unit.holding])
                 results = [await unit.work(session) for unit in group]
         except Exception as error:
             if len(group) == 1:

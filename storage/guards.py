@@ -8,7 +8,6 @@ from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Plain, plain_scalar
-from storage.locks import lock_key
 from storage.models import ProcessedUpdate, RateBucket, UTCDateTime
 
 # Written out because the dialects' INSERT ... ON CONFLICT constructs are not cacheable:
@@ -17,15 +16,6 @@ from storage.models import ProcessedUpdate, RateBucket, UTCDateTime
 _CLAIM = Plain(
     text(
         'INSERT INTO processed_update ("key", created_at) VALUES (:key, :now) '
-        'ON CONFLICT ("key") DO NOTHING RETURNING "key"'
-    ).bindparams(bindparam("now", type_=UTCDateTime()))
-)
-# The same claim on PostgreSQL, first waiting for an advisory lock (storage/locks.py) that
-# the transaction then holds: one round trip for both.
-_CLAIM_HOLDING = Plain(
-    text(
-        'INSERT INTO processed_update ("key", created_at) '
-        "SELECT :key, :now FROM (SELECT pg_advisory_xact_lock(:lock)) AS held "
         'ON CONFLICT ("key") DO NOTHING RETURNING "key"'
     ).bindparams(bindparam("now", type_=UTCDateTime()))
 )
@@ -53,18 +43,9 @@ def message_window(now: datetime) -> datetime:
     return now.replace(second=0, microsecond=0)
 
 
-async def claim_update(
-    db: AsyncSession, *, key: str, now: datetime, holding: str | None = None
-) -> bool:
-    """True the first time an update key is seen; False for every redelivery.
-
-    `holding`: a lock (storage/locks.py) to wait for and hold until the transaction ends.
-    """
-    values: dict[str, object] = {"key": key, "now": now}
-    claim = _CLAIM
-    if holding is not None and db.get_bind().dialect.name == "postgresql":
-        claim, values["lock"] = _CLAIM_HOLDING, lock_key(holding)
-    return (await plain_scalar(db, claim, values)) is not None
+async def claim_update(db: AsyncSession, *, key: str, now: datetime) -> bool:
+    """True the first time an update key is seen; False for every redelivery."""
+    return (await plain_scalar(db, _CLAIM, {"key": key, "now": now})) is not None
 
 
 async def count_action(

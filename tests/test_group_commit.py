@@ -52,8 +52,8 @@ async def test_a_failing_update_costs_the_others_nothing(
     people = residents(runtime, 5)
     doomed = runtime.sealer.pseudonym("console", "r2")
 
-    async def dispatch(msg: Any, session: Any, ctx: Any) -> Any:
-        replies = await real_dispatch(msg, session, ctx)  # its writes are in the transaction
+    async def dispatch(msg: Any, session: Any, ctx: Any, started: Any) -> Any:
+        replies = await real_dispatch(msg, session, ctx, started)  # writes in the transaction
         if msg.sender == doomed:
             raise RuntimeError("a handler bug")
         return replies

@@ -10,12 +10,19 @@ from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from storage.conversations import _START, get_conversation_and_officer, set_conversation
+from storage.answers import AnswerRow, NewAnswer
+from storage.conversations import (
+    _START,
+    get_conversation_and_officer,
+    move_conversation,
+    save_conversation,
+)
 from storage.db import Database, Plain, plain_scalar
 from storage.guards import claim_update
-from storage.models import Conversation, Officer, TipStatus
+from storage.models import Conversation, Officer, PendingAnswer, TipStatus
 from storage.officers import add_officer
 from storage.tips import NewTip, add_tip, get_tip
+from storage.updates import Started, UpdateStart, end_update_answering, start_update
 from tests.conftest import FakeClock
 
 HANOI = timezone(timedelta(hours=7))
@@ -32,7 +39,8 @@ async def test_values_are_converted_as_the_orm_converts_them(
             db, channel="console", sender="s1", chat="c1", language="vi", now=clock()
         )
         assert officer is None
-        await set_conversation(db, conv, step="story", draft=draft, now=moved_at)
+        move_conversation(conv, step="story", draft=draft, now=moved_at)
+        await save_conversation(db, conv)
         # The ORM shares the transaction's connection: it sees the plain writes at once.
         row = await db.scalar(select(Conversation).where(Conversation.id == conv.id))
         assert row is not None and row.draft == draft and row.updated_at == moved_at
@@ -140,7 +148,8 @@ async def test_the_sqlite_writer_runs_plain_statements_without_a_greenlet(
         conv, _ = await get_conversation_and_officer(
             db, channel="console", sender="s1", chat="c1", language="vi", now=clock()
         )
-        await set_conversation(db, conv, step="story", draft={"a": 1}, now=clock())
+        move_conversation(conv, step="story", draft={"a": 1}, now=clock())
+        await save_conversation(db, conv)
 
 
 @pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.asyncpg.dialect()])  # type: ignore[no-untyped-call]
@@ -153,3 +162,34 @@ def test_statements_that_need_sqlalchemys_execution_are_refused(dialect: Any) ->
     listed = Plain(select(table.c.id).where(table.c.area.in_(bindparam("areas", expanding=True))))
     with pytest.raises(ValueError, match="plain values"):
         listed.compiled(dialect)
+
+
+async def test_an_update_starts_and_ends_in_few_statements_and_loses_nothing(
+    database: Database, clock: FakeClock
+) -> None:
+    """Claim, count and read in one; the move rides with the kept answer; all of it lands."""
+
+    def start(key: str, *, private: bool = True) -> UpdateStart:
+        return UpdateStart(key, "console", "s1", "c1", private, clock())
+
+    async with database.transaction() as db:
+        first = await start_update(db, start("console:1"))
+        assert first is not None and first.conversation is not None and first.sent == 1
+        move_conversation(first.conversation, step="story", draft={"a": 1}, now=clock())
+        row = AnswerRow("console", "chat", "me", queued=True)
+        kept = await end_update_answering(
+            db, first.conversation, NewAnswer("console:1", row, b"box", clock())
+        )
+    async with database.transaction() as db:
+        assert await start_update(db, start("console:1")) is None  # a redelivery
+        in_group = await start_update(db, start("console:2", private=False))
+        assert in_group == Started(0, None, None)  # outside a private chat: nothing counted
+        second = await start_update(db, start("console:3"))
+        assert second is not None and second.conversation is not None
+        assert (second.sent, second.conversation.step, second.conversation.draft) == (
+            2,
+            "story",
+            {"a": 1},
+        )
+        answer = await db.scalar(select(PendingAnswer.key).where(PendingAnswer.id == kept))
+        assert answer == "console:1"

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from bot.runtime import Runtime
 from bot.scheduler import run_escalation, run_housekeeping, run_patrol_check
 from handlers.types import Kind
-from storage.answers import AnswerRow, add_answer, take_answers
+from storage.answers import AnswerRow, NewAnswer, add_answer, take_answers
 from storage.db import Database
 from storage.models import MissedPatrol, Outbox
 from tests.conftest import FakeClock, Person, file_tip
@@ -128,7 +128,7 @@ async def test_collecting_answers_passes_over_those_an_update_is_taking_for_its_
     rows = {chat: AnswerRow("telegram", chat, "a", queued=False) for chat in ("x", "y")}
     async with runtime.db.transaction() as db:
         for n, row in enumerate(rows.values()):
-            await add_answer(db, key=f"u{n}", row=row, box=b"sealed", now=clock())
+            await add_answer(db, NewAnswer(f"u{n}", row, b"sealed", clock()))
     async with runtime.db.transaction() as holding:
         # An update of chat x, not yet committed, has taken x's answer to deliver it first ...
         mine = await take_answers(
