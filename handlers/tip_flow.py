@@ -9,8 +9,8 @@ from datetime import timedelta
 from typing import Any
 
 from handlers.alerts import alert_new_tip
-from handlers.catalog import fold
 from handlers.codes import new_code, new_passphrase, normalise_passphrase, show_code
+from handlers.matching import typed_words
 from handlers.turn import Handler, Turn, picked
 from handlers.types import Kind, Option, Reply
 from storage.guards import count_action, get_action_count
@@ -188,7 +188,7 @@ def _area_words(turn: Turn) -> dict[str, str]:
     for area in turn.ctx.catalog.areas:
         data = _data(turn, f"a.{area.code}")
         for name in (area.code.replace("-", " "), area.vi, area.en):
-            words[fold(name)] = data
+            words[typed_words(name)] = data
     return words
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.catalog import fold
+from handlers.matching import match_option, typed_words
 from handlers.texts import text
 from handlers.types import Context, Incoming, Kind, Option, Reply
 from storage.conversations import IDLE, ConversationState, move_conversation
@@ -85,24 +85,16 @@ class Turn:
 
 
 def picked(msg: Incoming, options: tuple[Option, ...], extra: dict[str, str] | None = None) -> str:
-    """The option a person chose by button, by its number, or by typing its words.
+    """The option a person chose by button, or by typing its number or words (handlers/matching.py).
 
-    `extra` maps more folded words to option data (e.g. an area's short name). Returns the
-    option's data, or "" when nothing matches.
+    `extra` maps more typed words (typed_words) to option data (e.g. an area's short name).
+    Returns the option's data, or "" when nothing matches.
     """
     if msg.kind is Kind.CHOICE:
         return msg.choice
     if msg.kind is not Kind.TEXT:
         return ""
-    typed = fold(msg.text)
-    if typed.isdigit() and 1 <= int(typed) <= len(options):
-        return options[int(typed) - 1].data
-    for option in options:
-        if fold(option.label) == typed or _bare(option.label) == typed:
-            return option.data
-    return (extra or {}).get(typed, "")
-
-
-def _bare(label: str) -> str:
-    # Buttons carry emoji and punctuation; people typing the option leave them out.
-    return fold("".join(ch for ch in label if ch.isalnum() or ch.isspace()))
+    option = match_option(options, msg.text)
+    if option is not None:
+        return option.data
+    return (extra or {}).get(typed_words(msg.text), "")

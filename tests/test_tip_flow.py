@@ -157,6 +157,15 @@ async def test_typed_choices_work_without_accents_or_by_number(person: Person) -
     assert "khẩn cấp" in person.said()
 
 
+async def test_a_typed_beginning_picks_an_option_as_on_zalo(person: Person) -> None:
+    """One rule for typed answers on every channel (handlers/matching.py)."""
+    await person.send("/tip")
+    await person.send("kh")  # too short to mean anything: "Khai thác cát..." or "Khác"
+    assert "Bước 2" not in person.said()
+    await person.send("lua dao")  # "Lừa đảo, lừa đảo qua mạng"
+    assert "Bước 2" in person.said()
+
+
 async def test_abandoned_draft_expires_after_24_hours(person: Person, clock: FakeClock) -> None:
     await person.send("/tip")
     await person.press("Ma túy")

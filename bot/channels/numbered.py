@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections import OrderedDict
 
-from handlers.catalog import fold
+from handlers.matching import match_option
 from handlers.types import Option, Reply
 
-# A label's emoji and punctuation are decoration: "📝 Gửi tin báo" is picked by "gui tin bao".
-_DECORATION = re.compile(r"[^\w\s]", re.UNICODE)
 REMEMBERED_CHATS = 10_000
-
-
-def _words(text: str) -> str:
-    return " ".join(_DECORATION.sub(" ", fold(text)).split())
 
 
 def numbered(reply: Reply, hint: str) -> str:
@@ -47,21 +40,4 @@ class OfferedOptions:
 
     def pick(self, chat: str, text: str) -> Option | None:
         """The option a typed answer means among what the chat was last offered here."""
-        return pick(self._offered.get(chat, ()), text)
-
-
-def pick(options: tuple[Option, ...], text: str) -> Option | None:
-    """The option a typed answer means: its number, its words (accents optional), or a
-    unique beginning of its words; None if it means none of them, or several."""
-    typed = text.strip()
-    if typed.isdigit():
-        number = int(typed)
-        return options[number - 1] if 1 <= number <= len(options) else None
-    words = _words(typed)
-    if not words:
-        return None
-    exact = [o for o in options if _words(o.label) == words]
-    if exact:
-        return exact[0]
-    starts = [o for o in options if len(words) >= 3 and _words(o.label).startswith(words)]
-    return starts[0] if len(starts) == 1 else None
+        return match_option(self._offered.get(chat, ()), text)

@@ -31,9 +31,10 @@ from bot.channels.base import (
     split_text,
     text_field,
 )
-from bot.channels.numbered import OfferedOptions, numbered, pick
+from bot.channels.numbered import OfferedOptions, numbered
 from bot.inbox import Inbox
 from bot.runtime import Runtime
+from handlers.matching import match_option
 from handlers.texts import text
 from handlers.types import Incoming, Kind, Media, MediaKind, Option, Reply
 from storage.offers import get_offered, set_offered
@@ -205,7 +206,7 @@ class TypedChats:
         except Exception as error:
             log.warning("offered choices not read: %s", type(error).__name__)
             return msg
-        option = pick(tuple(Option(label, data) for label, data in choices), msg.text)
+        option = match_option(tuple(Option(label, data) for label, data in choices), msg.text)
         if option is None:
             return msg
         return replace(msg, kind=Kind.CHOICE, choice=option.data, text="")
