@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from dataclasses import fields, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,9 @@ from bot.pacing import CHAT_BURST, PER_SECOND
 from handlers.catalog import Catalog, CatalogError, load_catalog
 from handlers.schedule import parse_clock
 from handlers.types import Limits
+
+_DEFAULT = Limits()
+_LIMITS = [limit.name for limit in fields(Limits)]
 
 
 class SettingsError(SystemExit):
@@ -43,17 +47,18 @@ class Settings(BaseSettings):
     areas_file: Path | None = None
     categories_file: Path | None = None
     timezone: str = "Asia/Ho_Chi_Minh"
-    tips_per_hour: int = Field(default=5, ge=1)
-    messages_per_minute: int = Field(default=30, ge=1)
-    contact_retention_days: int = Field(default=180, ge=1)
-    draft_ttl_hours: int = Field(default=24, ge=1)
-    overdue_hours: int = Field(default=72, ge=1)
-    escalate_after_minutes: int = Field(default=15, ge=1)
-    invite_hours: int = Field(default=72, ge=1)
-    patrol_grace_minutes: int = Field(default=30, ge=1)
-    digest_time: str = "07:00"
-    weekly_digest: bool = True
-    digest_catch_up_hours: int = Field(default=36, ge=1)
+    # The limits an operator may change: their defaults are Limits' own (handlers/types.py).
+    tips_per_hour: int = Field(default=_DEFAULT.tips_per_hour, ge=1)
+    messages_per_minute: int = Field(default=_DEFAULT.messages_per_minute, ge=1)
+    contact_retention_days: int = Field(default=_DEFAULT.contact_retention_days, ge=1)
+    draft_ttl_hours: int = Field(default=_DEFAULT.draft_ttl_hours, ge=1)
+    overdue_hours: int = Field(default=_DEFAULT.overdue_hours, ge=1)
+    escalate_after_minutes: int = Field(default=_DEFAULT.escalate_after_minutes, ge=1)
+    invite_hours: int = Field(default=_DEFAULT.invite_hours, ge=1)
+    patrol_grace_minutes: int = Field(default=_DEFAULT.patrol_grace_minutes, ge=1)
+    digest_time: str = _DEFAULT.digest_time
+    weekly_digest: bool = _DEFAULT.weekly_digest
+    digest_catch_up_hours: int = Field(default=_DEFAULT.digest_catch_up_hours, ge=1)
     send_rate: float = Field(default=PER_SECOND, gt=0)
     chat_burst: int = Field(default=CHAT_BURST, ge=1)
     webhook_max_connections: int = Field(default=40, ge=1, le=100)  # Telegram's default
@@ -105,20 +110,9 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
     def limits(self) -> Limits:
-        """The per-person limits handlers enforce."""
-        return Limits(
-            tips_per_hour=self.tips_per_hour,
-            messages_per_minute=self.messages_per_minute,
-            contact_retention_days=self.contact_retention_days,
-            draft_ttl_hours=self.draft_ttl_hours,
-            overdue_hours=self.overdue_hours,
-            escalate_after_minutes=self.escalate_after_minutes,
-            invite_hours=self.invite_hours,
-            patrol_grace_minutes=self.patrol_grace_minutes,
-            digest_time=self.digest_time,
-            weekly_digest=self.weekly_digest,
-            digest_catch_up_hours=self.digest_catch_up_hours,
-        )
+        """The per-person limits handlers enforce: the operator's where they set one."""
+        chosen = {name: getattr(self, name) for name in _LIMITS if name in type(self).model_fields}
+        return replace(_DEFAULT, **chosen)
 
     def catalog(self) -> Catalog:
         """Areas and categories from the operator's files, or the packaged defaults."""

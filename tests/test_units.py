@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import re
 import string
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
 from bot.channels.base import split_text
-from bot.settings import SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings
 from handlers.catalog import CatalogError, fold, load_catalog
 from handlers.codes import (
     CODE_ALPHABET,
@@ -21,6 +22,7 @@ from handlers.codes import (
 )
 from handlers.sealing import UNUSABLE_PASSPHRASE, Sealer, check_passphrase, hash_passphrase
 from handlers.texts import TEXTS, text
+from handlers.types import Limits
 
 
 def placeholders(template: str) -> set[str]:
@@ -175,6 +177,23 @@ def test_missing_or_malformed_settings_name_themselves(
     bad.write_text(json.dumps({"areas": []}))
     with pytest.raises(SettingsError, match="areas file"):
         load_settings(_env_file=None).catalog()
+
+
+def test_every_limit_an_operator_sets_reaches_the_handlers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The limits' defaults are written once (Limits); each setting changes its own limit."""
+    defaults = load_settings(_env_file=None).limits()
+    assert defaults == Limits()
+    settable = [limit.name for limit in fields(Limits) if limit.name in Settings.model_fields]
+    assert "tips_per_hour" in settable and "digest_time" in settable
+    for name in settable:
+        value = getattr(defaults, name)
+        if isinstance(value, bool):
+            changed: object = not value
+        else:
+            changed = "06:30" if isinstance(value, str) else value + 1
+        monkeypatch.setenv(f"TIPLINE_{name.upper()}", str(changed))
+    limits = load_settings(_env_file=None).limits()
+    assert [name for name in settable if getattr(limits, name) == getattr(defaults, name)] == []
 
 
 def test_dot_env_file_is_honoured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
