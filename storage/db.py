@@ -261,6 +261,10 @@ def _fetch_rowcount(cursor: Any, _compiled: _Compiled) -> int:
 
 
 async def _run(db: AsyncSession, plain: Plain, params: Mapping[str, Any], fetch: Fetch[T]) -> T:
+    if db.new or db.dirty or db.deleted:
+        # Plain statements go around the ORM, and so around its autoflush: what the session
+        # holds must be in the transaction before one reads it. A clean session costs nothing.
+        await db.flush()
     driver: _Driver | None = db.info.get(_DRIVER)
     if driver is not None:
         return _on_driver(driver, plain, params, fetch)

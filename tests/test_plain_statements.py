@@ -52,6 +52,20 @@ async def test_values_are_converted_as_the_orm_converts_them(
     assert again.updated_at == moved_at and again.updated_at.tzinfo == UTC
 
 
+async def test_a_plain_statement_sees_what_the_orm_changed_but_did_not_write_yet(
+    database: Database, clock: FakeClock
+) -> None:
+    """An ORM attribute set without a flush is in the transaction before a plain statement."""
+    async with database.transaction() as db:
+        officer = await add_officer(db, name="An", area=None, is_admin=False, now=clock())
+        await db.flush()
+        officer.channel, officer.chat = "console", "c7"  # pending in the session, not written
+        _, found = await get_conversation_and_officer(
+            db, channel="console", sender="s7", chat="c7", language="vi", now=clock()
+        )
+    assert found == officer.id
+
+
 async def test_the_officer_of_a_chat_comes_with_the_conversation_first_contact_or_not(
     database: Database, clock: FakeClock
 ) -> None:
