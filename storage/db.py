@@ -130,10 +130,10 @@ def affected(result: Result[Any]) -> int:
 
 # The statements every update runs skip SQLAlchemy's execution layer: each is compiled by
 # SQLAlchemy once per database and then run straight on the driver's cursor, with the same
-# type conversions. Through Connection.execute() in run_sync a lookup cost ~36 µs, of which
-# the SQL itself is ~1 µs; plainly inside run_sync's greenlet ~20 µs; on the inline SQLite
-# writer, with no greenlet at all, ~3 µs. They read and write rows the ORM does not hold, so
-# skipping its autoflush changes nothing; SQLAlchemy's echo and cursor events do not see them.
+# type conversions. On SQLite that layer cost many times the SQL itself (bench/README.md).
+# They go around the ORM's autoflush, so each flushes a session holding changes first;
+# SQLAlchemy's echo and cursor events do not see them. The compiler's internals they read
+# (positiontup, binds, the prefetch lists) are why pyproject.toml keeps SQLAlchemy below 2.1.
 
 Processor = Callable[[Any], Any]
 # Where the inline SQLite writer keeps its driver connection for the transaction's length.

@@ -7,11 +7,12 @@ group is rolled back and each unit runs again in a transaction of its own, so on
 update never costs the others theirs.
 
 SQLite has one writer, so one group at a time. PostgreSQL takes several: a few groups commit
-side by side (measured on two cores with PostgreSQL beside the bot: one transaction per update
-201 updates/s, groups two at a time 470). A group, even of one, first takes the locks its
-units need (storage/locks.py, each unit's sender) before any of them runs, in one order shared
-by every process, so two groups never each wait for a lock the other holds, and each unit's
-first statement sees what the lock's last holder committed (storage/updates.py).
+side by side (on two cores with PostgreSQL beside the bot, two at a time more than doubled
+what one transaction per update gave: bench/README.md). A group, even of one, first takes
+the locks its units need (storage/locks.py, each unit's sender) before any of them runs, in
+one order shared by every process, so two groups never each wait for a lock the other holds,
+and each unit's first statement sees what the lock's last holder committed
+(storage/updates.py).
 """
 
 from __future__ import annotations
