@@ -42,6 +42,7 @@ from sqlalchemy.exc import DBAPIError
 from storage.db import Database
 from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegramAPI
 from tests.fake_webhook import to_webhooks
+from tests.schema import drop_everything
 
 # Typed answers walk the tip flow as on a phone keyboard (the flow takes words for buttons).
 FLOW = [
@@ -253,9 +254,7 @@ async def emptied(url: str) -> None:
     """Drop everything in the PostgreSQL database's public schema: each run starts fresh."""
     db = Database(url)
     try:
-        async with db.engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
+        await db.run_on_connection(drop_everything)
     finally:
         await db.dispose()
 

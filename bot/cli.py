@@ -59,8 +59,7 @@ async def check_database(settings: Settings) -> None:
     db: Database | None = None
     try:
         db = open_database(settings)
-        async with db.engine.connect():
-            pass
+        await db.run_on_connection(lambda _connection: None)
     # Whatever stops the first connection is the URL's to fix: its form, host, port, role,
     # database or options, each failing with an exception of its own kind (asyncpg's are
     # not wrapped by SQLAlchemy at connect; a port over 65535 is an OverflowError).

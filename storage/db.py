@@ -48,25 +48,27 @@ class Database:
         )
         self._inline = in_file
         # Errors leave out the statement's values: they may hold what a tipster wrote.
-        self.engine = create_async_engine(
+        self._engine = create_async_engine(
             writer_url, echo=echo, connect_args=writer_args, hide_parameters=True
         )
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = async_sessionmaker(self._engine, expire_on_commit=False)
         # SQLite serialises writers anyway; queueing them here avoids SQLITE_BUSY retries.
         self._writer = asyncio.Lock() if self.is_sqlite else None
-        self.read_engine = self.engine
+        self._read_engine = self._engine
         if self.is_sqlite:
-            _configure_sqlite(self.engine.sync_engine, writer=True, busy_ms=0 if in_file else 30000)
+            _configure_sqlite(
+                self._engine.sync_engine, writer=True, busy_ms=0 if in_file else 30000
+            )
             if in_file:
                 # Readers on their own connections and threads, with a deferred BEGIN: under
                 # WAL they neither wait for the writer nor hold it up, nor the event loop.
-                self.read_engine = create_async_engine(
+                self._read_engine = create_async_engine(
                     url, echo=echo, connect_args=connect_args, hide_parameters=True
                 )
-                _configure_sqlite(self.read_engine.sync_engine, writer=False, busy_ms=30000)
-        self.read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
+                _configure_sqlite(self._read_engine.sync_engine, writer=False, busy_ms=30000)
+        self.read_sessions = async_sessionmaker(self._read_engine, expire_on_commit=False)
         # One-statement reads on PostgreSQL need no BEGIN and COMMIT: two round trips saved.
-        glancing = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        glancing = self._engine.execution_options(isolation_level="AUTOCOMMIT")
         self._glances = (
             None if self.is_sqlite else async_sessionmaker(glancing, expire_on_commit=False)
         )
@@ -107,10 +109,15 @@ class Database:
         async with self._glances() as session:
             yield session
 
+    async def run_on_connection(self, work: Callable[[Connection], T]) -> T:
+        """Run `work` on a plain connection in a transaction of its own (migrations, checks)."""
+        async with self._engine.begin() as connection:
+            return await connection.run_sync(work)
+
     async def dispose(self) -> None:
         """Close every pooled connection."""
-        await self.engine.dispose()
-        await self.read_engine.dispose()
+        await self._engine.dispose()
+        await self._read_engine.dispose()
 
 
 def one_of(

@@ -43,5 +43,4 @@ async def _migrate(db: Database, step: Callable[[Config], None]) -> None:
         hold_on(connection, MIGRATION_LOCK)
         step(alembic_config(connection))
 
-    async with db.engine.begin() as conn:
-        await conn.run_sync(run)
+    await db.run_on_connection(run)

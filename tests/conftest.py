@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 
 from bot.pacing import Pacer
 from bot.runtime import Runtime
@@ -21,6 +20,7 @@ from handlers.sealing import Sealer
 from handlers.types import Incoming, Kind, Location, Media, MediaKind, Option, Reply
 from storage.db import Database
 from storage.migrate import upgrade
+from tests.schema import drop_everything
 
 PG_URL = os.environ.get("TIPLINE_TEST_DATABASE_URL", "")
 SECRET = "test-secret-" + "x" * 40
@@ -71,9 +71,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 async def reset_postgres(url: str) -> None:
     """Drop everything in the test database's public schema."""
     db = Database(url)
-    async with db.engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
+    await db.run_on_connection(drop_everything)
     await db.dispose()
 
 

@@ -26,7 +26,7 @@ def residents(runtime: Runtime, count: int) -> list[Person]:
 def count_commits(runtime: Runtime) -> list[int]:
     """A counter of the writer's COMMITs, one list item per commit."""
     commits: list[int] = []
-    event.listen(runtime.db.engine.sync_engine, "commit", lambda _conn: commits.append(1))
+    event.listen(runtime.db._engine.sync_engine, "commit", lambda _conn: commits.append(1))
     return commits
 
 

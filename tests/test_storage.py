@@ -41,8 +41,7 @@ from tests.conftest import FakeClock, Person, file_minimal_tip
 
 
 async def table_names(db: Database) -> set[str]:
-    async with db.engine.connect() as conn:
-        return set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
+    return set(await db.run_on_connection(lambda sync: inspect(sync).get_table_names()))
 
 
 async def test_migrations_go_down_and_up_again(database: Database) -> None:
@@ -57,8 +56,7 @@ async def test_migrations_build_exactly_the_models(database: Database) -> None:
     def differences(sync: Connection) -> list[object]:
         return list(compare_metadata(MigrationContext.configure(sync), Base.metadata))
 
-    async with database.engine.connect() as conn:
-        assert await conn.run_sync(differences) == []
+    assert await database.run_on_connection(differences) == []
 
 
 async def test_claim_update_is_true_once(database: Database, clock: FakeClock) -> None:
