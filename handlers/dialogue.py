@@ -9,7 +9,7 @@ from handlers.notices import tell_officer
 from handlers.officers import audit, may_see
 from handlers.texts import text
 from handlers.tip_flow import back_to_draft
-from handlers.turn import Turn
+from handlers.turn import StepName, Turn
 from handlers.types import Kind, Option, Priority, Reply
 from storage.models import ThreadMessage, ThreadRole, Tip
 from storage.officers import get_officer
@@ -30,7 +30,7 @@ VERIFIED_FOR = timedelta(hours=1)
 
 async def ask_question(turn: Turn, tip: Tip, _: list[str]) -> list[Reply]:
     """The officer's "ask the tipster" button: wait for the question's text."""
-    turn.detour("off.ask", tip=tip.id)
+    turn.detour(StepName.OFFICER_ASK, tip=tip.id)
     return [turn.say("ask.question", code=show_code(tip.code))]
 
 
@@ -106,7 +106,7 @@ async def tipster_button(turn: Turn) -> list[Reply]:
         return [turn.say("answer.not_allowed")]
     if not await _may_answer(turn, tip):
         return [turn.say("answer.not_allowed")]
-    turn.detour("answer", question=question.id)
+    turn.detour(StepName.ANSWER, question=question.id)
     return [turn.say("ask.answer", code=show_code(tip.code))]
 
 

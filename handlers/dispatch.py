@@ -10,7 +10,7 @@ from handlers.codes import show_code
 from handlers.dialogue import answer_officer_question, answer_text, tipster_button
 from handlers.digest import digest_command, digest_now, switch_digest
 from handlers.export import export_tips
-from handlers.followup import LOOKUP_STEPS, begin_lookup
+from handlers.followup import CODE_STEPS, LOOKUP_STEPS, PASSPHRASE_STEPS, begin_lookup
 from handlers.officers import (
     alerts,
     answer_invite_name,
@@ -53,9 +53,8 @@ from handlers.triage import (
     officer_button,
     view_command,
 )
-from handlers.turn import Handler, Turn
+from handlers.turn import Handler, StepName, Turn
 from handlers.types import Context, Incoming, Kind, Option, Reply
-from storage.conversations import IDLE
 from storage.models import AlertLevel
 from storage.officers import get_officer, set_officer, set_reachable
 from storage.updates import Started
@@ -98,7 +97,7 @@ def _slow_down(msg: Incoming) -> list[Reply]:
 
 async def _expire_stale_draft(turn: Turn) -> list[Reply]:
     ttl = timedelta(hours=turn.ctx.limits.draft_ttl_hours)
-    if turn.step == IDLE or turn.conv.updated_at > turn.ctx.now - ttl:
+    if turn.step is StepName.IDLE or turn.conv.updated_at > turn.ctx.now - ttl:
         return []
     turn.reset()
     return [turn.say("draft.expired")]
@@ -187,9 +186,9 @@ def where_you_are(turn: Turn) -> list[Reply]:
     """The current question again, so the person knows what to do next."""
     if turn.step in STEPS:
         return [STEPS[turn.step].prompt(turn)]
-    if turn.step.endswith(".pass"):
+    if turn.step in PASSPHRASE_STEPS.values():
         return [turn.say("ask.passphrase", code=show_code(turn.detour_data["code"]))]
-    if turn.step.endswith(".code"):
+    if turn.step in CODE_STEPS.values():
         return [turn.say("ask.code")]
     if turn.step in SIDE_STEPS:
         return [turn.say("need.text")]
@@ -218,7 +217,7 @@ async def show_start(turn: Turn) -> list[Reply]:
 
 async def show_help(turn: Turn) -> list[Reply]:
     """List the commands."""
-    return [turn.say("help"), *([] if turn.step == IDLE else where_you_are(turn))]
+    return [turn.say("help"), *([] if turn.step is StepName.IDLE else where_you_are(turn))]
 
 
 async def ask_language(turn: Turn) -> list[Reply]:
@@ -233,14 +232,14 @@ async def set_language(turn: Turn, lang: str) -> list[Reply]:
     turn.goto(turn.step)
     if turn.officer is not None:
         await set_officer(turn.db, turn.officer, language=lang)
-    return [turn.say("lang.done"), *([] if turn.step == IDLE else where_you_are(turn))]
+    return [turn.say("lang.done"), *([] if turn.step is StepName.IDLE else where_you_are(turn))]
 
 
 async def cancel(turn: Turn) -> list[Reply]:
     """Stop a side step (keeping the draft), or drop the draft."""
     if turn.step in SIDE_STEPS:
         return await back_to_draft(turn, [turn.say("cancelled")])
-    if turn.step == IDLE:
+    if turn.step is StepName.IDLE:
         return [turn.say("cancel.nothing")]
     turn.reset()
     return [turn.say("cancelled")]
@@ -306,28 +305,28 @@ OFFICER_COMMANDS: dict[str, Handler] = {
     "digest": digest_command,
 }
 
-OFFICER_STEPS: dict[str, Handler] = {
-    "off.ask": answer_officer_question,
-    "off.close": answer_close_note,
-    "off.note": answer_public_note,
-    "off.invite": answer_invite_name,
-    "off.missed": answer_missed_comment,
+OFFICER_STEPS: dict[StepName, Handler] = {
+    StepName.OFFICER_ASK: answer_officer_question,
+    StepName.OFFICER_CLOSE: answer_close_note,
+    StepName.OFFICER_NOTE: answer_public_note,
+    StepName.OFFICER_INVITE: answer_invite_name,
+    StepName.OFFICER_MISSED: answer_missed_comment,
 }
 
-PATROL_STEPS: dict[str, Handler] = {
-    "pt.name": answer_name,
-    "pt.start": answer_checkin_place,
-    "pt.checkpoint": answer_checkpoint,
-    "pt.incident": answer_incident,
-    "pt.end": answer_checkout,
+PATROL_STEPS: dict[StepName, Handler] = {
+    StepName.PATROL_NAME: answer_name,
+    StepName.PATROL_START: answer_checkin_place,
+    StepName.PATROL_CHECKPOINT: answer_checkpoint,
+    StepName.PATROL_INCIDENT: answer_incident,
+    StepName.PATROL_END: answer_checkout,
 }
 
 # Steps taken aside from a tip being written; /cancel or a finished answer returns to it.
-SIDE_STEPS: dict[str, Handler] = {
+SIDE_STEPS: dict[StepName, Handler] = {
     **LOOKUP_STEPS,
     **OFFICER_STEPS,
     **PATROL_STEPS,
-    "answer": answer_text,
+    StepName.ANSWER: answer_text,
 }
 
 

@@ -12,7 +12,7 @@ from handlers.codes import PASSPHRASE_DIGITS, normalise_passphrase, parse_code, 
 from handlers.dialogue import thread_for_tipster, verified_mark
 from handlers.sealing import Sealer
 from handlers.tip_flow import back_to_draft
-from handlers.turn import Turn
+from handlers.turn import StepName, Turn
 from handlers.types import Context, Incoming, Kind, PassphraseCheck, Reply
 from storage.conversations import find_conversation
 from storage.guards import get_action_count, message_window
@@ -21,12 +21,15 @@ from storage.tips import delete_contact, get_contact, get_tip, set_failed_checks
 
 LOCK_MINUTES = 60
 LOOKUPS = ("status", "forget")
+# For each lookup, the step asking for the tip's code, then the one asking for its passphrase.
+CODE_STEPS = {"status": StepName.STATUS_CODE, "forget": StepName.FORGET_CODE}
+PASSPHRASE_STEPS = {"status": StepName.STATUS_PASS, "forget": StepName.FORGET_PASS}
 
 
 async def begin_lookup(turn: Turn, action: str, typed_code: str) -> list[Reply]:
     """Start /status or /forget: with a code, ask for the passphrase; without, ask for the code."""
     if not typed_code.strip():
-        turn.detour(f"{action}.code")
+        turn.detour(CODE_STEPS[action])
         return [turn.say("ask.code")]
     return await _with_code(turn, action, typed_code)
 
@@ -34,12 +37,12 @@ async def begin_lookup(turn: Turn, action: str, typed_code: str) -> list[Reply]:
 async def _with_code(turn: Turn, action: str, typed: str) -> list[Reply]:
     code = parse_code(typed)
     if code is None:
-        turn.detour(f"{action}.code")
+        turn.detour(CODE_STEPS[action])
         return [turn.say("bad.code")]
     if action == "forget" and await _forget_from_same_chat(turn, code):
-        turn.detour(f"{action}.code")
+        turn.detour(CODE_STEPS[action])
         return await back_to_draft(turn, [turn.say("forget.done", code=show_code(code))])
-    turn.detour(f"{action}.pass", code=code)
+    turn.detour(PASSPHRASE_STEPS[action], code=code)
     return [turn.say("ask.passphrase", code=show_code(code))]
 
 
@@ -184,6 +187,6 @@ async def status_view(turn: Turn, tip: Tip) -> list[Reply]:
 
 
 LOOKUP_STEPS = {
-    **{f"{action}.code": answer_code for action in LOOKUPS},
-    **{f"{action}.pass": answer_passphrase for action in LOOKUPS},
+    **dict.fromkeys(CODE_STEPS.values(), answer_code),
+    **dict.fromkeys(PASSPHRASE_STEPS.values(), answer_passphrase),
 }

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.codes import CODE_ALPHABET
 from handlers.texts import text
 from handlers.tip_flow import back_to_draft
-from handlers.turn import Turn
+from handlers.turn import StepName, Turn
 from handlers.types import Context, Option, Reply
 from storage.audit import add_audit
 from storage.models import AlertLevel, Officer, Tip
@@ -153,7 +153,7 @@ async def start_invite(turn: Turn) -> list[Reply]:
     assert turn.officer is not None
     if not turn.officer.is_admin:
         return [turn.say("not.allowed")]
-    turn.detour("off.invite")
+    turn.detour(StepName.OFFICER_INVITE)
     return [turn.say("invite.ask_name")]
 
 
@@ -162,7 +162,7 @@ async def answer_invite_name(turn: Turn) -> list[Reply]:
     name = turn.msg.text.strip()
     if not name or len(name) > 120:
         return [turn.say("need.text")]
-    turn.detour("off.invite", name=name)
+    turn.detour(StepName.OFFICER_INVITE, name=name)
     areas = [Option(turn.t("scope.district"), "o:inv:area:-")]
     areas += [Option(a.name(turn.lang), f"o:inv:area:{a.code}") for a in turn.ctx.catalog.areas]
     return [Reply(turn.t("invite.ask_scope", name=name), tuple(areas), columns=2)]
@@ -172,12 +172,12 @@ async def choose_invite(turn: Turn, part: str, value: str) -> list[Reply]:
     """The area, then the admin choice; the last one makes the code."""
     assert turn.officer is not None
     draft = turn.detour_data
-    if turn.step != "off.invite" or "name" not in draft or not turn.officer.is_admin:
+    if turn.step is not StepName.OFFICER_INVITE or "name" not in draft or not turn.officer.is_admin:
         return [turn.say("not.allowed")]
     if part == "area":
         if value != "-" and turn.ctx.catalog.area(value) is None:
             return [turn.say("not.allowed")]
-        turn.detour("off.invite", area=None if value == "-" else value)
+        turn.detour(StepName.OFFICER_INVITE, area=None if value == "-" else value)
         options = (turn.option("yes", "o:inv:admin:1"), turn.option("no", "o:inv:admin:0"))
         return [Reply(turn.t("invite.ask_admin", name=draft["name"]), options, columns=2)]
     if part != "admin" or "area" not in draft:

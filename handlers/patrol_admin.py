@@ -14,7 +14,7 @@ from handlers.patrols import group_officers, join_hash, new_join_code
 from handlers.schedule import Planned, parse_schedule, planned_between, show_slots
 from handlers.texts import text
 from handlers.tip_flow import back_to_draft
-from handlers.turn import Turn
+from handlers.turn import StepName, Turn
 from handlers.types import Context, Kind, Option, Priority, Reply
 from storage.models import MissedPatrol, Officer, PatrolGroup, PatrolPoint, Shift
 from storage.patrols import (
@@ -405,7 +405,7 @@ async def ask_missed_comment(turn: Turn, missed_id: int) -> list[Reply]:
         return [turn.say("not.allowed")]
     if missed.closed_at is not None:
         return [turn.say("missed.already")]
-    turn.detour("off.missed", missed=missed.id)
+    turn.detour(StepName.OFFICER_MISSED, missed=missed.id)
     start = turn.ctx.local(missed.planned_start)
     return [turn.say("missed.ask_comment", start=start, group=group.name)]
 

@@ -12,7 +12,7 @@ from handlers.notices import tell_officer
 from handlers.schedule import planned_for
 from handlers.texts import text
 from handlers.tip_flow import back_to_draft
-from handlers.turn import Turn
+from handlers.turn import StepName, Turn
 from handlers.types import Context, Kind, Media, MediaKind, Option, Priority, Reply
 from storage.models import Officer, PatrolGroup, PatrolMember, PatrolPoint, Shift
 from storage.officers import get_officer, list_officers_covering
@@ -86,7 +86,7 @@ async def join(turn: Turn, typed: str) -> list[Reply]:
     await add_member(
         turn.db, group_id=group.id, channel=turn.msg.channel, chat=turn.msg.chat, now=turn.ctx.now
     )
-    turn.detour("pt.name")
+    turn.detour(StepName.PATROL_NAME)
     return [turn.say("join.ask_name", group=group.name)]
 
 
@@ -148,7 +148,7 @@ async def checkin(turn: Turn) -> list[Reply]:
             turn.say("checkin.already", since=turn.ctx.local(shift.started_at)),
             shift_menu(turn),
         ]
-    turn.detour("pt.start")
+    turn.detour(StepName.PATROL_START)
     return [_ask_where(turn, "checkin.ask")]
 
 
@@ -233,7 +233,7 @@ async def member_button(turn: Turn) -> list[Reply]:
     if shift is None:
         return [turn.say("checkout.none")]
     if action[1:2] == ["cp"]:
-        turn.detour("pt.checkpoint")
+        turn.detour(StepName.PATROL_CHECKPOINT)
         return [_ask_where(turn, "checkpoint.ask")]
     if action[1:2] == ["inc"]:
         options = tuple(
@@ -241,7 +241,7 @@ async def member_button(turn: Turn) -> list[Reply]:
         )
         return [Reply(turn.t("incident.ask_category"), options, columns=2)]
     if action[1:2] == ["cat"] and len(action) == 3 and turn.ctx.catalog.category(action[2]):
-        turn.detour("pt.incident", category=action[2])
+        turn.detour(StepName.PATROL_INCIDENT, category=action[2])
         return [turn.say("incident.ask_text")]
     if action[1:2] == ["end"]:
         return await checkout(turn)
@@ -324,7 +324,7 @@ async def checkout(turn: Turn) -> list[Reply]:
         return [turn.say("not.member")]
     if shift is None:
         return [turn.say("checkout.none")]
-    turn.detour("pt.end")
+    turn.detour(StepName.PATROL_END)
     return [Reply(turn.t("checkout.ask"), (turn.option("button.quiet", "p:quiet"),))]
 
 

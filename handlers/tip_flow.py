@@ -11,7 +11,7 @@ from typing import Any
 from handlers.alerts import alert_new_tip
 from handlers.codes import new_code, new_passphrase, normalise_passphrase, show_code
 from handlers.matching import typed_words
-from handlers.turn import Handler, Turn, picked
+from handlers.turn import Handler, StepName, Turn, picked
 from handlers.types import Kind, Option, Reply
 from storage.guards import count_action, get_action_count
 from storage.tips import NewTip, add_contact, add_tip, code_exists
@@ -19,7 +19,14 @@ from storage.tips import NewTip, add_contact, add_tip, code_exists
 AREAS_PER_PAGE = 10
 PLACE_CHARS = 300
 WHEN = ("now", "today", "earlier", "unknown")
-EDITABLE = ("category", "area", "place", "description", "when", "urgent")
+EDITABLE = (
+    StepName.CATEGORY,
+    StepName.AREA,
+    StepName.PLACE,
+    StepName.DESCRIPTION,
+    StepName.WHEN,
+    StepName.URGENT,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,9 +169,10 @@ def prompt_edit(turn: Turn) -> Reply:
 # --- answers ---
 
 
-async def _advance(turn: Turn, draft: dict[str, Any], next_step: str) -> list[Reply]:
+async def _advance(turn: Turn, draft: dict[str, Any], next_step: StepName) -> list[Reply]:
     """Go to the next step, or straight back to the review when the person was editing."""
-    step = "review" if draft.get("editing") and next_step != "description" else next_step
+    editing = draft.get("editing") and next_step is not StepName.DESCRIPTION
+    step = StepName.REVIEW if editing else next_step
     turn.goto(step, draft)
     return [STEPS[step].prompt(turn)]
 
@@ -179,7 +187,7 @@ async def answer_category(turn: Turn) -> list[Reply]:
     code = value.removeprefix("c.")
     if not value.startswith("c.") or turn.ctx.catalog.category(code) is None:
         return await _need_button(turn)
-    return await _advance(turn, {**turn.draft, "category": code}, "area")
+    return await _advance(turn, {**turn.draft, "category": code}, StepName.AREA)
 
 
 def _area_words(turn: Turn) -> dict[str, str]:
@@ -196,12 +204,12 @@ async def answer_area(turn: Turn) -> list[Reply]:
     """Take the commune (or turn the page) and ask for the place."""
     value = _value(turn, picked(turn.msg, prompt_area(turn).options, _area_words(turn)))
     if value.startswith("pg.") and value[3:].isdigit():
-        turn.goto("area", {**turn.draft, "page": int(value[3:])})
+        turn.goto(StepName.AREA, {**turn.draft, "page": int(value[3:])})
         return [replace(prompt_area(turn), in_place=True)]
     code = value.removeprefix("a.")
     if not value.startswith("a.") or turn.ctx.catalog.area(code) is None:
         return await _need_button(turn)
-    return await _advance(turn, {**turn.draft, "area": code}, "place")
+    return await _advance(turn, {**turn.draft, "area": code}, StepName.PLACE)
 
 
 async def answer_place(turn: Turn) -> list[Reply]:
@@ -217,7 +225,7 @@ async def answer_place(turn: Turn) -> list[Reply]:
         draft["place"] = msg.text.strip()
     else:
         return [turn.say("no.text"), prompt_place(turn)]
-    return await _advance(turn, draft, "description")
+    return await _advance(turn, draft, StepName.DESCRIPTION)
 
 
 def _description(draft: dict[str, Any]) -> str:
@@ -234,7 +242,7 @@ async def answer_description(turn: Turn) -> list[Reply]:
         return await answer_when(turn)
     if msg.kind is Kind.LOCATION and msg.location is not None:
         draft.update(lat=msg.location.latitude, lon=msg.location.longitude)
-        turn.goto("description", draft)
+        turn.goto(StepName.DESCRIPTION, draft)
         return [turn.say("got.location"), prompt_description(turn)]
     piece = (msg.text if msg.kind is Kind.TEXT else msg.caption).strip()
     files = [[m.kind.value, m.ref] for m in msg.media]
@@ -251,7 +259,7 @@ async def answer_description(turn: Turn) -> list[Reply]:
         return [too_many, prompt_description(turn)]
     draft["texts"] = [*texts, piece] if piece else texts
     draft["files"] = [*draft.get("files", []), *files]
-    turn.goto("description", draft)
+    turn.goto(StepName.DESCRIPTION, draft)
     if any(media.original for media in msg.media):
         return [turn.say("media.original"), prompt_description(turn)]
     return [prompt_description(turn)]
@@ -262,7 +270,7 @@ async def answer_when(turn: Turn) -> list[Reply]:
     value = _value(turn, picked(turn.msg, _when_options(turn)))
     if value.removeprefix("w.") not in WHEN or not value.startswith("w."):
         return await _need_button(turn)
-    return await _advance(turn, {**turn.draft, "when": value[2:]}, "urgent")
+    return await _advance(turn, {**turn.draft, "when": value[2:]}, StepName.URGENT)
 
 
 async def answer_urgent(turn: Turn) -> list[Reply]:
@@ -271,7 +279,7 @@ async def answer_urgent(turn: Turn) -> list[Reply]:
     if value not in ("u.yes", "u.no"):
         return await _need_button(turn)
     urgent = value == "u.yes"
-    replies = await _advance(turn, {**turn.draft, "urgent": urgent}, "review")
+    replies = await _advance(turn, {**turn.draft, "urgent": urgent}, StepName.REVIEW)
     return [turn.say("urgent.113"), *replies] if urgent else replies
 
 
@@ -279,10 +287,12 @@ async def answer_review(turn: Turn) -> list[Reply]:
     """Send the tip, or go edit it, or drop it."""
     value = _value(turn, picked(turn.msg, prompt_review(turn).options))
     if value == "edit":
-        turn.goto("edit")
+        turn.goto(StepName.EDIT)
         return [prompt_edit(turn)]
     if value == "district":
-        turn.goto("review", {**turn.draft, "district_only": not turn.draft.get("district_only")})
+        turn.goto(
+            StepName.REVIEW, {**turn.draft, "district_only": not turn.draft.get("district_only")}
+        )
         return [replace(prompt_review(turn), in_place=True)]
     if value == "x":
         turn.reset()
@@ -294,11 +304,12 @@ async def answer_review(turn: Turn) -> list[Reply]:
 
 async def answer_edit(turn: Turn) -> list[Reply]:
     """Open the chosen part of the tip again."""
-    field = _value(turn, picked(turn.msg, prompt_edit(turn).options)).removeprefix("e.")
-    if field not in EDITABLE:
+    chosen = _value(turn, picked(turn.msg, prompt_edit(turn).options)).removeprefix("e.")
+    if chosen not in EDITABLE:
         return await _need_button(turn)
+    field = StepName(chosen)
     draft = {**turn.draft, "editing": True}
-    if field == "description":
+    if field is StepName.DESCRIPTION:
         draft.update(texts=[], files=[])
     turn.goto(field, draft)
     return [STEPS[field].prompt(turn)]
@@ -313,15 +324,15 @@ def _when_buttons(turn: Turn) -> set[str]:
     return {option.data for option in _when_options(turn)}
 
 
-STEPS: dict[str, Step] = {
-    "category": Step(prompt_category, answer_category),
-    "area": Step(prompt_area, answer_area, _area_buttons),
-    "place": Step(prompt_place, answer_place),
-    "description": Step(prompt_description, answer_description, _when_buttons),
-    "when": Step(prompt_when, answer_when),
-    "urgent": Step(prompt_urgent, answer_urgent),
-    "review": Step(prompt_review, answer_review),
-    "edit": Step(prompt_edit, answer_edit),
+STEPS: dict[StepName, Step] = {
+    StepName.CATEGORY: Step(prompt_category, answer_category),
+    StepName.AREA: Step(prompt_area, answer_area, _area_buttons),
+    StepName.PLACE: Step(prompt_place, answer_place),
+    StepName.DESCRIPTION: Step(prompt_description, answer_description, _when_buttons),
+    StepName.WHEN: Step(prompt_when, answer_when),
+    StepName.URGENT: Step(prompt_urgent, answer_urgent),
+    StepName.REVIEW: Step(prompt_review, answer_review),
+    StepName.EDIT: Step(prompt_edit, answer_edit),
 }
 
 
@@ -346,7 +357,7 @@ async def start_tip(turn: Turn) -> list[Reply]:
     refusal = await _tip_limit_reached(turn)
     if refusal:
         return [refusal]
-    turn.goto("category", {"flow": secrets.token_hex(2)})
+    turn.goto(StepName.CATEGORY, {"flow": secrets.token_hex(2)})
     return [prompt_category(turn)]
 
 

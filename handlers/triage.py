@@ -10,7 +10,7 @@ from handlers.notices import change_status, tell_officer
 from handlers.officers import audit, may_see, scope_of
 from handlers.texts import text
 from handlers.tip_flow import back_to_draft
-from handlers.turn import Turn
+from handlers.turn import StepName, Turn
 from handlers.types import Kind, Media, MediaKind, Option, Priority, Reply
 from storage.models import Officer, ThreadRole, Tip, TipEvent, TipStatus
 from storage.officers import get_officer, list_officers
@@ -235,13 +235,13 @@ async def _ask_close_note(turn: Turn, tip: Tip, args: list[str]) -> list[Reply]:
     status = args[0] if args else ""
     if status not in {s.value for s in CLOSING}:
         return [turn.say("not.allowed")]
-    turn.detour("off.close", tip=tip.id, status=status)
+    turn.detour(StepName.OFFICER_CLOSE, tip=tip.id, status=status)
     shown = turn.t(f"status.{status}")
     return [turn.say("ask.close_note", code=show_code(tip.code), status=shown)]
 
 
 async def _ask_public_note(turn: Turn, tip: Tip, _: list[str]) -> list[Reply]:
-    turn.detour("off.note", tip=tip.id)
+    turn.detour(StepName.OFFICER_NOTE, tip=tip.id)
     return [turn.say("ask.public_note", code=show_code(tip.code))]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +16,43 @@ from storage.conversations import IDLE, ConversationState, move_conversation
 from storage.models import Officer
 
 Handler = Callable[["Turn"], Awaitable[list[Reply]]]
+
+
+class StepName(StrEnum):
+    """Every step a conversation can be at, as its row stores it."""
+
+    IDLE = IDLE  # where housekeeping puts a stale draft (storage/conversations.py)
+    CATEGORY = "category"
+    AREA = "area"
+    PLACE = "place"
+    DESCRIPTION = "description"
+    WHEN = "when"
+    URGENT = "urgent"
+    REVIEW = "review"
+    EDIT = "edit"
+    STATUS_CODE = "status.code"
+    STATUS_PASS = "status.pass"
+    FORGET_CODE = "forget.code"
+    FORGET_PASS = "forget.pass"
+    OFFICER_ASK = "off.ask"
+    OFFICER_CLOSE = "off.close"
+    OFFICER_NOTE = "off.note"
+    OFFICER_INVITE = "off.invite"
+    OFFICER_MISSED = "off.missed"
+    PATROL_NAME = "pt.name"
+    PATROL_START = "pt.start"
+    PATROL_CHECKPOINT = "pt.checkpoint"
+    PATROL_INCIDENT = "pt.incident"
+    PATROL_END = "pt.end"
+    ANSWER = "answer"
+
+
+def step_named(stored: str) -> StepName:
+    """A stored step; one this version does not know (an older one's) is the idle step."""
+    try:
+        return StepName(stored)
+    except ValueError:
+        return StepName.IDLE
 
 
 @dataclass(slots=True)
@@ -33,9 +71,9 @@ class Turn:
         return self.conv.language
 
     @property
-    def step(self) -> str:
+    def step(self) -> StepName:
         """The step the person is at."""
-        return self.conv.step
+        return step_named(self.conv.step)
 
     @property
     def draft(self) -> dict[str, Any]:
@@ -50,7 +88,7 @@ class Turn:
         """A button labelled from the catalogue."""
         return Option(self.t(key), data)
 
-    def goto(self, step: str, draft: dict[str, Any] | None = None) -> None:
+    def goto(self, step: StepName, draft: dict[str, Any] | None = None) -> None:
         """Move to a step, keeping or replacing the draft."""
         move_conversation(
             self.conv, step=step, draft=self.draft if draft is None else draft, now=self.ctx.now
@@ -58,14 +96,14 @@ class Turn:
 
     def reset(self) -> None:
         """Back to the start, with no draft."""
-        self.goto(IDLE, {})
+        self.goto(StepName.IDLE, {})
 
     @property
     def detour_data(self) -> dict[str, Any]:
         """What the current side step (a lookup, an officer's note...) has collected."""
         return dict(self.conv.draft.get("detour", {}))
 
-    def detour(self, step: str, **data: Any) -> None:
+    def detour(self, step: StepName, **data: Any) -> None:
         """Go to a side step, remembering the step (and tip draft) to come back to."""
         draft = self.draft
         draft.setdefault("resume", self.step)
@@ -75,9 +113,9 @@ class Turn:
     def end_detour(self) -> None:
         """Leave the side step: back where the person was, their draft untouched."""
         draft = self.draft
-        resume = str(draft.pop("resume", IDLE))
+        resume = step_named(str(draft.pop("resume", StepName.IDLE)))
         draft.pop("detour", None)
-        self.goto(resume, draft if resume != IDLE else {})
+        self.goto(resume, draft if resume is not StepName.IDLE else {})
 
     def say(self, key: str, **values: Any) -> Reply:
         """A plain message from the catalogue."""

@@ -16,6 +16,7 @@ from handlers.followup import checked
 from handlers.notices import change_status
 from handlers.passphrases import hash_sealed
 from handlers.sealing import Sealer, check_passphrase
+from handlers.texts import text
 from handlers.types import Kind, PassphraseCheck
 from storage.models import Attachment, Contact, Conversation, Tip, TipEvent, TipStatus
 from storage.tips import get_tip, replace_passphrases, sealed_passphrases
@@ -164,6 +165,17 @@ async def test_a_typed_beginning_picks_an_option_as_on_zalo(person: Person) -> N
     assert "Bước 2" not in person.said()
     await person.send("lua dao")  # "Lừa đảo, lừa đảo qua mạng"
     assert "Bước 2" in person.said()
+
+
+async def test_a_step_this_version_does_not_know_is_taken_as_idle(person: Person) -> None:
+    """A conversation left at a step an older version had still gets the menu, not an error."""
+    await person.send("/tip")
+    async with person.runtime.db.transaction() as db:
+        await db.execute(update(Conversation).values(step="an.old.step"))
+    await person.send("xin chào")
+    assert person.said().startswith(text("vi", "idle.hint"))
+    await person.send("/tip")
+    assert "Bước 1" in person.said()
 
 
 async def test_abandoned_draft_expires_after_24_hours(person: Person, clock: FakeClock) -> None:
