@@ -2,8 +2,8 @@
 
 Every private update starts with its claim, the sender's message count, conversation and
 officer, and ends with the conversation's move and the answer kept: five statements, on
-PostgreSQL two (data-modifying CTEs). On two cores each round trip costs the bot about as much
-CPU as the SQL costs the database (bench/README.md). The start reads the conversation in its
+PostgreSQL two (data-modifying CTEs). Here a round trip costs the bot two to three times the
+CPU it costs the database (bench/README.md). The start reads the conversation in its
 own snapshot, taken when it begins, so the sender's lock (storage/locks.py) must be held before
 it: whoever held it last has committed by then. SQLite has no data-modifying CTEs and no round
 trips to save: there the statements run one after another.
