@@ -18,9 +18,12 @@ def typed_words(text: str) -> str:
     return " ".join(_DECORATION.sub(" ", fold(text)).split())
 
 
-def match_option(options: tuple[Option, ...], text: str) -> Option | None:
+def match_option(
+    options: tuple[Option, ...], text: str, *, beginnings: bool = True
+) -> Option | None:
     """The option a typed answer means: its number, its words (accents optional), or a
-    unique beginning of its words; None if it means none of them, or several."""
+    unique beginning of its words (unless `beginnings` is off, where a short line may be
+    free text); None if it means none of them, or several."""
     typed = text.strip()
     if typed.isdigit():
         number = int(typed)
@@ -29,8 +32,8 @@ def match_option(options: tuple[Option, ...], text: str) -> Option | None:
     if not words:
         return None
     exact = [option for option in options if typed_words(option.label) == words]
-    if exact:
-        return exact[0]
+    if exact or not beginnings:
+        return exact[0] if exact else None
     starts = [
         option
         for option in options

@@ -236,7 +236,9 @@ async def answer_description(turn: Turn) -> list[Reply]:
     """Collect messages and files until the person says when it happened."""
     msg, draft, limits = turn.msg, turn.draft, turn.ctx.limits
     has_content = bool(draft.get("texts") or draft.get("files"))
-    if msg.kind is Kind.CHOICE or (has_content and picked(msg, _when_options(turn))):
+    # Here a typed line is the story: only an option's whole words or number end it.
+    when = has_content and picked(msg, _when_options(turn), beginnings=False)
+    if msg.kind is Kind.CHOICE or when:
         if not has_content:
             return [turn.say("description.empty")]
         return await answer_when(turn)

@@ -122,7 +122,13 @@ class Turn:
         return Reply(self.t(key, **values))
 
 
-def picked(msg: Incoming, options: tuple[Option, ...], extra: dict[str, str] | None = None) -> str:
+def picked(
+    msg: Incoming,
+    options: tuple[Option, ...],
+    extra: dict[str, str] | None = None,
+    *,
+    beginnings: bool = True,
+) -> str:
     """The option a person chose by button, or by typing its number or words (handlers/matching.py).
 
     `extra` maps more typed words (typed_words) to option data (e.g. an area's short name).
@@ -132,7 +138,7 @@ def picked(msg: Incoming, options: tuple[Option, ...], extra: dict[str, str] | N
         return msg.choice
     if msg.kind is not Kind.TEXT:
         return ""
-    option = match_option(options, msg.text)
+    option = match_option(options, msg.text, beginnings=beginnings)
     if option is not None:
         return option.data
     return (extra or {}).get(typed_words(msg.text), "")

@@ -167,6 +167,21 @@ async def test_a_typed_beginning_picks_an_option_as_on_zalo(person: Person) -> N
     assert "Bước 2" in person.said()
 
 
+async def test_a_short_story_line_like_an_options_beginning_stays_in_the_story(
+    person: Person,
+) -> None:
+    """While the story is being written, "Không" is part of it, not "Không rõ" (when)."""
+    for words in ("/tip", "ma tuy", "an thuy", "bo qua", "Có người bán hàng cấm"):
+        await person.send(words)
+    await person.send("Không")
+    assert "khẩn cấp" not in person.said()  # still collecting, not at the urgency question
+    await person.send("Hôm nay")  # the option's whole words end the story
+    assert "khẩn cấp" in person.said()
+    async with person.runtime.db.transaction() as db:
+        draft = await db.scalar(select(Conversation.draft))
+    assert draft is not None and draft["texts"] == ["Có người bán hàng cấm", "Không"]
+
+
 async def test_a_step_this_version_does_not_know_is_taken_as_idle(person: Person) -> None:
     """A conversation left at a step an older version had still gets the menu, not an error."""
     await person.send("/tip")
