@@ -6,9 +6,11 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from functools import lru_cache, partial
 from typing import Any
 
 from handlers.alerts import alert_new_tip
+from handlers.catalog import Catalog
 from handlers.codes import new_code, new_passphrase, normalise_passphrase, show_code
 from handlers.matching import typed_words
 from handlers.turn import Handler, StepName, Turn, picked
@@ -192,17 +194,23 @@ async def answer_category(turn: Turn) -> list[Reply]:
 
 def _area_words(turn: Turn) -> dict[str, str]:
     # Typing "an thuy" or "Xã An Thủy" picks the area even when it is on another page.
-    words: dict[str, str] = {}
-    for area in turn.ctx.catalog.areas:
-        data = _data(turn, f"a.{area.code}")
-        for name in (area.code.replace("-", " "), area.vi, area.en):
-            words[typed_words(name)] = data
-    return words
+    codes = _area_codes_by_words(turn.ctx.catalog)
+    return {words: _data(turn, f"a.{code}") for words, code in codes.items()}
+
+
+@lru_cache(maxsize=4)
+def _area_codes_by_words(catalog: Catalog) -> dict[str, str]:
+    # Folding every commune's names costs more than the rest of the step: done once a catalog.
+    return {
+        typed_words(name): area.code
+        for area in catalog.areas
+        for name in (area.code.replace("-", " "), area.vi, area.en)
+    }
 
 
 async def answer_area(turn: Turn) -> list[Reply]:
     """Take the commune (or turn the page) and ask for the place."""
-    value = _value(turn, picked(turn.msg, prompt_area(turn).options, _area_words(turn)))
+    value = _value(turn, picked(turn.msg, prompt_area(turn).options, partial(_area_words, turn)))
     if value.startswith("pg.") and value[3:].isdigit():
         turn.goto(StepName.AREA, {**turn.draft, "page": int(value[3:])})
         return [replace(prompt_area(turn), in_place=True)]

@@ -125,13 +125,14 @@ class Turn:
 def picked(
     msg: Incoming,
     options: tuple[Option, ...],
-    extra: dict[str, str] | None = None,
+    extra: Callable[[], dict[str, str]] | None = None,
     *,
     beginnings: bool = True,
 ) -> str:
     """The option a person chose by button, or by typing its number or words (handlers/matching.py).
 
-    `extra` maps more typed words (typed_words) to option data (e.g. an area's short name).
+    `extra` gives more typed words (typed_words) mapped to option data (e.g. an area's short
+    name), asked for only when the person typed and no option matched.
     Returns the option's data, or "" when nothing matches.
     """
     if msg.kind is Kind.CHOICE:
@@ -141,4 +142,4 @@ def picked(
     option = match_option(options, msg.text, beginnings=beginnings)
     if option is not None:
         return option.data
-    return (extra or {}).get(typed_words(msg.text), "")
+    return extra().get(typed_words(msg.text), "") if extra else ""
