@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.buttons import Acknowledge, OpenTip
 from handlers.codes import show_code
 from handlers.notices import tell_officer
 from handlers.texts import text
@@ -37,9 +38,9 @@ def alert_reply(ctx: Context, officer: Officer, tip: Tip, key: str) -> Reply:
         excerpt=excerpt(tip.description),
         minutes=ctx.limits.escalate_after_minutes,
     )
-    buttons = [Option(text(lang, "button.open"), f"o:open:{tip.id}")]
+    buttons = [Option(text(lang, "button.open"), OpenTip(tip.id).pack())]
     if tip.urgent and tip.acknowledged_at is None:
-        buttons.insert(0, Option(text(lang, "button.ack"), f"o:ack:{tip.id}"))
+        buttons.insert(0, Option(text(lang, "button.ack"), Acknowledge(tip.id).pack()))
     return Reply(body, tuple(buttons), columns=2)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from handlers.buttons import AnswerQuestion, AskTipster, OpenTip, read_button
 from handlers.codes import show_code
 from handlers.notices import tell_officer
 from handlers.officers import audit, may_see
@@ -28,7 +29,7 @@ TEXT_CHARS = 2000
 VERIFIED_FOR = timedelta(hours=1)
 
 
-async def ask_question(turn: Turn, tip: Tip, _: list[str]) -> list[Reply]:
+async def ask_question(turn: Turn, tip: Tip, _: AskTipster) -> list[Reply]:
     """The officer's "ask the tipster" button: wait for the question's text."""
     turn.detour(StepName.OFFICER_ASK, tip=tip.id)
     return [turn.say("ask.question", code=show_code(tip.code))]
@@ -57,7 +58,7 @@ async def answer_officer_question(turn: Turn) -> list[Reply]:
         return await back_to_draft(turn, [turn.say("question.waiting", code=code)])
     relay = Reply(
         text(tip.language, "question.to_tipster", code=code, text=question),
-        (Option(text(tip.language, "answer.button"), f"t:ans:{message.id}"),),
+        (Option(text(tip.language, "answer.button"), AnswerQuestion(message.id).pack()),),
     )
     await add_outbox(
         turn.db, payload=relay.to_json(), now=turn.ctx.now, priority=Priority.NOTICE, tip_id=tip.id
@@ -73,7 +74,7 @@ async def thread_for_tipster(turn: Turn, tip: Tip) -> tuple[list[str], tuple[Opt
         if message.role is ThreadRole.QUESTION:
             lines.append(turn.t("thread.question", text=message.text))
             if message.answered_at is None:
-                buttons.append(turn.option("answer.button", f"t:ans:{message.id}"))
+                buttons.append(turn.option("answer.button", AnswerQuestion(message.id).pack()))
         else:
             lines.append(turn.t("thread.answer", text=message.text))
     return lines, tuple(buttons)
@@ -99,8 +100,9 @@ async def _may_answer(turn: Turn, tip: Tip) -> bool:
 
 async def tipster_button(turn: Turn) -> list[Reply]:
     """The tipster's "answer" button: checked against the sealed contact or the passphrase."""
-    _, _, value = turn.msg.choice.partition(":ans:")
-    question = await get_thread_message(turn.db, int(value)) if value.isdigit() else None
+    button = read_button(turn.msg.choice)
+    pressed = button.question_id if isinstance(button, AnswerQuestion) else None
+    question = await get_thread_message(turn.db, pressed) if pressed else None
     tip = await get_tip_by_id(turn.db, question.tip_id) if question else None
     if question is None or tip is None or question.role is not ThreadRole.QUESTION:
         return [turn.say("answer.not_allowed")]
@@ -145,6 +147,6 @@ async def _relay_answer(turn: Turn, tip: Tip, question: ThreadMessage, answer: s
             question=question.text[:200],
             text=answer,
         ),
-        (Option(text(officer.language, "button.open"), f"o:open:{tip.id}"),),
+        (Option(text(officer.language, "button.open"), OpenTip(tip.id).pack()),),
     )
     await tell_officer(turn.db, officer.id, relay, now=turn.ctx.now, priority=Priority.NOTICE)

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.alerts import excerpt
+from handlers.buttons import DigestChoice, PatrolsReport, TipList
 from handlers.codes import show_code
 from handlers.digest_facts import MorningFacts, ScopeNumbers, Window
 from handlers.officers import scope_name
@@ -330,10 +331,10 @@ def _unreachable_lines(ctx: Context, lang: str, numbers: ScopeNumbers) -> list[s
 def _buttons(lang: str, kind: str) -> tuple[Option, ...]:
     period = "week" if kind == WEEKLY else "today"
     return (
-        Option(text(lang, "digest.button.new"), "o:ls:new:0"),
-        Option(text(lang, "digest.button.overdue"), "o:ls:overdue:0"),
-        Option(text(lang, "digest.button.open"), "o:ls:open:0"),
-        Option(text(lang, f"digest.button.patrols.{period}"), f"o:pts:{period}"),
+        Option(text(lang, "digest.button.new"), TipList("new", 0).pack()),
+        Option(text(lang, "digest.button.overdue"), TipList("overdue", 0).pack()),
+        Option(text(lang, "digest.button.open"), TipList("open", 0).pack()),
+        Option(text(lang, f"digest.button.patrols.{period}"), PatrolsReport(period).pack()),
     )
 
 
@@ -382,8 +383,8 @@ def _settings(turn: Turn, officer: Officer) -> Reply:
     default = "" if officer.digest_time else turn.t("digest.default")
     switch = "off" if officer.digests else "on"
     options = (
-        turn.option("digest.button.now", "o:dg:now"),
-        turn.option(f"digest.button.{switch}", f"o:dg:{switch}"),
+        turn.option("digest.button.now", DigestChoice("now").pack()),
+        turn.option(f"digest.button.{switch}", DigestChoice(switch).pack()),
     )
     return Reply(turn.t("digest.settings", state=state, time=at, default=default), options)
 

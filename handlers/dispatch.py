@@ -6,6 +6,15 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.buttons import (
+    AlertsChoice,
+    CommentMissed,
+    DigestChoice,
+    InviteChoice,
+    PatrolsReport,
+    RemoveMember,
+    read_button,
+)
 from handlers.codes import show_code
 from handlers.dialogue import answer_officer_question, answer_text, tipster_button
 from handlers.digest import digest_command, digest_now, switch_digest
@@ -164,22 +173,26 @@ async def _choice(turn: Turn) -> list[Reply]:
 
 async def _officer_choice(turn: Turn) -> list[Reply]:
     """Officer buttons; who may press them is decided again here, never by the button."""
-    parts = turn.msg.choice.split(":")
-    if parts[1:2] == ["al"] and len(parts) == 3 and parts[2] in {a.value for a in AlertLevel}:
-        return await set_alerts(turn, AlertLevel(parts[2]))
-    if parts[1:2] == ["inv"] and len(parts) == 4:
-        return await choose_invite(turn, parts[2], parts[3])
-    if parts[1:2] == ["pm"] and len(parts) == 3 and parts[2].isdigit():
-        return await ask_missed_comment(turn, int(parts[2]))
-    if parts[1:2] == ["prm"] and len(parts) == 3 and parts[2].isdigit():
-        return await remove_member(turn, int(parts[2]))
-    if parts[1:2] == ["pts"] and len(parts) == 3:
-        return await patrols_report(turn, parts[2])
-    if parts[1:] == ["dg", "now"]:
-        return await digest_now(turn)
-    if parts[1:2] == ["dg"] and len(parts) == 3 and parts[2] in ("on", "off"):
-        return await switch_digest(turn, enabled=parts[2] == "on")
-    return await officer_button(turn)
+    match read_button(turn.msg.choice):
+        case AlertsChoice(level=level) if level in ALERT_LEVELS:
+            return await set_alerts(turn, AlertLevel(level))
+        case InviteChoice(question=question, answer=answer):
+            return await choose_invite(turn, question, answer)
+        case CommentMissed(missed_id=missed_id):
+            return await ask_missed_comment(turn, missed_id)
+        case RemoveMember(member_id=member_id):
+            return await remove_member(turn, member_id)
+        case PatrolsReport(period=period):
+            return await patrols_report(turn, period)
+        case DigestChoice(choice="now"):
+            return await digest_now(turn)
+        case DigestChoice(choice="on" | "off" as switch):
+            return await switch_digest(turn, enabled=switch == "on")
+        case button:
+            return await officer_button(turn, button)
+
+
+ALERT_LEVELS = frozenset(level.value for level in AlertLevel)
 
 
 def where_you_are(turn: Turn) -> list[Reply]:

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.buttons import AlertsChoice, InviteChoice
 from handlers.codes import CODE_ALPHABET
 from handlers.texts import text
 from handlers.tip_flow import back_to_draft
@@ -137,7 +138,9 @@ async def alerts(turn: Turn) -> list[Reply]:
     if wanted in {level.value for level in AlertLevel}:
         return await set_alerts(turn, AlertLevel(wanted))
     level = turn.t(f"alerts.{turn.officer.alerts.value}")
-    options = tuple(turn.option(f"alerts.{lvl.value}", f"o:al:{lvl.value}") for lvl in AlertLevel)
+    options = tuple(
+        turn.option(f"alerts.{lvl.value}", AlertsChoice(lvl.value).pack()) for lvl in AlertLevel
+    )
     return [Reply(turn.t("alerts.ask", level=level), options)]
 
 
@@ -163,8 +166,11 @@ async def answer_invite_name(turn: Turn) -> list[Reply]:
     if not name or len(name) > 120:
         return [turn.say("need.text")]
     turn.detour(StepName.OFFICER_INVITE, name=name)
-    areas = [Option(turn.t("scope.district"), "o:inv:area:-")]
-    areas += [Option(a.name(turn.lang), f"o:inv:area:{a.code}") for a in turn.ctx.catalog.areas]
+    areas = [Option(turn.t("scope.district"), InviteChoice("area", "-").pack())]
+    areas += [
+        Option(a.name(turn.lang), InviteChoice("area", a.code).pack())
+        for a in turn.ctx.catalog.areas
+    ]
     return [Reply(turn.t("invite.ask_scope", name=name), tuple(areas), columns=2)]
 
 
@@ -178,7 +184,10 @@ async def choose_invite(turn: Turn, part: str, value: str) -> list[Reply]:
         if value != "-" and turn.ctx.catalog.area(value) is None:
             return [turn.say("not.allowed")]
         turn.detour(StepName.OFFICER_INVITE, area=None if value == "-" else value)
-        options = (turn.option("yes", "o:inv:admin:1"), turn.option("no", "o:inv:admin:0"))
+        options = (
+            turn.option("yes", InviteChoice("admin", "1").pack()),
+            turn.option("no", InviteChoice("admin", "0").pack()),
+        )
         return [Reply(turn.t("invite.ask_admin", name=draft["name"]), options, columns=2)]
     if part != "admin" or "area" not in draft:
         return [turn.say("not.allowed")]

@@ -8,6 +8,7 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.buttons import CommentMissed, RemoveMember
 from handlers.notices import tell_officer
 from handlers.officers import scope_name
 from handlers.patrols import group_officers, join_hash, new_join_code
@@ -129,7 +130,8 @@ async def members_view(turn: Turn) -> list[Reply]:
     if not members:
         return [turn.say("members.none", group=group.name)]
     options = tuple(
-        Option(turn.t("button.remove", name=m.name or "?"), f"o:prm:{m.id}") for m in members
+        Option(turn.t("button.remove", name=m.name or "?"), RemoveMember(m.id).pack())
+        for m in members
     )
     return [Reply(turn.t("members.head", group=group.name), options, columns=2)]
 
@@ -392,7 +394,7 @@ async def _alert_missed(
             end=planned.end.astimezone(ctx.timezone).strftime("%H:%M"),
             grace=ctx.limits.patrol_grace_minutes,
         )
-        button = Option(text(lang, "button.close_missed"), f"o:pm:{missed_id}")
+        button = Option(text(lang, "button.close_missed"), CommentMissed(missed_id).pack())
         reply = Reply(body, (button,))
         await tell_officer(db, officer.id, reply, now=ctx.now, priority=Priority.NOTICE)
 

@@ -6,6 +6,14 @@ import secrets
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.buttons import (
+    Checkpoint,
+    EndShift,
+    Incident,
+    IncidentCategory,
+    QuietShift,
+    read_button,
+)
 from handlers.catalog import Catalog
 from handlers.codes import CODE_ALPHABET
 from handlers.notices import tell_officer
@@ -121,9 +129,9 @@ async def leave(turn: Turn) -> list[Reply]:
 def shift_menu(turn: Turn) -> Reply:
     """What a member can do while on shift."""
     options = (
-        turn.option("button.checkpoint", "p:cp"),
-        turn.option("button.incident", "p:inc"),
-        turn.option("button.end_shift", "p:end"),
+        turn.option("button.checkpoint", Checkpoint().pack()),
+        turn.option("button.incident", Incident().pack()),
+        turn.option("button.end_shift", EndShift().pack()),
     )
     return Reply(turn.t("shift.menu"), options)
 
@@ -227,26 +235,27 @@ async def _record_point(
 async def member_button(turn: Turn) -> list[Reply]:
     """Shift buttons: checkpoint, incident (category first), end; all need an open shift."""
     member, shift = await _member_and_shift(turn)
-    action = turn.msg.choice.split(":")
     if member is None:
         return [turn.say("not.member")]
     if shift is None:
         return [turn.say("checkout.none")]
-    if action[1:2] == ["cp"]:
-        turn.detour(StepName.PATROL_CHECKPOINT)
-        return [_ask_where(turn, "checkpoint.ask")]
-    if action[1:2] == ["inc"]:
-        options = tuple(
-            Option(c.name(turn.lang), f"p:cat:{c.code}") for c in turn.ctx.catalog.categories
-        )
-        return [Reply(turn.t("incident.ask_category"), options, columns=2)]
-    if action[1:2] == ["cat"] and len(action) == 3 and turn.ctx.catalog.category(action[2]):
-        turn.detour(StepName.PATROL_INCIDENT, category=action[2])
-        return [turn.say("incident.ask_text")]
-    if action[1:2] == ["end"]:
-        return await checkout(turn)
-    if action[1:2] == ["quiet"]:
-        return await _finish(turn, shift, turn.t("button.quiet"))
+    match read_button(turn.msg.choice):
+        case Checkpoint():
+            turn.detour(StepName.PATROL_CHECKPOINT)
+            return [_ask_where(turn, "checkpoint.ask")]
+        case Incident():
+            categories = turn.ctx.catalog.categories
+            options = tuple(
+                Option(c.name(turn.lang), IncidentCategory(c.code).pack()) for c in categories
+            )
+            return [Reply(turn.t("incident.ask_category"), options, columns=2)]
+        case IncidentCategory(category=code) if turn.ctx.catalog.category(code):
+            turn.detour(StepName.PATROL_INCIDENT, category=code)
+            return [turn.say("incident.ask_text")]
+        case EndShift():
+            return await checkout(turn)
+        case QuietShift():
+            return await _finish(turn, shift, turn.t("button.quiet"))
     return [turn.say("bad.button"), shift_menu(turn)]
 
 
@@ -325,7 +334,7 @@ async def checkout(turn: Turn) -> list[Reply]:
     if shift is None:
         return [turn.say("checkout.none")]
     turn.detour(StepName.PATROL_END)
-    return [Reply(turn.t("checkout.ask"), (turn.option("button.quiet", "p:quiet"),))]
+    return [Reply(turn.t("checkout.ask"), (turn.option("button.quiet", QuietShift().pack()),))]
 
 
 async def answer_checkout(turn: Turn) -> list[Reply]:
@@ -335,7 +344,7 @@ async def answer_checkout(turn: Turn) -> list[Reply]:
         return await back_to_draft(turn, [turn.say("checkout.none")])
     summary = turn.msg.text.strip()[:NOTE_CHARS] if turn.msg.kind is Kind.TEXT else ""
     if not summary:
-        return [Reply(turn.t("checkout.ask"), (turn.option("button.quiet", "p:quiet"),))]
+        return [Reply(turn.t("checkout.ask"), (turn.option("button.quiet", QuietShift().pack()),))]
     return await _finish(turn, shift, summary)
 
 

@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Any
 
+from handlers.buttons import (
+    Acknowledge,
+    AskTipster,
+    AssignTo,
+    Button,
+    ChooseAssignee,
+    CloseTip,
+    OpenTip,
+    PublicNote,
+    SetStatus,
+    TipButton,
+    TipList,
+)
 from handlers.codes import parse_code, show_code
 from handlers.dialogue import ask_question
 from handlers.notices import change_status, tell_officer
@@ -63,11 +78,11 @@ async def tip_list(turn: Turn, which: str, page: int) -> Reply:
     if total == 0:
         return turn.say("tips.none", which=label)
     pages = -(-total // PAGE_SIZE)
-    options = [Option(_tip_label(turn, tip), f"o:open:{tip.id}") for tip in tips]
+    options = [Option(_tip_label(turn, tip), OpenTip(tip.id).pack()) for tip in tips]
     if page > 0:
-        options.append(turn.option("page.prev", f"o:ls:{which}:{page - 1}"))
+        options.append(turn.option("page.prev", TipList(which, page - 1).pack()))
     if page < pages - 1:
-        options.append(turn.option("page.next", f"o:ls:{which}:{page + 1}"))
+        options.append(turn.option("page.next", TipList(which, page + 1).pack()))
     title = turn.t("tips.title", which=label, total=total, page=page + 1, pages=pages)
     return Reply(title, tuple(options))
 
@@ -173,46 +188,41 @@ async def _thread_lines(turn: Turn, tip: Tip) -> list[str]:
 
 def _actions(turn: Turn, tip: Tip) -> tuple[Option, ...]:
     options = [
-        turn.option("button.verifying", f"o:st:{TipStatus.VERIFYING.value}:{tip.id}"),
-        turn.option("button.handled", f"o:st:{TipStatus.HANDLED.value}:{tip.id}"),
-        *(turn.option(f"button.{s.value}", f"o:cl:{s.value}:{tip.id}") for s in CLOSING),
-        turn.option("button.ask", f"o:ask:{tip.id}"),
-        turn.option("button.public_note", f"o:pn:{tip.id}"),
-        turn.option("button.assign", f"o:as:{tip.id}"),
+        turn.option("button.verifying", SetStatus(TipStatus.VERIFYING.value, tip.id).pack()),
+        turn.option("button.handled", SetStatus(TipStatus.HANDLED.value, tip.id).pack()),
+        *(turn.option(f"button.{s.value}", CloseTip(s.value, tip.id).pack()) for s in CLOSING),
+        turn.option("button.ask", AskTipster(tip.id).pack()),
+        turn.option("button.public_note", PublicNote(tip.id).pack()),
+        turn.option("button.assign", ChooseAssignee(tip.id).pack()),
     ]
     if tip.urgent and tip.acknowledged_at is None:
-        options.insert(0, turn.option("button.ack", f"o:ack:{tip.id}"))
+        options.insert(0, turn.option("button.ack", Acknowledge(tip.id).pack()))
     return tuple(options)
 
 
 # --- the buttons ---
 
 
-async def officer_button(turn: Turn) -> list[Reply]:
+async def officer_button(turn: Turn, button: Button | None) -> list[Reply]:
     """Any officer button: the action and the tip are re-checked here, never trusted."""
-    parts = turn.msg.choice.split(":")
-    action, args = parts[1] if len(parts) > 1 else "", parts[2:]
-    if action == "ls" and len(args) == 2 and args[0] in LISTS and args[1].isdigit():
-        reply = await tip_list(turn, args[0], int(args[1]))
+    if isinstance(button, TipList) and button.which in LISTS:
+        reply = await tip_list(turn, button.which, button.page)
         return [Reply(reply.text, reply.options, in_place=True)]
-    handler = TIP_ACTIONS.get(action)
-    tip = await _tip_arg(turn, args[-1] if args else "")
-    if handler is None or tip is None or not may_see(turn.officer, tip):
+    if not isinstance(button, TipButton) or type(button) not in TIP_ACTIONS:
         return [turn.say("not.allowed")]
-    return await handler(turn, tip, args[:-1])
+    tip = await get_tip_by_id(turn.db, button.tip_id)
+    if tip is None or not may_see(turn.officer, tip):
+        return [turn.say("not.allowed")]
+    return await TIP_ACTIONS[type(button)](turn, tip, button)
 
 
-async def _tip_arg(turn: Turn, value: str) -> Tip | None:
-    return await get_tip_by_id(turn.db, int(value)) if value.isdigit() else None
-
-
-async def _open(turn: Turn, tip: Tip, _: list[str]) -> list[Reply]:
+async def _open(turn: Turn, tip: Tip, _: TipButton) -> list[Reply]:
     return await tip_view(turn, tip)
 
 
-async def _set_status(turn: Turn, tip: Tip, args: list[str]) -> list[Reply]:
+async def _set_status(turn: Turn, tip: Tip, button: SetStatus) -> list[Reply]:
     """Verifying or handled: at once, with a neutral notice to a contactable tipster."""
-    wanted = args[0] if args else ""
+    wanted = button.status
     if wanted not in (TipStatus.VERIFYING.value, TipStatus.HANDLED.value):
         return [turn.say("not.allowed")]
     return await apply_status(turn, tip, TipStatus(wanted), note=None)
@@ -231,8 +241,8 @@ async def apply_status(turn: Turn, tip: Tip, status: TipStatus, *, note: str | N
     return [turn.say("status.changed", code=code, status=turn.t(f"status.{status.value}"))]
 
 
-async def _ask_close_note(turn: Turn, tip: Tip, args: list[str]) -> list[Reply]:
-    status = args[0] if args else ""
+async def _ask_close_note(turn: Turn, tip: Tip, button: CloseTip) -> list[Reply]:
+    status = button.status
     if status not in {s.value for s in CLOSING}:
         return [turn.say("not.allowed")]
     turn.detour(StepName.OFFICER_CLOSE, tip=tip.id, status=status)
@@ -240,12 +250,12 @@ async def _ask_close_note(turn: Turn, tip: Tip, args: list[str]) -> list[Reply]:
     return [turn.say("ask.close_note", code=show_code(tip.code), status=shown)]
 
 
-async def _ask_public_note(turn: Turn, tip: Tip, _: list[str]) -> list[Reply]:
+async def _ask_public_note(turn: Turn, tip: Tip, _: TipButton) -> list[Reply]:
     turn.detour(StepName.OFFICER_NOTE, tip=tip.id)
     return [turn.say("ask.public_note", code=show_code(tip.code))]
 
 
-async def _acknowledge(turn: Turn, tip: Tip, _: list[str]) -> list[Reply]:
+async def _acknowledge(turn: Turn, tip: Tip, _: TipButton) -> list[Reply]:
     """The alert's button: someone is on it, so nobody escalates it."""
     assert turn.officer is not None
     code = show_code(tip.code)
@@ -261,18 +271,18 @@ async def _acknowledge(turn: Turn, tip: Tip, _: list[str]) -> list[Reply]:
     return [turn.say("ack.done", code=code)]
 
 
-async def _assign_options(turn: Turn, tip: Tip, _: list[str]) -> list[Reply]:
+async def _assign_options(turn: Turn, tip: Tip, _: TipButton) -> list[Reply]:
     candidates = [o for o in await list_officers(turn.db, active_only=True) if may_see(o, tip)]
     if not candidates:
         return [turn.say("assign.none")]
-    options = tuple(Option(o.name, f"o:asg:{o.id}:{tip.id}") for o in candidates)
+    options = tuple(Option(o.name, AssignTo(o.id, tip.id).pack()) for o in candidates)
     return [Reply(turn.t("assign.ask", code=show_code(tip.code)), options, columns=2)]
 
 
-async def _assign(turn: Turn, tip: Tip, args: list[str]) -> list[Reply]:
+async def _assign(turn: Turn, tip: Tip, button: AssignTo) -> list[Reply]:
     """Give the tip to an officer who can see it, and tell them through the outbox."""
     assert turn.officer is not None
-    assignee = await get_officer(turn.db, int(args[0])) if args and args[0].isdigit() else None
+    assignee = await get_officer(turn.db, button.officer_id)
     if assignee is None or assignee.chat is None or not may_see(assignee, tip):
         return [turn.say("not.allowed")]
     await add_tip_event(
@@ -283,7 +293,7 @@ async def _assign(turn: Turn, tip: Tip, args: list[str]) -> list[Reply]:
     if assignee.id != turn.officer.id:
         notice = Reply(
             _officer_text(assignee, "assign.notice", by=turn.officer.name, code=code),
-            (Option(_officer_text(assignee, "button.open"), f"o:open:{tip.id}"),),
+            (Option(_officer_text(assignee, "button.open"), OpenTip(tip.id).pack()),),
         )
         await tell_officer(turn.db, assignee.id, notice, now=turn.ctx.now, priority=Priority.NOTICE)
     return [turn.say("assign.done", code=code, name=assignee.name)]
@@ -328,13 +338,14 @@ async def answer_public_note(turn: Turn) -> list[Reply]:
     return await back_to_draft(turn, [turn.say("public_note.added", code=show_code(tip.code))])
 
 
-TIP_ACTIONS = {
-    "open": _open,
-    "st": _set_status,
-    "cl": _ask_close_note,
-    "pn": _ask_public_note,
-    "ack": _acknowledge,
-    "as": _assign_options,
-    "asg": _assign,
-    "ask": ask_question,
+# Each action reads its own kind of button; officer_button picks the action by that kind.
+TIP_ACTIONS: dict[type[TipButton], Callable[[Turn, Tip, Any], Awaitable[list[Reply]]]] = {
+    OpenTip: _open,
+    SetStatus: _set_status,
+    CloseTip: _ask_close_note,
+    PublicNote: _ask_public_note,
+    Acknowledge: _acknowledge,
+    ChooseAssignee: _assign_options,
+    AssignTo: _assign,
+    AskTipster: ask_question,
 }
