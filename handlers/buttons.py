@@ -18,11 +18,13 @@ class Button:
     action: ClassVar[str]
     _kinds: ClassVar[dict[tuple[str, str], type[Button]]] = {}
 
-    def __init_subclass__(cls, namespace: str = "", action: str = "", **kwargs: Any) -> None:
+    def __init_subclass__(
+        cls, namespace: str = "", action: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init_subclass__(**kwargs)
         if namespace:
             cls.namespace = namespace
-        if action:
+        if action is not None:  # "": the namespace has one kind, its values follow at once
             cls.action = action
             Button._kinds[(cls.namespace, action)] = cls
 
@@ -31,7 +33,7 @@ class Button:
         values = [str(getattr(self, f.name)) for f in dataclasses.fields(self)]  # type: ignore[arg-type]
         if any(not value or _SEPARATOR in value for value in values):
             raise ValueError(f"{type(self).__name__}: a value is empty or holds {_SEPARATOR!r}")
-        data = _SEPARATOR.join([self.namespace, self.action, *values])
+        data = _SEPARATOR.join([self.namespace, *([self.action] if self.action else []), *values])
         if len(data.encode()) > CALLBACK_DATA_BYTES:
             raise ValueError(f"{type(self).__name__}: {data!r} is over {CALLBACK_DATA_BYTES} bytes")
         return data
@@ -55,11 +57,28 @@ class MemberButton(Button, namespace="p"):
     """A patrol member's button during a shift."""
 
 
+@dataclass(frozen=True)
+class MenuChoice(Button, namespace="m", action=""):
+    """An item of the main menu, pressed anywhere."""
+
+    item: str
+
+
+@dataclass(frozen=True)
+class LanguageChoice(Button, namespace="l", action=""):
+    """Vietnamese or English, pressed anywhere."""
+
+    language: str
+
+
 def read_button(data: str) -> Button | None:
     """The button this data stands for, or None for a forged, stale or malformed one."""
-    parts = data.split(_SEPARATOR)
-    kind = Button._kinds.get((parts[0], parts[1])) if len(parts) >= 2 else None
-    return None if kind is None else _built(kind, parts[2:])
+    namespace, *rest = data.split(_SEPARATOR)
+    kind = Button._kinds.get((namespace, rest[0])) if rest else None
+    if kind is not None:
+        return _built(kind, rest[1:])
+    kind = Button._kinds.get((namespace, ""))
+    return None if kind is None else _built(kind, rest)
 
 
 def _built(kind: type[Button], values: list[str]) -> Button | None:

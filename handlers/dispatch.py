@@ -11,6 +11,8 @@ from handlers.buttons import (
     CommentMissed,
     DigestChoice,
     InviteChoice,
+    LanguageChoice,
+    MenuChoice,
     PatrolsReport,
     RemoveMember,
     read_button,
@@ -145,11 +147,12 @@ async def _answer_step(turn: Turn) -> list[Reply]:
 
 async def _choice(turn: Turn) -> list[Reply]:
     """A pressed button: menu and language buttons work anywhere; draft buttons are checked."""
+    match read_button(turn.msg.choice):
+        case MenuChoice(item=item) if item in MENU:
+            return await MENU[item](turn)
+        case LanguageChoice(language=language) if language in LANGUAGES:
+            return await set_language(turn, language)
     action, _, value = turn.msg.choice.partition(":")
-    if action == "m" and value in MENU:
-        return await MENU[value](turn)
-    if action == "l" and value in LANGUAGES:
-        return await set_language(turn, value)
     if action == "o":
         # Re-checked on the server: a revoked officer's or a forged button changes nothing.
         return await _officer_choice(turn) if turn.officer else [turn.say("not.allowed")]
@@ -210,7 +213,7 @@ def where_you_are(turn: Turn) -> list[Reply]:
 
 def menu(turn: Turn) -> tuple[Option, ...]:
     """The resident's main menu."""
-    return tuple(turn.option(f"menu.{item}", f"m:{item}") for item in MENU)
+    return tuple(turn.option(f"menu.{item}", MenuChoice(item).pack()) for item in MENU)
 
 
 async def show_start(turn: Turn) -> list[Reply]:
@@ -235,7 +238,10 @@ async def show_help(turn: Turn) -> list[Reply]:
 
 async def ask_language(turn: Turn) -> list[Reply]:
     """Offer the two languages."""
-    options = (Option("Tiếng Việt", "l:vi"), Option("English", "l:en"))
+    options = (
+        Option("Tiếng Việt", LanguageChoice("vi").pack()),
+        Option("English", LanguageChoice("en").pack()),
+    )
     return [Reply(turn.t("lang.ask"), options, columns=2)]
 
 

@@ -23,6 +23,8 @@ from handlers.buttons import (
     Incident,
     IncidentCategory,
     InviteChoice,
+    LanguageChoice,
+    MenuChoice,
     OpenTip,
     PatrolsReport,
     PublicNote,
@@ -59,6 +61,8 @@ SENT_BEFORE: dict[str, Button] = {
     "p:cat:theft": IncidentCategory("theft"),
     "p:end": EndShift(),
     "p:quiet": QuietShift(),
+    "m:tip": MenuChoice("tip"),
+    "l:vi": LanguageChoice("vi"),
 }
 
 
@@ -90,6 +94,8 @@ def test_every_kind_of_button_is_covered() -> None:
         "o:open:-3",
         "o:open:²",  # a digit to str.isdigit, not to int()
         "o:asg:4",
+        "m:",  # a menu button naming no item
+        "m:tip:1",
     ],
 )
 def test_a_malformed_button_reads_as_nothing(forged: str) -> None:
