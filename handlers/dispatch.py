@@ -111,7 +111,7 @@ async def _expire_stale_draft(turn: Turn) -> list[Reply]:
     if turn.step is StepName.IDLE or turn.conv.updated_at > turn.ctx.now - ttl:
         return []
     turn.reset()
-    return [turn.say("draft.expired")]
+    return [turn.say("draft.expired", hours=turn.ctx.limits.draft_ttl_hours)]
 
 
 async def _route(turn: Turn) -> list[Reply]:

@@ -69,7 +69,7 @@ async def export_tips(turn: Turn) -> list[Reply]:
     assert turn.officer is not None
     period = _period(turn)
     if period is None:
-        return [turn.say("export.usage")]
+        return [turn.say("export.usage", days=DEFAULT_DAYS)]
     start, end = period
     zone = turn.ctx.timezone
     tips = await list_tips_between(

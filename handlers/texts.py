@@ -52,8 +52,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "resume": ("Tiếp tục tin báo đang soạn:", "Back to the tip you were writing:"),
     "draft.expired": (
-        "Tin báo bạn soạn dở đã quá 24 giờ nên đã bị xóa.",
-        "Your unfinished tip was older than 24 hours and has been deleted.",
+        "Tin báo bạn soạn dở đã quá {hours} giờ nên đã bị xóa.",
+        "Your unfinished tip was older than {hours} hours and has been deleted.",
     ),
     "error": (
         "Xin lỗi, đã có lỗi. Tin báo bạn đang soạn vẫn còn; hãy thử lại.",
@@ -516,8 +516,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     # --- officers: export ---
     "export.usage": (
         "Dùng: /export [từ ngày] [đến ngày], ví dụ /export 01/11/2026 30/11/2026 "
-        "(mặc định: 30 ngày qua).",
-        "Use: /export [from] [to], e.g. /export 2026-11-01 2026-11-30 (default: last 30 days).",
+        "(mặc định: {days} ngày qua).",
+        "Use: /export [from] [to], e.g. /export 2026-11-01 2026-11-30 (default: last {days} days).",
     ),
     "export.done": (
         "Tin báo từ {start} đến {end} trong phạm vi của bạn: {count} tin.",

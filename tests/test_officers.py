@@ -362,7 +362,7 @@ async def test_export_is_scoped_inert_and_anonymous(runtime: Runtime, clock: Fak
     header = " ".join(str(c) for c in rows[0] + history[0])
     assert not any(word in header for word in ("sender", "user", "chat", "phone", "name"))
     await an.send("/export yesterday")
-    assert "Dùng: /export" in an.said()
+    assert "Dùng: /export" in an.said() and "30 ngày" in an.said() and "{" not in an.said()
     assert "export" in await audit_actions(runtime)
 
 

@@ -207,6 +207,20 @@ async def test_abandoned_draft_expires_after_24_hours(person: Person, clock: Fak
     assert conv is not None and conv.step == "idle" and conv.draft == {}
 
 
+async def test_the_expiry_notice_names_the_lifetime_the_operator_set(
+    person: Person, clock: FakeClock
+) -> None:
+    person.runtime.limits = replace(person.runtime.limits, draft_ttl_hours=6)
+    await person.send("/tip")
+    await person.press("Ma túy")
+    clock.advance(hours=5)
+    await person.press("Kiến Giang")
+    assert "Bước 3" in person.said()
+    clock.advance(hours=6, seconds=1)
+    await person.send("Thôn 2")
+    assert "quá 6 giờ" in person.said() and "24" not in person.said()
+
+
 async def test_language_switch_keeps_the_draft(person: Person) -> None:
     await person.send("/tip")
     await person.press("Ma túy")
