@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import secrets
 from dataclasses import dataclass
 from typing import Any, ClassVar, get_type_hints
 
@@ -31,12 +32,45 @@ class Button:
     def pack(self) -> str:
         """The button's data, refused if a value would break the format or the size limit."""
         values = [str(getattr(self, f.name)) for f in dataclasses.fields(self)]  # type: ignore[arg-type]
-        if any(not value or _SEPARATOR in value for value in values):
-            raise ValueError(f"{type(self).__name__}: a value is empty or holds {_SEPARATOR!r}")
-        data = _SEPARATOR.join([self.namespace, *([self.action] if self.action else []), *values])
-        if len(data.encode()) > CALLBACK_DATA_BYTES:
-            raise ValueError(f"{type(self).__name__}: {data!r} is over {CALLBACK_DATA_BYTES} bytes")
-        return data
+        head = [self.namespace, *([self.action] if self.action else [])]
+        return _joined(self, head, values)
+
+
+def _joined(button: object, head: list[str], values: list[str]) -> str:
+    if any(not value or _SEPARATOR in value for value in values):
+        raise ValueError(f"{type(button).__name__}: a value is empty or holds {_SEPARATOR!r}")
+    data = _SEPARATOR.join([*head, *values])
+    if len(data.encode()) > CALLBACK_DATA_BYTES:
+        raise ValueError(f"{type(button).__name__}: {data!r} is over {CALLBACK_DATA_BYTES} bytes")
+    return data
+
+
+# A tip draft's token: short, because it rides on every button of the draft.
+DRAFT_TOKEN_BYTES = 2
+
+
+def new_draft_token() -> str:
+    """A fresh token for a new tip draft, so its buttons are told from an older draft's."""
+    return secrets.token_hex(DRAFT_TOKEN_BYTES)
+
+
+@dataclass(frozen=True)
+class DraftChoice:
+    """An answer pressed under a tip draft's question: `<draft token>:<value>`."""
+
+    flow: str
+    value: str
+
+    def pack(self) -> str:
+        """The button's data (the token is not checked: a draft without one owns no button)."""
+        return _joined(self, [self.flow], [self.value])
+
+
+def read_draft_choice(data: str) -> DraftChoice | None:
+    """The draft answer this data stands for, or None if it is no tip draft's button."""
+    flow, separator, value = data.partition(_SEPARATOR)
+    is_token = len(flow) == 2 * DRAFT_TOKEN_BYTES and all(ch in "0123456789abcdef" for ch in flow)
+    return DraftChoice(flow, value) if is_token and separator and value else None
 
 
 class OfficerButton(Button, namespace="o"):

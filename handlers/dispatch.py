@@ -12,10 +12,14 @@ from handlers.buttons import (
     DigestChoice,
     InviteChoice,
     LanguageChoice,
+    MemberButton,
     MenuChoice,
+    OfficerButton,
     PatrolsReport,
     RemoveMember,
+    TipsterButton,
     read_button,
+    read_draft_choice,
 )
 from handlers.codes import show_code
 from handlers.dialogue import answer_officer_question, answer_text, tipster_button
@@ -56,7 +60,7 @@ from handlers.patrols import (
     member_button,
 )
 from handlers.texts import LANGUAGES, text
-from handlers.tip_flow import STEPS, back_to_draft, owns_choice, start_tip
+from handlers.tip_flow import STEPS, back_to_draft, start_tip
 from handlers.triage import (
     answer_close_note,
     answer_public_note,
@@ -152,24 +156,27 @@ async def _choice(turn: Turn) -> list[Reply]:
             return await MENU[item](turn)
         case LanguageChoice(language=language) if language in LANGUAGES:
             return await set_language(turn, language)
-    action, _, value = turn.msg.choice.partition(":")
-    if action == "o":
+    namespace = turn.msg.choice.partition(":")[0]
+    if namespace == OfficerButton.namespace:
         # Re-checked on the server: a revoked officer's or a forged button changes nothing.
         return await _officer_choice(turn) if turn.officer else [turn.say("not.allowed")]
-    if action == "t":
+    if namespace == TipsterButton.namespace:
         return await tipster_button(turn)
-    if action == "p":
+    if namespace == MemberButton.namespace:
         return await member_button(turn)
-    if not owns_choice(turn):
+    return await _draft_choice(turn)
+
+
+async def _draft_choice(turn: Turn) -> list[Reply]:
+    """A tip draft's button: this draft's, at the step it was asked for, or said to be stale."""
+    pressed = read_draft_choice(turn.msg.choice)
+    if pressed is None:
         return [turn.say("bad.button"), *where_you_are(turn)]
-    if value == "x" and action == turn.conv.draft.get("flow"):
+    this_draft = pressed.flow == turn.conv.draft.get("flow")
+    if this_draft and pressed.value == "x":
         return await cancel(turn)
     step = STEPS.get(turn.step)
-    if (
-        step is None
-        or action != turn.conv.draft.get("flow")
-        or not step.takes(turn, turn.msg.choice)
-    ):
+    if step is None or not this_draft or not step.takes(turn, turn.msg.choice):
         return [turn.say("stale.button"), *where_you_are(turn)]
     return await step.answer(turn)
 

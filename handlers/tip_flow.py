@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -10,6 +9,7 @@ from functools import lru_cache, partial
 from typing import Any
 
 from handlers.alerts import alert_new_tip
+from handlers.buttons import DraftChoice, new_draft_token, read_draft_choice
 from handlers.catalog import Catalog
 from handlers.codes import new_code, new_passphrase, normalise_passphrase, show_code
 from handlers.matching import typed_words
@@ -48,13 +48,13 @@ class Step:
 
 def _data(turn: Turn, value: str) -> str:
     # Every button carries the draft's token, so a button from an older draft is recognised.
-    return f"{turn.conv.draft.get('flow', '')}:{value}"
+    return DraftChoice(turn.conv.draft.get("flow", ""), value).pack()
 
 
 def _value(turn: Turn, data: str) -> str:
     """The step-level value of a button's data, or "" if it belongs to another draft."""
-    flow, _, value = data.partition(":")
-    return value if flow and flow == turn.conv.draft.get("flow") else ""
+    pressed = read_draft_choice(data)
+    return pressed.value if pressed and pressed.flow == turn.conv.draft.get("flow") else ""
 
 
 def _cancel(turn: Turn) -> Option:
@@ -354,12 +354,6 @@ async def back_to_draft(turn: Turn, replies: list[Reply]) -> list[Reply]:
     return replies
 
 
-def owns_choice(turn: Turn) -> bool:
-    """Whether a pressed button belongs to a tip draft (this one or an older one)."""
-    flow, _, _ = turn.msg.choice.partition(":")
-    return len(flow) == 4 and all(ch in "0123456789abcdef" for ch in flow)
-
-
 async def start_tip(turn: Turn) -> list[Reply]:
     """Begin a new tip, or show the one already in progress."""
     if turn.step in STEPS:
@@ -367,7 +361,7 @@ async def start_tip(turn: Turn) -> list[Reply]:
     refusal = await _tip_limit_reached(turn)
     if refusal:
         return [refusal]
-    turn.goto(StepName.CATEGORY, {"flow": secrets.token_hex(2)})
+    turn.goto(StepName.CATEGORY, {"flow": new_draft_token()})
     return [prompt_category(turn)]
 
 

@@ -19,6 +19,7 @@ from handlers.buttons import (
     CloseTip,
     CommentMissed,
     DigestChoice,
+    DraftChoice,
     EndShift,
     Incident,
     IncidentCategory,
@@ -32,7 +33,9 @@ from handlers.buttons import (
     RemoveMember,
     SetStatus,
     TipList,
+    new_draft_token,
     read_button,
+    read_draft_choice,
 )
 from storage.models import TipEvent, TipStatus
 from tests.conftest import Person, file_tip
@@ -126,3 +129,19 @@ async def test_malformed_officer_buttons_are_refused_and_change_nothing(runtime:
     async with runtime.db.transaction() as db:
         statuses = list(await db.scalars(select(TipEvent.status).where(TipEvent.tip_id == tip)))
     assert statuses.count(TipStatus.VERIFYING) == 1
+
+
+def test_a_draft_answer_carries_its_drafts_token_and_reads_back() -> None:
+    token = new_draft_token()
+    data = DraftChoice(token, "a.an-thuy").pack()
+    assert data == f"{token}:a.an-thuy"
+    assert read_draft_choice(data) == DraftChoice(token, "a.an-thuy")
+    tokens = {new_draft_token() for _ in range(50)}
+    assert len(tokens) > 1 and all(read_draft_choice(f"{t}:x") for t in tokens)
+
+
+@pytest.mark.parametrize(
+    "forged", ["", "ab12", "ab12:", "AB12:c.drugs", "ab1:c.drugs", "o:open:12"]
+)
+def test_data_that_is_no_drafts_answer_reads_as_nothing(forged: str) -> None:
+    assert read_draft_choice(forged) is None
