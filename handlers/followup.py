@@ -91,7 +91,7 @@ async def passphrase_to_check(
     a flood of guesses must not become a flood of hashes.
     """
     conv = await find_conversation(db, channel=msg.channel, sender=msg.sender)
-    if conv is None or not conv.step.endswith(".pass"):
+    if conv is None or conv.step not in PASSPHRASE_STEPS.values():
         return None
     sent = await get_action_count(
         db, sender=msg.sender, action="message", window_start=message_window(ctx.now)
