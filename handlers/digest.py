@@ -19,7 +19,7 @@ from handlers.buttons import DigestChoice, PatrolsReport, TipList
 from handlers.codes import show_code
 from handlers.digest_facts import MorningFacts, ScopeNumbers, Window
 from handlers.officers import scope_name
-from handlers.patrol_admin import Coverage
+from handlers.patrol_coverage import Coverage
 from handlers.schedule import parse_clock, planned_between
 from handlers.texts import text
 from handlers.turn import Turn

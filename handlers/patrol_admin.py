@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,13 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.buttons import CommentMissed, RemoveMember
 from handlers.notices import tell_officer
 from handlers.officers import scope_name
+from handlers.patrol_coverage import coverage, read_patrol_records
 from handlers.patrols import group_officers, join_hash, new_join_code
 from handlers.schedule import Planned, parse_schedule, planned_between, show_slots
 from handlers.texts import text
 from handlers.tip_flow import back_to_draft
 from handlers.turn import StepName, Turn
 from handlers.types import Context, Kind, Option, Priority, Reply
-from storage.models import MissedPatrol, Officer, PatrolGroup, PatrolPoint, Shift
+from storage.models import Officer, PatrolGroup, PatrolPoint, Shift
 from storage.patrols import (
     add_group,
     add_missed,
@@ -27,9 +26,6 @@ from storage.patrols import (
     get_group_by_name,
     get_member,
     get_missed,
-    list_all_missed,
-    list_all_shifts,
-    list_all_slots,
     list_groups,
     list_members,
     list_open_shifts,
@@ -147,100 +143,6 @@ async def remove_member(turn: Turn, member_id: int) -> list[Reply]:
         await end_shift(turn.db, open_shift, now=turn.ctx.now, summary=None, auto=True)
     await set_member(turn.db, member, left_at=turn.ctx.now)
     return [turn.say("member.removed", name=member.name or "?", group=group.name)]
-
-
-# --- coverage ---
-
-
-@dataclass(frozen=True, slots=True)
-class Coverage:
-    """One group's numbers for a period."""
-
-    planned: int
-    done: int
-    late: int
-    missed: int
-    minutes: int
-    checkpoints: int
-    incidents: int
-    open_missed: tuple[datetime, ...]
-
-
-def _covered_minutes(shifts: list[Shift], until: datetime) -> int:
-    """Minutes with at least one member out: overlapping shifts count once."""
-    spans = sorted((s.started_at, min(s.ended_at or until, until)) for s in shifts)
-    total, reach = timedelta(), None
-    for start, end in spans:
-        begin = max(start, reach) if reach is not None else start
-        if end > begin:
-            total += end - begin
-            reach = end if reach is None or end > reach else reach
-    return int(total.total_seconds() // 60)
-
-
-@dataclass(frozen=True, slots=True)
-class PatrolRecords:
-    """Every group's plan, shifts, points and missed shifts around one period, read at once."""
-
-    slots: dict[int, list[tuple[int, str, str]]]
-    shifts: dict[int, list[Shift]]
-    points: dict[int, list[PatrolPoint]]
-    missed: dict[int, list[MissedPatrol]]
-
-
-async def read_patrol_records(db: AsyncSession, since: datetime, until: datetime) -> PatrolRecords:
-    """Four queries for all groups, so that a district's numbers do not cost one per group."""
-    slots: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
-    for slot in await list_all_slots(db):
-        slots[slot.group_id].append((slot.weekday, slot.starts, slot.ends))
-    shifts: dict[int, list[Shift]] = defaultdict(list)
-    group_of: dict[int, int] = {}
-    for shift in await list_all_shifts(db, since=since - timedelta(hours=1), until=until):
-        shifts[shift.group_id].append(shift)
-        group_of[shift.id] = shift.group_id
-    points: dict[int, list[PatrolPoint]] = defaultdict(list)
-    for point in await list_points(db, list(group_of)):
-        points[group_of[point.shift_id]].append(point)
-    missed: dict[int, list[MissedPatrol]] = defaultdict(list)
-    for row in await list_all_missed(db, since=since, until=until):
-        missed[row.group_id].append(row)
-    return PatrolRecords(slots, shifts, points, missed)
-
-
-def coverage(
-    ctx: Context, group: PatrolGroup, records: PatrolRecords, since: datetime, until: datetime
-) -> Coverage:
-    """Planned / done / late / missed shifts, hours covered, checkpoints, incidents."""
-    planned = [
-        p
-        for p in planned_between(
-            records.slots.get(group.id, []), ctx.timezone, max(since, group.created_at), until
-        )
-        if p.start <= ctx.now
-    ]
-    shifts = records.shifts.get(group.id, [])
-    first_in: dict[datetime, datetime] = {}
-    for shift in shifts:
-        if shift.planned_start is not None:
-            earliest = first_in.get(shift.planned_start, shift.started_at)
-            first_in[shift.planned_start] = min(earliest, shift.started_at)
-    points = records.points.get(group.id, [])
-    missed = records.missed.get(group.id, [])
-    return Coverage(
-        planned=len(planned),
-        done=sum(1 for p in planned if p.start in first_in),
-        # Two members on one planned shift count once: late only if the first came late.
-        late=sum(
-            1
-            for p in planned
-            if p.start in first_in and first_in[p.start] > p.start + ctx.limits.patrol_grace
-        ),
-        missed=sum(1 for m in missed if since <= m.planned_start < until),
-        minutes=_covered_minutes([s for s in shifts if s.started_at >= since], until),
-        checkpoints=sum(1 for p in points if p.kind == "checkpoint"),
-        incidents=sum(1 for p in points if p.kind == "incident"),
-        open_missed=tuple(m.planned_start for m in missed if m.closed_at is None),
-    )
 
 
 def _period(turn: Turn, which: str) -> tuple[datetime, datetime]:
