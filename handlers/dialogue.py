@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 from handlers.buttons import AnswerQuestion, AskTipster, OpenTip, read_button
 from handlers.codes import show_code
 from handlers.notices import tell_officer
-from handlers.officers import audit, may_see
+from handlers.officers import may_see
 from handlers.texts import text
+from handlers.tip_actions import acting_of
 from handlers.tip_flow import back_to_draft
 from handlers.turn import StepName, Turn
 from handlers.types import Kind, Option, Priority, Reply
@@ -52,7 +53,7 @@ async def answer_officer_question(turn: Turn) -> list[Reply]:
         now=turn.ctx.now,
         officer_id=turn.officer.id,
     )
-    await audit(turn, "question", tip)
+    await acting_of(turn).audit("question", tip)
     code = show_code(tip.code)
     if await get_contact(turn.db, tip.id) is None:
         return await back_to_draft(turn, [turn.say("question.waiting", code=code)])

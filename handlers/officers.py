@@ -43,19 +43,6 @@ def may_see(officer: Officer | None, tip: Tip | None) -> bool:
     )
 
 
-async def audit(turn: Turn, action: str, tip: Tip, detail: str | None = None) -> None:
-    """Append what this officer just did to this tip to the audit log."""
-    assert turn.officer is not None
-    await add_audit(
-        turn.db,
-        officer_id=turn.officer.id,
-        action=action,
-        tip_id=tip.id,
-        now=turn.ctx.now,
-        detail=detail,
-    )
-
-
 def scope_name(ctx: Context, lang: str, area: str | None) -> str:
     """'whole district' or the area's name, in the reader's language."""
     if area is None:

@@ -21,22 +21,19 @@ from handlers.buttons import (
 )
 from handlers.codes import parse_code, show_code
 from handlers.dialogue import ask_question
-from handlers.notices import change_status, tell_officer
-from handlers.officers import audit, may_see, scope_of
-from handlers.texts import text
+from handlers.officers import may_see, scope_of
+from handlers.tip_actions import acknowledge, acting_of, add_public_note, assign, set_status
 from handlers.tip_flow import back_to_draft
 from handlers.turn import StepName, Turn
-from handlers.types import Kind, Media, MediaKind, Option, Priority, Reply
-from storage.models import Officer, ThreadRole, Tip, TipEvent, TipStatus
+from handlers.types import Kind, Media, MediaKind, Option, Reply
+from storage.models import ThreadRole, Tip, TipEvent, TipStatus
 from storage.officers import get_officer, list_officers
 from storage.thread import list_thread, mark_answers_read
 from storage.tips import (
-    add_tip_event,
     get_contact,
     get_tip,
     get_tip_by_id,
     list_tips,
-    set_tip_flags,
 )
 
 PAGE_SIZE = 8
@@ -106,7 +103,7 @@ async def view_command(turn: Turn) -> list[Reply]:
 async def tip_view(turn: Turn, tip: Tip) -> list[Reply]:
     """Everything about one tip, its attachments re-sent by reference, and the action buttons."""
     assert turn.officer is not None
-    await audit(turn, "view", tip)
+    await acting_of(turn).audit("view", tip)
     await mark_answers_read(turn.db, tip.id, now=turn.ctx.now)
     lines = [
         turn.t(
@@ -230,14 +227,9 @@ async def _set_status(turn: Turn, tip: Tip, button: SetStatus) -> list[Reply]:
 
 async def apply_status(turn: Turn, tip: Tip, status: TipStatus, *, note: str | None) -> list[Reply]:
     """Change the status (a history row with officer and note), audit it, tell the officer."""
-    assert turn.officer is not None
     code = show_code(tip.code)
-    if tip.status is status:
+    if not await set_status(acting_of(turn), tip, status, note=note):
         return [turn.say("status.same", code=code)]
-    await change_status(
-        turn.db, turn.ctx, tip, status=status, note=note, officer_id=turn.officer.id
-    )
-    await audit(turn, f"status:{status.value}", tip)
     return [turn.say("status.changed", code=code, status=turn.t(f"status.{status.value}"))]
 
 
@@ -257,17 +249,11 @@ async def _ask_public_note(turn: Turn, tip: Tip, _: TipButton) -> list[Reply]:
 
 async def _acknowledge(turn: Turn, tip: Tip, _: TipButton) -> list[Reply]:
     """The alert's button: someone is on it, so nobody escalates it."""
-    assert turn.officer is not None
     code = show_code(tip.code)
-    if tip.acknowledged_at is not None:
+    if not await acknowledge(acting_of(turn), tip):
         name = await _officer_name(turn, tip.acknowledged_by_id)
-        return [
-            turn.say("ack.already", code=code, name=name, when=_when(turn, tip.acknowledged_at))
-        ]
-    await set_tip_flags(
-        turn.db, tip, acknowledged_at=turn.ctx.now, acknowledged_by_id=turn.officer.id
-    )
-    await audit(turn, "acknowledge", tip)
+        when = _when(turn, tip.acknowledged_at) if tip.acknowledged_at else ""
+        return [turn.say("ack.already", code=code, name=name, when=when)]
     return [turn.say("ack.done", code=code)]
 
 
@@ -281,26 +267,10 @@ async def _assign_options(turn: Turn, tip: Tip, _: TipButton) -> list[Reply]:
 
 async def _assign(turn: Turn, tip: Tip, button: AssignTo) -> list[Reply]:
     """Give the tip to an officer who can see it, and tell them through the outbox."""
-    assert turn.officer is not None
     assignee = await get_officer(turn.db, button.officer_id)
-    if assignee is None or assignee.chat is None or not may_see(assignee, tip):
+    if assignee is None or not await assign(acting_of(turn), tip, assignee):
         return [turn.say("not.allowed")]
-    await add_tip_event(
-        turn.db, tip, now=turn.ctx.now, officer_id=turn.officer.id, assigned_officer_id=assignee.id
-    )
-    await audit(turn, "assign", tip, detail=f"to officer {assignee.id}")
-    code = show_code(tip.code)
-    if assignee.id != turn.officer.id:
-        notice = Reply(
-            _officer_text(assignee, "assign.notice", by=turn.officer.name, code=code),
-            (Option(_officer_text(assignee, "button.open"), OpenTip(tip.id).pack()),),
-        )
-        await tell_officer(turn.db, assignee.id, notice, now=turn.ctx.now, priority=Priority.NOTICE)
-    return [turn.say("assign.done", code=code, name=assignee.name)]
-
-
-def _officer_text(officer: Officer, key: str, **values: object) -> str:
-    return text(officer.language, key, **values)
+    return [turn.say("assign.done", code=show_code(tip.code), name=assignee.name)]
 
 
 # --- typed answers to the officer's side steps ---
@@ -331,10 +301,7 @@ async def answer_public_note(turn: Turn) -> list[Reply]:
         return await back_to_draft(turn, [turn.say("not.allowed")])
     if not note:
         return [turn.say("need.text")]
-    await change_status(
-        turn.db, turn.ctx, tip, status=None, public_note=note, officer_id=turn.officer.id
-    )
-    await audit(turn, "public_note", tip)
+    await add_public_note(acting_of(turn), tip, note)
     return await back_to_draft(turn, [turn.say("public_note.added", code=show_code(tip.code))])
 
 

@@ -1,0 +1,101 @@
+"""What an officer does to a tip, for the chat and a web page alike: rows, audit and notices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.buttons import OpenTip
+from handlers.codes import show_code
+from handlers.notices import change_status, tell_officer
+from handlers.officers import may_see
+from handlers.texts import text
+from handlers.turn import Turn
+from handlers.types import Context, Option, Priority, Reply
+from storage.audit import add_audit
+from storage.models import Officer, Tip, TipStatus
+from storage.tips import add_tip_event, set_tip_flags
+
+
+@dataclass(frozen=True, slots=True)
+class Acting:
+    """An officer at work in one transaction: whatever they do is written and audited as theirs."""
+
+    db: AsyncSession
+    ctx: Context
+    officer: Officer
+
+    async def audit(self, action: str, tip: Tip, detail: str | None = None) -> None:
+        """Append what this officer just did to this tip to the audit log."""
+        await add_audit(
+            self.db,
+            officer_id=self.officer.id,
+            action=action,
+            tip_id=tip.id,
+            now=self.ctx.now,
+            detail=detail,
+        )
+
+
+def acting_of(turn: Turn) -> Acting:
+    """The officer writing in this chat, at work (only ever called for an officer's turn)."""
+    assert turn.officer is not None
+    return Acting(turn.db, turn.ctx, turn.officer)
+
+
+async def set_status(acting: Acting, tip: Tip, status: TipStatus, *, note: str | None) -> bool:
+    """Move the tip to a status (a contactable tipster gets a neutral notice); False if it
+    already was in it."""
+    if tip.status is status:
+        return False
+    await change_status(
+        acting.db, acting.ctx, tip, status=status, note=note, officer_id=acting.officer.id
+    )
+    await acting.audit(f"status:{status.value}", tip)
+    return True
+
+
+async def add_public_note(acting: Acting, tip: Tip, note: str) -> None:
+    """A note the tipster reads in /status, announced to them if they can be contacted."""
+    await change_status(
+        acting.db, acting.ctx, tip, status=None, public_note=note, officer_id=acting.officer.id
+    )
+    await acting.audit("public_note", tip)
+
+
+async def acknowledge(acting: Acting, tip: Tip) -> bool:
+    """Someone is on it, so nobody escalates it; False if someone already acknowledged it."""
+    if tip.acknowledged_at is not None:
+        return False
+    await set_tip_flags(
+        acting.db, tip, acknowledged_at=acting.ctx.now, acknowledged_by_id=acting.officer.id
+    )
+    await acting.audit("acknowledge", tip)
+    return True
+
+
+async def assign(acting: Acting, tip: Tip, assignee: Officer) -> bool:
+    """Give the tip to an officer who can see it and tell them; False if they cannot take it."""
+    if assignee.chat is None or not may_see(assignee, tip):
+        return False
+    await add_tip_event(
+        acting.db,
+        tip,
+        now=acting.ctx.now,
+        officer_id=acting.officer.id,
+        assigned_officer_id=assignee.id,
+    )
+    await acting.audit("assign", tip, detail=f"to officer {assignee.id}")
+    if assignee.id != acting.officer.id:
+        await _tell_assignee(acting, tip, assignee)
+    return True
+
+
+async def _tell_assignee(acting: Acting, tip: Tip, assignee: Officer) -> None:
+    lang = assignee.language
+    notice = Reply(
+        text(lang, "assign.notice", by=acting.officer.name, code=show_code(tip.code)),
+        (Option(text(lang, "button.open"), OpenTip(tip.id).pack()),),
+    )
+    await tell_officer(acting.db, assignee.id, notice, now=acting.ctx.now, priority=Priority.NOTICE)

@@ -1,0 +1,52 @@
+"""An officer's actions on a tip, called as a web page would: no chat, no Turn, no Reply."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.runtime import Runtime
+from handlers.tip_actions import Acting, acknowledge, add_public_note, assign, set_status
+from storage.models import AuditLog, Officer, Outbox, Tip, TipEvent, TipStatus
+from tests.conftest import Person, file_tip
+from tests.test_officers import officer
+
+
+async def _by_name(runtime: Runtime, name: str) -> Officer:
+    async with runtime.db.transaction() as db:
+        found = await db.scalar(select(Officer).where(Officer.name == name))
+    assert found is not None
+    return found
+
+
+async def test_actions_write_audit_and_tell_without_a_chat(runtime: Runtime) -> None:
+    resident = Person(runtime, user="r1", chat="r1")
+    await file_tip(resident, area="an thuy", story="Ở An Thủy", contact=True)
+    await officer(runtime, "An", "an-thuy")
+    await officer(runtime, "Binh", "an-thuy")
+    await officer(runtime, "Cam", "cam-thuy")
+    an, binh, cam = [await _by_name(runtime, name) for name in ("An", "Binh", "Cam")]
+    async with runtime.db.transaction() as db:
+        tip = await db.scalar(select(Tip))
+        assert tip is not None
+        acting = Acting(db, runtime.context(), an)
+        outbox_before = len(list(await db.scalars(select(Outbox))))
+        assert await set_status(acting, tip, TipStatus.VERIFYING, note=None)
+        assert not await set_status(acting, tip, TipStatus.VERIFYING, note=None)
+        await add_public_note(acting, tip, "Đã cử người đến")
+        assert await acknowledge(acting, tip)
+        assert not await acknowledge(acting, tip)
+        assert not await assign(acting, tip, cam)  # another commune's officer cannot see it
+        assert await assign(acting, tip, binh)
+        outbox = list(await db.scalars(select(Outbox).order_by(Outbox.id)))[outbox_before:]
+        audits = [a.action for a in await db.scalars(select(AuditLog).order_by(AuditLog.id))]
+        events = list(await db.scalars(select(TipEvent).where(TipEvent.tip_id == tip.id)))
+    assert audits[-4:] == ["status:verifying", "public_note", "acknowledge", "assign"]
+    # The tipster hears of the status and the note; Binh of the assignment; Cam of nothing.
+    assert [(row.tip_id, row.officer_id) for row in outbox] == [
+        (tip.id, None),
+        (tip.id, None),
+        (None, binh.id),
+    ]
+    assert [e.status for e in events].count(TipStatus.VERIFYING) == 1
+    assert [e.assigned_officer_id for e in events if e.assigned_officer_id] == [binh.id]
+    assert tip.acknowledged_by_id == an.id
