@@ -9,19 +9,17 @@ from handlers.codes import show_code
 from handlers.notices import tell_officer
 from handlers.officers import may_see
 from handlers.texts import text
-from handlers.tip_actions import acting_of
+from handlers.tip_actions import acting_of, ask_tipster
 from handlers.tip_flow import back_to_draft
 from handlers.turn import StepName, Turn
 from handlers.types import Kind, Option, Priority, Reply
 from storage.models import ThreadMessage, ThreadRole, Tip
 from storage.officers import get_officer
-from storage.outbox import add_outbox
 from storage.thread import (
     add_thread_message,
     get_thread_message,
     list_thread,
     mark_answered,
-    mark_relayed,
 )
 from storage.tips import get_contact, get_tip_by_id
 
@@ -45,27 +43,9 @@ async def answer_officer_question(turn: Turn) -> list[Reply]:
     question = turn.msg.text.strip()[:TEXT_CHARS] if turn.msg.kind is Kind.TEXT else ""
     if not question:
         return [turn.say("need.text")]
-    message = await add_thread_message(
-        turn.db,
-        tip_id=tip.id,
-        role=ThreadRole.QUESTION,
-        text=question,
-        now=turn.ctx.now,
-        officer_id=turn.officer.id,
-    )
-    await acting_of(turn).audit("question", tip)
-    code = show_code(tip.code)
-    if await get_contact(turn.db, tip.id) is None:
-        return await back_to_draft(turn, [turn.say("question.waiting", code=code)])
-    relay = Reply(
-        text(tip.language, "question.to_tipster", code=code, text=question),
-        (Option(text(tip.language, "answer.button"), AnswerQuestion(message.id).pack()),),
-    )
-    await add_outbox(
-        turn.db, payload=relay.to_json(), now=turn.ctx.now, priority=Priority.NOTICE, tip_id=tip.id
-    )
-    await mark_relayed(turn.db, message, now=turn.ctx.now)
-    return await back_to_draft(turn, [turn.say("question.relayed", code=code)])
+    relayed = await ask_tipster(acting_of(turn), tip, question)
+    said = "question.relayed" if relayed else "question.waiting"
+    return await back_to_draft(turn, [turn.say(said, code=show_code(tip.code))])
 
 
 async def thread_for_tipster(turn: Turn, tip: Tip) -> tuple[list[str], tuple[Option, ...]]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.buttons import OpenTip
+from handlers.buttons import AnswerQuestion, OpenTip
 from handlers.codes import show_code
 from handlers.notices import change_status, tell_officer
 from handlers.officers import may_see
@@ -14,8 +14,10 @@ from handlers.texts import text
 from handlers.turn import Turn
 from handlers.types import Context, Option, Priority, Reply
 from storage.audit import add_audit
-from storage.models import Officer, Tip, TipStatus
-from storage.tips import add_tip_event, set_tip_flags
+from storage.models import Officer, ThreadRole, Tip, TipStatus
+from storage.outbox import add_outbox
+from storage.thread import add_thread_message, mark_relayed
+from storage.tips import add_tip_event, get_contact, set_tip_flags
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,3 +101,33 @@ async def _tell_assignee(acting: Acting, tip: Tip, assignee: Officer) -> None:
         (Option(text(lang, "button.open"), OpenTip(tip.id).pack()),),
     )
     await tell_officer(acting.db, assignee.id, notice, now=acting.ctx.now, priority=Priority.NOTICE)
+
+
+async def ask_tipster(acting: Acting, tip: Tip, question: str) -> bool:
+    """Store the officer's question; True if it went to the tipster now, False if it waits for
+    them to look with /status (no contact allowed)."""
+    message = await add_thread_message(
+        acting.db,
+        tip_id=tip.id,
+        role=ThreadRole.QUESTION,
+        text=question,
+        now=acting.ctx.now,
+        officer_id=acting.officer.id,
+    )
+    await acting.audit("question", tip)
+    if await get_contact(acting.db, tip.id) is None:
+        return False
+    lang = tip.language
+    relay = Reply(
+        text(lang, "question.to_tipster", code=show_code(tip.code), text=question),
+        (Option(text(lang, "answer.button"), AnswerQuestion(message.id).pack()),),
+    )
+    await add_outbox(
+        acting.db,
+        payload=relay.to_json(),
+        now=acting.ctx.now,
+        priority=Priority.NOTICE,
+        tip_id=tip.id,
+    )
+    await mark_relayed(acting.db, message, now=acting.ctx.now)
+    return True

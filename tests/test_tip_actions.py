@@ -5,7 +5,14 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.runtime import Runtime
-from handlers.tip_actions import Acting, acknowledge, add_public_note, assign, set_status
+from handlers.tip_actions import (
+    Acting,
+    acknowledge,
+    add_public_note,
+    ask_tipster,
+    assign,
+    set_status,
+)
 from storage.models import AuditLog, Officer, Outbox, Tip, TipEvent, TipStatus
 from tests.conftest import Person, file_tip
 from tests.test_officers import officer
@@ -37,15 +44,18 @@ async def test_actions_write_audit_and_tell_without_a_chat(runtime: Runtime) -> 
         assert not await acknowledge(acting, tip)
         assert not await assign(acting, tip, cam)  # another commune's officer cannot see it
         assert await assign(acting, tip, binh)
+        assert await ask_tipster(acting, tip, "Mấy giờ thì có người bán?")  # contact allowed
         outbox = list(await db.scalars(select(Outbox).order_by(Outbox.id)))[outbox_before:]
         audits = [a.action for a in await db.scalars(select(AuditLog).order_by(AuditLog.id))]
         events = list(await db.scalars(select(TipEvent).where(TipEvent.tip_id == tip.id)))
-    assert audits[-4:] == ["status:verifying", "public_note", "acknowledge", "assign"]
-    # The tipster hears of the status and the note; Binh of the assignment; Cam of nothing.
+    assert audits[-5:] == ["status:verifying", "public_note", "acknowledge", "assign", "question"]
+    # The tipster hears of the status, the note and the question; Binh of the assignment; Cam
+    # of nothing.
     assert [(row.tip_id, row.officer_id) for row in outbox] == [
         (tip.id, None),
         (tip.id, None),
         (None, binh.id),
+        (tip.id, None),
     ]
     assert [e.status for e in events].count(TipStatus.VERIFYING) == 1
     assert [e.assigned_officer_id for e in events if e.assigned_officer_id] == [binh.id]
