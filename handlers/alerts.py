@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.buttons import Acknowledge, OpenTip
 from handlers.codes import show_code
 from handlers.notices import tell_officer
-from handlers.texts import text
+from handlers.texts import N_, text, text_n
 from handlers.types import Context, Option, Priority, Reply
 from storage.models import Officer, Tip
 from storage.officers import list_alert_recipients
@@ -36,7 +36,7 @@ def alert_reply(ctx: Context, officer: Officer, tip: Tip, key: str) -> Reply:
         area=area.name(lang) if area else tip.area,
         district_only=text(lang, "alert.district_only") if tip.district_only else "",
         excerpt=excerpt(tip.description),
-        minutes=ctx.limits.escalate_after_minutes,
+        minutes=text_n(lang, "count.minutes", ctx.limits.escalate_after_minutes),
     )
     buttons = [Option(text(lang, "button.open"), OpenTip(tip.id).pack())]
     if tip.urgent and tip.acknowledged_at is None:
@@ -49,7 +49,7 @@ async def alert_new_tip(db: AsyncSession, ctx: Context, tip: Tip) -> int:
     recipients = await list_alert_recipients(
         db, area=tip.area, district_only=tip.district_only, urgent=tip.urgent
     )
-    key = "alert.urgent" if tip.urgent else "alert.new"
+    key = N_("alert.urgent") if tip.urgent else N_("alert.new")
     priority = Priority.URGENT if tip.urgent else Priority.NOTICE
     for officer in recipients:
         reply = alert_reply(ctx, officer, tip, key)
@@ -64,7 +64,7 @@ async def escalate_unacknowledged(db: AsyncSession, ctx: Context) -> int:
     for tip in tips:
         district = await list_alert_recipients(db, area=None, district_only=True, urgent=True)
         for officer in district:
-            reply = alert_reply(ctx, officer, tip, "alert.escalated")
+            reply = alert_reply(ctx, officer, tip, N_("alert.escalated"))
             await tell_officer(db, officer.id, reply, now=ctx.now, priority=Priority.URGENT)
         await set_tip_flags(db, tip, escalated_at=ctx.now)
     return len(tips)

@@ -8,7 +8,7 @@ from handlers.buttons import AnswerQuestion, AskTipster, OpenTip, read_button
 from handlers.codes import show_code
 from handlers.notices import tell_officer
 from handlers.officers import may_see
-from handlers.texts import text
+from handlers.texts import N_, text
 from handlers.tip_actions import acting_of, ask_tipster
 from handlers.tip_flow import back_to_draft
 from handlers.turn import StepName, Turn
@@ -44,7 +44,7 @@ async def answer_officer_question(turn: Turn) -> list[Reply]:
     if not question:
         return [turn.say("need.text")]
     relayed = await ask_tipster(acting_of(turn), tip, question)
-    said = "question.relayed" if relayed else "question.waiting"
+    said = N_("question.relayed") if relayed else N_("question.waiting")
     return await back_to_draft(turn, [turn.say(said, code=show_code(tip.code))])
 
 

@@ -18,10 +18,11 @@ from handlers.alerts import excerpt
 from handlers.buttons import DigestChoice, PatrolsReport, TipList
 from handlers.codes import show_code
 from handlers.digest_facts import MorningFacts, ScopeNumbers, Window
+from handlers.notices import STATUS_NAMES
 from handlers.officers import scope_name
-from handlers.patrol_coverage import Coverage
+from handlers.patrol_coverage import patrol_line
 from handlers.schedule import parse_clock, planned_between
-from handlers.texts import text
+from handlers.texts import N_, text, text_n
 from handlers.turn import Turn
 from handlers.types import Chart, Context, Option, Priority, Reply
 from storage.digests import attach_outbox, claim_digests, latest_claims, list_digest_officers
@@ -41,8 +42,13 @@ LISTED = 5  # lines of one list before the rest becomes "… and N more"
 AREAS_LISTED = 10
 # Why a platform refused for good (the channels' DeliveryError reasons), as the admins read it.
 REASONS = {
-    "blocked by the user": "digest.reason.blocked",
-    "chat not found": "digest.reason.gone",
+    "blocked by the user": N_("digest.reason.blocked"),
+    "chat not found": N_("digest.reason.gone"),
+}
+HEADINGS = {
+    DAILY: N_("digest.head.daily"),
+    WEEKLY: N_("digest.head.weekly"),
+    "now": N_("digest.head.now"),
 }
 
 
@@ -138,7 +144,7 @@ async def digest_reply(
     lines = [
         text(
             lang,
-            f"digest.head.{kind}",
+            HEADINGS[kind],
             date=window.end.astimezone(ctx.timezone).strftime("%d/%m"),
             scope=where,
             start=ctx.local(window.start),
@@ -193,7 +199,7 @@ def _tip_lines(ctx: Context, lang: str, numbers: ScopeNumbers, *, district: bool
                     "digest.urgent.line",
                     code=show_code(tip.code),
                     area=ctx.catalog.area_name(tip.area, lang),
-                    status=text(lang, f"status.{tip.status.value}"),
+                    status=text(lang, STATUS_NAMES[tip.status]),
                     excerpt=excerpt(tip.description),
                 )
                 for tip in numbers.urgent
@@ -234,13 +240,13 @@ def _standing_lines(ctx: Context, lang: str, numbers: ScopeNumbers) -> list[str]
         hours = ctx.limits.overdue_hours
         lines.append(text(lang, "digest.overdue", count=numbers.overdue, hours=hours))
         lines += [
-            text(
+            text_n(
                 lang,
                 "digest.overdue.line",
+                (ctx.now - tip.status_at).days,
                 code=show_code(tip.code),
                 area=ctx.catalog.area_name(tip.area, lang),
                 category=ctx.catalog.category_name(tip.category, lang),
-                days=(ctx.now - tip.status_at).days,
             )
             for tip in numbers.oldest_overdue
         ]
@@ -268,7 +274,7 @@ def _patrol_lines(ctx: Context, lang: str, numbers: ScopeNumbers) -> list[str]:
     if not numbers.patrols:
         return []
     counts = [count for _, count in numbers.patrols]
-    total = _patrol_line(lang, text(lang, "digest.patrols.all", count=len(counts)), counts)
+    total = patrol_line(lang, text_n(lang, "digest.patrols.all", len(counts)), counts)
     lines = ["", text(lang, "digest.patrols"), total]
     shown = numbers.patrols
     if len(shown) > LISTED:
@@ -278,28 +284,13 @@ def _patrol_lines(ctx: Context, lang: str, numbers: ScopeNumbers) -> list[str]:
         )
         if shown:
             lines.append(text(lang, "digest.patrols.attention"))
-    lines += _capped(lang, ["• " + _patrol_line(lang, g.name, [c]) for g, c in shown])
+    lines += _capped(lang, ["• " + patrol_line(lang, g.name, [c]) for g, c in shown])
     if numbers.open_missed:
         lines.append(text(lang, "digest.missed"))
         lines += _capped(
             lang, [f"• {group.name} {ctx.local(start)}" for group, start in numbers.open_missed]
         )
     return lines
-
-
-def _patrol_line(lang: str, name: str, counts: list[Coverage]) -> str:
-    return text(
-        lang,
-        "patrols.line",
-        group=name,
-        planned=sum(c.planned for c in counts),
-        done=sum(c.done for c in counts),
-        late=sum(c.late for c in counts),
-        missed=sum(c.missed for c in counts),
-        hours=f"{sum(c.minutes for c in counts) / 60:.1f}",
-        checkpoints=sum(c.checkpoints for c in counts),
-        incidents=sum(c.incidents for c in counts),
-    )
 
 
 def _capped(lang: str, lines: list[str]) -> list[str]:
@@ -315,7 +306,7 @@ def _unreachable_lines(ctx: Context, lang: str, numbers: ScopeNumbers) -> list[s
     lines = []
     for officer in numbers.unreachable:
         since = ctx.local(officer.unreachable_at) if officer.unreachable_at else "–"
-        reason = REASONS.get(officer.unreachable_reason or "", "digest.reason.other")
+        reason = REASONS.get(officer.unreachable_reason or "", N_("digest.reason.other"))
         lines.append(
             text(
                 lang,
@@ -329,12 +320,14 @@ def _unreachable_lines(ctx: Context, lang: str, numbers: ScopeNumbers) -> list[s
 
 
 def _buttons(lang: str, kind: str) -> tuple[Option, ...]:
-    period = "week" if kind == WEEKLY else "today"
+    weekly = kind == WEEKLY
+    period = "week" if weekly else "today"
+    patrols = N_("digest.button.patrols.week") if weekly else N_("digest.button.patrols.today")
     return (
         Option(text(lang, "digest.button.new"), TipList("new", 0).pack()),
         Option(text(lang, "digest.button.overdue"), TipList("overdue", 0).pack()),
         Option(text(lang, "digest.button.open"), TipList("open", 0).pack()),
-        Option(text(lang, f"digest.button.patrols.{period}"), PatrolsReport(period).pack()),
+        Option(text(lang, patrols), PatrolsReport(period).pack()),
     )
 
 
@@ -379,13 +372,14 @@ async def digest_command(turn: Turn) -> list[Reply]:
 
 def _settings(turn: Turn, officer: Officer) -> Reply:
     at = officer.digest_time or turn.ctx.limits.digest_time
-    state = turn.t("digest.state.on" if officer.digests else "digest.state.off")
+    state = turn.t("digest.state.on") if officer.digests else turn.t("digest.state.off")
     default = "" if officer.digest_time else turn.t("digest.default")
-    switch = "off" if officer.digests else "on"
-    options = (
-        turn.option("digest.button.now", DigestChoice("now").pack()),
-        turn.option(f"digest.button.{switch}", DigestChoice(switch).pack()),
+    switch = (
+        turn.option("digest.button.off", DigestChoice("off").pack())
+        if officer.digests
+        else turn.option("digest.button.on", DigestChoice("on").pack())
     )
+    options = (turn.option("digest.button.now", DigestChoice("now").pack()), switch)
     return Reply(turn.t("digest.settings", state=state, time=at, default=default), options)
 
 
@@ -394,7 +388,7 @@ async def switch_digest(turn: Turn, *, enabled: bool) -> list[Reply]:
     assert turn.officer is not None
     await set_officer(turn.db, turn.officer, digests=enabled)
     at = turn.officer.digest_time or turn.ctx.limits.digest_time
-    return [turn.say("digest.on_done" if enabled else "digest.off_done", time=at)]
+    return [turn.say(N_("digest.on_done") if enabled else N_("digest.off_done"), time=at)]
 
 
 async def digest_now(turn: Turn) -> list[Reply]:

@@ -59,7 +59,7 @@ from handlers.patrols import (
     location_without_shift,
     member_button,
 )
-from handlers.texts import LANGUAGES, text
+from handlers.texts import N_, languages, text
 from handlers.tip_flow import STEPS, back_to_draft, start_tip
 from handlers.triage import (
     answer_close_note,
@@ -115,7 +115,7 @@ async def _expire_stale_draft(turn: Turn) -> list[Reply]:
     if turn.step is StepName.IDLE or turn.conv.updated_at > turn.ctx.now - ttl:
         return []
     turn.reset()
-    return [turn.say("draft.expired", hours=turn.ctx.limits.draft_ttl_hours)]
+    return [Reply(turn.tn("draft.expired", turn.ctx.limits.draft_ttl_hours))]
 
 
 async def _route(turn: Turn) -> list[Reply]:
@@ -127,7 +127,7 @@ async def _route(turn: Turn) -> list[Reply]:
     if msg.forwarded:
         return [turn.say("forwarded"), *where_you_are(turn)]
     if msg.kind is Kind.UNSUPPORTED:
-        key = "unsupported.contact" if msg.unsupported == "contact" else "unsupported"
+        key = N_("unsupported.contact") if msg.unsupported == "contact" else N_("unsupported")
         return [turn.say(key), *where_you_are(turn)]
     if msg.kind is Kind.CHOICE:
         return await _choice(turn)
@@ -154,7 +154,7 @@ async def _choice(turn: Turn) -> list[Reply]:
     match read_button(turn.msg.choice):
         case MenuChoice(item=item) if item in MENU:
             return await MENU[item](turn)
-        case LanguageChoice(language=language) if language in LANGUAGES:
+        case LanguageChoice(language=language) if language in languages():
             return await set_language(turn, language)
     namespace = turn.msg.choice.partition(":")[0]
     if namespace == OfficerButton.namespace:
@@ -220,7 +220,7 @@ def where_you_are(turn: Turn) -> list[Reply]:
 
 def menu(turn: Turn) -> tuple[Option, ...]:
     """The resident's main menu."""
-    return tuple(turn.option(f"menu.{item}", MenuChoice(item).pack()) for item in MENU)
+    return tuple(turn.option(label, MenuChoice(item).pack()) for item, label in MENU_LABELS.items())
 
 
 async def show_start(turn: Turn) -> list[Reply]:
@@ -244,10 +244,9 @@ async def show_help(turn: Turn) -> list[Reply]:
 
 
 async def ask_language(turn: Turn) -> list[Reply]:
-    """Offer the two languages."""
-    options = (
-        Option("Tiếng Việt", LanguageChoice("vi").pack()),
-        Option("English", LanguageChoice("en").pack()),
+    """Offer every language there is a catalogue for, each named in itself."""
+    options = tuple(
+        Option(text(code, "language.name"), LanguageChoice(code).pack()) for code in languages()
     )
     return [Reply(turn.t("lang.ask"), options, columns=2)]
 
@@ -300,6 +299,12 @@ async def _forget(turn: Turn) -> list[Reply]:
 
 
 MENU: dict[str, Handler] = {"tip": _tip, "status": _status, "help": show_help, "lang": ask_language}
+MENU_LABELS = {
+    "tip": N_("menu.tip"),
+    "status": N_("menu.status"),
+    "help": N_("menu.help"),
+    "lang": N_("menu.lang"),
+}
 
 COMMANDS: dict[str, Handler] = {
     "start": show_start,

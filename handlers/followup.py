@@ -10,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.codes import PASSPHRASE_DIGITS, normalise_passphrase, parse_code, show_code
 from handlers.dialogue import thread_for_tipster, verified_mark
+from handlers.notices import STATUS_NAMES
 from handlers.sealing import Sealer
+from handlers.texts import N_
 from handlers.tip_flow import back_to_draft
 from handlers.turn import StepName, Turn
 from handlers.types import Context, Incoming, Kind, PassphraseCheck, Reply
@@ -65,7 +67,7 @@ async def answer_passphrase(turn: Turn) -> list[Reply]:
         return await back_to_draft(turn, [refusal or turn.say("bad.passphrase")])
     if action == "forget":
         forgotten = await delete_contact(turn.db, tip.id)
-        key = "forget.done" if forgotten else "forget.none"
+        key = N_("forget.done") if forgotten else N_("forget.none")
         return await back_to_draft(turn, [turn.say(key, code=show_code(code))])
     replies = await back_to_draft(turn, await status_view(turn, tip))
     turn.goto(turn.step, {**turn.draft, **verified_mark(tip, turn.ctx.now)})
@@ -167,7 +169,7 @@ async def status_view(turn: Turn, tip: Tip) -> list[Reply]:
             category=category.name(turn.lang) if category else tip.category,
             area=area.name(turn.lang) if area else tip.area,
             sent=tip.created_at.astimezone(tz).strftime("%d/%m/%Y"),
-            status=turn.t(f"status.{tip.status.value}"),
+            status=turn.t(STATUS_NAMES[tip.status]),
         ),
         "",
         turn.t("status.history"),
@@ -175,14 +177,18 @@ async def status_view(turn: Turn, tip: Tip) -> list[Reply]:
     for event in tip.events:
         when = event.created_at.astimezone(tz).strftime("%d/%m %H:%M")
         if event.status is not None:
-            lines.append(f"{when} – {turn.t(f'status.{event.status.value}')}")
+            lines.append(f"{when} – {turn.t(STATUS_NAMES[event.status])}")
         if event.public_note:
-            lines.append(f"{when} – {turn.t('status.note', note=event.public_note)}")
+            note = turn.t("status.note", note=event.public_note)
+            lines.append(f"{when} – {note}")
     thread, answer_buttons = await thread_for_tipster(turn, tip)
     if thread:
         lines += ["", turn.t("status.thread"), *thread]
     contact = await get_contact(turn.db, tip.id)
-    lines += ["", turn.t("status.contact_on" if contact else "status.contact_off", code=code)]
+    lines += [
+        "",
+        turn.t(N_("status.contact_on") if contact else N_("status.contact_off"), code=code),
+    ]
     return [Reply("\n".join(lines), answer_buttons)]
 
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.codes import show_code
-from handlers.texts import text
+from handlers.texts import N_, text
 from handlers.types import Context, Priority, Reply
 from storage.models import OutboxState, Tip, TipStatus
 from storage.officers import get_officer, set_reachable
@@ -26,6 +26,15 @@ MAX_ATTEMPTS = 8
 # How long a sender holds a message before another may take it. Renewed before every send,
 # so it need only outlast one platform call (and the wait for the next), not a whole queue.
 LEASE = timedelta(minutes=2)
+# What a tip's status is called, to the tipster and to officers alike.
+STATUS_NAMES = {
+    TipStatus.RECEIVED: N_("status.received"),
+    TipStatus.VERIFYING: N_("status.verifying"),
+    TipStatus.HANDLED: N_("status.handled"),
+    TipStatus.CLOSED_UNFOUNDED: N_("status.closed_unfounded"),
+    TipStatus.CLOSED_DUPLICATE: N_("status.closed_duplicate"),
+    TipStatus.CLOSED_SPAM: N_("status.closed_spam"),
+}
 
 
 async def tell_officer(
@@ -57,7 +66,7 @@ async def change_status(
     )
     if await get_contact(db, tip.id) is None:
         return
-    news = text(tip.language, f"status.{tip.status.value}")
+    news = text(tip.language, STATUS_NAMES[tip.status])
     notice = Reply(text(tip.language, "status.notice", code=show_code(tip.code), status=news))
     await add_outbox(
         db, tip_id=tip.id, payload=notice.to_json(), now=ctx.now, priority=Priority.NOTICE

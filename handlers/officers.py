@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.buttons import AlertsChoice, InviteChoice
 from handlers.codes import CODE_ALPHABET
-from handlers.texts import text
+from handlers.texts import N_, text
 from handlers.tip_flow import back_to_draft
 from handlers.turn import StepName, Turn
 from handlers.types import Context, Option, Reply
@@ -118,15 +118,22 @@ def welcome(turn: Turn, officer: Officer) -> Reply:
     return Reply(turn.t("officer.welcome", name=officer.name, scope=scope, admin=admin))
 
 
+ALERT_LEVELS = {
+    AlertLevel.ALL: N_("alerts.all"),
+    AlertLevel.URGENT: N_("alerts.urgent"),
+    AlertLevel.OFF: N_("alerts.off"),
+}
+
+
 async def alerts(turn: Turn) -> list[Reply]:
     """/alerts all|urgent|off sets the level; without an argument, offers the three."""
     assert turn.officer is not None
     wanted = turn.msg.args.strip().lower()
     if wanted in {level.value for level in AlertLevel}:
         return await set_alerts(turn, AlertLevel(wanted))
-    level = turn.t(f"alerts.{turn.officer.alerts.value}")
+    level = turn.t(ALERT_LEVELS[turn.officer.alerts])
     options = tuple(
-        turn.option(f"alerts.{lvl.value}", AlertsChoice(lvl.value).pack()) for lvl in AlertLevel
+        turn.option(label, AlertsChoice(lvl.value).pack()) for lvl, label in ALERT_LEVELS.items()
     )
     return [Reply(turn.t("alerts.ask", level=level), options)]
 
@@ -135,7 +142,7 @@ async def set_alerts(turn: Turn, level: AlertLevel) -> list[Reply]:
     """Store the officer's alert level."""
     assert turn.officer is not None
     await set_officer(turn.db, turn.officer, alerts=level)
-    return [turn.say("alerts.set", level=turn.t(f"alerts.{level.value}"))]
+    return [turn.say("alerts.set", level=turn.t(ALERT_LEVELS[level]))]
 
 
 async def start_invite(turn: Turn) -> list[Reply]:

@@ -9,10 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.buttons import CommentMissed, RemoveMember
 from handlers.notices import tell_officer
 from handlers.officers import scope_name
-from handlers.patrol_coverage import coverage, read_patrol_records
+from handlers.patrol_coverage import coverage, patrol_line, read_patrol_records
 from handlers.patrols import group_officers, join_hash, new_join_code
 from handlers.schedule import Planned, parse_schedule, planned_between, show_slots
-from handlers.texts import text
+from handlers.texts import N_, text, text_n
 from handlers.tip_flow import back_to_draft
 from handlers.turn import StepName, Turn
 from handlers.types import Context, Kind, Option, Priority, Reply
@@ -42,6 +42,12 @@ AUTO_CLOSE_AFTER_PLAN = timedelta(hours=2)
 AUTO_CLOSE_UNPLANNED = timedelta(hours=8)
 # How far back the missed-patrol check looks, so a bot that was down still raises each alert.
 LOOK_BACK = timedelta(days=2)
+PERIODS = {"today": N_("patrols.today"), "week": N_("patrols.week")}
+POINT_KINDS = {
+    "start": N_("point.start"),
+    "checkpoint": N_("point.checkpoint"),
+    "incident": N_("point.incident"),
+}
 
 
 async def create_group(
@@ -160,28 +166,16 @@ async def patrols_view(turn: Turn) -> list[Reply]:
 async def patrols_report(turn: Turn, which: str) -> list[Reply]:
     """Each group's numbers for today or the last 7 days (anything else means today)."""
     assert turn.officer is not None
-    which = which if which in ("today", "week") else "today"
+    which = which if which in PERIODS else "today"
     groups = await list_groups(turn.db, area=turn.officer.area)
     if not groups:
         return [turn.say("patrols.none")]
     since, until = _period(turn, which)
     records = await read_patrol_records(turn.db, since, until)
-    lines = [turn.t("patrols.head", period=turn.t(f"patrols.{which}"))]
+    lines = [turn.t("patrols.head", period=turn.t(PERIODS[which]))]
     for group in groups:
         numbers = coverage(turn.ctx, group, records, since, until)
-        lines.append(
-            turn.t(
-                "patrols.line",
-                group=group.name,
-                planned=numbers.planned,
-                done=numbers.done,
-                late=numbers.late,
-                missed=numbers.missed,
-                hours=f"{numbers.minutes / 60:.1f}",
-                checkpoints=numbers.checkpoints,
-                incidents=numbers.incidents,
-            )
-        )
+        lines.append(patrol_line(turn.lang, group.name, [numbers]))
         if numbers.open_missed:
             items = ", ".join(turn.ctx.local(m) for m in numbers.open_missed)
             lines.append(turn.t("patrols.open_missed", items=items))
@@ -198,11 +192,11 @@ async def patrol_view(turn: Turn) -> list[Reply]:
     names = {m.id: m.name or "?" for m in members}
     slots = [(s.weekday, s.starts, s.ends) for s in await list_slots(turn.db, group.id)]
     lines = [
-        turn.t(
+        turn.tn(
             "patrol.head",
+            len(members),
             group=group.name,
             area=scope_name(turn.ctx, turn.lang, group.area),
-            members=len(members),
             slots=show_slots(slots) or turn.t("patrol.no_slots"),
         )
     ]
@@ -235,7 +229,7 @@ def _point_line(turn: Turn, point: PatrolPoint) -> str:
         where = point.place or ""
     extra = f" – {point.note}" if point.note else ""
     flag = " ⚠️" if point.far else ""
-    kind = turn.t(f"point.{point.kind}")
+    kind = turn.t(POINT_KINDS[point.kind])
     return f"   {point.at.astimezone(turn.ctx.timezone):%H:%M} {kind} {where}{extra}{flag}"
 
 
@@ -288,13 +282,13 @@ async def _alert_missed(
 ) -> None:
     for officer in await group_officers(db, group):
         lang = officer.language
-        body = text(
+        body = text_n(
             lang,
             "missed.alert",
+            ctx.limits.patrol_grace_minutes,
             group=group.name,
             start=ctx.local(planned.start),
             end=planned.end.astimezone(ctx.timezone).strftime("%H:%M"),
-            grace=ctx.limits.patrol_grace_minutes,
         )
         button = Option(text(lang, "button.close_missed"), CommentMissed(missed_id).pack())
         reply = Reply(body, (button,))

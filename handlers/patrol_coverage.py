@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.schedule import planned_between
+from handlers.texts import text, text_n
 from handlers.types import Context
 from storage.models import MissedPatrol, PatrolGroup, PatrolPoint, Shift
 from storage.patrols import list_all_missed, list_all_shifts, list_all_slots, list_points
@@ -102,4 +103,21 @@ def coverage(
         checkpoints=sum(1 for p in points if p.kind == "checkpoint"),
         incidents=sum(1 for p in points if p.kind == "incident"),
         open_missed=tuple(m.planned_start for m in missed if m.closed_at is None),
+    )
+
+
+def patrol_line(lang: str, name: str, counts: list[Coverage]) -> str:
+    """One line of patrol numbers, for a group or (summed) for several."""
+    hours = f"{sum(c.minutes for c in counts) / 60:.1f}"
+    return text(
+        lang,
+        "patrols.line",
+        group=name,
+        planned=sum(c.planned for c in counts),
+        done=sum(c.done for c in counts),
+        late=sum(c.late for c in counts),
+        missed=sum(c.missed for c in counts),
+        hours=hours,
+        checkpoints=text_n(lang, "count.checkpoints", sum(c.checkpoints for c in counts)),
+        incidents=text_n(lang, "count.incidents", sum(c.incidents for c in counts)),
     )

@@ -18,7 +18,7 @@ from handlers.catalog import Catalog
 from handlers.codes import CODE_ALPHABET
 from handlers.notices import tell_officer
 from handlers.schedule import planned_for
-from handlers.texts import text
+from handlers.texts import N_, text
 from handlers.tip_flow import back_to_draft
 from handlers.turn import StepName, Turn
 from handlers.types import Context, Kind, Media, MediaKind, Option, Priority, Reply
@@ -86,11 +86,11 @@ async def join(turn: Turn, typed: str) -> list[Reply]:
         return [turn.say("join.deleted")]
     current = await membership(turn)
     if current is not None:
-        key = "join.already" if current.group_id == group.id else "join.other"
+        key = N_("join.already") if current.group_id == group.id else N_("join.other")
         mine = await get_group(turn.db, current.group_id)
         return [turn.say(key, group=mine.name if mine else "?")]
     if len(await list_members(turn.db, group.id)) >= group.max_members:
-        return [turn.say("join.full", group=group.name, limit=group.max_members)]
+        return [Reply(turn.tn("join.full", group.max_members, group=group.name))]
     await add_member(
         turn.db, group_id=group.id, channel=turn.msg.channel, chat=turn.msg.chat, now=turn.ctx.now
     )
@@ -157,7 +157,7 @@ async def checkin(turn: Turn) -> list[Reply]:
             shift_menu(turn),
         ]
     turn.detour(StepName.PATROL_START)
-    return [_ask_where(turn, "checkin.ask")]
+    return [_ask_where(turn, N_("checkin.ask"))]
 
 
 def _where(turn: Turn) -> tuple[float | None, float | None, str | None, str | None] | None:
@@ -179,7 +179,7 @@ async def answer_checkin_place(turn: Turn) -> list[Reply]:
     if member is None:
         return await back_to_draft(turn, [turn.say("not.member")])
     if where is None:
-        return [_ask_where(turn, "checkin.ask")]
+        return [_ask_where(turn, N_("checkin.ask"))]
     if await open_shift_of(turn.db, member.id) is not None:
         return await back_to_draft(turn, [turn.say("checkin.already", since="—"), shift_menu(turn)])
     slots = [(s.weekday, s.starts, s.ends) for s in await list_slots(turn.db, member.group_id)]
@@ -242,7 +242,7 @@ async def member_button(turn: Turn) -> list[Reply]:
     match read_button(turn.msg.choice):
         case Checkpoint():
             turn.detour(StepName.PATROL_CHECKPOINT)
-            return [_ask_where(turn, "checkpoint.ask")]
+            return [_ask_where(turn, N_("checkpoint.ask"))]
         case Incident():
             categories = turn.ctx.catalog.categories
             options = tuple(
@@ -266,7 +266,7 @@ async def answer_checkpoint(turn: Turn) -> list[Reply]:
     if shift is None:
         return await back_to_draft(turn, [turn.say("checkout.none")])
     if where is None:
-        return [_ask_where(turn, "checkpoint.ask")]
+        return [_ask_where(turn, N_("checkpoint.ask"))]
     far = await _record_point(turn, shift, "checkpoint", where)
     at = turn.ctx.local(turn.ctx.now)
     done = turn.t("checkpoint.done", at=at, far=turn.t("far.flag") if far else "")
@@ -352,7 +352,11 @@ async def _finish(turn: Turn, shift: Shift, summary: str) -> list[Reply]:
     await end_shift(turn.db, shift, now=turn.ctx.now, summary=summary)
     points = [p for p in await list_points(turn.db, [shift.id]) if p.kind == "checkpoint"]
     minutes = int((turn.ctx.now - shift.started_at).total_seconds() // 60)
-    done = turn.say("checkout.done", minutes=minutes, points=len(points))
+    done = turn.say(
+        "checkout.done",
+        minutes=turn.tn("count.minutes", minutes),
+        points=turn.tn("count.checkpoints", len(points)),
+    )
     if turn.step.startswith("pt."):
         return await back_to_draft(turn, [done])
     return [done]

@@ -13,6 +13,7 @@ from handlers.buttons import DraftChoice, new_draft_token, read_draft_choice
 from handlers.catalog import Catalog
 from handlers.codes import new_code, new_passphrase, normalise_passphrase, show_code
 from handlers.matching import typed_words
+from handlers.texts import N_
 from handlers.turn import Handler, StepName, Turn, picked
 from handlers.types import Kind, Option, Reply
 from storage.guards import count_action, get_action_count
@@ -20,15 +21,25 @@ from storage.tips import NewTip, add_contact, add_tip, code_exists
 
 AREAS_PER_PAGE = 10
 PLACE_CHARS = 300
-WHEN = ("now", "today", "earlier", "unknown")
-EDITABLE = (
-    StepName.CATEGORY,
-    StepName.AREA,
-    StepName.PLACE,
-    StepName.DESCRIPTION,
-    StepName.WHEN,
-    StepName.URGENT,
-)
+WHEN = {
+    "now": N_("when.now"),
+    "today": N_("when.today"),
+    "earlier": N_("when.earlier"),
+    "unknown": N_("when.unknown"),
+}
+EDITABLE = {
+    StepName.CATEGORY: N_("field.category"),
+    StepName.AREA: N_("field.area"),
+    StepName.PLACE: N_("field.place"),
+    StepName.DESCRIPTION: N_("field.description"),
+    StepName.WHEN: N_("field.when"),
+    StepName.URGENT: N_("field.urgent"),
+}
+
+
+def when_label(when: str | None) -> str:
+    """The message id naming when something happened ("unknown" for anything else)."""
+    return WHEN.get(when or "unknown", WHEN["unknown"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,11 +118,16 @@ def prompt_description(turn: Turn) -> Reply:
     if not texts and not files:
         return Reply(turn.t("ask.description"))
     # The "when" buttons double as the Done button: one tap fewer for every tipster.
-    return Reply(turn.t("got.piece", texts=texts, files=files), _when_options(turn), columns=2)
+    got = turn.t(
+        "got.piece",
+        texts=turn.tn("count.messages", texts),
+        files=turn.tn("count.files", files),
+    )
+    return Reply(got, _when_options(turn), columns=2)
 
 
 def _when_options(turn: Turn) -> tuple[Option, ...]:
-    return tuple(turn.option(f"when.{w}", _data(turn, f"w.{w}")) for w in WHEN)
+    return tuple(turn.option(label, _data(turn, f"w.{w}")) for w, label in WHEN.items())
 
 
 def prompt_when(turn: Turn) -> Reply:
@@ -142,16 +158,16 @@ def prompt_review(turn: Turn) -> Reply:
         category=category.name(turn.lang) if category else draft["category"],
         area=area.name(turn.lang) if area else draft["area"],
         place=_place_text(turn, draft),
-        when=turn.t(f"when.{draft.get('when', 'unknown')}"),
-        urgent=turn.t("yes" if draft.get("urgent") else "no"),
+        when=turn.t(when_label(draft.get("when"))),
+        urgent=turn.t("yes") if draft.get("urgent") else turn.t("no"),
         files=len(draft.get("files", [])),
-        recipients=turn.t(
-            "review.recipients.district" if draft.get("district_only") else "review.recipients.all"
-        ),
+        recipients=turn.t("review.recipients.district")
+        if draft.get("district_only")
+        else turn.t("review.recipients.all"),
         text=_description(draft),
     )
     # The commune officer may know the people involved: the tipster can leave them out.
-    toggle = "toggle.everyone" if draft.get("district_only") else "toggle.district_only"
+    toggle = N_("toggle.everyone") if draft.get("district_only") else N_("toggle.district_only")
     options = (
         turn.option("send.contact", _data(turn, "s.contact")),
         turn.option("send.anonymous", _data(turn, "s.anonymous")),
@@ -164,7 +180,7 @@ def prompt_review(turn: Turn) -> Reply:
 
 def prompt_edit(turn: Turn) -> Reply:
     """Ask which part of the tip to change."""
-    options = tuple(turn.option(f"field.{f}", _data(turn, f"e.{f}")) for f in EDITABLE)
+    options = tuple(turn.option(label, _data(turn, f"e.{f}")) for f, label in EDITABLE.items())
     return Reply(turn.t("ask.edit"), options, columns=2)
 
 
@@ -265,7 +281,7 @@ async def answer_description(turn: Turn) -> list[Reply]:
         too_long = turn.say("description.too_long", limit=limits.description_chars, left=left)
         return [too_long, prompt_description(turn)]
     if len(draft.get("files", [])) + len(files) > limits.attachments:
-        too_many = turn.say("description.too_many_files", limit=limits.attachments)
+        too_many = Reply(turn.tn("description.too_many_files", limits.attachments))
         return [too_many, prompt_description(turn)]
     draft["texts"] = [*texts, piece] if piece else texts
     draft["files"] = [*draft.get("files", []), *files]
@@ -377,7 +393,7 @@ async def _tip_limit_reached(turn: Turn) -> Reply | None:
     if sent < limit:
         return None
     until = (_hour(turn) + timedelta(hours=1)).astimezone(turn.ctx.timezone)
-    return turn.say("rate.tips", limit=limit, until=until.strftime("%H:%M"))
+    return Reply(turn.tn("rate.tips", limit, until=until.strftime("%H:%M")))
 
 
 async def submit(turn: Turn, *, contact: bool) -> list[Reply]:
@@ -421,6 +437,6 @@ async def submit(turn: Turn, *, contact: bool) -> list[Reply]:
     await count_action(turn.db, sender=turn.msg.sender, action="tip", window_start=_hour(turn))
     turn.reset()
     shown = show_code(code)
-    follow = "receipt.contact" if contact else "receipt.anonymous"
+    follow = N_("receipt.contact") if contact else N_("receipt.anonymous")
     receipt = turn.t("receipt", code=shown, passphrase=passphrase)
     return [Reply(f"{receipt}\n\n{turn.t(follow, code=shown)}")]

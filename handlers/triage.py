@@ -21,9 +21,11 @@ from handlers.buttons import (
 )
 from handlers.codes import parse_code, show_code
 from handlers.dialogue import ask_question
+from handlers.notices import STATUS_NAMES
 from handlers.officers import may_see, scope_of
+from handlers.texts import N_
 from handlers.tip_actions import acknowledge, acting_of, add_public_note, assign, set_status
-from handlers.tip_flow import back_to_draft
+from handlers.tip_flow import back_to_draft, when_label
 from handlers.turn import StepName, Turn
 from handlers.types import Kind, Media, MediaKind, Option, Reply
 from storage.models import ThreadRole, Tip, TipEvent, TipStatus
@@ -37,8 +39,17 @@ from storage.tips import (
 )
 
 PAGE_SIZE = 8
-LISTS = ("new", "open", "overdue", "all")
-CLOSING = (TipStatus.CLOSED_UNFOUNDED, TipStatus.CLOSED_DUPLICATE, TipStatus.CLOSED_SPAM)
+LISTS = {
+    "new": N_("which.new"),
+    "open": N_("which.open"),
+    "overdue": N_("which.overdue"),
+    "all": N_("which.all"),
+}
+CLOSING = {
+    TipStatus.CLOSED_UNFOUNDED: N_("button.closed_unfounded"),
+    TipStatus.CLOSED_DUPLICATE: N_("button.closed_duplicate"),
+    TipStatus.CLOSED_SPAM: N_("button.closed_spam"),
+}
 NOTE_CHARS = 1000
 
 
@@ -71,7 +82,7 @@ async def tip_list(turn: Turn, which: str, page: int) -> Reply:
         offset=page * PAGE_SIZE,
         limit=PAGE_SIZE,
     )
-    label = turn.t(f"which.{which}")
+    label = turn.t(LISTS[which])
     if total == 0:
         return turn.say("tips.none", which=label)
     pages = -(-total // PAGE_SIZE)
@@ -143,13 +154,13 @@ async def _fields(turn: Turn, tip: Tip) -> str:
         area=area,
         district_only=turn.t("alert.district_only") if tip.district_only else "",
         place=place or turn.t("place.none"),
-        when=turn.t(f"when.{tip.occurred}"),
+        when=turn.t(when_label(tip.occurred)),
         sent=_when(turn, tip.created_at),
-        status=turn.t(f"status.{tip.status.value}"),
+        status=turn.t(STATUS_NAMES[tip.status]),
         status_at=_when(turn, tip.status_at),
         assigned=assigned,
         ack=f"{acked} ({_when(turn, tip.acknowledged_at)})" if tip.acknowledged_at else acked,
-        contact=turn.t("view.contact_yes" if contact else "view.contact_no"),
+        contact=turn.t("view.contact_yes") if contact else turn.t("view.contact_no"),
     )
 
 
@@ -159,7 +170,7 @@ async def _officer_name(turn: Turn, officer_id: int | None) -> str:
 
 
 def _event_line(turn: Turn, event: TipEvent) -> str:
-    parts = [turn.t(f"status.{event.status.value}")] if event.status is not None else []
+    parts = [turn.t(STATUS_NAMES[event.status])] if event.status is not None else []
     if event.assigned_officer is not None:
         parts.append(turn.t("view.event.assigned", name=event.assigned_officer.name))
     if event.note:
@@ -176,10 +187,12 @@ async def _thread_lines(turn: Turn, tip: Tip) -> list[str]:
         when = _when(turn, message.created_at)
         if message.role is ThreadRole.QUESTION:
             name = await _officer_name(turn, message.officer_id)
-            waiting = "" if message.answered_at else f" {turn.t('view.waiting')}"
-            lines.append(f"{when} {turn.t('view.question', name=name, text=message.text)}{waiting}")
+            said = turn.t("view.question", name=name, text=message.text)
+            waiting = "" if message.answered_at else " " + turn.t("view.waiting")
+            lines.append(f"{when} {said}{waiting}")
         else:
-            lines.append(f"{when} {turn.t('view.answer', text=message.text)}")
+            answer = turn.t("view.answer", text=message.text)
+            lines.append(f"{when} {answer}")
     return lines
 
 
@@ -187,7 +200,7 @@ def _actions(turn: Turn, tip: Tip) -> tuple[Option, ...]:
     options = [
         turn.option("button.verifying", SetStatus(TipStatus.VERIFYING.value, tip.id).pack()),
         turn.option("button.handled", SetStatus(TipStatus.HANDLED.value, tip.id).pack()),
-        *(turn.option(f"button.{s.value}", CloseTip(s.value, tip.id).pack()) for s in CLOSING),
+        *(turn.option(label, CloseTip(s.value, tip.id).pack()) for s, label in CLOSING.items()),
         turn.option("button.ask", AskTipster(tip.id).pack()),
         turn.option("button.public_note", PublicNote(tip.id).pack()),
         turn.option("button.assign", ChooseAssignee(tip.id).pack()),
@@ -230,7 +243,7 @@ async def apply_status(turn: Turn, tip: Tip, status: TipStatus, *, note: str | N
     code = show_code(tip.code)
     if not await set_status(acting_of(turn), tip, status, note=note):
         return [turn.say("status.same", code=code)]
-    return [turn.say("status.changed", code=code, status=turn.t(f"status.{status.value}"))]
+    return [turn.say("status.changed", code=code, status=turn.t(STATUS_NAMES[status]))]
 
 
 async def _ask_close_note(turn: Turn, tip: Tip, button: CloseTip) -> list[Reply]:
@@ -238,7 +251,7 @@ async def _ask_close_note(turn: Turn, tip: Tip, button: CloseTip) -> list[Reply]
     if status not in {s.value for s in CLOSING}:
         return [turn.say("not.allowed")]
     turn.detour(StepName.OFFICER_CLOSE, tip=tip.id, status=status)
-    shown = turn.t(f"status.{status}")
+    shown = turn.t(STATUS_NAMES[TipStatus(status)])
     return [turn.say("ask.close_note", code=show_code(tip.code), status=shown)]
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.matching import match_option, typed_words
-from handlers.texts import text
+from handlers.texts import text, text_n
 from handlers.types import Context, Incoming, Kind, Option, Reply
 from storage.conversations import IDLE, ConversationState, move_conversation
 from storage.models import Officer
@@ -83,6 +83,10 @@ class Turn:
     def t(self, key: str, **values: Any) -> str:
         """A catalogue text in the person's language."""
         return text(self.lang, key, **values)
+
+    def tn(self, key: str, count: int, **values: Any) -> str:
+        """A counted catalogue text ("1 file", "3 files") in the person's language."""
+        return text_n(self.lang, key, count, **values)
 
     def option(self, key: str, data: str) -> Option:
         """A button labelled from the catalogue."""

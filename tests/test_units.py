@@ -1,10 +1,9 @@
-"""Small pieces: the text catalogue, operator data, codes, sealing, splitting, settings."""
+"""Small pieces: operator data, codes, sealing, splitting, settings."""
 
 from __future__ import annotations
 
 import json
 import re
-import string
 from dataclasses import fields
 from pathlib import Path
 
@@ -21,22 +20,7 @@ from handlers.codes import (
     show_code,
 )
 from handlers.sealing import UNUSABLE_PASSPHRASE, Sealer, check_passphrase, hash_passphrase
-from handlers.texts import TEXTS, text
 from handlers.types import Limits
-
-
-def placeholders(template: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
-
-
-def test_every_text_has_both_languages_with_the_same_placeholders() -> None:
-    for key, (vi, en) in TEXTS.items():
-        assert vi.strip() and en.strip(), key
-        assert placeholders(vi) == placeholders(en), key
-
-
-def test_text_defaults_to_vietnamese() -> None:
-    assert text("vi", "yes") == "Có" and text("en", "yes") == "Yes" and text("fr", "yes") == "Có"
 
 
 def test_packaged_catalog_has_the_district_and_categories() -> None:

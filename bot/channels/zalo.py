@@ -13,7 +13,7 @@ import contextlib
 import itertools
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from typing import Any
 
@@ -35,7 +35,7 @@ from bot.channels.numbered import OfferedOptions, numbered
 from bot.inbox import Inbox
 from bot.runtime import Runtime
 from handlers.matching import match_option
-from handlers.texts import text
+from handlers.texts import text, text_n
 from handlers.types import Incoming, Kind, Media, MediaKind, Option, Reply
 from storage.offers import get_offered, set_offered
 
@@ -381,16 +381,17 @@ def _who_and_which(message: JSONDict) -> tuple[str, str, str]:
 def text_pieces(reply: Reply, *, shown_media: int = 0) -> list[str]:
     """A reply as Zalo texts: options numbered, a location request spelled out, a line for
     attachments and files Zalo cannot show, all split at 2,000 characters on line breaks."""
-    lines = [numbered(reply, _both("zalo.choose"))]
+    lines = [numbered(reply, _both(lambda lang: text(lang, "zalo.choose")))]
     if reply.request_location:
-        lines.append(_both("zalo.location"))
-    if len(reply.media) > shown_media:
-        lines.append(_both("zalo.media_elsewhere", count=len(reply.media) - shown_media))
+        lines.append(_both(lambda lang: text(lang, "zalo.location")))
+    hidden = len(reply.media) - shown_media
+    if hidden > 0:
+        lines.append(_both(lambda lang: text_n(lang, "zalo.media_elsewhere", hidden)))
     if reply.document is not None:
-        lines.append(_both("zalo.no_files"))
+        lines.append(_both(lambda lang: text(lang, "zalo.no_files")))
     return split_text("\n".join(lines), MAX_TEXT)
 
 
-def _both(key: str, **values: Any) -> str:
+def _both(line: Callable[[str], str]) -> str:
     """A line for someone whose language the channel does not know: Vietnamese, then English."""
-    return f"{text('vi', key, **values)} · {text('en', key, **values)}"
+    return f"{line('vi')} · {line('en')}"
