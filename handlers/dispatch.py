@@ -63,6 +63,7 @@ from handlers.texts import N_, languages, text
 from handlers.tip_flow import STEPS, back_to_draft, start_tip
 from handlers.triage import (
     answer_close_note,
+    answer_duplicate_of,
     answer_public_note,
     list_command,
     officer_button,
@@ -339,6 +340,7 @@ OFFICER_COMMANDS: dict[str, Handler] = {
 OFFICER_STEPS: dict[StepName, Handler] = {
     StepName.OFFICER_ASK: answer_officer_question,
     StepName.OFFICER_CLOSE: answer_close_note,
+    StepName.OFFICER_DUPLICATE: answer_duplicate_of,
     StepName.OFFICER_NOTE: answer_public_note,
     StepName.OFFICER_INVITE: answer_invite_name,
     StepName.OFFICER_MISSED: answer_missed_comment,

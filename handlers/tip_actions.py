@@ -17,7 +17,7 @@ from storage.audit import add_audit
 from storage.models import Officer, ThreadRole, Tip, TipStatus
 from storage.outbox import add_outbox
 from storage.thread import add_thread_message, mark_relayed
-from storage.tips import add_tip_event, get_contact, set_tip_flags
+from storage.tips import add_tip_event, get_contact, get_tip_by_id, set_tip_flags
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +92,30 @@ async def assign(acting: Acting, tip: Tip, assignee: Officer) -> bool:
     if assignee.id != acting.officer.id:
         await _tell_assignee(acting, tip, assignee)
     return True
+
+
+async def close_as_duplicate(acting: Acting, tip: Tip, original: Tip) -> Tip | None:
+    """Close the tip as repeating `original` (or the tip that one repeats, so every copy points
+    at the first); None if that is the tip itself or a tip this officer may not see."""
+    first = await first_of(acting.db, original)
+    if first.id == tip.id or not may_see(acting.officer, first):
+        return None
+    await set_status(acting, tip, TipStatus.CLOSED_DUPLICATE, note=None)
+    await set_tip_flags(acting.db, tip, duplicate_of_id=first.id)
+    await acting.audit("duplicate_of", tip, detail=f"of tip {first.id}")
+    return first
+
+
+async def first_of(db: AsyncSession, tip: Tip) -> Tip:
+    """The tip a chain of duplicates starts from (the tip itself if it repeats none)."""
+    seen = {tip.id}
+    while tip.duplicate_of_id is not None and tip.duplicate_of_id not in seen:
+        earlier = await get_tip_by_id(db, tip.duplicate_of_id)
+        if earlier is None:
+            break
+        seen.add(earlier.id)
+        tip = earlier
+    return tip
 
 
 async def _tell_assignee(acting: Acting, tip: Tip, assignee: Officer) -> None:

@@ -24,7 +24,14 @@ from handlers.dialogue import ask_question
 from handlers.notices import STATUS_NAMES
 from handlers.officers import may_see, scope_of
 from handlers.texts import N_
-from handlers.tip_actions import acknowledge, acting_of, add_public_note, assign, set_status
+from handlers.tip_actions import (
+    acknowledge,
+    acting_of,
+    add_public_note,
+    assign,
+    close_as_duplicate,
+    set_status,
+)
 from handlers.tip_flow import back_to_draft, when_label
 from handlers.turn import StepName, Turn
 from handlers.types import Kind, Media, MediaKind, Option, Reply
@@ -124,6 +131,13 @@ async def tip_view(turn: Turn, tip: Tip) -> list[Reply]:
         )
     ]
     lines.append(await _fields(turn, tip))
+    actions = _actions(turn, tip)
+    original = await get_tip_by_id(turn.db, tip.duplicate_of_id) if tip.duplicate_of_id else None
+    if original is not None:
+        shown = show_code(original.code)
+        lines.append(turn.t("view.duplicate_of", code=shown))
+        open_original = turn.t("button.open_original", code=shown)
+        actions = (Option(open_original, OpenTip(original.id).pack()), *actions)
     lines += ["", turn.t("view.text"), tip.description]
     if tip.attachments:
         lines += ["", turn.t("view.files", count=len(tip.attachments))]
@@ -132,7 +146,7 @@ async def tip_view(turn: Turn, tip: Tip) -> list[Reply]:
     if thread:
         lines += ["", turn.t("view.thread"), *thread]
     media = tuple(Media(MediaKind(a.kind), a.ref) for a in tip.attachments)
-    return [Reply("\n".join(lines), _actions(turn, tip), columns=2, media=media)]
+    return [Reply("\n".join(lines), actions, columns=2, media=media)]
 
 
 async def _fields(turn: Turn, tip: Tip) -> str:
@@ -250,6 +264,9 @@ async def _ask_close_note(turn: Turn, tip: Tip, button: CloseTip) -> list[Reply]
     status = button.status
     if status not in {s.value for s in CLOSING}:
         return [turn.say("not.allowed")]
+    if status == TipStatus.CLOSED_DUPLICATE:
+        turn.detour(StepName.OFFICER_DUPLICATE, tip=tip.id)
+        return [turn.say("ask.duplicate_of", code=show_code(tip.code))]
     turn.detour(StepName.OFFICER_CLOSE, tip=tip.id, status=status)
     shown = turn.t(STATUS_NAMES[TipStatus(status)])
     return [turn.say("ask.close_note", code=show_code(tip.code), status=shown)]
@@ -304,6 +321,24 @@ async def answer_close_note(turn: Turn) -> list[Reply]:
         return [turn.say("need.text")]
     status = TipStatus(turn.detour_data["status"])
     return await back_to_draft(turn, await apply_status(turn, tip, status, note=note))
+
+
+async def answer_duplicate_of(turn: Turn) -> list[Reply]:
+    """The earlier tip's code: the tip is closed as its duplicate; a wrong code is asked again."""
+    tip, typed = await _typed_note(turn)
+    if tip is None:
+        return await back_to_draft(turn, [turn.say("not.allowed")])
+    code = parse_code(typed)
+    if code is None:
+        return [turn.say("bad.code")]
+    original = await get_tip(turn.db, code)
+    if original is None or not may_see(turn.officer, original):
+        return [turn.say("tip.not_found", code=show_code(code))]
+    first = await close_as_duplicate(acting_of(turn), tip, original)
+    if first is None:
+        return [turn.say("duplicate.self", code=show_code(tip.code))]
+    done = turn.say("duplicate.done", code=show_code(tip.code), original=show_code(first.code))
+    return await back_to_draft(turn, [done])
 
 
 async def answer_public_note(turn: Turn) -> list[Reply]:

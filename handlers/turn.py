@@ -36,6 +36,7 @@ class StepName(StrEnum):
     FORGET_PASS = "forget.pass"
     OFFICER_ASK = "off.ask"
     OFFICER_CLOSE = "off.close"
+    OFFICER_DUPLICATE = "off.duplicate"
     OFFICER_NOTE = "off.note"
     OFFICER_INVITE = "off.invite"
     OFFICER_MISSED = "off.missed"

@@ -136,6 +136,8 @@ class Tip(Base):
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id"))
     escalated_at: Mapped[datetime | None]
+    # Closed as a duplicate: the tip it repeats (never shown to either tipster).
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("tip.id"))
     created_at: Mapped[datetime]
 
     attachments: Mapped[list[Attachment]] = relationship(

@@ -100,6 +100,7 @@ async def add_tip(db: AsyncSession, new: NewTip, *, now: datetime) -> Tip:
         "acknowledged_at": None,
         "acknowledged_by_id": None,
         "escalated_at": None,
+        "duplicate_of_id": None,
         "created_at": now,
     }
     tip_id = int(await plain_scalar(db, _INSERT_TIP, row))
@@ -334,10 +335,13 @@ async def set_tip_flags(
     acknowledged_at: datetime | None = None,
     acknowledged_by_id: int | None = None,
     escalated_at: datetime | None = None,
+    duplicate_of_id: int | None = None,
 ) -> None:
-    """Mark a tip acknowledged by an officer, or escalated to the district."""
+    """Mark a tip acknowledged by an officer, escalated to the district, or a duplicate."""
     if acknowledged_at is not None:
         tip.acknowledged_at, tip.acknowledged_by_id = acknowledged_at, acknowledged_by_id
     if escalated_at is not None:
         tip.escalated_at = escalated_at
+    if duplicate_of_id is not None:
+        tip.duplicate_of_id = duplicate_of_id
     await db.flush()

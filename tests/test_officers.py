@@ -225,16 +225,16 @@ async def test_status_changes_notes_and_pushes(runtime: Runtime) -> None:
     await an.press("Ghi chú công khai")
     await an.send("Đã cử tổ công tác đến")
     await an.send(f"/tip {code}")
-    await an.press("Đóng: trùng")
+    await an.press("Đóng: không có cơ sở")
     assert "lý do ngắn" in an.said()
     await an.photo("not-a-note")
     assert "Hãy gõ nội dung" in an.said()
-    await an.send("Trùng tin ABCD-EFGH")
+    await an.send("Đã kiểm tra, không có ai bán")
     notices = await outbox_to(runtime, officer=False)
     assert [n.text.split(": ")[1].split(".")[0] for n in notices] == [
         "Đang xác minh",
         "Đang xác minh",  # the public note: news, status unchanged
-        "Đã đóng (trùng tin khác)",
+        "Đã đóng (không có cơ sở)",
     ]
     async with runtime.db.transaction() as db:
         events = list(await db.scalars(select(TipEvent).order_by(TipEvent.id)))
@@ -242,15 +242,62 @@ async def test_status_changes_notes_and_pushes(runtime: Runtime) -> None:
         (TipStatus.RECEIVED, None, False),
         (TipStatus.VERIFYING, None, True),
         (None, None, True),
-        (TipStatus.CLOSED_DUPLICATE, "Trùng tin ABCD-EFGH", True),
+        (TipStatus.CLOSED_UNFOUNDED, "Đã kiểm tra, không có ai bán", True),
     ]
     await resident.send(f"/status {code}")
     await resident.send(passphrase)
     assert "Ghi chú của công an: Đã cử tổ công tác đến" in resident.said()
-    assert "Trùng tin ABCD" not in resident.said()  # the closing note is internal
+    assert "không có ai bán" not in resident.said()  # the closing note is internal
     actions = await audit_actions(runtime)
     assert actions.count("view") == 4 and "public_note" in actions
-    assert "status:closed_duplicate" in actions
+    assert "status:closed_unfounded" in actions
+
+
+async def test_close_as_a_duplicate_of_an_earlier_tip(runtime: Runtime) -> None:
+    first, second, third = (Person(runtime, user=f"r{n}", chat=f"r{n}") for n in (1, 2, 3))
+    code1, _ = await file_tip(first, story="Bán ma túy cuối ngõ 5")
+    code2, _ = await file_tip(second, story="Ngõ 5 có người bán ma túy", contact=True)
+    code3, passphrase3 = await file_tip(third, story="Lại thấy bán ở ngõ 5", contact=True)
+    elsewhere, _ = await file_tip(first, area="an thuy", story="Ở An Thủy")
+    an = await officer(runtime, "An", "kien-giang")
+    await an.send(f"/tip {code2}")
+    await an.press("Đóng: trùng")
+    assert an.said().startswith(f"Tin {code2} trùng với tin nào?")
+    for wrong, answer in (
+        ("ngõ 5", "không phải là mã tin báo"),
+        ("ZZZZ-ZZZZ", "Không có tin ZZZZ-ZZZZ"),
+        (elsewhere, f"Không có tin {elsewhere}"),  # another commune's: not An's to link
+        (code2, "không thể trùng với chính nó"),
+    ):
+        await an.send(wrong)
+        assert answer in an.said(), wrong
+    await an.send(code1.lower())
+    assert an.said() == f"Đã đóng tin {code2}: trùng với tin {code1}."
+    # A copy of a copy points at the first tip, so the chain never needs following by hand.
+    await an.send(f"/tip {code3}")
+    await an.press("Đóng: trùng")
+    await an.send(code2)
+    assert an.said() == f"Đã đóng tin {code3}: trùng với tin {code1}."
+    await an.send(f"/tip {code3}")
+    assert f"Trùng với tin {code1}" in an.said() and "Đã đóng (trùng tin khác)" in an.said()
+    await an.press(f"↪️ Mở tin {code1}")
+    assert code1 in an.said().splitlines()[0]
+    ids = {code: await tip_id(runtime, code) for code in (code1, code2, code3)}
+    stored = {parse_code(code): code for code in ids}
+    async with runtime.db.transaction() as db:
+        links = {
+            stored[tip.code]: tip.duplicate_of_id
+            for tip in await db.scalars(select(Tip).where(Tip.id.in_(ids.values())))
+        }
+    assert links == {code1: None, code2: ids[code1], code3: ids[code1]}
+    # Each tipster hears that their tip is closed, never the other tipster's code.
+    notices = [n.text for n in await outbox_to(runtime, officer=False)]
+    assert len(notices) == 2 and all("trùng tin khác" in n for n in notices)
+    assert not any(code1 in n or code1.replace("-", "") in n for n in notices)
+    await third.send(f"/status {code3}")
+    await third.send(passphrase3)
+    assert code1 not in third.said() and code1.replace("-", "") not in third.said()
+    assert (await audit_actions(runtime)).count("duplicate_of") == 2
 
 
 async def test_assign_to_an_officer_in_scope(runtime: Runtime) -> None:

@@ -11,6 +11,7 @@ from handlers.tip_actions import (
     add_public_note,
     ask_tipster,
     assign,
+    close_as_duplicate,
     set_status,
 )
 from storage.models import AuditLog, Officer, Outbox, Tip, TipEvent, TipStatus
@@ -60,3 +61,29 @@ async def test_actions_write_audit_and_tell_without_a_chat(runtime: Runtime) -> 
     assert [e.status for e in events].count(TipStatus.VERIFYING) == 1
     assert [e.assigned_officer_id for e in events if e.assigned_officer_id] == [binh.id]
     assert tip.acknowledged_by_id == an.id
+
+
+async def test_a_duplicate_points_at_the_first_tip_its_officer_can_see(runtime: Runtime) -> None:
+    resident = Person(runtime, user="r1", chat="r1")
+    for story in ("Lần một", "Lần hai", "Lần ba"):
+        await file_tip(resident, area="an thuy", story=story)
+    await file_tip(resident, area="cam thuy", story="Ở Cam Thủy")
+    await officer(runtime, "An", "an-thuy")
+    an = await _by_name(runtime, "An")
+    async with runtime.db.transaction() as db:
+        one, two, three, cam = list(await db.scalars(select(Tip).order_by(Tip.id)))
+        acting = Acting(db, runtime.context(), an)
+        assert await close_as_duplicate(acting, two, two) is None
+        assert await close_as_duplicate(acting, two, cam) is None  # not An's to see
+        assert await close_as_duplicate(acting, two, one) is one
+        assert await close_as_duplicate(acting, three, two) is one  # a copy of a copy
+        assert await close_as_duplicate(acting, one, three) is None  # would loop back to one
+        audits = [
+            (a.tip_id, a.detail)
+            for a in await db.scalars(select(AuditLog).order_by(AuditLog.id))
+            if a.action == "duplicate_of"
+        ]
+    assert (two.status, two.duplicate_of_id) == (TipStatus.CLOSED_DUPLICATE, one.id)
+    assert (three.status, three.duplicate_of_id) == (TipStatus.CLOSED_DUPLICATE, one.id)
+    assert (one.status, one.duplicate_of_id) == (TipStatus.RECEIVED, None)
+    assert audits == [(two.id, f"of tip {one.id}"), (three.id, f"of tip {one.id}")]
