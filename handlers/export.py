@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from handlers.codes import show_code
 from handlers.officers import scope_of
+from handlers.tip_actions import Acting, acting_of
 from handlers.turn import Turn
 from handlers.types import Context, Document, Reply
 from storage.audit import add_audit
 from storage.models import Tip
 from storage.officers import list_officers
-from storage.tips import list_tips_between
+from storage.tips import list_tip_codes, list_tips_between
 
 DEFAULT_DAYS = 30
 TIP_COLUMNS = (
@@ -29,6 +31,7 @@ TIP_COLUMNS = (
     "district_only",
     "status",
     "status_at",
+    "duplicate_of",
     "assigned_to",
     "acknowledged_at",
     "attachments",
@@ -64,38 +67,57 @@ def _period(turn: Turn) -> tuple[date, date] | None:
     return start, end
 
 
+@dataclass(frozen=True, slots=True)
+class Export:
+    """An .xlsx of tips, named for its period, and how many tips it holds."""
+
+    name: str
+    content: bytes
+    tips: int
+
+
 async def export_tips(turn: Turn) -> list[Reply]:
     """Send the officer an .xlsx of the tips in their scope filed in the period."""
-    assert turn.officer is not None
     period = _period(turn)
     if period is None:
         return [turn.say("export.usage", days=DEFAULT_DAYS)]
     start, end = period
-    zone = turn.ctx.timezone
+    export = await export_between(acting_of(turn), start, end, turn.lang)
+    shown = {"start": start.strftime("%d/%m/%Y"), "end": end.strftime("%d/%m/%Y")}
+    document = Document(export.name, export.content)
+    return [Reply(turn.t("export.done", count=export.tips, **shown), document=document)]
+
+
+async def export_between(acting: Acting, start: date, end: date, lang: str) -> Export:
+    """The tips in the officer's scope filed from `start` to `end` (local days, both included)
+    with their history, as an .xlsx in `lang`; the export is audited."""
+    zone = acting.ctx.timezone
     tips = await list_tips_between(
-        turn.db,
-        scope_of(turn.officer),
+        acting.db,
+        scope_of(acting.officer),
         start=datetime.combine(start, time.min, zone),
         end=datetime.combine(end + timedelta(days=1), time.min, zone),
     )
-    officers = await _officer_names(turn)
-    content = workbook(turn.ctx, turn.lang, tips, officers)
+    officers = {officer.id: officer.name for officer in await list_officers(acting.db)}
+    originals = {tip.duplicate_of_id for tip in tips if tip.duplicate_of_id is not None}
+    codes = await list_tip_codes(acting.db, originals)
+    content = workbook(acting.ctx, lang, tips, Names(officers, codes))
     await add_audit(
-        turn.db,
-        officer_id=turn.officer.id,
+        acting.db,
+        officer_id=acting.officer.id,
         action="export",
-        now=turn.ctx.now,
+        now=acting.ctx.now,
         detail=f"{start.isoformat()}..{end.isoformat()} {len(tips)} tips",
     )
-    name = f"tipline-{start.isoformat()}-{end.isoformat()}.xlsx"
-    shown = {"start": start.strftime("%d/%m/%Y"), "end": end.strftime("%d/%m/%Y")}
-    return [
-        Reply(turn.t("export.done", count=len(tips), **shown), document=Document(name, content))
-    ]
+    return Export(f"tipline-{start.isoformat()}-{end.isoformat()}.xlsx", content, len(tips))
 
 
-async def _officer_names(turn: Turn) -> dict[int, str]:
-    return {officer.id: officer.name for officer in await list_officers(turn.db)}
+@dataclass(frozen=True, slots=True)
+class Names:
+    """What the rows name by id: officers by name, earlier tips by code."""
+
+    officers: dict[int, str]
+    tip_codes: dict[int, str]
 
 
 def _safe(value: object) -> object:
@@ -108,7 +130,7 @@ def _local(ctx: Context, moment: datetime | None) -> str:
     return moment.astimezone(ctx.timezone).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
-def workbook(ctx: Context, lang: str, tips: list[Tip], officers: dict[int, str]) -> bytes:
+def workbook(ctx: Context, lang: str, tips: list[Tip], names: Names) -> bytes:
     """Two sheets, tips and history; every value a tipster typed is kept as inert text."""
     # Imported here: openpyxl adds about 5 MB to every bot process, and exports are rare.
     from openpyxl import Workbook  # noqa: PLC0415
@@ -124,7 +146,7 @@ def workbook(ctx: Context, lang: str, tips: list[Tip], officers: dict[int, str])
         for cell in target[1]:
             cell.font = Font(bold=True)
     for tip in tips:
-        sheet.append([_safe(value) for value in _tip_row(ctx, lang, tip, officers)])
+        sheet.append([_safe(value) for value in _tip_row(ctx, lang, tip, names)])
         for event in tip.events:
             history.append(
                 [
@@ -132,9 +154,9 @@ def workbook(ctx: Context, lang: str, tips: list[Tip], officers: dict[int, str])
                     for value in (
                         show_code(tip.code),
                         _local(ctx, event.created_at),
-                        officers.get(event.officer_id or 0, ""),
+                        names.officers.get(event.officer_id or 0, ""),
                         event.status.value if event.status else "",
-                        officers.get(event.assigned_officer_id or 0, ""),
+                        names.officers.get(event.assigned_officer_id or 0, ""),
                         event.note or "",
                         event.public_note or "",
                     )
@@ -147,7 +169,7 @@ def workbook(ctx: Context, lang: str, tips: list[Tip], officers: dict[int, str])
     return output.getvalue()
 
 
-def _tip_row(ctx: Context, lang: str, tip: Tip, officers: dict[int, str]) -> list[object]:
+def _tip_row(ctx: Context, lang: str, tip: Tip, names: Names) -> list[object]:
     category, area = ctx.catalog.category(tip.category), ctx.catalog.area(tip.area)
     return [
         show_code(tip.code),
@@ -162,7 +184,8 @@ def _tip_row(ctx: Context, lang: str, tip: Tip, officers: dict[int, str]) -> lis
         tip.district_only,
         tip.status.value,
         _local(ctx, tip.status_at),
-        officers.get(tip.assigned_officer_id or 0, ""),
+        show_code(names.tip_codes[tip.duplicate_of_id]) if tip.duplicate_of_id else "",
+        names.officers.get(tip.assigned_officer_id or 0, ""),
         _local(ctx, tip.acknowledged_at),
         len(tip.attachments),
         tip.description,

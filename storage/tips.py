@@ -143,6 +143,14 @@ async def get_tip_code(db: AsyncSession, tip_id: int) -> str | None:
     return code
 
 
+async def list_tip_codes(db: AsyncSession, tip_ids: set[int]) -> dict[int, str]:
+    """The codes of tips known by their row ids."""
+    if not tip_ids:
+        return {}
+    rows = await db.execute(select(Tip.id, Tip.code).where(Tip.id.in_(tip_ids)))
+    return dict(rows.tuples().all())
+
+
 async def add_tip_event(
     db: AsyncSession,
     tip: Tip,

@@ -298,6 +298,12 @@ async def test_close_as_a_duplicate_of_an_earlier_tip(runtime: Runtime) -> None:
     await third.send(passphrase3)
     assert code1 not in third.said() and code1.replace("-", "") not in third.said()
     assert (await audit_actions(runtime)).count("duplicate_of") == 2
+    await an.send("/export")
+    (reply,) = an.last
+    assert reply.document is not None
+    rows = sheet_rows(reply.document.content, "tips")
+    column = rows[0].index("duplicate_of")
+    assert {row[0]: row[column] for row in rows[1:]} == {code1: None, code2: code1, code3: code1}
 
 
 async def test_assign_to_an_officer_in_scope(runtime: Runtime) -> None:
