@@ -176,6 +176,11 @@ class PublicNote(TipButton, action="pn"):
 
 
 @dataclass(frozen=True)
+class InternalNote(TipButton, action="in"):
+    tip_id: int
+
+
+@dataclass(frozen=True)
 class Acknowledge(TipButton, action="ack"):
     tip_id: int
 

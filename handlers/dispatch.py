@@ -64,7 +64,7 @@ from handlers.tip_flow import STEPS, back_to_draft, start_tip
 from handlers.triage import (
     answer_close_note,
     answer_duplicate_of,
-    answer_public_note,
+    answer_note,
     list_command,
     officer_button,
     view_command,
@@ -341,7 +341,7 @@ OFFICER_STEPS: dict[StepName, Handler] = {
     StepName.OFFICER_ASK: answer_officer_question,
     StepName.OFFICER_CLOSE: answer_close_note,
     StepName.OFFICER_DUPLICATE: answer_duplicate_of,
-    StepName.OFFICER_NOTE: answer_public_note,
+    StepName.OFFICER_NOTE: answer_note,
     StepName.OFFICER_INVITE: answer_invite_name,
     StepName.OFFICER_MISSED: answer_missed_comment,
 }

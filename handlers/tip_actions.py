@@ -66,6 +66,12 @@ async def add_public_note(acting: Acting, tip: Tip, note: str) -> None:
     await acting.audit("public_note", tip)
 
 
+async def add_internal_note(acting: Acting, tip: Tip, note: str) -> None:
+    """A note only officers read, in the tip's history; the tipster is told nothing."""
+    await add_tip_event(acting.db, tip, now=acting.ctx.now, note=note, officer_id=acting.officer.id)
+    await acting.audit("internal_note", tip)
+
+
 async def acknowledge(acting: Acting, tip: Tip) -> bool:
     """Someone is on it, so nobody escalates it; False if someone already acknowledged it."""
     if tip.acknowledged_at is not None:

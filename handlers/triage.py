@@ -13,6 +13,7 @@ from handlers.buttons import (
     Button,
     ChooseAssignee,
     CloseTip,
+    InternalNote,
     OpenTip,
     PublicNote,
     SetStatus,
@@ -27,6 +28,7 @@ from handlers.texts import N_
 from handlers.tip_actions import (
     acknowledge,
     acting_of,
+    add_internal_note,
     add_public_note,
     assign,
     close_as_duplicate,
@@ -217,6 +219,7 @@ def _actions(turn: Turn, tip: Tip) -> tuple[Option, ...]:
         *(turn.option(label, CloseTip(s.value, tip.id).pack()) for s, label in CLOSING.items()),
         turn.option("button.ask", AskTipster(tip.id).pack()),
         turn.option("button.public_note", PublicNote(tip.id).pack()),
+        turn.option("button.internal_note", InternalNote(tip.id).pack()),
         turn.option("button.assign", ChooseAssignee(tip.id).pack()),
     ]
     if tip.urgent and tip.acknowledged_at is None:
@@ -272,9 +275,11 @@ async def _ask_close_note(turn: Turn, tip: Tip, button: CloseTip) -> list[Reply]
     return [turn.say("ask.close_note", code=show_code(tip.code), status=shown)]
 
 
-async def _ask_public_note(turn: Turn, tip: Tip, _: TipButton) -> list[Reply]:
-    turn.detour(StepName.OFFICER_NOTE, tip=tip.id)
-    return [turn.say("ask.public_note", code=show_code(tip.code))]
+async def _ask_note(turn: Turn, tip: Tip, button: TipButton) -> list[Reply]:
+    public = isinstance(button, PublicNote)
+    turn.detour(StepName.OFFICER_NOTE, tip=tip.id, public=public)
+    ask = N_("ask.public_note") if public else N_("ask.internal_note")
+    return [turn.say(ask, code=show_code(tip.code))]
 
 
 async def _acknowledge(turn: Turn, tip: Tip, _: TipButton) -> list[Reply]:
@@ -341,16 +346,22 @@ async def answer_duplicate_of(turn: Turn) -> list[Reply]:
     return await back_to_draft(turn, [done])
 
 
-async def answer_public_note(turn: Turn) -> list[Reply]:
-    """A public note: shown in the tipster's /status, announced to them if contactable."""
-    assert turn.officer is not None
+async def answer_note(turn: Turn) -> list[Reply]:
+    """A note on the tip: a public one is shown in the tipster's /status and announced to them
+    if contactable; an internal one only officers read."""
     tip, note = await _typed_note(turn)
     if tip is None:
         return await back_to_draft(turn, [turn.say("not.allowed")])
     if not note:
         return [turn.say("need.text")]
-    await add_public_note(acting_of(turn), tip, note)
-    return await back_to_draft(turn, [turn.say("public_note.added", code=show_code(tip.code))])
+    # A note begun before internal notes existed has no "public" and was a public one.
+    if turn.detour_data.get("public", True):
+        await add_public_note(acting_of(turn), tip, note)
+        added = N_("public_note.added")
+    else:
+        await add_internal_note(acting_of(turn), tip, note)
+        added = N_("internal_note.added")
+    return await back_to_draft(turn, [turn.say(added, code=show_code(tip.code))])
 
 
 # Each action reads its own kind of button; officer_button picks the action by that kind.
@@ -358,7 +369,8 @@ TIP_ACTIONS: dict[type[TipButton], Callable[[Turn, Tip, Any], Awaitable[list[Rep
     OpenTip: _open,
     SetStatus: _set_status,
     CloseTip: _ask_close_note,
-    PublicNote: _ask_public_note,
+    PublicNote: _ask_note,
+    InternalNote: _ask_note,
     Acknowledge: _acknowledge,
     ChooseAssignee: _assign_options,
     AssignTo: _assign,

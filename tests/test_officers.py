@@ -253,6 +253,27 @@ async def test_status_changes_notes_and_pushes(runtime: Runtime) -> None:
     assert "status:closed_unfounded" in actions
 
 
+async def test_an_internal_note_stays_with_the_officers(runtime: Runtime) -> None:
+    resident = Person(runtime, user="r1", chat="r1")
+    code, passphrase = await file_tip(resident, contact=True)
+    an = await officer(runtime, "An", "kien-giang")
+    await an.send(f"/tip {code}")
+    await an.press("🗒️ Ghi chú nội bộ")
+    assert "chỉ công an đọc được" in an.said()
+    await an.send("Người bán là em họ trưởng thôn")
+    assert an.said() == f"Đã lưu ghi chú nội bộ cho tin {code}."
+    await an.send(f"/tip {code}")
+    assert "Người bán là em họ trưởng thôn" in an.said()
+    assert await outbox_to(runtime, officer=False) == []  # the tipster is told nothing
+    await resident.send(f"/status {code}")
+    await resident.send(passphrase)
+    assert "Đã tiếp nhận" in resident.said() and "em họ" not in resident.said()
+    async with runtime.db.transaction() as db:
+        tip = await db.scalar(select(Tip))
+        assert tip is not None and tip.status is TipStatus.RECEIVED
+    assert "internal_note" in await audit_actions(runtime)
+
+
 async def test_close_as_a_duplicate_of_an_earlier_tip(runtime: Runtime) -> None:
     first, second, third = (Person(runtime, user=f"r{n}", chat=f"r{n}") for n in (1, 2, 3))
     code1, _ = await file_tip(first, story="Bán ma túy cuối ngõ 5")
