@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
     ARRAY,
@@ -78,6 +79,7 @@ class Database:
         """A session inside one transaction: commits on success, rolls back on any error."""
         if self._writer is None:
             async with self.sessions.begin() as session:
+                session.info[_DIRECT] = True
                 yield session
             return
         async with self._writer:
@@ -143,14 +145,18 @@ def affected(result: Result[Any]) -> int:
 # (positiontup, binds, the prefetch lists) are why pyproject.toml keeps SQLAlchemy below 2.1.
 
 Processor = Callable[[Any], Any]
-# Where the inline SQLite writer keeps its driver connection for the transaction's length.
+# Where the inline SQLite writer, and a PostgreSQL transaction once begun, keep their driver
+# connection for the transaction's length.
 _DRIVER = "tipline.driver"
+# Set on the sessions of Database.transaction(): their plain statements may use asyncpg alone.
+_DIRECT = "tipline.direct"
 
 
 @dataclass(frozen=True, slots=True)
 class _Driver:
     dialect: Dialect
-    connection: Any
+    connection: Any  # a DB-API connection, or asyncpg's own when `awaits`
+    awaits: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +234,7 @@ def _result_columns(statement: ClauseElement) -> Sequence[ColumnElement[Any]]:
 
 async def plain_scalar(db: AsyncSession, plain: Plain, params: Mapping[str, Any]) -> Any:
     """The first column of the first row, or None."""
-    row = await _run(db, plain, params, _fetch_row)
+    row = await _run(db, plain, params, _ROW)
     return None if row is None else row[0]
 
 
@@ -236,47 +242,83 @@ async def plain_row(
     db: AsyncSession, plain: Plain, params: Mapping[str, Any]
 ) -> tuple[Any, ...] | None:
     """The first row, or None."""
-    return await _run(db, plain, params, _fetch_row)
+    return await _run(db, plain, params, _ROW)
 
 
 async def plain_rows(
     db: AsyncSession, plain: Plain, params: Mapping[str, Any]
 ) -> list[tuple[Any, ...]]:
     """Every row."""
-    return await _run(db, plain, params, _fetch_rows)
+    return await _run(db, plain, params, _ROWS)
 
 
 async def plain_execute(db: AsyncSession, plain: Plain, params: Mapping[str, Any]) -> int:
     """Run an UPDATE or DELETE; how many rows it touched."""
-    return await _run(db, plain, params, _fetch_rowcount)
+    return await _run(db, plain, params, _COUNT)
 
 
-Fetch = Callable[[Any, _Compiled], T]
+class _Fetch(Generic[T]):
+    """What a plain statement gives back, read from a DB-API cursor or straight from asyncpg."""
+
+    def from_cursor(self, cursor: Any, compiled: _Compiled) -> T:
+        raise NotImplementedError
+
+    async def from_asyncpg(self, connection: Any, compiled: _Compiled, values: Sequence[Any]) -> T:
+        raise NotImplementedError
 
 
-def _fetch_row(cursor: Any, compiled: _Compiled) -> tuple[Any, ...] | None:
-    raw = cursor.fetchone()
-    return None if raw is None else compiled.row(raw)
+class _Row(_Fetch[tuple[Any, ...] | None]):
+    def from_cursor(self, cursor: Any, compiled: _Compiled) -> tuple[Any, ...] | None:
+        raw = cursor.fetchone()
+        return None if raw is None else compiled.row(raw)
+
+    async def from_asyncpg(
+        self, connection: Any, compiled: _Compiled, values: Sequence[Any]
+    ) -> tuple[Any, ...] | None:
+        raw = await connection.fetchrow(compiled.sql, *values)
+        return None if raw is None else compiled.row(raw)
 
 
-def _fetch_rows(cursor: Any, compiled: _Compiled) -> list[tuple[Any, ...]]:
-    return [compiled.row(raw) for raw in cursor.fetchall()]
+class _Rows(_Fetch[list[tuple[Any, ...]]]):
+    def from_cursor(self, cursor: Any, compiled: _Compiled) -> list[tuple[Any, ...]]:
+        return [compiled.row(raw) for raw in cursor.fetchall()]
+
+    async def from_asyncpg(
+        self, connection: Any, compiled: _Compiled, values: Sequence[Any]
+    ) -> list[tuple[Any, ...]]:
+        return [compiled.row(raw) for raw in await connection.fetch(compiled.sql, *values)]
 
 
-def _fetch_rowcount(cursor: Any, _compiled: _Compiled) -> int:
-    return int(cursor.rowcount)
+class _Count(_Fetch[int]):
+    def from_cursor(self, cursor: Any, _compiled: _Compiled) -> int:
+        return int(cursor.rowcount)
+
+    async def from_asyncpg(
+        self, connection: Any, compiled: _Compiled, values: Sequence[Any]
+    ) -> int:
+        status = await connection.execute(compiled.sql, *values)  # "UPDATE 3", "DELETE 0"
+        count = str(status).rpartition(" ")[2]
+        return int(count) if count.isdigit() else -1
 
 
-async def _run(db: AsyncSession, plain: Plain, params: Mapping[str, Any], fetch: Fetch[T]) -> T:
+_ROW, _ROWS, _COUNT = _Row(), _Rows(), _Count()
+
+
+async def _run(db: AsyncSession, plain: Plain, params: Mapping[str, Any], fetch: _Fetch[T]) -> T:
     if db.new or db.dirty or db.deleted:
         # Plain statements go around the ORM, and so around its autoflush: what the session
         # holds must be in the transaction before one reads it. A clean session costs nothing.
         await db.flush()
     driver: _Driver | None = db.info.get(_DRIVER)
-    if driver is not None:
+    if driver is None:
+        # Drivers that await (asyncpg) are called inside SQLAlchemy's greenlet.
+        return await db.run_sync(_in_session, plain, params, fetch)
+    if not driver.awaits:
         return _on_driver(driver, plain, params, fetch)
-    # Drivers that await (asyncpg) are called inside SQLAlchemy's greenlet.
-    return await db.run_sync(_in_session, plain, params, fetch)
+    if not driver.connection.is_in_transaction():
+        # Only inside the transaction SQLAlchemy began (and will end) may asyncpg go alone.
+        return await db.run_sync(_in_session, plain, params, fetch)
+    return await _on_asyncpg(driver, plain, params, fetch)
 
 
 async def _keep_driver(session: AsyncSession) -> None:
@@ -289,29 +331,80 @@ def _driver_of(session: Session) -> _Driver:
     return _Driver(connection.dialect, connection.connection.dbapi_connection)
 
 
-def _in_session(session: Session, plain: Plain, params: Mapping[str, Any], fetch: Fetch[T]) -> T:
-    return _on_driver(_driver_of(session), plain, params, fetch)
+def _in_session(session: Session, plain: Plain, params: Mapping[str, Any], fetch: _Fetch[T]) -> T:
+    driver = _driver_of(session)
+    result = _on_driver(driver, plain, params, fetch)
+    if session.info.get(_DIRECT) and driver.dialect.driver == "asyncpg":
+        # The transaction has begun (by this statement, at the latest): the next statements
+        # of this unit of work skip SQLAlchemy's greenlet and DB-API adapter (bench/README.md).
+        raw = session.connection().connection.driver_connection
+        session.info[_DRIVER] = _Driver(driver.dialect, raw, awaits=True)
+    return result
 
 
-def _on_driver(driver: _Driver, plain: Plain, params: Mapping[str, Any], fetch: Fetch[T]) -> T:
+def _on_driver(driver: _Driver, plain: Plain, params: Mapping[str, Any], fetch: _Fetch[T]) -> T:
     compiled = plain.compiled(driver.dialect)
     error_class = driver.dialect.loaded_dbapi.Error
     cursor = driver.connection.cursor()
     try:
         cursor.execute(compiled.sql, compiled.parameters(params))
-        return fetch(cursor, compiled)
+        return fetch.from_cursor(cursor, compiled)
     except error_class as error:
-        # Raised as SQLAlchemy raises it, so callers catch one family of errors.
-        raise DBAPIError.instance(
-            compiled.sql,
-            dict(params),
-            error,
-            error_class,
-            hide_parameters=True,
-            dialect=driver.dialect,
-        ) from error
+        raise _wrapped(compiled, params, error, error_class, driver.dialect) from error
     finally:
         cursor.close()
+
+
+async def _on_asyncpg(
+    driver: _Driver, plain: Plain, params: Mapping[str, Any], fetch: _Fetch[T]
+) -> T:
+    compiled = plain.compiled(driver.dialect)
+    values = _converted([params[key] for key in compiled.keys], compiled.binds)
+    try:
+        return await fetch.from_asyncpg(driver.connection, compiled, values)
+    except Exception as error:
+        dbapi = driver.dialect.loaded_dbapi
+        kind = next((name for base, name in _asyncpg_kinds() if isinstance(error, base)), None)
+        if kind is None:
+            raise
+        # As SQLAlchemy's asyncpg adapter would have raised it: the DB-API's class of error.
+        translated = getattr(dbapi, kind)(f"{type(error)}: {error}")
+        translated.pgcode = translated.sqlstate = getattr(error, "sqlstate", None)
+        raise _wrapped(compiled, params, translated, dbapi.Error, driver.dialect) from error
+
+
+@functools.cache
+def _asyncpg_kinds() -> tuple[tuple[type[Exception], str], ...]:
+    """asyncpg's errors and the DB-API class each is, most particular first."""
+    import asyncpg  # noqa: PLC0415 - installed only for PostgreSQL
+
+    errors = asyncpg.exceptions
+    return (
+        (errors.IntegrityConstraintViolationError, "IntegrityError"),
+        (errors.SyntaxOrAccessError, "ProgrammingError"),
+        (errors.FeatureNotSupportedError, "NotSupportedError"),
+        (errors.PostgresConnectionError, "OperationalError"),
+        (errors.PostgresError, "DatabaseError"),
+        (errors.InterfaceError, "InterfaceError"),
+    )
+
+
+def _wrapped(
+    compiled: _Compiled,
+    params: Mapping[str, Any],
+    error: Exception,
+    error_class: type[Exception],
+    dialect: Dialect,
+) -> Exception:
+    """A driver's error as SQLAlchemy raises it, so that callers catch one family of errors."""
+    return DBAPIError.instance(
+        compiled.sql,
+        dict(params),
+        error,
+        error_class,
+        hide_parameters=True,
+        dialect=dialect,
+    )
 
 
 def _configure_sqlite(sync_engine: Any, *, writer: bool, busy_ms: int) -> None:

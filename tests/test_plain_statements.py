@@ -6,7 +6,7 @@ from datetime import UTC, timedelta, timezone
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -17,7 +17,7 @@ from storage.conversations import (
     move_conversation,
     save_conversation,
 )
-from storage.db import Database, Plain, plain_scalar
+from storage.db import Database, Plain, plain_execute, plain_rows, plain_scalar
 from storage.guards import claim_update
 from storage.models import Conversation, Officer, PendingAnswer, TipStatus
 from storage.officers import add_officer
@@ -146,24 +146,55 @@ async def test_a_failing_plain_statement_raises_as_sqlalchemy_does(
         assert await claim_update(db, key="console:1", now=clock())
 
 
-async def test_the_sqlite_writer_runs_plain_statements_without_a_greenlet(
+async def test_an_updates_statements_skip_sqlalchemys_greenlet(
     database: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """On the inline SQLite writer no statement of an update passes through run_sync."""
-    if not database.is_sqlite:
-        pytest.skip("PostgreSQL's driver awaits: its statements run inside SQLAlchemy's greenlet")
+    """On the inline SQLite writer no plain statement passes through run_sync; on PostgreSQL
+    only the first, which begins the transaction, and the rest go to asyncpg alone."""
+    calls: list[object] = []
     async with database.transaction() as db:
+        real = db.run_sync
 
-        async def refused(*_args: Any, **_kwargs: Any) -> Any:
-            raise AssertionError("run_sync called")
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            calls.append(args[0])
+            return await real(*args, **kwargs)
 
-        monkeypatch.setattr(db, "run_sync", refused)
+        monkeypatch.setattr(db, "run_sync", counted)
         assert await claim_update(db, key="console:1", now=clock())
         conv, _ = await get_conversation_and_officer(
             db, channel="console", sender="s1", chat="c1", language="vi", now=clock()
         )
         move_conversation(conv, step="story", draft={"a": 1}, now=clock())
         await save_conversation(db, conv)
+        assert await plain_execute(db, _RENAME_STEP, {"step": "idle", "sender": "s1"}) == 1
+        assert await plain_execute(db, _RENAME_STEP, {"step": "idle", "sender": "s2"}) == 0
+        assert await plain_rows(db, _STEPS, {}) == [("idle",)]
+    assert len(calls) == (0 if database.is_sqlite else 1)
+
+
+async def test_plain_statements_commit_and_roll_back_with_the_session(
+    database: Database, clock: FakeClock
+) -> None:
+    """What plain statements wrote is undone with the rest when the unit of work fails."""
+    with pytest.raises(RuntimeError, match="handler failed"):
+        async with database.transaction() as db:
+            assert await claim_update(db, key="console:1", now=clock())
+            assert await claim_update(db, key="console:2", now=clock())
+            raise RuntimeError("handler failed")
+    async with database.transaction() as db:
+        assert await claim_update(db, key="console:2", now=clock())
+        assert await claim_update(db, key="console:1", now=clock())
+    async with database.transaction() as db:
+        assert not await claim_update(db, key="console:1", now=clock())
+        assert not await claim_update(db, key="console:2", now=clock())
+
+
+_RENAME_STEP = Plain(
+    update(Conversation)
+    .where(Conversation.sender == bindparam("sender"))
+    .values(step=bindparam("step"))
+)
+_STEPS = Plain(select(Conversation.step))
 
 
 @pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.asyncpg.dialect()])  # type: ignore[no-untyped-call]
