@@ -208,10 +208,10 @@ async def answer_category(turn: Turn) -> list[Reply]:
     return await _advance(turn, {**turn.draft, "category": code}, StepName.AREA)
 
 
-def _area_words(turn: Turn) -> dict[str, str]:
+def _area_by_words(turn: Turn, words: str) -> str:
     # Typing "an thuy" or "Xã An Thủy" picks the area even when it is on another page.
-    codes = _area_codes_by_words(turn.ctx.catalog)
-    return {words: _data(turn, f"a.{code}") for words, code in codes.items()}
+    code = _area_codes_by_words(turn.ctx.catalog).get(words)
+    return _data(turn, f"a.{code}") if code else ""
 
 
 @lru_cache(maxsize=4)
@@ -226,7 +226,7 @@ def _area_codes_by_words(catalog: Catalog) -> dict[str, str]:
 
 async def answer_area(turn: Turn) -> list[Reply]:
     """Take the commune (or turn the page) and ask for the place."""
-    value = _value(turn, picked(turn.msg, prompt_area(turn).options, partial(_area_words, turn)))
+    value = _value(turn, picked(turn.msg, prompt_area(turn).options, partial(_area_by_words, turn)))
     if value.startswith("pg.") and value[3:].isdigit():
         turn.goto(StepName.AREA, {**turn.draft, "page": int(value[3:])})
         return [replace(prompt_area(turn), in_place=True)]
@@ -343,7 +343,7 @@ async def answer_edit(turn: Turn) -> list[Reply]:
 
 def _area_buttons(turn: Turn) -> set[str]:
     pages = {_data(turn, f"pg.{n}") for n in range(_pages(turn))}
-    return pages | set(_area_words(turn).values())
+    return pages | {_data(turn, f"a.{area.code}") for area in turn.ctx.catalog.areas}
 
 
 def _when_buttons(turn: Turn) -> set[str]:

@@ -130,14 +130,14 @@ class Turn:
 def picked(
     msg: Incoming,
     options: tuple[Option, ...],
-    extra: Callable[[], dict[str, str]] | None = None,
+    extra: Callable[[str], str] | None = None,
     *,
     beginnings: bool = True,
 ) -> str:
     """The option a person chose by button, or by typing its number or words (handlers/matching.py).
 
-    `extra` gives more typed words (typed_words) mapped to option data (e.g. an area's short
-    name), asked for only when the person typed and no option matched.
+    `extra` turns typed words (typed_words) into option data, or "" (e.g. an area's short
+    name), asked only when the person typed and no option matched.
     Returns the option's data, or "" when nothing matches.
     """
     if msg.kind is Kind.CHOICE:
@@ -147,4 +147,4 @@ def picked(
     option = match_option(options, msg.text, beginnings=beginnings)
     if option is not None:
         return option.data
-    return extra().get(typed_words(msg.text), "") if extra else ""
+    return extra(typed_words(msg.text)) if extra else ""
