@@ -4,6 +4,14 @@
     python -m bench.throughput --chats 20 --smoke    # a tiny run: correctness, not speed
     python -m bench.throughput --only tipline --database-url postgresql+asyncpg://...
                                                      # Tipline on PostgreSQL (emptied first)
+    python -m bench.throughput --only tipline --latency 0.05 --chats 100 --instructions
+                                                     # the bot's instructions per update
+
+With --instructions Tipline runs under valgrind's callgrind, once with the chats asked and once
+with twice as many; the difference of the two counts over the difference of the updates is
+what one more update costs the bot in instructions, start-up left out. Unlike seconds, the count
+is the same on a busy machine and a quiet one, so it can judge a change that the machine's
+noise hides (about 60 times slower: use a hundred chats or so).
 
 For each latency a fake Bot API runs in its own process, preloaded with updates from the
 chats: for Tipline each chat walks the real tip flow (the /tip command, then the answers
@@ -77,6 +85,7 @@ class Run:
     once: int
     stored: int | None
     handler_ms: list[float]
+    instructions: int | None = None  # counted under callgrind, start-up included
 
     @property
     def rate(self) -> float:
@@ -175,11 +184,13 @@ def measure(
     timeout: float,
     database_url: str = "",
     processes: int = 0,
+    counting: bool = False,
 ) -> Run:
     """Start the fake and the bot, wait until every chat is done, stop both; returns figures.
 
     Tipline runs on a SQLite file of its own, or on `database_url` (emptied first); with
-    `processes`, as that many `tipline webhook` processes, their figures summed."""
+    `processes`, as that many `tipline webhook` processes, their figures summed; `counting`,
+    under callgrind, its instructions counted."""
     tipline = name == "tipline"
     here, there = multiprocessing.Pipe()
     fake = multiprocessing.Process(target=serve, args=(latency, chats, tipline, there, processes))
@@ -195,6 +206,8 @@ def measure(
             if not processes
             else [webhook_command() for _ in range(processes)]
         )
+        if counting:
+            launches = [[*_callgrind(folder), *launch] for launch in launches]
         logs = [Path(folder) / f"bot{n}.log" for n in range(len(launches))]
         bots = [
             subprocess.Popen(launch, env=env, stderr=log.open("w"), cwd=folder)
@@ -210,7 +223,8 @@ def measure(
         for bot in bots:
             bot.terminate()
         for bot in bots:
-            bot.wait(timeout=60)
+            bot.wait(timeout=600 if counting else 60)
+        counted = _instructions(Path(folder)) if counting else None
         text = "".join(log.read_text() for log in logs)
         handler_ms = [float(ms) for ms in re.findall(r" ms=([\d.]+)", text)]
         stored = None
@@ -237,7 +251,28 @@ def measure(
         stats["once"],
         stored,
         handler_ms,
+        counted,
     )
+
+
+def _callgrind(folder: str) -> list[str]:
+    # A file per thread: only the event loop's is read (see _instructions).
+    out = f"--callgrind-out-file={folder}/callgrind.%p"
+    return ["valgrind", "--tool=callgrind", "--separate-threads=yes", out]
+
+
+def _instructions(folder: Path) -> int:
+    """Instructions the bots' event loops ran, from callgrind's files (written as each process
+    ends). The other threads are left out: above all the passphrase hashing (scrypt, 50 ms a
+    tip by design), which valgrind runs in turn with the loop but a real machine mostly after
+    the burst, on its second core."""
+    total = 0
+    for found in folder.glob("callgrind.*-01"):
+        for line in found.read_text(errors="replace").splitlines():
+            if line.startswith(("summary:", "totals:")):
+                total += int(line.split()[1])
+                break
+    return total
 
 
 def webhook_command() -> list[str]:
@@ -358,6 +393,11 @@ def main() -> None:
         default=0,
         help="Tipline as N `tipline webhook` processes (N > 1 needs --database-url)",
     )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count Tipline's instructions per update under callgrind (see above)",
+    )
     args = parser.parse_args()
     if args.processes > 1 and not args.database_url.startswith("postgresql"):
         parser.error("--processes above 1 needs --database-url postgresql+asyncpg://...")
@@ -372,6 +412,8 @@ def main() -> None:
         "TIPLINE_SEND_RATE": "1000000",
         "TIPLINE_CHAT_BURST": "1000000",
     }
+    if args.instructions:
+        sys.exit(count_instructions(args, env))
     verdicts = []
     for latency in args.latency or [0.0, 0.05]:
         runs = {
@@ -393,6 +435,40 @@ def main() -> None:
     verdict = "FAIL" if False in verdicts else "INCOMPLETE" if None in verdicts else "PASS"
     print(("SMOKE " if args.smoke else "") + verdict)
     sys.exit(0 if verdict == "PASS" else 1)
+
+
+def count_instructions(args: argparse.Namespace, env: dict[str, str]) -> int:
+    """Print what one more update costs Tipline in instructions; 0 if every run was right."""
+    latency = (args.latency or [0.05])[0]
+    runs = [
+        measure(
+            "tipline",
+            commands()["tipline"],
+            env,
+            latency=latency,
+            chats=chats,
+            timeout=args.timeout * 10,
+            database_url=args.database_url,
+            processes=args.processes,
+            counting=True,
+        )
+        for chats in (args.chats, 2 * args.chats)
+    ]
+    for run in runs:
+        print(
+            f"  {run.updates} updates: {run.instructions or 0:,} instructions in all, every "
+            f"chat in order and answered once, every tip stored: {'yes' if _right(run) else 'NO'}"
+        )
+    small, large = runs
+    extra = ((large.instructions or 0) - (small.instructions or 0)) / (
+        large.updates - small.updates
+    )
+    print(f"  instructions per update: {extra / 1e6:.2f} million (start-up left out)")
+    return 0 if all(_right(run) for run in runs) else 1
+
+
+def _right(run: Run) -> bool:
+    return run.in_order == run.chats == run.once == run.stored
 
 
 # The memory target is set for a run of this many updates (issue 7).
