@@ -54,6 +54,16 @@ def text_n(lang: str, key: str, count: int, **values: Any) -> str:
     return forms[form].format(count=count, **values)
 
 
+def templates(lang: str, key: str) -> tuple[str, ...]:
+    """The message `key` in `lang` (Vietnamese where `lang` lacks it) unfilled: its one
+    template, or each plural form. Tests find a message by its id with these."""
+    for messages in (_language(lang), _language(BASE_LANGUAGE)):
+        found = messages.plurals.get(key) or messages.plain.get(key)
+        if found:
+            return found if isinstance(found, tuple) else (found,)
+    raise KeyError(key)
+
+
 def languages() -> tuple[str, ...]:
     """The languages a person can choose: Vietnamese first, then the others by code."""
     return tuple(sorted(_catalogues(), key=lambda code: (code != BASE_LANGUAGE, code)))

@@ -20,6 +20,7 @@ from handlers.sealing import Sealer
 from handlers.types import Incoming, Kind, Location, Media, MediaKind, Option, Reply
 from storage.db import Database
 from storage.migrate import upgrade
+from tests.messages import says
 from tests.schema import drop_everything
 
 PG_URL = os.environ.get("TIPLINE_TEST_DATABASE_URL", "")
@@ -179,6 +180,10 @@ class Person:
     def said(self) -> str:
         """All text of the last answer."""
         return "\n".join(reply.text for reply in self.last)
+
+    def shows(self, key: str, **values: Any) -> bool:
+        """Whether the last answer holds the message `key` (tests/messages.py), in Vietnamese."""
+        return says(self.said(), key, **values)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from babel.messages.frontend import parse_keywords
 from babel.messages.pofile import read_po
 
 from handlers.texts import BASE_LANGUAGE, DOMAIN, languages, text, text_n
+from tests.messages import says
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALE = ROOT / "handlers" / "locale"
@@ -134,3 +135,17 @@ def test_every_catalogue_is_a_language_to_choose_named_in_itself() -> None:
         "vi": "Tiếng Việt",
         "en": "English",
     }
+
+
+def test_a_test_names_a_message_and_matches_it_whatever_its_words() -> None:
+    """tests/messages.py: a message is found by its id, filled or not; another one is not."""
+    receipt = text("vi", "receipt", code="AB12-CD34", passphrase="12345678")
+    assert says(f"xin chào\n{receipt}\n", "receipt")
+    assert says(receipt, "receipt", code="AB12-CD34")
+    assert not says(receipt, "receipt", code="ZZ99-ZZ99")
+    assert not says(receipt, "rate.messages")
+    expired = text_n("en", "draft.expired", 24)
+    assert says(expired, "draft.expired", lang="en", count=24)
+    assert not says(expired, "draft.expired", count=24)  # the Vietnamese form is another text
+    with pytest.raises(KeyError):
+        says(receipt, "no.such.message")
