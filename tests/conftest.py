@@ -20,7 +20,7 @@ from handlers.sealing import Sealer
 from handlers.types import Incoming, Kind, Location, Media, MediaKind, Option, Reply
 from storage.db import Database
 from storage.migrate import upgrade
-from tests.messages import says
+from tests.messages import filled, says
 from tests.schema import drop_everything
 
 PG_URL = os.environ.get("TIPLINE_TEST_DATABASE_URL", "")
@@ -181,7 +181,7 @@ class Person:
         """All text of the last answer."""
         return "\n".join(reply.text for reply in self.last)
 
-    def shows(self, key: str, **values: Any) -> bool:
+    def shows(self, key: str, /, **values: Any) -> bool:
         """Whether the last answer holds the message `key` (tests/messages.py), in Vietnamese."""
         return says(self.said(), key, **values)
 
@@ -240,7 +240,5 @@ async def file_tip(
 
 def receipt(person: Person) -> tuple[str, str]:
     """The code and passphrase printed in the last receipt."""
-    lines = person.said().splitlines()
-    code = next(line.split(": ")[1] for line in lines if line.startswith("Mã tin báo"))
-    passphrase = next(line.split(": ")[1] for line in lines if line.startswith("Mật khẩu"))
-    return code, passphrase
+    values = filled(person.said(), "receipt")
+    return values["code"], values["passphrase"]

@@ -15,11 +15,21 @@ from typing import Any
 from handlers.texts import BASE_LANGUAGE, templates
 
 
-def says(text: str, key: str, lang: str = BASE_LANGUAGE, **values: Any) -> bool:
+def says(text: str, key: str, /, lang: str = BASE_LANGUAGE, **values: Any) -> bool:
     """Whether `text` contains the message `key` (see the module's docstring)."""
     return any(
         re.search(_pattern(form, values), text, re.DOTALL) is not None for form in forms(key, lang)
     )
+
+
+def filled(text: str, key: str, /, lang: str = BASE_LANGUAGE) -> dict[str, str]:
+    """The values the message `key` was filled with in `text` (a receipt's code and
+    passphrase); raises LookupError when `text` does not hold the message."""
+    for form in forms(key, lang):
+        found = re.search(_pattern(form, {}, capture=True), text, re.DOTALL)
+        if found is not None:
+            return found.groupdict()
+    raise LookupError(f"{key!r} is not in the text")
 
 
 def forms(key: str, lang: str = BASE_LANGUAGE) -> tuple[str, ...]:
@@ -30,8 +40,9 @@ def forms(key: str, lang: str = BASE_LANGUAGE) -> tuple[str, ...]:
         raise KeyError(f"no message {key!r}: a test names a message the catalogues lack") from None
 
 
-def _pattern(template: str, values: dict[str, Any]) -> str:
+def _pattern(template: str, values: dict[str, Any], *, capture: bool = False) -> str:
     parts: list[str] = []
+    captured: set[str] = set()
     for literal, name, spec, conversion in string.Formatter().parse(template):
         parts.append(re.escape(literal))
         if name is None:
@@ -40,6 +51,10 @@ def _pattern(template: str, values: dict[str, Any]) -> str:
             field = "{" + name + ("!" + conversion if conversion else "")
             field += (":" + spec if spec else "") + "}"
             parts.append(re.escape(field.format(**values)))
+        elif capture and name.isidentifier():
+            parts.append(f"(?P={name})" if name in captured else f"(?P<{name}>.*?)")
+            captured.add(name)
         else:
             parts.append(".*?")
-    return "".join(parts)
+    # A value at the very end would be caught empty: it runs to the end of its line.
+    return "".join(parts) + ("(?=\n|$)" if capture and template.endswith("}") else "")

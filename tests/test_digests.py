@@ -30,7 +30,8 @@ from storage.digests import list_claims
 from storage.models import DigestClaim, Officer, Outbox, OutboxState, Tip, TipStatus
 from storage.tips import NewTip, Scope, add_tip
 from tests.conftest import SECRET, FakeClock, Person
-from tests.test_officers import officer
+from tests.messages import says
+from tests.test_officers import officer, vi
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
@@ -109,9 +110,16 @@ async def test_the_daily_digest_goes_at_seven_exactly_once(
     clock.advance(minutes=1)
     assert await run_digests(runtime) == 0
     (digest,) = await digests_for(runtime, "An")
-    assert digest.text.startswith("☀️ Bản tin sáng 25/11 · Xã An Thủy")
-    assert "24 giờ qua: 24/11 07:00 – 25/11 07:00" in digest.text
-    assert "Gửi muộn" not in digest.text
+    assert digest.text.startswith(
+        vi(
+            "digest.head.daily",
+            date="25/11",
+            scope="Xã An Thủy",
+            start="24/11 07:00",
+            end="25/11 07:00",
+        )
+    )
+    assert not says(digest.text, "digest.late")
     assert await claims(runtime) == [("daily", "2026-11-25", "sent")]
     clock.now = WEDNESDAY_0700 + timedelta(days=1)
     assert await run_digests(runtime) == 1  # and the next morning, the next one
@@ -127,7 +135,7 @@ async def test_a_restart_across_seven_sends_it_late_once(
     assert await run_digests(runtime) == 1
     assert await run_digests(runtime) == 0
     (digest,) = await digests_for(runtime, "An")
-    assert "⏰ Gửi muộn: bản tin này lẽ ra đến lúc 25/11 07:00" in digest.text
+    assert says(digest.text, "digest.late", when="25/11 07:00")
     assert await claims(runtime) == [("daily", "2026-11-25", "late")]
 
 
@@ -154,11 +162,11 @@ async def test_the_weekly_summary_comes_on_monday(runtime: Runtime, clock: FakeC
     clock.now = MONDAY_0700
     assert await run_digests(runtime) == 2
     daily, weekly = await digests_for(runtime, "An")
-    assert "📥 Tin mới: 1 " in daily.text
+    assert says(daily.text, "digest.new", count=1)
     assert weekly.text.startswith(
-        "📅 Tổng kết tuần · Xã An Thủy\n7 ngày: 16/11 07:00 – 23/11 07:00"
+        vi("digest.head.weekly", scope="Xã An Thủy", start="16/11 07:00", end="23/11 07:00")
     )
-    assert "📥 Tin mới: 2 " in weekly.text
+    assert says(weekly.text, "digest.new", count=2)
     assert weekly.options[-1].data == "o:pts:week"
     clock.now = MONDAY_0700 + timedelta(days=1)
     assert await run_digests(runtime) == 1  # Tuesday: the daily one only
@@ -176,11 +184,11 @@ async def test_own_time_off_switch_and_digest_now(runtime: Runtime, clock: FakeC
     early = await enrolled_at(runtime, clock, ENROLLED, "Early")
     await officer(runtime, "Default", "an-thuy")
     await early.send("/digest time 25:00")
-    assert "không hợp lệ" in early.said()
+    assert early.shows("digest.bad_time", value="25:00")
     await early.send("/digest time 6h30")
-    assert "06:30" in early.said()
+    assert early.shows("digest.time_set", time="06:30")
     await early.send("/digest")
-    assert "đang bật, lúc 06:30." in early.said()
+    assert early.shows("digest.settings", state=vi("digest.state.on"), time="06:30", default="")
     clock.now = WEDNESDAY_0700 - timedelta(minutes=30)
     assert await run_digests(runtime) == 1
     assert len(await digests_for(runtime, "Early")) == 1
@@ -189,14 +197,14 @@ async def test_own_time_off_switch_and_digest_now(runtime: Runtime, clock: FakeC
     assert await run_digests(runtime) == 1
     assert len(await digests_for(runtime, "Default")) == 1
     await early.press("Tắt bản tin")
-    assert "Đã tắt" in early.said()
+    assert early.shows("digest.off_done")
     clock.now = WEDNESDAY_0700 + timedelta(days=1)
     assert await run_digests(runtime) == 1  # Default's only
     assert ("daily", "2026-11-26", "off") in await claims(runtime)
     await early.send("/digest on")
     await early.send("/digest now")
     (now,) = early.last
-    assert now.text.startswith("📰 Bản tin theo yêu cầu · Xã An Thủy") and now.chart is not None
+    assert says(now.text, "digest.head.now", scope="Xã An Thủy") and now.chart is not None
     assert len(await digests_for(runtime, "Early")) == 1  # on demand: not queued, not claimed
     clock.advance(days=1)
     assert await run_digests(runtime) == 2  # switched back on: both get the next one
@@ -216,12 +224,12 @@ async def test_a_commune_officer_sees_only_their_commune(
     await run_digests(runtime)
     (commune,) = await digests_for(runtime, "Commune")
     (district,) = await digests_for(runtime, "District")
-    assert "📥 Tin mới: 1 " in commune.text and "📥 Tin mới: 3 " in district.text
+    assert says(commune.text, "digest.new", count=1) and says(district.text, "digest.new", count=3)
     shown = {c: c[:4] + "-" + c[4:] for c in (mine, other, secret)}
     assert shown[mine] in commune.text
     assert shown[other] not in commune.text and shown[secret] not in commune.text
     assert all(code in district.text for code in shown.values())
-    assert "Theo xã:" in district.text and "Theo xã:" not in commune.text
+    assert says(district.text, "digest.by_area") and not says(commune.text, "digest.by_area")
     assert commune.chart is not None and district.chart is not None
     assert sum(sum(values) for _, values in commune.chart.series) == 0  # today is not charted
 
@@ -352,7 +360,9 @@ async def test_a_blocked_officer_is_named_in_the_admins_next_digest(
     clock.advance(days=1)
     await run_digests(runtime)
     chief, colleague = await digests_for(runtime, "Chief"), await digests_for(runtime, "Colleague")
-    assert "📵" in chief[-1].text and "• Blocked — đã chặn bot" in chief[-1].text
+    assert says(chief[-1].text, "digest.unreachable")
+    blocked_line = {"name": "Blocked", "reason": vi("digest.reason.blocked")}
+    assert says(chief[-1].text, "digest.unreachable.line", **blocked_line)
     assert "Blocked" not in colleague[-1].text  # only admins are told
     await blocked.send("/digest")  # they unblocked the bot and wrote again
     clock.advance(days=1)
@@ -374,8 +384,10 @@ async def test_a_digest_names_no_tipster_and_quotes_only_an_excerpt(
         payloads = [row.payload for row in await db.scalars(select(Outbox))]
     raw = repr(payloads)
     assert "Bắt đầu rất dài" in raw and "KẾT-THÚC-BÍ-MẬT" not in raw
-    quoted = next(line for line in payloads[-1]["text"].split("\n") if "Bắt đầu" in line)
-    assert len(quoted.strip().strip("“”")) <= 120
+    digest = payloads[-1]["text"]
+    start = digest.index("Bắt đầu")
+    quoted = digest[start : digest.index("…", start) + 1]  # the excerpt, cut short
+    assert len(quoted) <= 120 and says(digest, "digest.urgent.line", excerpt=quoted)
     assert person.user not in raw and person.chat not in raw
 
 

@@ -25,6 +25,7 @@ from bot.runtime import Runtime
 from handlers.officers import invite_officer
 from tests.conftest import FakeClock
 from tests.fake_telegram import FakeTelegramAPI
+from tests.messages import filled, says
 
 JSONDict = dict[str, Any]
 OFFICER_ID = 5550123
@@ -194,13 +195,13 @@ def tipster(api: FakeTelegramAPI) -> Resident:
 async def file_tip_with_photo(tipster: Resident, *, contact: bool) -> tuple[str, str]:
     """The whole resident flow over Telegram; returns the receipt's code and passphrase."""
     api = tipster.api
-    assert "113" in texts(await tipster.send("/start"))
+    assert says(texts(await tipster.send("/start")), "start")
     await tipster.press("Gửi tin báo")
     await tipster.press("Ma túy")
     redrawn = len(api.calls_to("editMessageText", chat_id=TIPSTER_ID))
     await tipster.press("Tiếp", replies=0)  # a page turn redraws the message in place
     edits = await api.wait_calls("editMessageText", count=redrawn + 1, chat_id=TIPSTER_ID)
-    assert "trang 2/3" in edits[-1].params["text"]
+    assert says(edits[-1].params["text"], "ask.area", page=2, pages=3)
     await tipster.press("Mai Thủy")
     location_prompt = tipster.sent()[-1]
     keyboard = location_prompt["reply_markup"]["keyboard"]
@@ -211,11 +212,8 @@ async def file_tip_with_photo(tipster: Resident, *, contact: bool) -> tuple[str,
     await tipster.push(api.contact_update(tipster.user, TIPSTER_PHONE, TIPSTER_FIRST), replies=2)
     await tipster.press("Hôm nay")
     review = await tipster.press("Không")
-    assert "Tệp đính kèm: 1" in texts(review)
-    receipt = texts(await tipster.press("cho phép" if contact else "không liên hệ"))
-    code = receipt.split("Mã tin báo: ")[1].split("\n")[0]
-    passphrase = receipt.split("Mật khẩu: ")[1].split("\n")[0]
-    return code, passphrase
+    assert says(texts(review), "review", files=1)
+    return receipt_of(await tipster.press("cho phép" if contact else "không liên hệ"))
 
 
 def database_bytes(folder: Path) -> tuple[list[str], bytes]:
@@ -253,9 +251,8 @@ async def type_tip(tipster: Resident, *, area: str, story: list[str], urgent: bo
 
 def receipt_of(messages: list[JSONDict]) -> tuple[str, str]:
     """The tip code and passphrase in a receipt."""
-    receipt = texts(messages)
-    code = receipt.split("Mã tin báo: ")[1].split("\n")[0]
-    return code, receipt.split("Mật khẩu: ")[1].split("\n")[0]
+    values = filled(texts(messages), "receipt")
+    return values["code"], values["passphrase"]
 
 
 @pytest.fixture

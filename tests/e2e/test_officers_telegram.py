@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 from bot.channels.telegram import TelegramChannel
 from bot.runtime import Runtime
 from bot.scheduler import run_escalation
+from handlers.texts import text
 from tests.conftest import FakeClock
 from tests.e2e.conftest import (
     OFFICER_ID,
@@ -28,6 +29,7 @@ from tests.e2e.conftest import (
     type_tip,
 )
 from tests.fake_telegram import FakeTelegramAPI, Upload
+from tests.messages import says
 
 
 async def test_alert_triage_dialogue_and_export_over_telegram(
@@ -42,23 +44,28 @@ async def test_alert_triage_dialogue_and_export_over_telegram(
     await officer.send("/alerts all")
     code, _ = await file_tip_with_photo(tipster, contact=True)
     alert = (await api.wait_calls("sendMessage", count=3, chat_id=OFFICER_ID))[-1].params
-    assert f"Tin báo mới {code}" in alert["text"] and "Xã Mai Thủy" in alert["text"]
+    assert says(alert["text"], "alert.new", code=code, area="Xã Mai Thủy")
     assert "<b>đêm qua</b>" in alert["text"] and "parse_mode" not in alert
     view = texts(await officer.press("Xem tin"))
-    assert f"Tin báo {code}" in view and "📍 17.21000, 106.79000" in view
+    assert says(view, "view.head", code=code) and says(view, "view.fields")
+    assert "📍 17.21000, 106.79000" in view
     (photo,) = await api.wait_calls("sendPhoto", chat_id=OFFICER_ID)
     assert photo.params["photo"] == "AgACAgPhotoFileIdXYZ"  # re-sent by id
     await officer.press("Hỏi người báo tin")
     await officer.send("Xe màu gì?")
     await api.wait_for(lambda: "Xe màu gì?" in tipster.sent()[-1]["text"])
-    assert "Trung úy" not in tipster.sent()[-1]["text"]  # the officer stays unnamed too
+    asked = tipster.sent()[-1]["text"]
+    assert says(asked, "question.to_tipster", code=code)  # the question itself: awaited above
+    assert "Trung úy" not in asked  # the officer stays unnamed too
     await tipster.press("Trả lời câu hỏi")
     await tipster.send("Màu đỏ")
     await api.wait_for(lambda: "Màu đỏ" in officer.sent()[-1]["text"])
-    assert code in officer.sent()[-1]["text"]
+    answer = officer.sent()[-1]["text"]
+    assert says(answer, "answer.to_officer", code=code, question="Xe màu gì?")
     await officer.send(f"/tip {code}")
     await officer.press("Đã xử lý")
-    await api.wait_for(lambda: "Đã xử lý" in tipster.sent()[-1]["text"])
+    handled = {"code": code, "status": text("vi", "status.handled")}
+    await api.wait_for(lambda: says(tipster.sent()[-1]["text"], "status.notice", **handled))
     await officer.send("/export", replies=1)
     (export,) = await api.wait_calls("sendDocument", chat_id=OFFICER_ID)
     upload = export.params["document"]
@@ -89,11 +96,11 @@ async def test_commune_officer_never_hears_of_district_only_tips(
     await type_tip(tipster, area="mai thuy", story=["Người quen của cán bộ xã"], urgent=False)
     await tipster.press("Chỉ gửi công an huyện", replies=0)
     review = (await api.wait_calls("editMessageText", chat_id=TIPSTER_ID))[-1].params["text"]
-    assert "CHỈ công an huyện" in review
+    assert says(review, "review.recipients.district")
     tip_code, _ = receipt_of(await tipster.press("không liên hệ"))
     await api.wait_for(lambda: tip_code in district.sent()[-1]["text"])
     assert all(tip_code not in m["text"] for m in officer.sent())
-    assert "Không có tin" in texts(await officer.send(f"/tip {tip_code}"))
+    assert says(texts(await officer.send(f"/tip {tip_code}")), "tip.not_found", code=tip_code)
 
 
 async def test_a_long_tip_reaches_the_officer_whole(
@@ -120,13 +127,14 @@ async def test_enrolment_codes_over_telegram(
     first = Resident(api, api.user(6001, "Một"))
     second = Resident(api, api.user(6002, "Hai"))
     code = await invited(runtime, "Một", "an-thuy")
-    assert "Xin chào Một" in texts(await first.send(f"/officer {code}"))
-    assert "đã được dùng" in texts(await second.send(f"/officer {code}"))  # reused
-    assert "đã được dùng" in texts(await second.send("/officer AAAAAAAAAA"))  # forged
+    assert says(texts(await first.send(f"/officer {code}")), "officer.welcome", name="Một")
+    assert says(texts(await second.send(f"/officer {code}")), "officer.bad_code")  # reused
+    assert says(texts(await second.send("/officer AAAAAAAAAA")), "officer.bad_code")  # forged
     late = await invited(runtime, "Muộn", None)
     clock.advance(hours=73)
-    assert "hết hạn" in texts(await second.send(f"/start off-{late}"))  # expired deep link
-    assert "không hiểu lệnh" in texts(await second.send("/tips", replies=2))
+    expired = texts(await second.send(f"/start off-{late}"))
+    assert says(expired, "officer.expired_code")  # an expired deep link
+    assert says(texts(await second.send("/tips", replies=2)), "unknown.command")
 
 
 async def test_two_communes_escalation_pushes_and_waiting_question_over_telegram(
@@ -145,21 +153,22 @@ async def test_two_communes_escalation_pushes_and_waiting_question_over_telegram
     # Not urgent: nobody is alerted at the default level; the district officer lists it.
     await district.send("/tips new")
     assert district.button(code)[1] > 0
-    assert "Không có tin" in texts(await cam.send(f"/tip {code}"))
+    assert says(texts(await cam.send(f"/tip {code}")), "tip.not_found", code=code)
     forged = api.callback_update(cam.user, f"o:st:handled:{1}", message_id=1)
-    assert "không có quyền" in texts(await cam.push(forged))
+    assert says(texts(await cam.push(forged)), "not.allowed")
     await an.send(f"/tip {code}")
 
-    async def tipster_told(news: str) -> None:
-        await api.wait_for(lambda: news in tipster.sent()[-1]["text"])
+    async def tipster_told(status: str) -> None:
+        news = {"code": code, "status": text("vi", status)}
+        await api.wait_for(lambda: says(tipster.sent()[-1]["text"], "status.notice", **news))
 
-    for button in ("Đang xác minh", "Đã xử lý"):
+    for button, status in (("Đang xác minh", "status.verifying"), ("Đã xử lý", "status.handled")):
         await an.press(button)
-        await tipster_told(button)
+        await tipster_told(status)
         await an.send(f"/tip {code}")
     await an.press("Đóng: tin rác")
     await an.send("Không có thật")
-    await tipster_told("Đã đóng (tin rác)")
+    await tipster_told("status.closed_spam")
     # An urgent tip nobody acknowledges reaches the district officer once, 15 minutes on.
     await type_tip(tipster, area="cam thuy", story=["Đang mua bán ngay bây giờ"], urgent=True)
     urgent, urgent_passphrase = receipt_of(await tipster.press("không liên hệ"))
@@ -167,15 +176,18 @@ async def test_two_communes_escalation_pushes_and_waiting_question_over_telegram
     assert all(urgent not in m["text"] for m in an.sent())
     clock.advance(minutes=16)
     assert await run_escalation(runtime) == 1
-    await api.wait_for(lambda: "CHUYỂN LÊN HUYỆN" in district.sent()[-1]["text"])
+    escalated = {"code": urgent}
+    await api.wait_for(lambda: says(district.sent()[-1]["text"], "alert.escalated", **escalated))
     assert await run_escalation(runtime) == 0
     # Without contact, the question waits for the tipster's next /status.
     await cam.send(f"/tip {urgent}")
     await cam.press("Hỏi người báo tin")
-    assert "không cho phép liên hệ" in texts(await cam.send("Có bao nhiêu người?"))
+    waiting = texts(await cam.send("Có bao nhiêu người?"))
+    assert says(waiting, "question.waiting", code=urgent)
     await tipster.send(f"/status {urgent}")
     status = texts(await tipster.send(urgent_passphrase))
-    assert "Công an hỏi: Có bao nhiêu người?" in status
+    assert says(status, "thread.question") and "Có bao nhiêu người?" in status
     await tipster.press("Trả lời câu hỏi")
     await tipster.send("Ba người")
     await api.wait_for(lambda: "Ba người" in cam.sent()[-1]["text"])
+    assert says(cam.sent()[-1]["text"], "answer.to_officer", code=urgent)

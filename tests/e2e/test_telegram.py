@@ -18,6 +18,7 @@ from bot.outbox import OutboxSender
 from bot.runtime import Runtime
 from handlers.codes import parse_code
 from handlers.notices import change_status
+from handlers.texts import text, text_n
 from handlers.types import Kind, Media, MediaKind, Reply
 from storage.models import Outbox, OutboxState, Tip, TipStatus
 from storage.tips import get_tip
@@ -36,6 +37,7 @@ from tests.e2e.conftest import (
     texts,
 )
 from tests.fake_telegram import FakeTelegramAPI
+from tests.messages import says
 
 JSONDict = dict[str, Any]
 
@@ -56,8 +58,9 @@ async def test_complete_tip_with_photo_status_and_forget(
         assert "<b>đêm qua</b>" in tip.description
     await tipster.send(f"/status {code}")
     status = texts(await tipster.send(passphrase))
-    assert "Tình trạng: Đã tiếp nhận" in status and "/forget" in status
-    assert "đã xóa" in texts(await tipster.send(f"/forget {code}")).lower()
+    assert says(status, "status.view", code=code, status=text("vi", "status.received"))
+    assert says(status, "status.contact_on", code=code)
+    assert says(texts(await tipster.send(f"/forget {code}")), "forget.done", code=code)
 
 
 async def test_status_notice_goes_out_through_the_outbox_with_retries(
@@ -81,7 +84,7 @@ async def test_status_notice_goes_out_through_the_outbox_with_retries(
     clock.advance(seconds=8)
     assert await outbox.run_once() == 1
     notice = tipster.sent()[-1]["text"]
-    assert f"Tin báo {code} của bạn có cập nhật: Đã xử lý" in notice
+    assert says(notice, "status.notice", code=code, status=text("vi", "status.handled"))
 
 
 async def test_blocked_bot_marks_the_delivery_failed(
@@ -105,19 +108,21 @@ async def test_bad_input_over_telegram(polling: TelegramChannel, tipster: Reside
     api = tipster.api
     await tipster.send("/tip")
     await tipster.press("Trộm cắp")
-    assert "Hãy bấm một nút" in texts(await tipster.send("Xã nào cũng được", replies=2))
-    assert "Nút đó" in texts(await tipster.press_data("forged:c.drugs", replies=2))
-    assert "Nút đó" in texts(await tipster.press_data("\u2603" * 20, replies=2))
-    assert "chưa dùng được" in texts(await tipster.push(api.sticker_update(tipster.user), 2))
+    assert says(texts(await tipster.send("Xã nào cũng được", replies=2)), "use.buttons")
+    assert says(texts(await tipster.press_data("forged:c.drugs", replies=2)), "bad.button")
+    assert says(texts(await tipster.press_data("\u2603" * 20, replies=2)), "bad.button")
+    assert says(texts(await tipster.push(api.sticker_update(tipster.user), 2)), "unsupported")
     edited = api.edited_text_update(tipster.user, "sửa", message_id=3)
-    assert "phần sửa" in texts(await tipster.push(edited))
-    assert "lộ người viết" in texts(await tipster.send("chuyển tiếp", replies=2, forward=True))
-    assert "không hiểu lệnh" in texts(await tipster.send("/xyz", replies=2))
-    assert "Bước 3" in texts(await tipster.send("kien giang"))  # the draft survived it all
+    assert says(texts(await tipster.push(edited)), "edited")
+    forwarded = await tipster.send("chuyển tiếp", replies=2, forward=True)
+    assert says(texts(forwarded), "forwarded")
+    assert says(texts(await tipster.send("/xyz", replies=2)), "unknown.command")
+    assert says(texts(await tipster.send("kien giang")), "ask.place")  # the draft survived it all
     await tipster.send("Bỏ qua")  # the keyboard button that sits beside "share location"
     document = {"file_id": "BQACAgDocFileId", "file_unique_id": "d1", "mime_type": "image/jpeg"}
     warned = texts(await tipster.push(api.message_update(tipster.user, document=document), 2))
-    assert "nơi chụp" in warned and "1 tệp" in warned
+    assert says(warned, "media.original")
+    assert says(warned, "got.piece", files=text_n("vi", "count.files", 1))
 
 
 async def test_an_update_missing_its_fields_is_skipped_and_the_chat_goes_on(
@@ -126,7 +131,7 @@ async def test_an_update_missing_its_fields_is_skipped_and_the_chat_goes_on(
     """An update Tipline cannot read is logged by number only, and the next one is answered."""
     broken = {"message": {"message_id": 1, "from": tipster.user, "text": "Nguyễn, no chat"}}
     update_id = tipster.api.push(broken)
-    assert "113" in texts(await tipster.send("/start"))
+    assert says(texts(await tipster.send("/start")), "start")
     logs = production_logs.getvalue()
     assert f"update={update_id} unreadable: KeyError" in logs and "Nguy" not in logs
 
@@ -164,10 +169,10 @@ async def test_buttons_work_when_telegram_refuses_to_edit_an_old_message(
     api.fail_next(
         "editMessageReplyMarkup", status=400, description="Bad Request: message can't be edited"
     )
-    assert "Bước 2" in texts(await tipster.press("Ma túy"))
+    assert says(texts(await tipster.press("Ma túy")), "ask.area")
     api.fail_next("editMessageText", status=400, description="Bad Request: message can't be edited")
     await tipster.press("Tiếp", replies=1)  # the page could not be redrawn: it is sent anew
-    assert "trang 2/3" in tipster.sent()[-1]["text"]
+    assert says(tipster.sent()[-1]["text"], "ask.area", page=2, pages=3)
 
 
 async def test_group_chat_gets_one_pointer_and_nothing_is_stored(
@@ -175,7 +180,7 @@ async def test_group_chat_gets_one_pointer_and_nothing_is_stored(
 ) -> None:
     member = Resident(api, api.user(5550001, "Group Member"), chat_id=-100777)
     answer = texts(await member.send("/tip@tipline_test_bot", chat_type="group"))
-    assert "tin nhắn riêng" in answer and "@tipline_test_bot" in answer
+    assert says(answer, "group.private", handle=" @tipline_test_bot")
     await member.send("buôn lậu ở bến sông", replies=0, chat_type="group")
     await member.send("/start@other_bot", replies=0, chat_type="group")
     await member.send("/help", chat_type="group")  # proves the two before were handled
@@ -273,8 +278,7 @@ async def test_over_telegram_chats_overlap_and_each_chat_keeps_its_order(
         await channel.stop()
     for person in people:
         texts = api.sent_texts(person["id"])
-        assert texts[0].startswith("Cách dùng") and texts[1].startswith("Chọn ngôn ngữ")
-        assert texts[2].startswith("Xin chào")
+        assert says(texts[0], "help") and says(texts[1], "lang.ask") and says(texts[2], "start")
     arrivals = sorted(c.at for c in api.calls_to("sendMessage"))
     # Sequential processing would space the sends by the 0.5 s latency; lanes overlap them.
     assert min(b - a for a, b in itertools.pairwise(arrivals)) < 0.25
