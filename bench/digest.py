@@ -29,8 +29,8 @@ from bot.charts import render_chart
 from bot.runtime import Runtime
 from bot.scheduler import run_digests
 from bot.settings import load_settings
-from handlers.sealing import Sealer
-from handlers.types import Reply
+from handlers.common.sealing import Sealer
+from handlers.common.types import Reply
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.outbox import list_outbox

@@ -43,8 +43,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bench.digest import morning_runtime
 from bench.throughput import FIRST_CHAT, FLOW, MARKERS, commands, emptied, webhook_command
 from bot.runtime import Runtime, utc_now
-from handlers.officers import invite_officer
-from handlers.types import Priority, Reply
+from handlers.common.types import Priority, Reply
+from handlers.officers.enrolment import invite_officer
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import AlertLevel, Tip

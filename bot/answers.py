@@ -24,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels.base import DeliveryError, Part
 from bot.pacing import Pacer, Priority
 from bot.peers import Alone, Peers
-from handlers.sealing import Sealer
-from handlers.types import Reply
+from handlers.common.sealing import Sealer
+from handlers.common.types import Reply
 from storage.answers import (
     Kept,
     orphaned_answers,

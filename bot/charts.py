@@ -9,7 +9,7 @@ from importlib import resources
 
 from PIL import Image, ImageDraw, ImageFont
 
-from handlers.types import Chart
+from handlers.common.types import Chart
 
 WIDTH, HEIGHT = 1200, 900
 MARGIN = 40

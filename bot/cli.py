@@ -35,7 +35,7 @@ from bot.processes import Presence, process_name
 from bot.runtime import Runtime
 from bot.scheduler import hash_passphrases_forever, start_scheduler
 from bot.settings import Settings, SettingsError, load_settings, parse_listen
-from handlers.sealing import Sealer
+from handlers.common.sealing import Sealer
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import TipStatus

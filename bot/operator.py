@@ -12,11 +12,11 @@ from telegram.error import TelegramError
 
 from bot.runtime import Runtime
 from bot.settings import Settings, SettingsError
-from handlers.codes import parse_code, show_code
-from handlers.notices import change_status
-from handlers.officers import invite_officer, invite_text
-from handlers.patrol_admin import create_group, created_text
-from handlers.schedule import parse_schedule, show_slots
+from handlers.common.codes import parse_code, show_code
+from handlers.common.notices import change_status
+from handlers.common.schedule import parse_schedule, show_slots
+from handlers.officers.enrolment import invite_officer, invite_text
+from handlers.patrols.admin import create_group, created_text
 from storage.audit import add_audit, list_audit
 from storage.migrate import upgrade
 from storage.models import Officer, TipStatus

@@ -13,8 +13,8 @@ from bot.channels.base import DeliveryError, Sender
 from bot.pacing import Pacer, Priority
 from bot.peers import Alone, Peers
 from bot.runtime import Runtime
-from handlers.notices import LEASE, Delivery, keep_delivery, settle_delivery, take_deliveries
-from handlers.types import Context
+from handlers.common.notices import LEASE, Delivery, keep_delivery, settle_delivery, take_deliveries
+from handlers.common.types import Context
 
 log = logging.getLogger("tipline.outbox")
 

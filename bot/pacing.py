@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from handlers.types import Priority
+from handlers.common.types import Priority
 
 __all__ = ["CHAT_BURST", "CHAT_GAP", "PER_SECOND", "Pacer", "Priority"]
 

@@ -15,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.answers import Answer, answer_chat_key, seal_answer
 from bot.peers import Alone, Peers
-from handlers.catalog import Catalog
+from handlers.common.catalog import Catalog
+from handlers.common.sealing import Sealer
+from handlers.common.texts import text
+from handlers.common.types import Context, Incoming, Limits, PassphraseCheck, Reply
 from handlers.dispatch import dispatch
-from handlers.followup import checked, passphrase_to_check, typed_passphrase
-from handlers.sealing import Sealer
-from handlers.texts import text
-from handlers.types import Context, Incoming, Limits, PassphraseCheck, Reply
+from handlers.tips.lookups import checked, passphrase_to_check, typed_passphrase
 from storage.answers import AnswerRow, Kept, NewAnswer, take_answers
 from storage.batches import Batched
 from storage.conversations import ConversationState

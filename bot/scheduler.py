@@ -11,11 +11,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.runtime import Runtime
-from handlers.alerts import escalate_unacknowledged
-from handlers.digest import prepare_digests, queue_digests
-from handlers.housekeeping import housekeeping
-from handlers.passphrases import BATCH, hash_sealed
-from handlers.patrol_admin import check_patrols
+from handlers.common.housekeeping import housekeeping
+from handlers.digests.morning import prepare_digests, queue_digests
+from handlers.patrols.admin import check_patrols
+from handlers.tips.alerts import escalate_unacknowledged
+from handlers.tips.passphrases import BATCH, hash_sealed
 from storage.locks import hold
 from storage.tips import replace_passphrases, sealed_passphrases
 

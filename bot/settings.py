@@ -15,9 +15,9 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.pacing import CHAT_BURST, PER_SECOND
-from handlers.catalog import Catalog, CatalogError, load_catalog
-from handlers.schedule import parse_clock
-from handlers.types import Limits
+from handlers.common.catalog import Catalog, CatalogError, load_catalog
+from handlers.common.schedule import parse_clock
+from handlers.common.types import Limits
 
 _DEFAULT = Limits()
 _LIMITS = [limit.name for limit in fields(Limits)]
@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     areas_file: Path | None = None
     categories_file: Path | None = None
     timezone: str = "Asia/Ho_Chi_Minh"
-    # The limits an operator may change: their defaults are Limits' own (handlers/types.py).
+    # The limits an operator may change: their defaults are Limits' own (handlers/common/types.py).
     tips_per_hour: int = Field(default=_DEFAULT.tips_per_hour, ge=1)
     messages_per_minute: int = Field(default=_DEFAULT.messages_per_minute, ge=1)
     contact_retention_days: int = Field(default=_DEFAULT.contact_retention_days, ge=1)

@@ -6,7 +6,10 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.buttons import (
+from handlers.common.codes import show_code
+from handlers.common.texts import N_, languages, text
+from handlers.common.types import Context, Incoming, Kind, Option, Reply
+from handlers.conversation.buttons import (
     AlertsChoice,
     CommentMissed,
     DigestChoice,
@@ -21,12 +24,9 @@ from handlers.buttons import (
     read_button,
     read_draft_choice,
 )
-from handlers.codes import show_code
-from handlers.dialogue import answer_officer_question, answer_text, tipster_button
-from handlers.digest import digest_command, digest_now, switch_digest
-from handlers.export import export_tips
-from handlers.followup import CODE_STEPS, LOOKUP_STEPS, PASSPHRASE_STEPS, begin_lookup
-from handlers.officers import (
+from handlers.conversation.turn import Handler, StepName, Turn
+from handlers.digests.morning import digest_command, digest_now, switch_digest
+from handlers.officers.enrolment import (
     alerts,
     answer_invite_name,
     choose_invite,
@@ -35,7 +35,7 @@ from handlers.officers import (
     start_invite,
     welcome,
 )
-from handlers.patrol_admin import (
+from handlers.patrols.admin import (
     answer_missed_comment,
     ask_missed_comment,
     members_view,
@@ -46,7 +46,7 @@ from handlers.patrol_admin import (
     remove_member,
     set_schedule,
 )
-from handlers.patrols import (
+from handlers.patrols.shifts import (
     answer_checkin_place,
     answer_checkout,
     answer_checkpoint,
@@ -59,9 +59,10 @@ from handlers.patrols import (
     location_without_shift,
     member_button,
 )
-from handlers.texts import N_, languages, text
-from handlers.tip_flow import STEPS, back_to_draft, start_tip
-from handlers.triage import (
+from handlers.tips.answers import answer_officer_question, answer_text, tipster_button
+from handlers.tips.flow import STEPS, back_to_draft, start_tip
+from handlers.tips.lookups import CODE_STEPS, LOOKUP_STEPS, PASSPHRASE_STEPS, begin_lookup
+from handlers.triage.chat import (
     answer_close_note,
     answer_duplicate_of,
     answer_note,
@@ -69,8 +70,7 @@ from handlers.triage import (
     officer_button,
     view_command,
 )
-from handlers.turn import Handler, StepName, Turn
-from handlers.types import Context, Incoming, Kind, Option, Reply
+from handlers.triage.export import export_tips
 from storage.models import AlertLevel
 from storage.officers import get_officer, set_officer, set_reachable
 from storage.updates import Started

@@ -16,8 +16,8 @@ import pytest
 from bot.pacing import Pacer
 from bot.runtime import Runtime
 from bot.settings import load_settings
-from handlers.sealing import Sealer
-from handlers.types import Incoming, Kind, Location, Media, MediaKind, Option, Reply
+from handlers.common.sealing import Sealer
+from handlers.common.types import Incoming, Kind, Location, Media, MediaKind, Option, Reply
 from storage.db import Database
 from storage.migrate import upgrade
 from tests.messages import filled, says

@@ -12,7 +12,7 @@ import re
 import string
 from typing import Any
 
-from handlers.texts import BASE_LANGUAGE, templates
+from handlers.common.texts import BASE_LANGUAGE, templates
 
 
 def says(text: str, key: str, /, lang: str = BASE_LANGUAGE, **values: Any) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.runtime import Runtime
-from handlers.types import Kind, Media, MediaKind
+from handlers.common.types import Kind, Media, MediaKind
 from storage.models import Conversation, Tip
 from tests.conftest import FakeClock, Person, file_minimal_tip
 from tests.messages import says

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.runtime import Runtime
-from handlers.buttons import (
+from handlers.conversation.buttons import (
     CALLBACK_DATA_BYTES,
     Acknowledge,
     AlertsChoice,

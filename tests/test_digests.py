@@ -23,8 +23,8 @@ from bot.outbox import OutboxSender
 from bot.pacing import Pacer
 from bot.runtime import Runtime
 from bot.scheduler import run_digests
-from handlers.digest_facts import MorningFacts, Window, chart_window_for
-from handlers.types import Reply
+from handlers.common.types import Reply
+from handlers.digests.facts import MorningFacts, Window, chart_window_for
 from storage.db import Database
 from storage.digests import list_claims
 from storage.models import DigestClaim, Officer, Outbox, OutboxState, Tip, TipStatus

@@ -10,9 +10,9 @@ from sqlalchemy import event, func, select
 
 from bot import runtime as runtime_module
 from bot.runtime import Runtime
+from handlers.common.texts import text
+from handlers.common.types import Kind
 from handlers.dispatch import dispatch as real_dispatch
-from handlers.texts import text
-from handlers.types import Kind
 from storage.group_commit import GroupCommit
 from storage.models import Conversation, ProcessedUpdate
 from tests.conftest import Person

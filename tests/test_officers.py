@@ -13,11 +13,11 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.runtime import Runtime
 from bot.scheduler import run_escalation
-from handlers.codes import parse_code
-from handlers.officers import invite_officer
-from handlers.texts import BASE_LANGUAGE
-from handlers.texts import text as catalogue_text
-from handlers.types import Reply
+from handlers.common.codes import parse_code
+from handlers.common.texts import BASE_LANGUAGE
+from handlers.common.texts import text as catalogue_text
+from handlers.common.types import Reply
+from handlers.officers.enrolment import invite_officer
 from storage.models import AuditLog, Outbox, ThreadMessage, Tip, TipEvent, TipStatus
 from tests.conftest import FakeClock, Person, file_tip
 from tests.messages import filled, says

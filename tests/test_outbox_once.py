@@ -17,7 +17,7 @@ from bot.channels.telegram import TelegramChannel
 from bot.outbox import CHATS_AT_ONCE, KEPT_FOR_ALERTS, OutboxSender
 from bot.pacing import Pacer, Priority
 from bot.runtime import Runtime, utc_now
-from handlers.types import Media, MediaKind, Reply
+from handlers.common.types import Media, MediaKind, Reply
 from storage.db import Database
 from storage.migrate import downgrade, upgrade
 from storage.models import Outbox, OutboxState, UTCDateTime

@@ -11,8 +11,8 @@ from sqlalchemy import select, text
 
 from bot.runtime import Runtime
 from bot.scheduler import run_patrol_check
-from handlers.schedule import parse_schedule, planned_between, planned_for
-from handlers.types import Reply
+from handlers.common.schedule import parse_schedule, planned_between, planned_for
+from handlers.common.types import Reply
 from storage.models import MissedPatrol, Outbox, PatrolPoint, Shift
 from tests.conftest import FakeClock, Person
 from tests.messages import filled, forms, says

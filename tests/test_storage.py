@@ -17,10 +17,10 @@ from bot.channels.base import DeliveryError, Part
 from bot.outbox import OutboxSender
 from bot.runtime import Runtime
 from bot.scheduler import run_housekeeping
-from handlers.codes import parse_code
-from handlers.notices import change_status
-from handlers.passphrases import BATCH
-from handlers.types import Reply
+from handlers.common.codes import parse_code
+from handlers.common.notices import change_status
+from handlers.common.types import Reply
+from handlers.tips.passphrases import BATCH
 from storage import inline_sqlite
 from storage.db import Database
 from storage.guards import claim_update, count_action

@@ -12,7 +12,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_keywords
 from babel.messages.pofile import read_po
 
-from handlers.texts import BASE_LANGUAGE, DOMAIN, languages, text, text_n
+from handlers.common.texts import BASE_LANGUAGE, DOMAIN, languages, text, text_n
 from tests.messages import says
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.runtime import Runtime
-from handlers.tip_actions import (
+from handlers.triage.actions import (
     Acting,
     acknowledge,
     add_public_note,

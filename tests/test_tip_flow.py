@@ -11,13 +11,13 @@ from sqlalchemy import func, select, update
 from bot import runtime as runtime_module
 from bot.runtime import Runtime
 from bot.scheduler import run_passphrase_hashing
-from handlers.codes import CODE_ALPHABET, parse_code
-from handlers.followup import checked
-from handlers.notices import change_status
-from handlers.passphrases import hash_sealed
-from handlers.sealing import Sealer, check_passphrase
-from handlers.texts import text
-from handlers.types import Kind, PassphraseCheck
+from handlers.common.codes import CODE_ALPHABET, parse_code
+from handlers.common.notices import change_status
+from handlers.common.sealing import Sealer, check_passphrase
+from handlers.common.texts import text
+from handlers.common.types import Kind, PassphraseCheck
+from handlers.tips.lookups import checked
+from handlers.tips.passphrases import hash_sealed
 from storage.models import Attachment, Contact, Conversation, Tip, TipEvent, TipStatus
 from storage.tips import get_tip, replace_passphrases, sealed_passphrases
 from tests.conftest import MINIMAL_TIP, FakeClock, Person, file_minimal_tip, file_tip, receipt
@@ -157,7 +157,7 @@ async def test_typed_choices_work_without_accents_or_by_number(person: Person) -
 
 
 async def test_a_typed_beginning_picks_an_option_as_on_zalo(person: Person) -> None:
-    """One rule for typed answers on every channel (handlers/matching.py)."""
+    """One rule for typed answers on every channel (handlers/common/matching.py)."""
     await person.send("/tip")
     await person.send("kh")  # too short to mean anything: "Khai thác cát..." or "Khác"
     assert not person.shows("ask.area")

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from bot.runtime import Runtime
 from bot.scheduler import run_escalation, run_housekeeping, run_patrol_check
-from handlers.types import Kind
+from handlers.common.types import Kind
 from storage.answers import AnswerRow, NewAnswer, add_answer, take_answers
 from storage.db import Database
 from storage.models import MissedPatrol, Outbox

@@ -11,16 +11,16 @@ import pytest
 
 from bot.channels.base import split_text
 from bot.settings import Settings, SettingsError, load_settings
-from handlers.catalog import CatalogError, fold, load_catalog
-from handlers.codes import (
+from handlers.common.catalog import CatalogError, fold, load_catalog
+from handlers.common.codes import (
     CODE_ALPHABET,
     new_code,
     new_passphrase,
     parse_code,
     show_code,
 )
-from handlers.sealing import UNUSABLE_PASSPHRASE, Sealer, check_passphrase, hash_passphrase
-from handlers.types import Limits
+from handlers.common.sealing import UNUSABLE_PASSPHRASE, Sealer, check_passphrase, hash_passphrase
+from handlers.common.types import Limits
 
 
 def test_packaged_catalog_has_the_district_and_categories() -> None:

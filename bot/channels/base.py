@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from handlers.types import Location, Reply
+from handlers.common.types import Location, Reply
 
 # One platform call (a text, a picture, a file): the unit the outbox paces and counts.
 Part = Callable[[], Awaitable[object]]

@@ -15,7 +15,7 @@ from typing import Any, TextIO
 from bot.channels.base import Part
 from bot.charts import render_chart
 from bot.runtime import Runtime
-from handlers.types import (
+from handlers.common.types import (
     Chart,
     Document,
     Incoming,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from handlers.matching import match_option
-from handlers.types import Option, Reply
+from handlers.common.matching import match_option
+from handlers.common.types import Option, Reply
 
 REMEMBERED_CHATS = 10_000
 

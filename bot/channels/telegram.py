@@ -24,7 +24,7 @@ from bot.charts import chart_png
 from bot.inbox import Inbox
 from bot.lanes import ChatLanes
 from bot.runtime import Runtime
-from handlers.types import Chart, Incoming, Kind, Location, Media, MediaKind, Option, Reply
+from handlers.common.types import Chart, Incoming, Kind, Location, Media, MediaKind, Option, Reply
 
 log = logging.getLogger("tipline.telegram")
 

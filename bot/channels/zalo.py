@@ -34,9 +34,9 @@ from bot.channels.base import (
 from bot.channels.numbered import OfferedOptions, numbered
 from bot.inbox import Inbox
 from bot.runtime import Runtime
-from handlers.matching import match_option
-from handlers.texts import text, text_n
-from handlers.types import Incoming, Kind, Media, MediaKind, Option, Reply
+from handlers.common.matching import match_option
+from handlers.common.texts import text, text_n
+from handlers.common.types import Incoming, Kind, Media, MediaKind, Option, Reply
 from storage.offers import get_offered, set_offered
 
 log = logging.getLogger("tipline.zalo")

@@ -31,7 +31,7 @@ from bot.channels.base import (
 )
 from bot.channels.zalo import TypedChats, text_pieces
 from bot.runtime import Runtime
-from handlers.types import Incoming, Kind, Media, MediaKind, Reply
+from handlers.common.types import Incoming, Kind, Media, MediaKind, Reply
 
 log = logging.getLogger("tipline.zalo_oa")
 

@@ -22,7 +22,7 @@ from bot.logs import setup_logging
 from bot.outbox import OutboxSender
 from bot.pacing import Pacer
 from bot.runtime import Runtime
-from handlers.officers import invite_officer
+from handlers.officers.enrolment import invite_officer
 from tests.conftest import FakeClock
 from tests.fake_telegram import FakeTelegramAPI
 from tests.messages import filled, says

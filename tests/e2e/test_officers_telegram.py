@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 from bot.channels.telegram import TelegramChannel
 from bot.runtime import Runtime
 from bot.scheduler import run_escalation
-from handlers.texts import text
+from handlers.common.texts import text
 from tests.conftest import FakeClock
 from tests.e2e.conftest import (
     OFFICER_ID,

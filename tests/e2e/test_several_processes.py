@@ -19,8 +19,8 @@ from bench.throughput import FLOW, MARKERS
 from bot.pacing import Priority
 from bot.runtime import Runtime, utc_now
 from bot.settings import load_settings
-from handlers.sealing import Sealer
-from handlers.types import Reply
+from handlers.common.sealing import Sealer
+from handlers.common.types import Reply
 from storage.db import Database
 from tests.conftest import PG_URL, reset_postgres
 from tests.e2e.conftest import free_port

@@ -16,10 +16,10 @@ from bot.channels.base import deliver
 from bot.channels.telegram import TelegramChannel, to_incoming
 from bot.outbox import OutboxSender
 from bot.runtime import Runtime
-from handlers.codes import parse_code
-from handlers.notices import change_status
-from handlers.texts import text, text_n
-from handlers.types import Kind, Media, MediaKind, Reply
+from handlers.common.codes import parse_code
+from handlers.common.notices import change_status
+from handlers.common.texts import text, text_n
+from handlers.common.types import Kind, Media, MediaKind, Reply
 from storage.models import Outbox, OutboxState, Tip, TipStatus
 from storage.tips import get_tip
 from tests.conftest import FakeClock

@@ -12,7 +12,7 @@ import pytest
 
 from bot.channels import telegram_polling
 from bot.runtime import Handled, Runtime
-from handlers.types import Incoming
+from handlers.common.types import Incoming
 from tests.e2e.conftest import telegram_channel
 from tests.fake_telegram import FakeTelegramAPI
 

@@ -20,8 +20,8 @@ from bot.channels.zalo import ZaloBotAPI, ZaloChannel, ZaloError
 from bot.outbox import OutboxSender
 from bot.runtime import Runtime
 from bot.scheduler import run_digests
-from handlers.patrol_admin import create_group
-from handlers.types import Option, Reply
+from handlers.common.types import Option, Reply
+from handlers.patrols.admin import create_group
 from storage.db import Database
 from storage.models import Outbox, OutboxState, Shift, Tip
 from tests.conftest import FakeClock, Person

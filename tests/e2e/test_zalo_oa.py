@@ -12,7 +12,7 @@ from aiohttp import web
 
 from bot.channels.zalo_oa import TokenFile, ZaloOAChannel, ZaloOAClient, signature_ok
 from bot.runtime import Runtime
-from handlers.types import Kind
+from handlers.common.types import Kind
 from tests.e2e.conftest import free_port, quick_answers
 from tests.fake_zalo_oa import APP_ID, SECRET_KEY, FakeZaloOA, oa_event, post_event, signed
 

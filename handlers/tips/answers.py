@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from handlers.buttons import AnswerQuestion, AskTipster, OpenTip, read_button
-from handlers.codes import show_code
-from handlers.notices import tell_officer
-from handlers.officers import may_see
-from handlers.texts import N_, text
-from handlers.tip_actions import acting_of, ask_tipster
-from handlers.tip_flow import back_to_draft
-from handlers.turn import StepName, Turn
-from handlers.types import Kind, Option, Priority, Reply
+from handlers.common.codes import show_code
+from handlers.common.notices import tell_officer
+from handlers.common.texts import N_, text
+from handlers.common.types import Kind, Option, Priority, Reply
+from handlers.conversation.buttons import AnswerQuestion, AskTipster, OpenTip, read_button
+from handlers.conversation.turn import StepName, Turn
+from handlers.officers.enrolment import may_see
+from handlers.tips.flow import back_to_draft
+from handlers.triage.actions import acting_of, ask_tipster
 from storage.models import ThreadMessage, ThreadRole, Tip
 from storage.officers import get_officer
 from storage.thread import (

@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from handlers.clean import clean_text
+from handlers.common.clean import clean_text
 
 if TYPE_CHECKING:
-    from handlers.catalog import Catalog
-    from handlers.sealing import Sealer
+    from handlers.common.catalog import Catalog
+    from handlers.common.sealing import Sealer
 
 
 class Kind(enum.StrEnum):

@@ -6,16 +6,16 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.buttons import CommentMissed, RemoveMember
-from handlers.notices import tell_officer
-from handlers.officers import scope_name
-from handlers.patrol_coverage import coverage, patrol_line, read_patrol_records
-from handlers.patrols import group_officers, join_hash, new_join_code
-from handlers.schedule import Planned, parse_schedule, planned_between, show_slots
-from handlers.texts import N_, text, text_n
-from handlers.tip_flow import back_to_draft
-from handlers.turn import StepName, Turn
-from handlers.types import Context, Kind, Option, Priority, Reply
+from handlers.common.coverage import coverage, patrol_line, read_patrol_records
+from handlers.common.notices import tell_officer
+from handlers.common.schedule import Planned, parse_schedule, planned_between, show_slots
+from handlers.common.texts import N_, text, text_n
+from handlers.common.types import Context, Kind, Option, Priority, Reply
+from handlers.conversation.buttons import CommentMissed, RemoveMember
+from handlers.conversation.turn import StepName, Turn
+from handlers.officers.enrolment import scope_name
+from handlers.patrols.shifts import group_officers, join_hash, new_join_code
+from handlers.tips.flow import back_to_draft
 from storage.models import Officer, PatrolGroup, PatrolPoint, Shift
 from storage.patrols import (
     add_group,

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.types import Context
+from handlers.common.types import Context
 from storage.conversations import clear_stale_drafts, delete_dormant_conversations
 from storage.guards import prune_guards
 from storage.offers import prune_offered

@@ -7,12 +7,12 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.buttons import AlertsChoice, InviteChoice
-from handlers.codes import CODE_ALPHABET
-from handlers.texts import N_, text
-from handlers.tip_flow import back_to_draft
-from handlers.turn import StepName, Turn
-from handlers.types import Context, Option, Reply
+from handlers.common.codes import CODE_ALPHABET
+from handlers.common.texts import N_, text
+from handlers.common.types import Context, Option, Reply
+from handlers.conversation.buttons import AlertsChoice, InviteChoice
+from handlers.conversation.turn import StepName, Turn
+from handlers.tips.flow import back_to_draft
 from storage.audit import add_audit
 from storage.models import AlertLevel, Officer, Tip
 from storage.officers import (

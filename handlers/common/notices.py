@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.codes import show_code
-from handlers.texts import N_, text
-from handlers.types import Context, Priority, Reply
+from handlers.common.codes import show_code
+from handlers.common.texts import N_, text
+from handlers.common.types import Context, Priority, Reply
 from storage.models import OutboxState, Tip, TipStatus
 from storage.officers import get_officer, set_reachable
 from storage.outbox import (

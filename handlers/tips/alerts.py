@@ -6,11 +6,11 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.buttons import Acknowledge, OpenTip
-from handlers.codes import show_code
-from handlers.notices import tell_officer
-from handlers.texts import N_, text, text_n
-from handlers.types import Context, Option, Priority, Reply
+from handlers.common.codes import show_code
+from handlers.common.notices import tell_officer
+from handlers.common.texts import N_, text, text_n
+from handlers.common.types import Context, Option, Priority, Reply
+from handlers.conversation.buttons import Acknowledge, OpenTip
 from storage.models import Officer, Tip
 from storage.officers import list_alert_recipients
 from storage.tips import list_unacknowledged_urgent, set_tip_flags

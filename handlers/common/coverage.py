@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.schedule import planned_between
-from handlers.texts import text, text_n
-from handlers.types import Context
+from handlers.common.schedule import planned_between
+from handlers.common.texts import text, text_n
+from handlers.common.types import Context
 from storage.models import MissedPatrol, PatrolGroup, PatrolPoint, Shift
 from storage.patrols import list_all_missed, list_all_shifts, list_all_slots, list_points
 

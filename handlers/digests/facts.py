@@ -14,8 +14,8 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.patrol_coverage import Coverage, PatrolRecords, coverage, read_patrol_records
-from handlers.types import Context
+from handlers.common.coverage import Coverage, PatrolRecords, coverage, read_patrol_records
+from handlers.common.types import Context
 from storage.digests import (
     OpenCount,
     PendingThread,

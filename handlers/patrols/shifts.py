@@ -6,7 +6,13 @@ import secrets
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.buttons import (
+from handlers.common.catalog import Catalog
+from handlers.common.codes import CODE_ALPHABET
+from handlers.common.notices import tell_officer
+from handlers.common.schedule import planned_for
+from handlers.common.texts import N_, text
+from handlers.common.types import Context, Kind, Media, MediaKind, Option, Priority, Reply
+from handlers.conversation.buttons import (
     Checkpoint,
     EndShift,
     Incident,
@@ -14,14 +20,8 @@ from handlers.buttons import (
     QuietShift,
     read_button,
 )
-from handlers.catalog import Catalog
-from handlers.codes import CODE_ALPHABET
-from handlers.notices import tell_officer
-from handlers.schedule import planned_for
-from handlers.texts import N_, text
-from handlers.tip_flow import back_to_draft
-from handlers.turn import StepName, Turn
-from handlers.types import Context, Kind, Media, MediaKind, Option, Priority, Reply
+from handlers.conversation.turn import StepName, Turn
+from handlers.tips.flow import back_to_draft
 from storage.models import Officer, PatrolGroup, PatrolMember, PatrolPoint, Shift
 from storage.officers import get_officer, list_officers_covering
 from storage.patrols import (

@@ -6,7 +6,11 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from handlers.buttons import (
+from handlers.common.codes import parse_code, show_code
+from handlers.common.notices import STATUS_NAMES
+from handlers.common.texts import N_
+from handlers.common.types import Kind, Media, MediaKind, Option, Reply
+from handlers.conversation.buttons import (
     Acknowledge,
     AskTipster,
     AssignTo,
@@ -20,12 +24,11 @@ from handlers.buttons import (
     TipButton,
     TipList,
 )
-from handlers.codes import parse_code, show_code
-from handlers.dialogue import ask_question
-from handlers.notices import STATUS_NAMES
-from handlers.officers import may_see, scope_of
-from handlers.texts import N_
-from handlers.tip_actions import (
+from handlers.conversation.turn import StepName, Turn
+from handlers.officers.enrolment import may_see, scope_of
+from handlers.tips.answers import ask_question
+from handlers.tips.flow import back_to_draft, when_label
+from handlers.triage.actions import (
     acknowledge,
     acting_of,
     add_internal_note,
@@ -34,9 +37,6 @@ from handlers.tip_actions import (
     close_as_duplicate,
     set_status,
 )
-from handlers.tip_flow import back_to_draft, when_label
-from handlers.turn import StepName, Turn
-from handlers.types import Kind, Media, MediaKind, Option, Reply
 from storage.models import ThreadRole, Tip, TipEvent, TipStatus
 from storage.officers import get_officer, list_officers
 from storage.thread import list_thread, mark_answers_read

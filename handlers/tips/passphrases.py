@@ -17,7 +17,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from handlers.sealing import UNUSABLE_PASSPHRASE, Sealer, hash_passphrase
+from handlers.common.sealing import UNUSABLE_PASSPHRASE, Sealer, hash_passphrase
 from storage.tips import SealedPassphrase
 
 log = logging.getLogger("tipline.passphrases")

@@ -8,14 +8,14 @@ from datetime import timedelta
 from functools import lru_cache, partial
 from typing import Any
 
-from handlers.alerts import alert_new_tip
-from handlers.buttons import DraftChoice, new_draft_token, read_draft_choice
-from handlers.catalog import Catalog
-from handlers.codes import new_code, new_passphrase, normalise_passphrase, show_code
-from handlers.matching import typed_words
-from handlers.texts import N_
-from handlers.turn import Handler, StepName, Turn, picked
-from handlers.types import Kind, Option, Reply
+from handlers.common.catalog import Catalog
+from handlers.common.codes import new_code, new_passphrase, normalise_passphrase, show_code
+from handlers.common.matching import typed_words
+from handlers.common.texts import N_
+from handlers.common.types import Kind, Option, Reply
+from handlers.conversation.buttons import DraftChoice, new_draft_token, read_draft_choice
+from handlers.conversation.turn import Handler, StepName, Turn, picked
+from handlers.tips.alerts import alert_new_tip
 from storage.guards import count_action, get_action_count
 from storage.tips import NewTip, add_contact, add_tip, code_exists
 

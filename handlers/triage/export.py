@@ -7,11 +7,11 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from handlers.codes import show_code
-from handlers.officers import scope_of
-from handlers.tip_actions import Acting, acting_of
-from handlers.turn import Turn
-from handlers.types import Context, Document, Reply
+from handlers.common.codes import show_code
+from handlers.common.types import Context, Document, Reply
+from handlers.conversation.turn import Turn
+from handlers.officers.enrolment import scope_of
+from handlers.triage.actions import Acting, acting_of
 from storage.audit import add_audit
 from storage.models import Tip
 from storage.officers import list_officers

@@ -14,17 +14,17 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.alerts import excerpt
-from handlers.buttons import DigestChoice, PatrolsReport, TipList
-from handlers.codes import show_code
-from handlers.digest_facts import MorningFacts, ScopeNumbers, Window
-from handlers.notices import STATUS_NAMES
-from handlers.officers import scope_name
-from handlers.patrol_coverage import patrol_line
-from handlers.schedule import parse_clock, planned_between
-from handlers.texts import N_, text, text_n
-from handlers.turn import Turn
-from handlers.types import Chart, Context, Option, Priority, Reply
+from handlers.common.codes import show_code
+from handlers.common.coverage import patrol_line
+from handlers.common.notices import STATUS_NAMES
+from handlers.common.schedule import parse_clock, planned_between
+from handlers.common.texts import N_, text, text_n
+from handlers.common.types import Chart, Context, Option, Priority, Reply
+from handlers.conversation.buttons import DigestChoice, PatrolsReport, TipList
+from handlers.conversation.turn import Turn
+from handlers.digests.facts import MorningFacts, ScopeNumbers, Window
+from handlers.officers.enrolment import scope_name
+from handlers.tips.alerts import excerpt
 from storage.digests import attach_outbox, claim_digests, latest_claims, list_digest_officers
 from storage.models import Officer
 from storage.officers import set_officer

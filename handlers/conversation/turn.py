@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.matching import match_option, typed_words
-from handlers.texts import text, text_n
-from handlers.types import Context, Incoming, Kind, Option, Reply
+from handlers.common.matching import match_option, typed_words
+from handlers.common.texts import text, text_n
+from handlers.common.types import Context, Incoming, Kind, Option, Reply
 from storage.conversations import IDLE, ConversationState, move_conversation
 from storage.models import Officer
 
@@ -134,7 +134,7 @@ def picked(
     *,
     beginnings: bool = True,
 ) -> str:
-    """The option a person chose by button, or by typing its number or words (handlers/matching.py).
+    """The option a person chose by button, or by typing its number or words (common/matching).
 
     `extra` turns typed words (typed_words) into option data, or "" (e.g. an area's short
     name), asked only when the person typed and no option matched.

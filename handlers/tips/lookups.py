@@ -8,14 +8,14 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.codes import PASSPHRASE_DIGITS, normalise_passphrase, parse_code, show_code
-from handlers.dialogue import thread_for_tipster, verified_mark
-from handlers.notices import STATUS_NAMES
-from handlers.sealing import Sealer
-from handlers.texts import N_
-from handlers.tip_flow import back_to_draft
-from handlers.turn import StepName, Turn
-from handlers.types import Context, Incoming, Kind, PassphraseCheck, Reply
+from handlers.common.codes import PASSPHRASE_DIGITS, normalise_passphrase, parse_code, show_code
+from handlers.common.notices import STATUS_NAMES
+from handlers.common.sealing import Sealer
+from handlers.common.texts import N_
+from handlers.common.types import Context, Incoming, Kind, PassphraseCheck, Reply
+from handlers.conversation.turn import StepName, Turn
+from handlers.tips.answers import thread_for_tipster, verified_mark
+from handlers.tips.flow import back_to_draft
 from storage.conversations import find_conversation
 from storage.guards import get_action_count, message_window
 from storage.models import Tip

@@ -1,0 +1,1 @@
+"""The officers' morning digests: what they say, who gets them when, and /digest."""

@@ -1,0 +1,1 @@
+"""Officers: invitations, enrolment, and the alerts each one wants."""
