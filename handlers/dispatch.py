@@ -1,4 +1,10 @@
-"""The front door: every update from every channel comes through dispatch()."""
+"""The front door: every update from every channel comes through dispatch().
+
+Each feature declares in its own room what it brings (commands, steps, buttons:
+handlers/conversation/feature.py); this module merges them and routes by the result. What
+belongs to no single feature lives here: /start and its menu, /help, /lang, /cancel, /tip
+(which opens a tip for an officer who names one), and repeating the current question.
+"""
 
 from __future__ import annotations
 
@@ -6,72 +12,23 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.common.codes import show_code
+from handlers import digests, officers, patrols, tips, triage
 from handlers.common.texts import N_, languages, text
 from handlers.common.types import Context, Incoming, Kind, Option, Reply
 from handlers.conversation.buttons import (
-    AlertsChoice,
-    CommentMissed,
-    DigestChoice,
-    InviteChoice,
     LanguageChoice,
-    MemberButton,
     MenuChoice,
     OfficerButton,
-    PatrolsReport,
-    RemoveMember,
-    TipsterButton,
+    namespace_of,
     read_button,
     read_draft_choice,
 )
-from handlers.conversation.turn import Handler, StepName, Turn
-from handlers.digests.morning import digest_command, digest_now, switch_digest
-from handlers.officers.enrolment import (
-    alerts,
-    answer_invite_name,
-    choose_invite,
-    enrol,
-    set_alerts,
-    start_invite,
-    welcome,
-)
-from handlers.patrols.admin import (
-    answer_missed_comment,
-    ask_missed_comment,
-    members_view,
-    new_patrol,
-    patrol_view,
-    patrols_report,
-    patrols_view,
-    remove_member,
-    set_schedule,
-)
-from handlers.patrols.shifts import (
-    answer_checkin_place,
-    answer_checkout,
-    answer_checkpoint,
-    answer_incident,
-    answer_name,
-    checkin,
-    checkout,
-    join,
-    leave,
-    location_without_shift,
-    member_button,
-)
-from handlers.tips.answers import answer_officer_question, answer_text, tipster_button
-from handlers.tips.flow import STEPS, back_to_draft, start_tip
-from handlers.tips.lookups import CODE_STEPS, LOOKUP_STEPS, PASSPHRASE_STEPS, begin_lookup
-from handlers.triage.chat import (
-    answer_close_note,
-    answer_duplicate_of,
-    answer_note,
-    list_command,
-    officer_button,
-    view_command,
-)
-from handlers.triage.export import export_tips
-from storage.models import AlertLevel
+from handlers.conversation.feature import Feature, merged
+from handlers.conversation.turn import Handler, StepName, Turn, back_to_draft
+from handlers.officers.enrolment import welcome
+from handlers.tips.flow import start_tip
+from handlers.tips.lookups import status_command
+from handlers.triage.chat import view_command
 from storage.officers import get_officer, set_officer, set_reachable
 from storage.updates import Started
 
@@ -90,7 +47,7 @@ async def dispatch(msg: Incoming, db: AsyncSession, ctx: Context, started: Start
     if officer is not None and officer.unreachable_at is not None:
         # They wrote, so the chat works again: admins stop hearing that it does not.
         await set_reachable(db, officer.id, reason=None, now=ctx.now)
-    turn = Turn(msg, db, ctx, conv, officer)
+    turn = Turn(msg, db, ctx, conv, officer, draft_steps=EVERYTHING.draft_steps)
     notes = await _expire_stale_draft(turn)
     return notes + await _route(turn)
 
@@ -136,36 +93,33 @@ async def _route(turn: Turn) -> list[Reply]:
 
 
 async def _answer_step(turn: Turn) -> list[Reply]:
-    if turn.step in STEPS:
-        return await STEPS[turn.step].answer(turn)
-    if turn.step in OFFICER_STEPS and turn.officer is None:
+    draft_step = EVERYTHING.draft_steps.get(turn.step)
+    if draft_step is not None:
+        return await draft_step.answer(turn)
+    if turn.step in EVERYTHING.officer_steps and turn.officer is None:
         return await back_to_draft(turn, [turn.say("not.allowed")])  # revoked mid-way
     side_step = SIDE_STEPS.get(turn.step)
     if side_step is not None:
         return await side_step(turn)
-    if turn.msg.kind is Kind.LOCATION:
-        stray = await location_without_shift(turn)
-        if stray is not None:
-            return stray
+    for stray in EVERYTHING.strays:
+        taken = await stray(turn)
+        if taken is not None:
+            return taken
     return [Reply(turn.t("idle.hint"), menu(turn))]
 
 
 async def _choice(turn: Turn) -> list[Reply]:
-    """A pressed button: menu and language buttons work anywhere; draft buttons are checked."""
-    match read_button(turn.msg.choice):
-        case MenuChoice(item=item) if item in MENU:
-            return await MENU[item](turn)
-        case LanguageChoice(language=language) if language in languages():
-            return await set_language(turn, language)
-    namespace = turn.msg.choice.partition(":")[0]
-    if namespace == OfficerButton.namespace:
+    """A pressed button, answered by the feature that declared its kind (checked again there);
+    an officer's only for an officer; anything else is a tip draft's answer, or stale."""
+    button = read_button(turn.msg.choice)
+    kind = type(button) if button is not None else namespace_of(turn.msg.choice)
+    handler = EVERYTHING.button_handler(kind) if kind is not None else None
+    if handler is None:
+        return await _draft_choice(turn)
+    if kind is not None and issubclass(kind, OfficerButton) and turn.officer is None:
         # Re-checked on the server: a revoked officer's or a forged button changes nothing.
-        return await _officer_choice(turn) if turn.officer else [turn.say("not.allowed")]
-    if namespace == TipsterButton.namespace:
-        return await tipster_button(turn)
-    if namespace == MemberButton.namespace:
-        return await member_button(turn)
-    return await _draft_choice(turn)
+        return [turn.say("not.allowed")]
+    return await handler(turn, button)
 
 
 async def _draft_choice(turn: Turn) -> list[Reply]:
@@ -176,44 +130,20 @@ async def _draft_choice(turn: Turn) -> list[Reply]:
     this_draft = pressed.flow == turn.conv.draft.get("flow")
     if this_draft and pressed.value == "x":
         return await cancel(turn)
-    step = STEPS.get(turn.step)
+    step = EVERYTHING.draft_steps.get(turn.step)
     if step is None or not this_draft or not step.takes(turn, turn.msg.choice):
         return [turn.say("stale.button"), *where_you_are(turn)]
     return await step.answer(turn)
 
 
-async def _officer_choice(turn: Turn) -> list[Reply]:
-    """Officer buttons; who may press them is decided again here, never by the button."""
-    match read_button(turn.msg.choice):
-        case AlertsChoice(level=level) if level in ALERT_LEVELS:
-            return await set_alerts(turn, AlertLevel(level))
-        case InviteChoice(question=question, answer=answer):
-            return await choose_invite(turn, question, answer)
-        case CommentMissed(missed_id=missed_id):
-            return await ask_missed_comment(turn, missed_id)
-        case RemoveMember(member_id=member_id):
-            return await remove_member(turn, member_id)
-        case PatrolsReport(period=period):
-            return await patrols_report(turn, period)
-        case DigestChoice(choice="now"):
-            return await digest_now(turn)
-        case DigestChoice(choice="on" | "off" as switch):
-            return await switch_digest(turn, enabled=switch == "on")
-        case button:
-            return await officer_button(turn, button)
-
-
-ALERT_LEVELS = frozenset(level.value for level in AlertLevel)
-
-
 def where_you_are(turn: Turn) -> list[Reply]:
     """The current question again, so the person knows what to do next."""
-    if turn.step in STEPS:
-        return [STEPS[turn.step].prompt(turn)]
-    if turn.step in PASSPHRASE_STEPS.values():
-        return [turn.say("ask.passphrase", code=show_code(turn.detour_data["code"]))]
-    if turn.step in CODE_STEPS.values():
-        return [turn.say("ask.code")]
+    draft_step = EVERYTHING.draft_steps.get(turn.step)
+    if draft_step is not None:
+        return [draft_step.prompt(turn)]
+    reminder = EVERYTHING.reminders.get(turn.step)
+    if reminder is not None:
+        return [reminder(turn)]
     if turn.step in SIDE_STEPS:
         return [turn.say("need.text")]
     return [Reply(turn.t("idle.hint"), menu(turn))]
@@ -225,17 +155,25 @@ def menu(turn: Turn) -> tuple[Option, ...]:
 
 
 async def show_start(turn: Turn) -> list[Reply]:
-    """Greet, say what is stored, remind of 113, and offer the menu (or the draft in progress)."""
-    if turn.msg.args.startswith("off-"):
-        return await enrol(turn, turn.msg.args)  # the officer's invite deep link
-    if turn.msg.args.startswith("pt-"):
-        return await _join(turn)  # a patrol group's join link
+    """Greet, say what is stored, remind of 113, and offer the menu (or the draft in progress);
+    a deep link (an officer's invitation, a patrol group's) opens what it names instead."""
+    link = next(
+        (
+            opens
+            for prefix, opens in EVERYTHING.deep_links.items()
+            if turn.msg.args.startswith(prefix)
+        ),
+        None,
+    )
+    if link is not None:
+        return await link(turn)
     await _leave_side_step(turn)
     district = turn.ctx.catalog.district.name(turn.lang)
     greeting = Reply(turn.t("start", district=district), menu(turn))
     extra = [welcome(turn, turn.officer)] if turn.officer is not None else []
-    if turn.step in STEPS:
-        return [greeting, *extra, turn.say("resume"), STEPS[turn.step].prompt(turn)]
+    draft_step = EVERYTHING.draft_steps.get(turn.step)
+    if draft_step is not None:
+        return [greeting, *extra, turn.say("resume"), draft_step.prompt(turn)]
     return [greeting, *extra]
 
 
@@ -283,23 +221,25 @@ async def _tip(turn: Turn) -> list[Reply]:
     return await start_tip(turn)
 
 
-async def _officer(turn: Turn) -> list[Reply]:
-    return await enrol(turn, turn.msg.args)
+async def _menu_button(turn: Turn, button: MenuChoice | None) -> list[Reply]:
+    opens = MENU.get(button.item) if button is not None else None
+    if opens is None:
+        return [turn.say("bad.button"), *where_you_are(turn)]
+    return await opens(turn)
 
 
-async def _join(turn: Turn) -> list[Reply]:
-    return await join(turn, turn.msg.args)
+async def _language_button(turn: Turn, button: LanguageChoice | None) -> list[Reply]:
+    if button is None or button.language not in languages():
+        return [turn.say("bad.button"), *where_you_are(turn)]
+    return await set_language(turn, button.language)
 
 
-async def _status(turn: Turn) -> list[Reply]:
-    return await begin_lookup(turn, "status", turn.msg.args)
-
-
-async def _forget(turn: Turn) -> list[Reply]:
-    return await begin_lookup(turn, "forget", turn.msg.args)
-
-
-MENU: dict[str, Handler] = {"tip": _tip, "status": _status, "help": show_help, "lang": ask_language}
+MENU: dict[str, Handler] = {
+    "tip": _tip,
+    "status": status_command,
+    "help": show_help,
+    "lang": ask_language,
+}
 MENU_LABELS = {
     "tip": N_("menu.tip"),
     "status": N_("menu.status"),
@@ -307,67 +247,35 @@ MENU_LABELS = {
     "lang": N_("menu.lang"),
 }
 
-COMMANDS: dict[str, Handler] = {
-    "start": show_start,
-    "help": show_help,
-    "lang": ask_language,
-    "language": ask_language,
-    "cancel": cancel,
-    "tip": _tip,
-    "status": _status,
-    "forget": _forget,
-    "officer": _officer,
-    "join": _join,
-    "leave": leave,
-    "checkin": checkin,
-    "checkout": checkout,
-}
+HOME = Feature(
+    commands={
+        "start": show_start,
+        "help": show_help,
+        "lang": ask_language,
+        "language": ask_language,
+        "cancel": cancel,
+        "tip": _tip,
+    },
+    buttons={MenuChoice: _menu_button, LanguageChoice: _language_button},
+)
 
-# Only for enrolled, unrevoked officers; anyone else gets exactly the unknown-command answer.
-OFFICER_COMMANDS: dict[str, Handler] = {
-    "tips": list_command,
-    "alerts": alerts,
-    "export": export_tips,
-    "invite": start_invite,
-    "newpatrol": new_patrol,
-    "schedule": set_schedule,
-    "patrols": patrols_view,
-    "patrol": patrol_view,
-    "members": members_view,
-    "digest": digest_command,
-}
-
-OFFICER_STEPS: dict[StepName, Handler] = {
-    StepName.OFFICER_ASK: answer_officer_question,
-    StepName.OFFICER_CLOSE: answer_close_note,
-    StepName.OFFICER_DUPLICATE: answer_duplicate_of,
-    StepName.OFFICER_NOTE: answer_note,
-    StepName.OFFICER_INVITE: answer_invite_name,
-    StepName.OFFICER_MISSED: answer_missed_comment,
-}
-
-PATROL_STEPS: dict[StepName, Handler] = {
-    StepName.PATROL_NAME: answer_name,
-    StepName.PATROL_START: answer_checkin_place,
-    StepName.PATROL_CHECKPOINT: answer_checkpoint,
-    StepName.PATROL_INCIDENT: answer_incident,
-    StepName.PATROL_END: answer_checkout,
-}
-
+EVERYTHING = merged(
+    HOME,
+    tips.FEATURE,
+    triage.FEATURE,
+    officers.FEATURE,
+    patrols.FEATURE,
+    digests.FEATURE,
+)
 # Steps taken aside from a tip being written; /cancel or a finished answer returns to it.
-SIDE_STEPS: dict[StepName, Handler] = {
-    **LOOKUP_STEPS,
-    **OFFICER_STEPS,
-    **PATROL_STEPS,
-    StepName.ANSWER: answer_text,
-}
+SIDE_STEPS: dict[StepName, Handler] = {**EVERYTHING.side_steps, **EVERYTHING.officer_steps}
 
 
 async def run_command(turn: Turn) -> list[Reply]:
     """A slash command; an unknown one gets a pointer to /help and the current question."""
-    handler = COMMANDS.get(turn.msg.command)
+    handler = EVERYTHING.commands.get(turn.msg.command)
     if handler is None and turn.officer is not None:
-        handler = OFFICER_COMMANDS.get(turn.msg.command)
+        handler = EVERYTHING.officer_commands.get(turn.msg.command)
     if handler is None:
         return [turn.say("unknown.command"), *where_you_are(turn)]
     return await handler(turn)

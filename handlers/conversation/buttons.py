@@ -18,6 +18,7 @@ class Button:
     namespace: ClassVar[str]
     action: ClassVar[str]
     _kinds: ClassVar[dict[tuple[str, str], type[Button]]] = {}
+    _namespaces: ClassVar[dict[str, type[Button]]] = {}
 
     def __init_subclass__(
         cls, namespace: str = "", action: str | None = None, **kwargs: Any
@@ -25,6 +26,7 @@ class Button:
         super().__init_subclass__(**kwargs)
         if namespace:
             cls.namespace = namespace
+            Button._namespaces[namespace] = cls
         if action is not None:  # "": the namespace has one kind, its values follow at once
             cls.action = action
             Button._kinds[(cls.namespace, action)] = cls
@@ -113,6 +115,12 @@ def read_button(data: str) -> Button | None:
         return _built(kind, rest[1:])
     kind = Button._kinds.get((namespace, ""))
     return None if kind is None else _built(kind, rest)
+
+
+def namespace_of(data: str) -> type[Button] | None:
+    """The class a button's namespace begins with (OfficerButton for "o:..."), readable or not:
+    whose feature refuses a forged or stale one; None for data that names no namespace."""
+    return Button._namespaces.get(data.partition(_SEPARATOR)[0])
 
 
 def _built(kind: type[Button], values: list[str]) -> Button | None:

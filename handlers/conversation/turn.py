@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -58,13 +58,18 @@ def step_named(stored: str) -> StepName:
 
 @dataclass(slots=True)
 class Turn:
-    """The state a handler works on for one update; changes are flushed, committed by bot/."""
+    """The state a handler works on for one update; changes are flushed, committed by bot/.
+
+    `draft_steps` are the steps of a tip being written (the tips feature's, merged by
+    dispatch): after a detour the person is asked their step's question again.
+    """
 
     msg: Incoming
     db: AsyncSession
     ctx: Context
     conv: ConversationState
     officer: Officer | None = None
+    draft_steps: Mapping[StepName, Step] = field(default_factory=dict)
 
     @property
     def lang(self) -> str:
@@ -125,6 +130,30 @@ class Turn:
     def say(self, key: str, **values: Any) -> Reply:
         """A plain message from the catalogue."""
         return Reply(self.t(key, **values))
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """How a step asks its question, which buttons it takes, and what it does with the answer."""
+
+    prompt: Callable[[Turn], Reply]
+    answer: Handler
+    buttons: Callable[[Turn], set[str]] | None = None
+
+    def takes(self, turn: Turn, data: str) -> bool:
+        """Whether a pressed button's data is an answer to this step."""
+        if self.buttons is not None:
+            return data in self.buttons(turn)
+        return any(option.data == data for option in self.prompt(turn).options)
+
+
+async def back_to_draft(turn: Turn, replies: list[Reply]) -> list[Reply]:
+    """End a side step and carry on with the tip being written, if there is one."""
+    turn.end_detour()
+    step = turn.draft_steps.get(turn.step)
+    if step is not None:
+        replies = [*replies, turn.say("resume"), step.prompt(turn)]
+    return replies
 
 
 def picked(

@@ -18,13 +18,13 @@ from handlers.common.codes import show_code
 from handlers.common.coverage import patrol_line
 from handlers.common.notices import STATUS_NAMES
 from handlers.common.schedule import parse_clock, planned_between
+from handlers.common.scopes import scope_name
 from handlers.common.texts import N_, text, text_n
+from handlers.common.tip_text import excerpt
 from handlers.common.types import Chart, Context, Option, Priority, Reply
 from handlers.conversation.buttons import DigestChoice, PatrolsReport, TipList
 from handlers.conversation.turn import Turn
 from handlers.digests.facts import MorningFacts, ScopeNumbers, Window
-from handlers.officers.enrolment import scope_name
-from handlers.tips.alerts import excerpt
 from storage.digests import attach_outbox, claim_digests, latest_claims, list_digest_officers
 from storage.models import Officer
 from storage.officers import set_officer
@@ -381,6 +381,16 @@ def _settings(turn: Turn, officer: Officer) -> Reply:
     )
     options = (turn.option("digest.button.now", DigestChoice("now").pack()), switch)
     return Reply(turn.t("digest.settings", state=state, time=at, default=default), options)
+
+
+async def digest_button(turn: Turn, button: DigestChoice | None) -> list[Reply]:
+    """/digest's buttons: a digest now, or the morning digest on or off."""
+    match button:
+        case DigestChoice(choice="now"):
+            return await digest_now(turn)
+        case DigestChoice(choice="on" | "off" as switch):
+            return await switch_digest(turn, enabled=switch == "on")
+    return [turn.say("not.allowed")]
 
 
 async def switch_digest(turn: Turn, *, enabled: bool) -> list[Reply]:

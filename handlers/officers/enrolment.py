@@ -1,4 +1,4 @@
-"""Officers: invitations, enrolment from a chat, alert preferences, and who sees what."""
+"""Officers: invitations, enrolment from a chat, and alert preferences."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.common.codes import CODE_ALPHABET
+from handlers.common.scopes import scope_name
 from handlers.common.texts import N_, text
 from handlers.common.types import Context, Option, Reply
 from handlers.conversation.buttons import AlertsChoice, InviteChoice
-from handlers.conversation.turn import StepName, Turn
-from handlers.tips.flow import back_to_draft
+from handlers.conversation.turn import StepName, Turn, back_to_draft
 from storage.audit import add_audit
-from storage.models import AlertLevel, Officer, Tip
+from storage.models import AlertLevel, Officer
 from storage.officers import (
     add_invite,
     add_officer,
@@ -22,33 +22,9 @@ from storage.officers import (
     get_invite,
     set_officer,
 )
-from storage.tips import Scope
 
 INVITE_LENGTH = 10
 DEEP_LINK_PREFIX = "off-"
-
-
-def scope_of(officer: Officer) -> Scope:
-    """The tips this officer may see."""
-    return Scope(area=officer.area)
-
-
-def may_see(officer: Officer | None, tip: Tip | None) -> bool:
-    """Server-side check behind every officer command and button: active and in scope."""
-    return (
-        officer is not None
-        and officer.revoked_at is None
-        and tip is not None
-        and scope_of(officer).admits(tip)
-    )
-
-
-def scope_name(ctx: Context, lang: str, area: str | None) -> str:
-    """'whole district' or the area's name, in the reader's language."""
-    if area is None:
-        return text(lang, "scope.district")
-    named = ctx.catalog.area(area)
-    return named.name(lang) if named else area
 
 
 async def invite_officer(
@@ -88,9 +64,10 @@ def deep_link(bot_username: str, code: str) -> str:
     return f"https://t.me/{bot_username}?start={DEEP_LINK_PREFIX}{code}"
 
 
-async def enrol(turn: Turn, typed: str) -> list[Reply]:
-    """Turn this chat into the invited officer's, if the code is valid, unused and unexpired."""
-    code = typed.strip().removeprefix(DEEP_LINK_PREFIX)
+async def enrol(turn: Turn) -> list[Reply]:
+    """/officer CODE or the off- deep link: this chat becomes the invited officer's, if the code
+    is valid, unused and unexpired."""
+    code = turn.msg.args.strip().removeprefix(DEEP_LINK_PREFIX)
     if not code:
         return [turn.say("officer.ask_code")]
     invite = await get_invite(turn.db, turn.ctx.sealer.digest("invite", code))
@@ -136,6 +113,20 @@ async def alerts(turn: Turn) -> list[Reply]:
         turn.option(label, AlertsChoice(lvl.value).pack()) for lvl, label in ALERT_LEVELS.items()
     )
     return [Reply(turn.t("alerts.ask", level=level), options)]
+
+
+async def alerts_button(turn: Turn, button: AlertsChoice | None) -> list[Reply]:
+    """A level pressed under /alerts; one that is no level changes nothing."""
+    if button is None or button.level not in ALERT_LEVELS:
+        return [turn.say("not.allowed")]
+    return await set_alerts(turn, AlertLevel(button.level))
+
+
+async def invite_button(turn: Turn, button: InviteChoice | None) -> list[Reply]:
+    """An answer pressed while an invitation is being made."""
+    if button is None:
+        return [turn.say("not.allowed")]
+    return await choose_invite(turn, button.question, button.answer)
 
 
 async def set_alerts(turn: Turn, level: AlertLevel) -> list[Reply]:

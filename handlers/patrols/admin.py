@@ -9,13 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.common.coverage import coverage, patrol_line, read_patrol_records
 from handlers.common.notices import tell_officer
 from handlers.common.schedule import Planned, parse_schedule, planned_between, show_slots
+from handlers.common.scopes import scope_name
 from handlers.common.texts import N_, text, text_n
 from handlers.common.types import Context, Kind, Option, Priority, Reply
-from handlers.conversation.buttons import CommentMissed, RemoveMember
-from handlers.conversation.turn import StepName, Turn
-from handlers.officers.enrolment import scope_name
-from handlers.patrols.shifts import group_officers, join_hash, new_join_code
-from handlers.tips.flow import back_to_draft
+from handlers.conversation.buttons import CommentMissed, PatrolsReport, RemoveMember
+from handlers.conversation.turn import StepName, Turn, back_to_draft
+from handlers.patrols.shifts import JOIN_LINK_PREFIX, group_officers, join_hash, new_join_code
 from storage.models import Officer, PatrolGroup, PatrolPoint, Shift
 from storage.patrols import (
     add_group,
@@ -75,7 +74,7 @@ def created_text(ctx: Context, lang: str, group: PatrolGroup, code: str) -> str:
     """What the officer reads (and hands out) after creating a group."""
     link = ""
     if ctx.bot_username:
-        url = f"https://t.me/{ctx.bot_username}?start=pt-{code}"
+        url = f"https://t.me/{ctx.bot_username}?start={JOIN_LINK_PREFIX}{code}"
         link = text(lang, "invite.link", url=url)
     area = scope_name(ctx, lang, group.area)
     return text(lang, "patrol.created", name=group.name, area=area, code=code, link=link)
@@ -136,6 +135,20 @@ async def members_view(turn: Turn) -> list[Reply]:
         for m in members
     )
     return [Reply(turn.t("members.head", group=group.name), options, columns=2)]
+
+
+async def admin_button(
+    turn: Turn, button: CommentMissed | RemoveMember | PatrolsReport | None
+) -> list[Reply]:
+    """An officer's patrol button: comment a missed patrol, remove a member, a period's report."""
+    match button:
+        case CommentMissed(missed_id=missed_id):
+            return await ask_missed_comment(turn, missed_id)
+        case RemoveMember(member_id=member_id):
+            return await remove_member(turn, member_id)
+        case PatrolsReport(period=period):
+            return await patrols_report(turn, period)
+    return [turn.say("not.allowed")]
 
 
 async def remove_member(turn: Turn, member_id: int) -> list[Reply]:

@@ -17,11 +17,10 @@ from handlers.conversation.buttons import (
     EndShift,
     Incident,
     IncidentCategory,
+    MemberButton,
     QuietShift,
-    read_button,
 )
-from handlers.conversation.turn import StepName, Turn
-from handlers.tips.flow import back_to_draft
+from handlers.conversation.turn import StepName, Turn, back_to_draft
 from storage.models import Officer, PatrolGroup, PatrolMember, PatrolPoint, Shift
 from storage.officers import get_officer, list_officers_covering
 from storage.patrols import (
@@ -40,7 +39,7 @@ from storage.patrols import (
 )
 
 JOIN_LENGTH = 8
-DEEP_LINK_PREFIX = "pt-"
+JOIN_LINK_PREFIX = "pt-"
 NAME_CHARS = 80
 NOTE_CHARS = 1000
 # Where the district's box is, plus this much, a location still counts as nearby.
@@ -76,9 +75,9 @@ async def membership(turn: Turn) -> PatrolMember | None:
 # --- joining ---
 
 
-async def join(turn: Turn, typed: str) -> list[Reply]:
+async def join(turn: Turn) -> list[Reply]:
     """/join CODE or the pt- deep link: become a member of that group, then give a name."""
-    code = typed.strip().removeprefix("pt-")
+    code = turn.msg.args.strip().removeprefix(JOIN_LINK_PREFIX)
     group = await get_group_by_join_hash(turn.db, join_hash(turn.ctx, code))
     if group is None:
         return [turn.say("join.bad")]
@@ -232,14 +231,14 @@ async def _record_point(
     return far
 
 
-async def member_button(turn: Turn) -> list[Reply]:
+async def member_button(turn: Turn, button: MemberButton | None) -> list[Reply]:
     """Shift buttons: checkpoint, incident (category first), end; all need an open shift."""
     member, shift = await _member_and_shift(turn)
     if member is None:
         return [turn.say("not.member")]
     if shift is None:
         return [turn.say("checkout.none")]
-    match read_button(turn.msg.choice):
+    match button:
         case Checkpoint():
             turn.detour(StepName.PATROL_CHECKPOINT)
             return [_ask_where(turn, N_("checkpoint.ask"))]
@@ -363,7 +362,10 @@ async def _finish(turn: Turn, shift: Shift, summary: str) -> list[Reply]:
 
 
 async def location_without_shift(turn: Turn) -> list[Reply] | None:
-    """A pin from a member who is not on shift is not recorded; they are told so."""
+    """A pin from a member who is not on shift is not recorded; they are told so (None for
+    anything else: not a pin, or not a member's)."""
+    if turn.msg.kind is not Kind.LOCATION:
+        return None
     member, shift = await _member_and_shift(turn)
     if member is None or shift is not None:
         return None

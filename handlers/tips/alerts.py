@@ -9,19 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.common.codes import show_code
 from handlers.common.notices import tell_officer
 from handlers.common.texts import N_, text, text_n
+from handlers.common.tip_text import excerpt
 from handlers.common.types import Context, Option, Priority, Reply
 from handlers.conversation.buttons import Acknowledge, OpenTip
 from storage.models import Officer, Tip
 from storage.officers import list_alert_recipients
 from storage.tips import list_unacknowledged_urgent, set_tip_flags
-
-EXCERPT_CHARS = 120
-
-
-def excerpt(description: str) -> str:
-    """The first characters of a tip, on one line, for alerts and lists."""
-    flat = " ".join(description.split())
-    return flat if len(flat) <= EXCERPT_CHARS else flat[: EXCERPT_CHARS - 1] + "…"
 
 
 def alert_reply(ctx: Context, officer: Officer, tip: Tip, key: str) -> Reply:

@@ -1,4 +1,5 @@
-"""Two-way anonymous dialogue: officers ask, tipsters answer, nobody learns who the other is."""
+"""The tipster's side of the two-way anonymous dialogue: the thread as they see it, and their
+answers relayed to the officer who asked; nobody learns who the other is."""
 
 from __future__ import annotations
 
@@ -6,13 +7,11 @@ from datetime import datetime, timedelta
 
 from handlers.common.codes import show_code
 from handlers.common.notices import tell_officer
-from handlers.common.texts import N_, text
+from handlers.common.texts import text
+from handlers.common.tip_text import THREAD_TEXT_CHARS
 from handlers.common.types import Kind, Option, Priority, Reply
-from handlers.conversation.buttons import AnswerQuestion, AskTipster, OpenTip, read_button
-from handlers.conversation.turn import StepName, Turn
-from handlers.officers.enrolment import may_see
-from handlers.tips.flow import back_to_draft
-from handlers.triage.actions import acting_of, ask_tipster
+from handlers.conversation.buttons import AnswerQuestion, OpenTip, TipsterButton
+from handlers.conversation.turn import StepName, Turn, back_to_draft
 from storage.models import ThreadMessage, ThreadRole, Tip
 from storage.officers import get_officer
 from storage.thread import (
@@ -23,29 +22,8 @@ from storage.thread import (
 )
 from storage.tips import get_contact, get_tip_by_id
 
-TEXT_CHARS = 2000
 # After /status with the right passphrase, this chat may answer that tip's questions for a while.
 VERIFIED_FOR = timedelta(hours=1)
-
-
-async def ask_question(turn: Turn, tip: Tip, _: AskTipster) -> list[Reply]:
-    """The officer's "ask the tipster" button: wait for the question's text."""
-    turn.detour(StepName.OFFICER_ASK, tip=tip.id)
-    return [turn.say("ask.question", code=show_code(tip.code))]
-
-
-async def answer_officer_question(turn: Turn) -> list[Reply]:
-    """Store the question; relay it now if the tipster allowed contact, else it waits."""
-    assert turn.officer is not None
-    tip = await get_tip_by_id(turn.db, int(turn.detour_data.get("tip", 0)))
-    if tip is None or not may_see(turn.officer, tip):
-        return await back_to_draft(turn, [turn.say("not.allowed")])
-    question = turn.msg.text.strip()[:TEXT_CHARS] if turn.msg.kind is Kind.TEXT else ""
-    if not question:
-        return [turn.say("need.text")]
-    relayed = await ask_tipster(acting_of(turn), tip, question)
-    said = N_("question.relayed") if relayed else N_("question.waiting")
-    return await back_to_draft(turn, [turn.say(said, code=show_code(tip.code))])
 
 
 async def thread_for_tipster(turn: Turn, tip: Tip) -> tuple[list[str], tuple[Option, ...]]:
@@ -79,9 +57,8 @@ async def _may_answer(turn: Turn, tip: Tip) -> bool:
     return datetime.fromisoformat(str(verified["at"])) > turn.ctx.now - VERIFIED_FOR
 
 
-async def tipster_button(turn: Turn) -> list[Reply]:
+async def tipster_button(turn: Turn, button: TipsterButton | None) -> list[Reply]:
     """The tipster's "answer" button: checked against the sealed contact or the passphrase."""
-    button = read_button(turn.msg.choice)
     pressed = button.question_id if isinstance(button, AnswerQuestion) else None
     question = await get_thread_message(turn.db, pressed) if pressed else None
     tip = await get_tip_by_id(turn.db, question.tip_id) if question else None
@@ -99,7 +76,7 @@ async def answer_text(turn: Turn) -> list[Reply]:
     tip = await get_tip_by_id(turn.db, question.tip_id) if question else None
     if question is None or tip is None or not await _may_answer(turn, tip):
         return await back_to_draft(turn, [turn.say("answer.not_allowed")])
-    answer = turn.msg.text.strip()[:TEXT_CHARS] if turn.msg.kind is Kind.TEXT else ""
+    answer = turn.msg.text.strip()[:THREAD_TEXT_CHARS] if turn.msg.kind is Kind.TEXT else ""
     if not answer:
         return [turn.say("need.text")]
     await add_thread_message(

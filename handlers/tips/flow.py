@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 from functools import lru_cache, partial
 from typing import Any
@@ -12,21 +11,16 @@ from handlers.common.catalog import Catalog
 from handlers.common.codes import new_code, new_passphrase, normalise_passphrase, show_code
 from handlers.common.matching import typed_words
 from handlers.common.texts import N_
+from handlers.common.tip_text import WHEN, when_label
 from handlers.common.types import Kind, Option, Reply
 from handlers.conversation.buttons import DraftChoice, new_draft_token, read_draft_choice
-from handlers.conversation.turn import Handler, StepName, Turn, picked
+from handlers.conversation.turn import Step, StepName, Turn, picked
 from handlers.tips.alerts import alert_new_tip
 from storage.guards import count_action, get_action_count
 from storage.tips import NewTip, add_contact, add_tip, code_exists
 
 AREAS_PER_PAGE = 10
 PLACE_CHARS = 300
-WHEN = {
-    "now": N_("when.now"),
-    "today": N_("when.today"),
-    "earlier": N_("when.earlier"),
-    "unknown": N_("when.unknown"),
-}
 EDITABLE = {
     StepName.CATEGORY: N_("field.category"),
     StepName.AREA: N_("field.area"),
@@ -35,26 +29,6 @@ EDITABLE = {
     StepName.WHEN: N_("field.when"),
     StepName.URGENT: N_("field.urgent"),
 }
-
-
-def when_label(when: str | None) -> str:
-    """The message id naming when something happened ("unknown" for anything else)."""
-    return WHEN.get(when or "unknown", WHEN["unknown"])
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """How a step asks its question, which buttons it takes, and what it does with the answer."""
-
-    prompt: Callable[[Turn], Reply]
-    answer: Handler
-    buttons: Callable[[Turn], set[str]] | None = None
-
-    def takes(self, turn: Turn, data: str) -> bool:
-        """Whether a pressed button's data is an answer to this step."""
-        if self.buttons is not None:
-            return data in self.buttons(turn)
-        return any(option.data == data for option in self.prompt(turn).options)
 
 
 def _data(turn: Turn, value: str) -> str:
@@ -360,14 +334,6 @@ STEPS: dict[StepName, Step] = {
     StepName.REVIEW: Step(prompt_review, answer_review),
     StepName.EDIT: Step(prompt_edit, answer_edit),
 }
-
-
-async def back_to_draft(turn: Turn, replies: list[Reply]) -> list[Reply]:
-    """End a side step and carry on with the tip being written, if there is one."""
-    turn.end_detour()
-    if turn.step in STEPS:
-        replies = [*replies, turn.say("resume"), STEPS[turn.step].prompt(turn)]
-    return replies
 
 
 async def start_tip(turn: Turn) -> list[Reply]:

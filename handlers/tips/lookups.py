@@ -13,9 +13,8 @@ from handlers.common.notices import STATUS_NAMES
 from handlers.common.sealing import Sealer
 from handlers.common.texts import N_
 from handlers.common.types import Context, Incoming, Kind, PassphraseCheck, Reply
-from handlers.conversation.turn import StepName, Turn
+from handlers.conversation.turn import StepName, Turn, back_to_draft
 from handlers.tips.answers import thread_for_tipster, verified_mark
-from handlers.tips.flow import back_to_draft
 from storage.conversations import find_conversation
 from storage.guards import get_action_count, message_window
 from storage.models import Tip
@@ -195,4 +194,30 @@ async def status_view(turn: Turn, tip: Tip) -> list[Reply]:
 LOOKUP_STEPS = {
     **dict.fromkeys(CODE_STEPS.values(), answer_code),
     **dict.fromkeys(PASSPHRASE_STEPS.values(), answer_passphrase),
+}
+
+
+async def status_command(turn: Turn) -> list[Reply]:
+    """/status [CODE]: a tip's status and thread, after its passphrase."""
+    return await begin_lookup(turn, "status", turn.msg.args)
+
+
+async def forget_command(turn: Turn) -> list[Reply]:
+    """/forget [CODE]: delete the sealed contact address of a tip, after its passphrase."""
+    return await begin_lookup(turn, "forget", turn.msg.args)
+
+
+def remind_code(turn: Turn) -> Reply:
+    """The question a lookup asking for a code repeats."""
+    return turn.say("ask.code")
+
+
+def remind_passphrase(turn: Turn) -> Reply:
+    """The question a lookup asking for a passphrase repeats, with the tip's code."""
+    return turn.say("ask.passphrase", code=show_code(turn.detour_data["code"]))
+
+
+REMINDERS = {
+    **dict.fromkeys(CODE_STEPS.values(), remind_code),
+    **dict.fromkeys(PASSPHRASE_STEPS.values(), remind_passphrase),
 }

@@ -8,11 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.common.codes import show_code
 from handlers.common.notices import change_status, tell_officer
+from handlers.common.scopes import may_see
 from handlers.common.texts import text
 from handlers.common.types import Context, Option, Priority, Reply
 from handlers.conversation.buttons import AnswerQuestion, OpenTip
 from handlers.conversation.turn import Turn
-from handlers.officers.enrolment import may_see
 from storage.audit import add_audit
 from storage.models import Officer, ThreadRole, Tip, TipStatus
 from storage.outbox import add_outbox

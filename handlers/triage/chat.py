@@ -8,7 +8,9 @@ from typing import Any
 
 from handlers.common.codes import parse_code, show_code
 from handlers.common.notices import STATUS_NAMES
+from handlers.common.scopes import may_see, scope_of
 from handlers.common.texts import N_
+from handlers.common.tip_text import when_label
 from handlers.common.types import Kind, Media, MediaKind, Option, Reply
 from handlers.conversation.buttons import (
     Acknowledge,
@@ -24,10 +26,7 @@ from handlers.conversation.buttons import (
     TipButton,
     TipList,
 )
-from handlers.conversation.turn import StepName, Turn
-from handlers.officers.enrolment import may_see, scope_of
-from handlers.tips.answers import ask_question
-from handlers.tips.flow import back_to_draft, when_label
+from handlers.conversation.turn import StepName, Turn, back_to_draft
 from handlers.triage.actions import (
     acknowledge,
     acting_of,
@@ -37,6 +36,7 @@ from handlers.triage.actions import (
     close_as_duplicate,
     set_status,
 )
+from handlers.triage.asking import ask_question
 from storage.models import ThreadRole, Tip, TipEvent, TipStatus
 from storage.officers import get_officer, list_officers
 from storage.thread import list_thread, mark_answers_read

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from handlers.common.codes import show_code
+from handlers.common.scopes import scope_of
 from handlers.common.types import Context, Document, Reply
 from handlers.conversation.turn import Turn
-from handlers.officers.enrolment import scope_of
 from handlers.triage.actions import Acting, acting_of
 from storage.audit import add_audit
 from storage.models import Tip
