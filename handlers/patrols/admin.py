@@ -108,6 +108,12 @@ async def _group_in_scope(turn: Turn, name: str) -> PatrolGroup | None:
     return group
 
 
+async def _named_group(turn: Turn) -> tuple[str, PatrolGroup | None]:
+    """The group named after the command, if it is in the officer's scope."""
+    name = turn.msg.args.strip()
+    return name, (await _group_in_scope(turn, name) if name else None)
+
+
 async def set_schedule(turn: Turn) -> list[Reply]:
     """/schedule NAME | Mon-Sun 21:00-23:30: the group's weekly plan, replacing the old one."""
     name, plan = _name_and_rest(turn.msg.args)
@@ -123,8 +129,7 @@ async def set_schedule(turn: Turn) -> list[Reply]:
 
 async def members_view(turn: Turn) -> list[Reply]:
     """/members NAME: the group's members, each with a remove button."""
-    name = turn.msg.args.strip()
-    group = await _group_in_scope(turn, name) if name else None
+    name, group = await _named_group(turn)
     if group is None:
         return [turn.say("patrol.not_found", name=name)]
     members = await list_members(turn.db, group.id)
@@ -197,8 +202,7 @@ async def patrols_report(turn: Turn, which: str) -> list[Reply]:
 
 async def patrol_view(turn: Turn) -> list[Reply]:
     """/patrol NAME: the group's plan and recent shifts with their route of checkpoints."""
-    name = turn.msg.args.strip()
-    group = await _group_in_scope(turn, name) if name else None
+    name, group = await _named_group(turn)
     if group is None:
         return [turn.say("patrol.not_found", name=name)]
     members = await list_members(turn.db, group.id)
