@@ -47,6 +47,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from handlers.common.texts import text as catalogue_text
 from storage.db import Database
 from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegramAPI
 from tests.fake_webhook import to_webhooks
@@ -61,7 +62,7 @@ FLOW = [
     "Có người bán hàng cấm ở chợ, chat {chat}",
     "hom nay",
     "khong",
-    "✅ Gửi, không liên hệ lại",  # the button's label, typed as it reads
+    catalogue_text("vi", "send.anonymous"),  # the button's label, typed as it reads
 ]
 # What each of those answers starts, in order: a chat whose replies skip or swap them is wrong.
 MARKERS = ["Bước 1", "Bước 2", "Bước 3", "Bước 4", "Đã nhận", "khẩn cấp", "Kiểm tra lại", "Mã tin"]

@@ -200,7 +200,7 @@ MINIMAL_TIP = [
     ("send", "Có người bán ma túy ở cuối ngõ"),
     ("press", "Hôm nay"),
     ("press", "Không"),
-    ("press", "không liên hệ"),
+    ("press", "không cho liên hệ"),
 ]
 
 
@@ -209,7 +209,7 @@ async def file_minimal_tip(person: Person, *, contact: bool = False) -> tuple[st
     await person.send("/tip")
     for how, what in MINIMAL_TIP[:-1]:
         await (person.press(what) if how == "press" else person.send(what))
-    await person.press("cho phép" if contact else "không liên hệ")
+    await person.press("cho phép" if contact else "không cho liên hệ")
     return receipt(person)
 
 
@@ -233,8 +233,8 @@ async def file_tip(
     await person.press("Hôm nay")
     await person.press("Có" if urgent else "Không")
     if district_only:
-        await person.press("Chỉ gửi công an huyện")
-    await person.press("cho phép" if contact else "không liên hệ")
+        await person.press("chỉ công an huyện")
+    await person.press("cho phép" if contact else "không cho liên hệ")
     return receipt(person)
 
 

@@ -145,7 +145,7 @@ async def test_html_and_markdown_are_kept_as_plain_text(person: Person) -> None:
     await person.press("Hôm nay")
     await person.press("Không")
     assert hostile in person.said()
-    await person.press("không liên hệ")
+    await person.press("không cho liên hệ")
     async with person.runtime.db.transaction() as db:
         tip = await db.scalar(select(Tip))
     assert tip is not None and hostile in tip.description

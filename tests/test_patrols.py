@@ -132,7 +132,7 @@ async def test_a_complete_shift(runtime: Runtime, clock: FakeClock) -> None:
     assert alert.media and alert.media[0].ref == "incident-photo"
     clock.advance(hours=2)
     await lan.send("/checkout")
-    await lan.press("Yên tĩnh")
+    await lan.press("Bình thường")
     assert lan.shows("checkout.done") and lan.shows("count.checkpoints", count=2)
     await lan.send("/checkout")
     assert lan.shows("checkout.none")
@@ -242,7 +242,7 @@ async def test_two_members_count_once_and_numbers_match_the_rows(
     await minh.send("Bến đò")
     clock.now = local(24, 23)
     await lan.send("/checkout")
-    await lan.press("Yên tĩnh")
+    await lan.press("Bình thường")
     clock.now = local(24, 23, 30)
     await minh.send("/checkout")
     await minh.send("Có nhóm thanh niên tụ tập, đã nhắc nhở")
@@ -254,7 +254,7 @@ async def test_two_members_count_once_and_numbers_match_the_rows(
     # was there on time although Minh came after the grace period.
     assert says(line, "patrols.line", group="Tổ 1", planned=7, done=1, late=0)
     # 20:55-23:30 covered once, though two members overlapped
-    assert says(line, "patrols.line", hours="2.6")
+    assert says(line, "patrols.line", hours="2,6")  # Vietnamese decimals
     assert says(line, "count.checkpoints", count=1) and says(line, "count.incidents", count=0)
     async with runtime.db.transaction() as db:
         missed = list(await db.scalars(select(MissedPatrol)))

@@ -13,7 +13,7 @@ from babel.messages.frontend import parse_keywords
 from babel.messages.pofile import read_po
 
 from handlers.common.texts import BASE_LANGUAGE, DOMAIN, languages, text, text_n
-from tests.messages import says
+from tests.messages import forms, says
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALE = ROOT / "handlers" / "locale"
@@ -149,3 +149,18 @@ def test_a_test_names_a_message_and_matches_it_whatever_its_words() -> None:
     assert not says(expired, "draft.expired", count=24)  # the Vietnamese form is another text
     with pytest.raises(KeyError):
         says(receipt, "no.such.message")
+
+
+def test_a_group_is_named_once_and_every_step_of_a_tip_says_where_it_is() -> None:
+    """The wording is the point: "Tổ Tổ thôn 3" read as a stutter, and steps 5 to 7 had no
+    number; every draft step now says "n/7" in both languages, in order."""
+    for lang in ("vi", "en"):
+        for key in used_in_code():
+            for form in forms(key if isinstance(key, str) else key[0], lang):
+                assert "Tổ {group}" not in form and "tổ {group}" not in form, (lang, key)
+        steps = ["ask.category", "ask.area", "ask.place", "ask.description", "ask.when"]
+        steps += ["ask.urgent", "review"]
+        marks = [("Bước {}/7" if lang == "vi" else "Step {} of 7").format(n) for n in range(1, 8)]
+        for key, mark in zip(steps, marks, strict=True):
+            assert mark in forms(key, lang)[0], (lang, key)
+        assert marks[4] in forms("got.piece", lang)[0]  # the story's follow-up asks step 5 too

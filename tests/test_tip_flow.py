@@ -105,7 +105,7 @@ async def test_review_edit_changes_one_part_and_returns_to_review(person: Person
     await person.press("Kiến Giang")
     await person.press("Bỏ qua")
     await person.send("Đánh bạc ở quán cà phê")
-    await person.press("Trước đó")
+    await person.press("Mấy hôm trước")
     await person.press("Không")
     await person.press("Sửa")
     await person.press("Loại việc")
@@ -117,7 +117,7 @@ async def test_review_edit_changes_one_part_and_returns_to_review(person: Person
     await person.press("Hôm nay")
     # The story is the placeholder {text}, a name shows() cannot take: the value is checked.
     assert person.shows("review", text="Nội dung mới")
-    await person.press("không liên hệ")
+    await person.press("không cho liên hệ")
     tip = await only_tip(person.runtime)
     assert (tip.category, tip.description, tip.occurred) == ("other", "Nội dung mới", "today")
 
@@ -161,7 +161,7 @@ async def test_a_typed_beginning_picks_an_option_as_on_zalo(person: Person) -> N
     await person.send("/tip")
     await person.send("kh")  # too short to mean anything: "Khai thác cát..." or "Khác"
     assert not person.shows("ask.area")
-    await person.send("lua dao")  # "Lừa đảo, lừa đảo qua mạng"
+    await person.send("lua dao")  # "Lừa đảo (kể cả trên mạng)"
     assert person.shows("ask.area")
 
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.common.schedule import planned_between
-from handlers.common.texts import text, text_n
+from handlers.common.texts import decimal, text, text_n
 from handlers.common.types import Context
 from storage.models import MissedPatrol, PatrolGroup, PatrolPoint, Shift
 from storage.patrols import list_all_missed, list_all_shifts, list_all_slots, list_points
@@ -108,7 +108,7 @@ def coverage(
 
 def patrol_line(lang: str, name: str, counts: list[Coverage]) -> str:
     """One line of patrol numbers, for a group or (summed) for several."""
-    hours = f"{sum(c.minutes for c in counts) / 60:.1f}"
+    hours = decimal(lang, sum(c.minutes for c in counts) / 60)
     return text(
         lang,
         "patrols.line",

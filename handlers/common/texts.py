@@ -15,7 +15,9 @@ from functools import cache
 from importlib import resources
 from typing import Any, TypeGuard
 
+from babel.core import UnknownLocaleError
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 
 BASE_LANGUAGE = "vi"
 DOMAIN = "tipline"
@@ -52,6 +54,15 @@ def text_n(lang: str, key: str, count: int, **values: Any) -> str:
         forms = messages.plurals[key]
     form = min(messages.plural_form(count), len(forms) - 1)
     return forms[form].format(count=count, **values)
+
+
+def decimal(lang: str, value: float, digits: int = 1) -> str:
+    """A number as the reader writes it: "0,5" in Vietnamese, "0.5" in English."""
+    pattern = "#,##0." + "0" * digits if digits else "#,##0"
+    try:
+        return format_decimal(value, format=pattern, locale=lang)
+    except UnknownLocaleError:
+        return format_decimal(value, format=pattern, locale=BASE_LANGUAGE)
 
 
 def templates(lang: str, key: str) -> tuple[str, ...]:

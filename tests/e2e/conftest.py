@@ -213,7 +213,7 @@ async def file_tip_with_photo(tipster: Resident, *, contact: bool) -> tuple[str,
     await tipster.press("Hôm nay")
     review = await tipster.press("Không")
     assert says(texts(review), "review", files=1)
-    return receipt_of(await tipster.press("cho phép" if contact else "không liên hệ"))
+    return receipt_of(await tipster.press("cho phép" if contact else "không cho liên hệ"))
 
 
 def database_bytes(folder: Path) -> tuple[list[str], bytes]:

@@ -92,7 +92,9 @@ async def test_a_receipt_waiting_for_telegram_is_stored_sealed(
     api = tipster.api
     await type_tip(tipster, area="kien giang", story=["Bán hàng cấm ở chợ"], urgent=False)
     api.fail_next("sendMessage", retry_after=2)
-    api.push(api.callback_update(tipster.user, *tipster.button("không liên hệ"), tipster.chat_id))
+    api.push(
+        api.callback_update(tipster.user, *tipster.button("không cho liên hệ"), tipster.chat_id)
+    )
     await api.wait_for(lambda: api.calls_to("sendMessage")[-1].failed, 5, "the refusal")
     assert await stored(runtime, PendingAnswer) == 1
     _, waiting = database_bytes(tmp_path)

@@ -35,7 +35,7 @@ async def test_a_shift_over_telegram(
     (resent,) = await api.wait_calls("sendPhoto", chat_id=boss.chat_id)
     assert resent.params["photo"] == "AgACPatrolIncident"
     await member.send("/checkout")
-    assert says(texts(await member.press("Yên tĩnh")), "checkout.done")
+    assert says(texts(await member.press("Bình thường")), "checkout.done")
     route = texts(await boss.send("/patrol Tổ thôn 3"))
     assert "📍 17.11000, 106.71000" in route and "Hùng" in route
     assert api.calls_to("forwardMessage") == []

@@ -85,7 +85,7 @@ async def file_tip(tipster: ZaloUser, *, contact: bool) -> str:
     await tipster.send("Có người bán ma túy ở cuối ngõ, tối nào cũng thấy")
     await tipster.pick("Hôm nay")
     await tipster.pick("Không")
-    receipt = await tipster.pick("cho phép" if contact else "không liên hệ")
+    receipt = await tipster.pick("cho phép" if contact else "không cho liên hệ")
     codes: list[str] = re.findall(r"\b([A-Z0-9]{4}-[A-Z0-9]{4})\b", receipt)
     return codes[0]
 
@@ -283,7 +283,7 @@ async def test_a_photo_arrives_as_a_url_and_reaches_an_officer_on_zalo(
     await tipster.pick("Hôm nay")
     review = await tipster.pick("Không")
     assert says(review, "review", files=1)
-    receipt = await tipster.pick("không liên hệ")
+    receipt = await tipster.pick("không cho liên hệ")
     code = re.findall(r"\b([A-Z0-9]{4}-[A-Z0-9]{4})\b", receipt)[0]
     async with runtime.db.transaction() as db:
         (tip,) = await db.scalars(select(Tip))
