@@ -70,11 +70,11 @@ async def check_database(settings: Settings) -> None:
             await db.dispose()
 
 
-def build_runtime(settings: Settings, secret: str) -> Runtime:
+def build_runtime(settings: Settings) -> Runtime:
     """Wire the database, keys and operator data together."""
     return Runtime(
         db=open_database(settings),
-        sealer=Sealer(secret),
+        sealer=Sealer(settings.secret()),
         catalog=settings.catalog(),
         timezone=settings.zone,
         limits=settings.limits(),
@@ -165,7 +165,7 @@ async def serving(
     started: list[ChatChannel] = []
     entered = False
     try:
-        await upgrade(runtime.db)
+        await runtime.prepare()
         await presence.join()
         entered = True
         runtime.peers = presence
@@ -219,7 +219,7 @@ def official_account(
 
 async def run_polling(settings: Settings) -> None:
     """The bot on every configured platform, by long polling."""
-    runtime = build_runtime(settings, settings.require_secret())
+    runtime = build_runtime(settings)
     presence = presence_of(settings, runtime, "run")
     answers = answer_sender(settings, runtime, presence)
     channels = chat_channels(settings, runtime, answers, polling=True)
@@ -263,7 +263,7 @@ async def run_webhook(settings: Settings, listen: str, url: str) -> None:
     host, port = parse_listen(listen)
     if not url.startswith(("https://", "http://")):
         raise SettingsError(f"tipline: --url {url!r}: expected https://...")
-    runtime = build_runtime(settings, settings.require_secret())
+    runtime = build_runtime(settings)
     presence = presence_of(settings, runtime, listen)
     answers = answer_sender(settings, runtime, presence)
     channels = chat_channels(settings, runtime, answers, polling=False)
@@ -283,18 +283,37 @@ async def run_webhook(settings: Settings, listen: str, url: str) -> None:
 
 
 async def run_console(settings: Settings) -> None:
-    """The whole product in this terminal, on the local database, with no token."""
-    runtime = build_runtime(settings, settings.secret_for_console())
+    """The whole product in this terminal, on the local database, with no token; its first start
+    makes the secret key file, as `tipline init` does."""
+    settings.make_key_file()
+    runtime = build_runtime(settings)
     console = ConsoleChannel(runtime)
     pacers = pacers_for(settings, [console.name])
     outbox = OutboxSender(runtime, {console.name: console}, pacers=pacers)
     try:
-        await upgrade(runtime.db)
+        await runtime.prepare()
         await outbox.run_once()  # what arrived for this terminal while it was closed
         async with background(runtime, outbox):
             await console.run()
     finally:
         await runtime.db.dispose()
+
+
+async def run_init(settings: Settings) -> None:
+    """Make the secret key once, migrate the database and record which key it was made with."""
+    made = settings.make_key_file()
+    if made is None:
+        where = "TIPLINE_SECRET_KEY" if settings.secret_key else str(settings.key_file())
+        raise SettingsError(f"tipline: a secret key exists already ({where}): nothing changed")
+    runtime = build_runtime(settings)
+    try:
+        await runtime.prepare()
+    finally:
+        await runtime.db.dispose()
+    print(
+        f"tipline: made the secret key in {made} (only you may read it). Keep a copy with every"
+        " backup of the database: without it no sealed contact, invitation or join code opens."
+    )
 
 
 async def run_migrate(settings: Settings) -> None:
@@ -309,7 +328,7 @@ async def run_migrate(settings: Settings) -> None:
 
 async def run_operator(settings: Settings, args: argparse.Namespace) -> None:
     """The operator's commands: tip statuses, officers, the audit log."""
-    runtime = build_runtime(settings, settings.secret_for_console())
+    runtime = build_runtime(settings)
     if args.command == "tip":
         print(await operator.set_status(runtime, args.code, args.status, args.note))
     elif args.command == "audit":
@@ -337,6 +356,11 @@ def parser() -> argparse.ArgumentParser:
     hook.add_argument("--url", required=True, help="public https URL Telegram calls")
     commands.add_parser("console", help="try every flow in this terminal (no token needed)")
     commands.add_parser("migrate", help="apply database migrations")
+    commands.add_parser(
+        "init",
+        help="make the secret key once (tipline.secret beside the database, mode 0600), then"
+        " migrate; refuses if a key exists",
+    )
     tip = commands.add_parser("tip", help="operator tools for tips")
     tip_commands = tip.add_subparsers(dest="tip_command", required=True, metavar="ACTION")
     status = tip_commands.add_parser("set-status", help="change a tip's status")
@@ -398,6 +422,8 @@ async def _command(args: argparse.Namespace, settings: Settings) -> None:
         await run_console(settings)
     elif args.command == "migrate":
         await run_migrate(settings)
+    elif args.command == "init":
+        await run_init(settings)
     else:
         await run_operator(settings, args)
 

@@ -18,7 +18,6 @@ from handlers.common.schedule import parse_schedule, show_slots
 from handlers.officers.enrolment import invite_officer, invite_text
 from handlers.patrols.admin import create_group, created_text
 from storage.audit import add_audit, list_audit
-from storage.migrate import upgrade
 from storage.models import Officer, TipStatus
 from storage.officers import get_officer, list_officers, set_officer
 from storage.patrols import get_group_by_name, replace_slots
@@ -31,7 +30,7 @@ log = logging.getLogger("tipline.operator")
 async def operator_session(runtime: Runtime) -> AsyncIterator[AsyncSession]:
     """The database migrated, one transaction around the command, the pool closed after it."""
     try:
-        await upgrade(runtime.db)
+        await runtime.prepare()
         async with runtime.db.transaction() as db:
             yield db
     finally:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.answers import Answer, answer_chat_key, seal_answer
 from bot.peers import Alone, Peers
+from bot.settings import SettingsError
 from handlers.common.catalog import Catalog
 from handlers.common.sealing import Sealer
 from handlers.common.texts import text
@@ -27,6 +28,8 @@ from storage.conversations import ConversationState
 from storage.db import Database
 from storage.group_commit import GroupCommit
 from storage.inbox import remove_handled, remove_inbox
+from storage.keys import same_key
+from storage.migrate import upgrade
 from storage.outbox import queued_in
 from storage.updates import UpdateStart, end_update, end_update_answering, start_update
 
@@ -61,6 +64,19 @@ class Runtime:
     def __post_init__(self) -> None:
         self.commits = GroupCommit(self.db)
         self.handled_inbox = Batched(lambda: self.commits, remove_handled)
+
+    async def prepare(self) -> None:
+        """Migrate the database, then stop with one line if it was made with another secret key:
+        whatever this process sealed or opened with the wrong one would be lost."""
+        await upgrade(self.db)
+        digest = self.sealer.digest("key-check", "tipline")
+        async with self.db.transaction() as db:
+            same = await same_key(db, digest=digest, now=self.clock())
+        if not same:
+            raise SettingsError(
+                "tipline: this database was made with another secret key: start with the key it"
+                " was made with (TIPLINE_SECRET_KEY, or tipline.secret beside the database)"
+            )
 
     def context(self, passphrase_check: PassphraseCheck | None = None) -> Context:
         """A handler context stamped with the current time."""

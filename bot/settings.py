@@ -21,6 +21,8 @@ from handlers.common.types import Limits
 
 _DEFAULT = Limits()
 _LIMITS = [limit.name for limit in fields(Limits)]
+# Where the secret key is kept, beside the database, when TIPLINE_SECRET_KEY is not set.
+KEY_FILE = "tipline.secret"
 
 
 class SettingsError(SystemExit):
@@ -185,18 +187,35 @@ class Settings(BaseSettings):
             )
         return self.zalo_oa_app_id, self.zalo_oa_secret_key.get_secret_value()
 
-    def secret_for_console(self) -> str:
-        """The secret, or one kept in a 0600 file beside the database, created on first use."""
+    def key_file(self) -> Path:
+        """Where the secret key is kept when TIPLINE_SECRET_KEY is not set: beside the database."""
+        db_path = self.sqlite_path()
+        return (db_path.parent if db_path else Path.cwd()) / KEY_FILE
+
+    def secret(self) -> str:
+        """The server secret every command uses: TIPLINE_SECRET_KEY, else the key file made by
+        `tipline init` (or the console's first start); stops with a clear line without one."""
         if self.secret_key is not None:
             return self.require_secret()
-        db_path = self.sqlite_path()
-        key_file = (db_path.parent if db_path else Path.cwd()) / "tipline.secret"
-        if not key_file.exists():
-            key_file.parent.mkdir(parents=True, exist_ok=True)
-            descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(descriptor, "w") as handle:
-                handle.write(secrets.token_urlsafe(48))
+        key_file = self.key_file()
+        if not key_file.is_file():
+            raise SettingsError(
+                f"tipline: no secret key: set TIPLINE_SECRET_KEY, or run `tipline init` once to"
+                f" make {key_file}"
+            )
         return key_file.read_text().strip()
+
+    def make_key_file(self) -> Path | None:
+        """Make the key file (mode 0600) when neither it nor TIPLINE_SECRET_KEY exists; returns
+        it, or None when there was a key already."""
+        key_file = self.key_file()
+        if self.secret_key is not None or key_file.exists():
+            return None
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        return key_file
 
 
 def _read_json(path: Path | None, packaged: str, setting: str) -> Any:

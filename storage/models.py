@@ -227,6 +227,17 @@ class Conversation(Base):
     __table_args__ = (UniqueConstraint("channel", "sender"),)
 
 
+class KeyCheck(Base):
+    """Which secret key a database was made with, as a keyed hash (one row): a command started
+    with another key stops before it seals or reads anything with the wrong one."""
+
+    __tablename__ = "key_check"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
 class ProcessedUpdate(Base):
     """An update already handled, so that a redelivery changes nothing."""
 

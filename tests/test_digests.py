@@ -421,7 +421,7 @@ from bot.settings import load_settings
 
 async def main() -> None:
     settings = load_settings()
-    runtime = build_runtime(settings, settings.require_secret())
+    runtime = build_runtime(settings)
     fixed = datetime.fromisoformat(sys.argv[1])
     runtime.clock = lambda: fixed
     while time.time() < float(sys.argv[2]):  # both processes start their run together

@@ -189,13 +189,20 @@ def test_dot_env_file_is_honoured(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     assert load_settings().tips_per_hour == 3
 
 
-def test_console_secret_is_created_once_with_0600(tmp_path: Path) -> None:
+def test_the_key_file_is_made_once_with_0600_and_read_by_every_command(tmp_path: Path) -> None:
+    """`tipline init` (or the console's first start) makes it; nothing else does."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'data' / 'tipline.db'}"
     settings = load_settings(_env_file=None, database_url=url)
-    first = settings.secret_for_console()
-    key_file = tmp_path / "data" / "tipline.secret"
+    with pytest.raises(SettingsError, match="tipline init"):
+        settings.secret()
+    assert not (tmp_path / "data" / "tipline.secret").exists()  # asking made nothing
+    key_file = settings.make_key_file()
+    assert key_file == tmp_path / "data" / "tipline.secret"
     assert key_file.stat().st_mode & 0o777 == 0o600
-    assert len(first) >= 32 and settings.secret_for_console() == first
+    first = settings.secret()
+    assert len(first) >= 32 and settings.make_key_file() is None and settings.secret() == first
+    from_env = load_settings(_env_file=None, database_url=url, secret_key="k" * 40)
+    assert from_env.secret() == "k" * 40 and from_env.make_key_file() is None
 
 
 def test_a_sealed_passphrase_opens_only_for_its_own_tip_and_key() -> None:

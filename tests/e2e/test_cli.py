@@ -40,11 +40,16 @@ Có người lạ đến hỏi mua ma túy
 
 
 def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    """The environment of a fresh shell: no TIPLINE_* from the developer's, a private database."""
+    """The environment of a fresh shell with the deployment's secret key, as every command of a
+    deployment shares it: no TIPLINE_* from the developer's, a private database."""
+    return {**bare_env(tmp_path), "TIPLINE_SECRET_KEY": SECRET, **extra}
+
+
+def bare_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """A fresh shell with no secret key set: the key file beside the database is the key."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIPLINE_")}
     env["TIPLINE_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'data' / 'tipline.db'}"
-    env.update(extra)
-    return env
+    return {**env, **extra}
 
 
 async def tipline(
@@ -67,7 +72,9 @@ async def tipline(
 
 
 async def test_console_runs_the_whole_flow_from_a_fresh_folder(tmp_path: Path) -> None:
-    code, out, err = await tipline(tmp_path, "console", stdin=CONSOLE_SCRIPT)
+    """No key set: the console makes tipline.secret, and an operator command reads it."""
+    fresh = bare_env(tmp_path)
+    code, out, err = await tipline(tmp_path, "console", stdin=CONSOLE_SCRIPT, env=fresh)
     assert code == 0, err
     assert "113" in out and "Mã tin báo:" in out and "Mật khẩu:" in out
     assert "Công an có thể nhắn hỏi bạn qua đây" in out  # option 1 of the review: contact
@@ -77,10 +84,11 @@ async def test_console_runs_the_whole_flow_from_a_fresh_folder(tmp_path: Path) -
     tip_code = out.split("Mã tin báo: ")[1].split()[0]
     passphrase = " ".join(out.split("Mật khẩu: ")[1].split()[:2])
     code, out, err = await tipline(
-        tmp_path, "tip", "set-status", tip_code, "verifying", "--note", "Đang xác minh"
+        tmp_path, "tip", "set-status", tip_code, "verifying", "--note", "Đang xác minh", env=fresh
     )
     assert code == 0 and "verifying" in out, err
-    code, out, _ = await tipline(tmp_path, "console", stdin=f"/status {tip_code}\n{passphrase}\n")
+    lookup = f"/status {tip_code}\n{passphrase}\n"
+    code, out, _ = await tipline(tmp_path, "console", stdin=lookup, env=fresh)
     assert "📨 Tin báo" in out  # the outbox notice, delivered to this terminal
     assert "Tình trạng: Đang xác minh" in out and "Ghi chú của công an: Đang xác minh" in out
 
@@ -89,7 +97,7 @@ async def test_console_runs_the_whole_flow_from_a_fresh_folder(tmp_path: Path) -
     ("args", "extra", "named"),
     [
         (("run",), {"TIPLINE_SECRET_KEY": SECRET}, "TIPLINE_TELEGRAM_TOKEN is not set"),
-        (("run",), {"TIPLINE_TELEGRAM_TOKEN": "1:a"}, "TIPLINE_SECRET_KEY is not set"),
+        (("run",), {"TIPLINE_TELEGRAM_TOKEN": "1:a", "TIPLINE_SECRET_KEY": "short"}, "32"),
         (
             ("run",),
             {"TIPLINE_TELEGRAM_TOKEN": "nonsense", "TIPLINE_SECRET_KEY": SECRET},
@@ -107,6 +115,27 @@ async def test_bad_settings_stop_with_one_line_naming_them(
     code, _, err = await tipline(tmp_path, *args, env=clean_env(tmp_path, **extra))
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and named in err, err
+
+
+async def test_one_key_made_once_read_by_every_command_and_checked_against_the_database(
+    tmp_path: Path,
+) -> None:
+    """`tipline init` makes the key once; without it nothing makes one behind the operator's
+    back; a command started with another key than the database's stops with one line."""
+    bare = bare_env(tmp_path)
+    code, _, err = await tipline(tmp_path, "officer", "list", env=bare)
+    assert code == 2 and "tipline init" in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "data" / "tipline.secret").exists()
+    code, out, err = await tipline(tmp_path, "init", env=bare)
+    assert code == 0 and "tipline.secret" in out and "backup" in out, err
+    key = (tmp_path / "data" / "tipline.secret").read_text()
+    code, _, err = await tipline(tmp_path, "init", env=bare)
+    assert code == 2 and "exists already" in err
+    assert (tmp_path / "data" / "tipline.secret").read_text() == key  # never overwritten
+    code, out, err = await tipline(tmp_path, "officer", "list", env=bare)
+    assert code == 0, err
+    code, _, err = await tipline(tmp_path, "officer", "list")  # TIPLINE_SECRET_KEY: another key
+    assert code == 2 and "another secret key" in err and len(err.strip().splitlines()) == 1
 
 
 async def test_migrate_and_unknown_tip(tmp_path: Path) -> None:
