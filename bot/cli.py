@@ -11,6 +11,7 @@ import logging
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -346,50 +347,106 @@ async def run_operator(settings: Settings, args: argparse.Namespace) -> None:
         print(await operator.revoke(runtime, args.id))
 
 
+def _subcommand(where: Any, name: str, does: str, example: str) -> argparse.ArgumentParser:
+    """A subcommand whose --help says what it does and shows it used."""
+    made = where.add_parser(
+        name,
+        help=does,
+        description=does,
+        epilog=f"example:\n  .venv/bin/tipline {example}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return cast(argparse.ArgumentParser, made)
+
+
 def parser() -> argparse.ArgumentParser:
-    """The command line, with --help on every subcommand."""
+    """The command line, with --help on every subcommand saying what it does, with an example."""
     root = argparse.ArgumentParser(prog="tipline", description="Anonymous tip line bot.")
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("run", help="the bot on Telegram by long polling")
-    hook = commands.add_parser("webhook", help="the bot on Telegram behind a webhook")
+
+    _subcommand(
+        commands,
+        "run",
+        "the bot on every platform whose token is set (Telegram, Zalo), by long polling",
+        "run",
+    )
+    hook = _subcommand(
+        commands,
+        "webhook",
+        "the bot on every platform whose token is set, behind webhooks on one web server",
+        "webhook --listen 0.0.0.0:8080 --url https://tips.example.org/telegram",
+    )
     hook.add_argument("--listen", default="0.0.0.0:8080", help="HOST:PORT to listen on")
     hook.add_argument("--url", required=True, help="public https URL Telegram calls")
-    commands.add_parser("console", help="try every flow in this terminal (no token needed)")
-    commands.add_parser("migrate", help="apply database migrations")
-    commands.add_parser(
+    _subcommand(commands, "console", "try every flow in this terminal (no token needed)", "console")
+    _subcommand(
+        commands,
         "init",
-        help="make the secret key once (tipline.secret beside the database, mode 0600), then"
-        " migrate; refuses if a key exists",
+        "make the secret key once (tipline.secret beside the database, mode 0600), then migrate;"
+        " refuses if a key exists",
+        "init",
     )
-    tip = commands.add_parser("tip", help="operator tools for tips")
+    _subcommand(commands, "migrate", "apply database migrations", "migrate")
+    tip = _subcommand(
+        commands, "tip", "operator tools for tips", "tip set-status ABCD-EFGH handled"
+    )
     tip_commands = tip.add_subparsers(dest="tip_command", required=True, metavar="ACTION")
-    status = tip_commands.add_parser("set-status", help="change a tip's status")
+    status = _subcommand(
+        tip_commands,
+        "set-status",
+        "change a tip's status",
+        'tip set-status ABCD-EFGH verifying --note "Đã cử người xác minh"',
+    )
     status.add_argument("code", help="tip code, e.g. ABCD-EFGH")
     status.add_argument("status", choices=[s.value for s in TipStatus])
     status.add_argument("--note", help="public note the tipster sees in /status")
-    officer = commands.add_parser("officer", help="invite, list and revoke officers")
+    officer = _subcommand(commands, "officer", "invite, list and revoke officers", "officer list")
     officer_commands = officer.add_subparsers(
         dest="officer_command", required=True, metavar="ACTION"
     )
-    invite = officer_commands.add_parser("invite", help="a one-time invite code for an officer")
+    invite = _subcommand(
+        officer_commands,
+        "invite",
+        "a one-time invite code for an officer",
+        'officer invite --name "Nguyễn Văn A" --scope commune:an-thuy',
+    )
     invite.add_argument("--name", required=True, help='full name, e.g. "Nguyễn Văn A"')
     invite.add_argument("--scope", required=True, help="district, or commune:<area code>")
     invite.add_argument("--admin", action="store_true", help="may invite other officers")
-    officer_commands.add_parser("list", help="every officer, invited, enrolled or revoked")
-    revoke = officer_commands.add_parser("revoke", help="take an officer's access away")
+    _subcommand(
+        officer_commands,
+        "list",
+        "every officer, invited, enrolled or revoked",
+        "officer list",
+    )
+    revoke = _subcommand(
+        officer_commands, "revoke", "take an officer's access away", "officer revoke 3"
+    )
     revoke.add_argument("id", type=int, help="officer id, from `tipline officer list`")
-    patrol = commands.add_parser("patrol", help="people's patrol groups")
+    patrol = _subcommand(commands, "patrol", "people's patrol groups", "patrol create --help")
     patrol_commands = patrol.add_subparsers(dest="patrol_command", required=True, metavar="ACTION")
-    create = patrol_commands.add_parser("create", help="a patrol group and its join code")
+    create = _subcommand(
+        patrol_commands,
+        "create",
+        "a patrol group and its join code",
+        'patrol create --name "Tổ thôn 3" --commune an-thuy',
+    )
     create.add_argument("--name", required=True, help='group name, e.g. "Tổ tuần tra thôn 3"')
     create.add_argument("--commune", required=True, help="area code, e.g. an-thuy")
     create.add_argument("--officer", type=int, help="the officer who looks after it (id)")
-    plan = patrol_commands.add_parser("schedule", help="set a group's weekly plan")
+    plan = _subcommand(
+        patrol_commands,
+        "schedule",
+        "set a group's weekly plan",
+        'patrol schedule "Tổ thôn 3" "T2-T6 21:00-23:30, T7 20:00-02:00"',
+    )
     plan.add_argument("name", help="group name")
     plan.add_argument(
         "plan", help='e.g. "Mon-Sun 21:00-23:30" or "T2-T6 21:00-23:30, T7 20:00-02:00"'
     )
-    log_parser = commands.add_parser("audit", help="who viewed or changed what, and when")
+    log_parser = _subcommand(
+        commands, "audit", "who viewed or changed what, and when", "audit --tip ABCD-EFGH"
+    )
     log_parser.add_argument("--officer", type=int, help="only this officer id")
     log_parser.add_argument("--tip", help="only this tip code")
     return root

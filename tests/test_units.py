@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 from dataclasses import fields
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.channels.base import split_text
+from bot.cli import parser
 from bot.settings import Settings, SettingsError, load_settings
 from handlers.common.catalog import CatalogError, fold, load_catalog
 from handlers.common.codes import (
@@ -217,3 +219,19 @@ def test_a_sealed_passphrase_opens_only_for_its_own_tip_and_key() -> None:
     assert not sealer.passphrase_matches("12345678", UNUSABLE_PASSPHRASE, code="ABCD2345")
     hashed = hash_passphrase("12345678")
     assert sealer.passphrase_matches("12345678", hashed, code="ABCD2345")
+
+
+def test_every_command_says_what_it_does_with_an_example() -> None:
+    """`tipline X --help` for every command and action: a description and a runnable example."""
+    pending = [parser()]
+    seen = 0
+    while pending:
+        current = pending.pop()
+        for action in current._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                pending += list(action.choices.values())
+        if current.prog != "tipline":
+            text = current.format_help()
+            assert current.description and "example:\n  .venv/bin/tipline " in text, current.prog
+            seen += 1
+    assert seen >= 14  # run, webhook, console, init, migrate, tip, officer, patrol, audit, ...
