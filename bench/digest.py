@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import resource
 import sqlite3
@@ -49,11 +48,9 @@ def stamp(moment: datetime) -> str:
 def seed(path: Path, tips: int, groups: int, officers: int) -> None:
     """Fill a migrated database with a year of a district's life."""
     asyncio.run(_migrate(path))
-    data = json.loads((ROOT / "bot/data/areas.json").read_text("utf-8"))
-    areas = [area["code"] for area in data["areas"]]
-    categories = [
-        c["code"] for c in json.loads((ROOT / "bot/data/categories.json").read_text())["categories"]
-    ]
+    catalog = load_settings(_env_file=None).catalog()
+    areas = [area.code for area in catalog.areas]
+    categories = [category.code for category in catalog.categories]
     rng = random.Random(2026)
     db = sqlite3.connect(path)
     db.execute("PRAGMA journal_mode=WAL")
@@ -107,7 +104,7 @@ def _seed_tips(
 
     db.executemany(
         "INSERT INTO tip (code, category, area, description, occurred, urgent, language,"
-        " passphrase_hash, failed_checks, status, created_at, status_at, district_only)"
+        " passphrase_hash, failed_checks, status, created_at, status_at, top_only)"
         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
         rows(),
     )

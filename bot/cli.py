@@ -11,6 +11,7 @@ import logging
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -18,6 +19,7 @@ from aiohttp import web
 from sqlalchemy.exc import DBAPIError
 from telegram.error import InvalidToken, NetworkError
 
+from bot import areas as areas_cli
 from bot import operator
 from bot.answers import AnswerSender
 from bot.channels.base import ChatChannel, Sender
@@ -408,10 +410,14 @@ def parser() -> argparse.ArgumentParser:
         officer_commands,
         "invite",
         "a one-time invite code for an officer",
-        'officer invite --name "Nguyễn Văn A" --scope commune:an-thuy',
+        'officer invite --name "Nguyễn Văn A" --scope an-thuy',
     )
     invite.add_argument("--name", required=True, help='full name, e.g. "Nguyễn Văn A"')
-    invite.add_argument("--scope", required=True, help="district, or commune:<area code>")
+    invite.add_argument(
+        "--scope",
+        required=True,
+        help="the code of the unit they cover, the top unit for all (tipline areas list)",
+    )
     invite.add_argument("--admin", action="store_true", help="may invite other officers")
     _subcommand(
         officer_commands,
@@ -444,6 +450,7 @@ def parser() -> argparse.ArgumentParser:
     plan.add_argument(
         "plan", help='e.g. "Mon-Sun 21:00-23:30" or "T2-T6 21:00-23:30, T7 20:00-02:00"'
     )
+    _areas_parser(commands)
     log_parser = _subcommand(
         commands, "audit", "who viewed or changed what, and when", "audit --tip ABCD-EFGH"
     )
@@ -452,13 +459,79 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def _areas_parser(commands: Any) -> None:
+    areas = _subcommand(
+        commands, "areas", "the map: its units and codes, checks, merges, renames", "areas list"
+    )
+    actions = areas.add_subparsers(dest="areas_command", required=True, metavar="ACTION")
+    listed = _subcommand(actions, "list", "every unit with its code, the map in use", "areas list")
+    listed.add_argument("file", nargs="?", type=Path, help="another areas file to list")
+    check = _subcommand(
+        actions, "check", "check an areas file: one line per problem", "areas check my-map.json"
+    )
+    check.add_argument("file", type=Path)
+    merge = _subcommand(
+        actions,
+        "merge",
+        "record areas merged into one (old tips show under it; old names still work)",
+        'areas merge sen-thuy hong-thuy --into sen-hong --vi "Xã Sen Hồng"',
+    )
+    merge.add_argument("old", nargs="+", help="codes of the areas that merged")
+    merge.add_argument("--into", required=True, help="the code of the area they became")
+    unmerge = _subcommand(
+        actions, "unmerge", "undo a merge: the area comes back as it was", "areas unmerge sen-thuy"
+    )
+    unmerge.add_argument("code")
+    rename = _subcommand(
+        actions,
+        "rename",
+        "new names for a unit (the code stays; old names still work)",
+        'areas rename sen-thuy --vi "Xã Sen Thủy Mới" --police-vi "Công an xã Sen Thủy Mới"',
+    )
+    rename.add_argument("code")
+    for command in (merge, rename):
+        command.add_argument("--vi", help="its name in Vietnamese (for a new or renamed unit)")
+        command.add_argument("--en", help="its name in English")
+        command.add_argument("--police-vi", help="its police as residents read it")
+        command.add_argument("--police-en", help="its police in English")
+
+
+def run_areas(settings: Settings, args: argparse.Namespace) -> str:
+    """List, check or change the map without touching the database."""
+    if args.areas_command == "list":
+        where = args.file or settings.areas_path()
+        shown = load_settings(areas_file=args.file) if args.file else settings
+        return f"# {where}\n{areas_cli.listing(shown.catalog())}"
+    if args.areas_command == "check":
+        found = areas_cli.problems(load_settings(areas_file=args.file).areas_document())
+        if found:
+            raise SettingsError("\n".join(f"{args.file}: {line}" for line in found))
+        return f"{args.file}: ok"
+    path = areas_cli.edited_file(settings.areas_file)
+    document = settings.areas_document()
+    names = {k: v for k in NAME_OPTIONS if (v := getattr(args, k, None))}
+    if args.areas_command == "merge":
+        document = areas_cli.merge(document, args.old, args.into, names)
+    elif args.areas_command == "unmerge":
+        document = areas_cli.unmerge(document, args.code)
+    else:
+        document = areas_cli.rename(document, args.code, names)
+    return areas_cli.save(path, document)
+
+
+NAME_OPTIONS = ("vi", "en", "police_vi", "police_en")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the `tipline` console script."""
     args = parser().parse_args(argv)
     try:
         settings = load_settings()
         setup_logging("WARNING" if args.command == "console" else settings.log_level)
-        asyncio.run(_command(args, settings))
+        if args.command == "areas":
+            print(run_areas(settings, args))
+        else:
+            asyncio.run(_command(args, settings))
     except SettingsError as error:
         print(error, file=sys.stderr)
         sys.exit(2)

@@ -57,14 +57,9 @@ async def set_status(runtime: Runtime, code: str, status: str, note: str | None)
     return f"tipline: tip {show_code(stored)} is now {status}"
 
 
-def parse_scope(typed: str) -> str | None:
-    """'district' as None, 'commune:<code>' (or 'area:<code>') as the area code."""
-    if typed == "district":
-        return None
-    kind, _, code = typed.partition(":")
-    if kind not in ("commune", "area") or not code:
-        raise SettingsError(f"tipline: --scope {typed!r}: expected district or commune:<code>")
-    return code
+def parse_scope(typed: str) -> str:
+    """The unit an officer covers, as typed after --scope (the old 'commune:' prefix allowed)."""
+    return typed.removeprefix("commune:").removeprefix("area:")
 
 
 async def bot_username(settings: Settings) -> str:
@@ -99,7 +94,7 @@ async def invite(runtime: Runtime, settings: Settings, name: str, scope: str, ad
             )
         except ValueError:
             raise SettingsError(
-                f"tipline: no area {area!r} in the areas file (TIPLINE_AREAS_FILE)"
+                f"tipline: no unit {area!r} in the areas file (tipline areas list shows the codes)"
             ) from None
         shown = invite_text(ctx, "vi", officer, code)
     if not runtime.bot_username:
@@ -121,9 +116,10 @@ def _state(runtime: Runtime, officer: Officer) -> str:
 
 async def officers(runtime: Runtime) -> str:
     """One line per officer: id, name, scope, admin, state, alerts (never their chat)."""
+    top = runtime.catalog.root.code
     async with operator_session(runtime) as db:
         rows = [
-            f"{o.id:>4}  {o.name:<28} {o.area or 'district':<20} {'admin' if o.is_admin else '':<5}"
+            f"{o.id:>4}  {o.name:<28} {o.area or top:<20} {'admin' if o.is_admin else '':<5}"
             f"  {_state(runtime, o):<22} alerts={o.alerts.value}"
             for o in await list_officers(db)
         ]
@@ -176,7 +172,9 @@ async def create_patrol(
 ) -> str:
     """A patrol group for a commune, with its join code (and link, when the bot is known)."""
     if runtime.catalog.area(commune) is None:
-        raise SettingsError(f"tipline: no area {commune!r} in the areas file (TIPLINE_AREAS_FILE)")
+        raise SettingsError(
+            f"tipline: no area {commune!r} in the areas file (tipline areas list shows the codes)"
+        )
     runtime.bot_username = await bot_username(settings)
     async with operator_session(runtime) as db:
         officer = await get_officer(db, officer_id) if officer_id is not None else None

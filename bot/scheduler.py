@@ -46,7 +46,7 @@ async def run_housekeeping(runtime: Runtime) -> dict[str, int]:
 
 
 async def run_escalation(runtime: Runtime) -> int:
-    """Escalate unacknowledged urgent tips to district officers, in one transaction."""
+    """Escalate unacknowledged urgent tips a level up, in one transaction."""
     async with job_transaction(runtime, "escalation") as db:
         escalated = await escalate_unacknowledged(db, runtime.context())
     if escalated:

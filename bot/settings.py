@@ -120,11 +120,20 @@ class Settings(BaseSettings):
         """Areas and categories from the operator's files, or the packaged defaults."""
         try:
             return load_catalog(
-                _read_json(self.areas_file, "areas.json", "TIPLINE_AREAS_FILE"),
+                self.areas_document(),
                 _read_json(self.categories_file, "categories.json", "TIPLINE_CATEGORIES_FILE"),
             )
         except CatalogError as error:
-            raise SettingsError(f"tipline: {error}") from None
+            lines = str(error).splitlines()
+            raise SettingsError("\n".join(f"tipline: {line}" for line in lines)) from None
+
+    def areas_document(self) -> Any:
+        """The map as the areas file (the operator's, or the packaged one) holds it."""
+        return _read_json(self.areas_file, "areas.json", "TIPLINE_AREAS_FILE")
+
+    def areas_path(self) -> str:
+        """Where the map in use is read from."""
+        return str(self.areas_file or resources.files("bot.data").joinpath("areas.json"))
 
     def sqlite_path(self) -> Path | None:
         """The database file, when the database is SQLite on disk."""

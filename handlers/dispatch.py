@@ -168,8 +168,7 @@ async def show_start(turn: Turn) -> list[Reply]:
     if link is not None:
         return await link(turn)
     await _leave_side_step(turn)
-    district = turn.ctx.catalog.district.name(turn.lang)
-    greeting = Reply(turn.t("start", district=district), menu(turn))
+    greeting = Reply(turn.t("start", police=turn.ctx.catalog.top_police(turn.lang)), menu(turn))
     extra = [welcome(turn, turn.officer)] if turn.officer is not None else []
     draft_step = EVERYTHING.draft_steps.get(turn.step)
     if draft_step is not None:

@@ -1,6 +1,6 @@
-"""What the morning digest reads, aggregated once for the whole district, and its claims.
+"""What the morning digest reads, aggregated once for the whole map, and its claims.
 
-Every aggregate keeps `area` and `district_only` in its rows, so that one query serves every
+Every aggregate keeps `area` and `top_only` in its rows, so that one query serves every
 officer's scope: the handlers slice the rows, the database is not asked again per officer.
 """
 
@@ -28,7 +28,7 @@ class TipCount:
     """How many tips of one category were filed in one area (and day, for the chart)."""
 
     area: str
-    district_only: bool
+    top_only: bool
     category: str
     urgent: bool
     count: int
@@ -40,7 +40,7 @@ class OpenCount:
     """How many open tips of one area are of one age, and whether they are overdue."""
 
     area: str
-    district_only: bool
+    top_only: bool
     age_days: int  # 0: under a day, 1: one to three days, 3: three to seven, 7: older
     overdue: bool
     count: int
@@ -52,7 +52,7 @@ class TipLine:
 
     code: str
     area: str
-    district_only: bool
+    top_only: bool
     category: str
     status: TipStatus
     description: str
@@ -67,12 +67,12 @@ class PendingThread:
     role: ThreadRole
     code: str
     area: str
-    district_only: bool
+    top_only: bool
 
 
 async def count_tips(db: AsyncSession, *, start: datetime, end: datetime) -> list[TipCount]:
     """Tips filed in [start, end) by area, category and urgency."""
-    columns = (Tip.area, Tip.district_only, Tip.category, Tip.urgent)
+    columns = (Tip.area, Tip.top_only, Tip.category, Tip.urgent)
     statement = (
         select(*columns, func.count())
         .where(Tip.created_at >= start, Tip.created_at < end)
@@ -95,7 +95,7 @@ async def count_tips_by_day(
     else:
         minutes = (end.astimezone(zone).utcoffset() or timedelta()).total_seconds() / 60
         day = func.strftime("%Y-%m-%d", Tip.created_at, f"{minutes:+.0f} minutes")
-    columns = (day, Tip.area, Tip.district_only, Tip.category)
+    columns = (day, Tip.area, Tip.top_only, Tip.category)
     statement = (
         select(*columns, func.count())
         .where(Tip.created_at >= start, Tip.created_at < end)
@@ -112,7 +112,7 @@ def _tip_line(tip: Tip) -> TipLine:
     return TipLine(
         tip.code,
         tip.area,
-        tip.district_only,
+        tip.top_only,
         tip.category,
         tip.status,
         tip.description,
@@ -143,7 +143,7 @@ async def count_open(
     )
     overdue = Tip.status_at < overdue_before
     # Status first, in the order of ix_tip_open: SQLite then reads that index alone.
-    columns = (Tip.status, Tip.area, Tip.district_only, age, overdue)
+    columns = (Tip.status, Tip.area, Tip.top_only, age, overdue)
     statement = (
         select(*columns, func.count()).where(Tip.status.in_(OPEN_STATUSES)).group_by(*columns)
     )
@@ -156,10 +156,10 @@ async def count_open(
 async def oldest_overdue(
     db: AsyncSession, *, overdue_before: datetime, per_area: int
 ) -> list[TipLine]:
-    """The `per_area` longest-waiting overdue tips of each area (district-only ones apart)."""
+    """The `per_area` longest-waiting overdue tips of each area (top-only ones apart)."""
     rank = (
         func.row_number()
-        .over(partition_by=(Tip.area, Tip.district_only), order_by=(Tip.status_at, Tip.id))
+        .over(partition_by=(Tip.area, Tip.top_only), order_by=(Tip.status_at, Tip.id))
         .label("rank")
     )
     ranked = (
@@ -183,7 +183,7 @@ async def list_pending_thread(db: AsyncSession) -> list[PendingThread]:
         and_(ThreadMessage.role == ThreadRole.ANSWER, ThreadMessage.read_at.is_(None)),
     )
     statement = (
-        select(ThreadMessage.role, Tip.code, Tip.area, Tip.district_only)
+        select(ThreadMessage.role, Tip.code, Tip.area, Tip.top_only)
         .join(Tip, Tip.id == ThreadMessage.tip_id)
         .where(waiting)
         .order_by(ThreadMessage.id)

@@ -131,7 +131,7 @@ class Tip(Base):
     locked_until: Mapped[datetime | None]
     status: Mapped[TipStatus] = mapped_column(_enum(TipStatus))
     status_at: Mapped[datetime]
-    district_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    top_only: Mapped[bool] = mapped_column(Boolean, default=False)
     assigned_officer_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id"))
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id"))
@@ -152,9 +152,9 @@ class Tip(Base):
         Index("ix_tip_area_created_at", "area", "created_at"),
         Index("ix_tip_status_status_at", "status", "status_at"),
         # Covers the digest's counts by day, commune and category without reading the rows.
-        Index("ix_tip_digest", "created_at", "area", "category", "district_only", "urgent"),
+        Index("ix_tip_digest", "created_at", "area", "category", "top_only", "urgent"),
         # Covers the digest's open tips by area and age (a few percent of all tips).
-        Index("ix_tip_open", "status", "area", "district_only", "created_at", "status_at"),
+        Index("ix_tip_open", "status", "area", "top_only", "created_at", "status_at"),
         Index(
             "ix_tip_sealed_passphrase",
             "id",
@@ -335,7 +335,7 @@ class Officer(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
-    area: Mapped[str | None] = mapped_column(String(24))  # None: the whole district
+    area: Mapped[str | None] = mapped_column(String(24))  # None: the top unit of the map
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     channel: Mapped[str | None] = mapped_column(String(16))
     chat: Mapped[str | None] = mapped_column(String(64))
@@ -344,7 +344,7 @@ class Officer(Base):
     created_at: Mapped[datetime]
     enrolled_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
-    digest_time: Mapped[str | None] = mapped_column(String(5))  # None: the district's default
+    digest_time: Mapped[str | None] = mapped_column(String(5))  # None: the deployment's default
     digests: Mapped[bool] = mapped_column(Boolean, default=True)
     # Set when the platform said the chat is gone or the bot blocked; cleared when they write.
     unreachable_at: Mapped[datetime | None]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import Boolean, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AlertLevel, Invite, Officer
@@ -115,28 +116,31 @@ _ALERTED = (
         Officer.revoked_at.is_(None),
         Officer.chat.is_not(None),
         Officer.alerts.in_(bindparam("levels", expanding=True)),
-        # A NULL area matches no commune officer: district officers only.
-        or_(Officer.area.is_(None), Officer.area == bindparam("area")),
+        or_(
+            # A NULL area is an officer of the top unit.
+            and_(Officer.area.is_(None), bindparam("top", type_=Boolean)),
+            Officer.area.in_(bindparam("units", expanding=True)),
+        ),
     )
     .order_by(Officer.id)
 )
 
 
 async def list_alert_recipients(
-    db: AsyncSession, *, area: str | None, district_only: bool, urgent: bool
+    db: AsyncSession, *, units: Sequence[str], top: bool, urgent: bool
 ) -> list[Officer]:
-    """Active officers who want an alert for a tip in `area` (None: district officers only)."""
+    """Active officers of these units (and of the top unit, if `top`) who want an alert."""
     levels = [AlertLevel.ALL, AlertLevel.URGENT] if urgent else [AlertLevel.ALL]
-    commune = None if district_only else area
-    return list(await db.scalars(_ALERTED, {"levels": levels, "area": commune}))
+    parameters = {"levels": levels, "units": list(units), "top": top}
+    return list(await db.scalars(_ALERTED, parameters))
 
 
-async def list_officers_covering(db: AsyncSession, area: str) -> list[Officer]:
-    """Active officers whose scope includes `area`: its commune officers and the district's."""
+async def list_officers_covering(db: AsyncSession, units: Sequence[str]) -> list[Officer]:
+    """Active officers of these units or of the top unit: all who cover an area."""
     statement = select(Officer).where(
         Officer.revoked_at.is_(None),
         Officer.chat.is_not(None),
-        or_(Officer.area.is_(None), Officer.area == area),
+        or_(Officer.area.is_(None), Officer.area.in_(units)),
     )
     return list(await db.scalars(statement.order_by(Officer.id)))
 

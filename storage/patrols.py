@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import and_, delete, or_, select
@@ -49,11 +50,11 @@ async def get_group(db: AsyncSession, group_id: int) -> PatrolGroup | None:
     return await db.get(PatrolGroup, group_id)
 
 
-async def list_groups(db: AsyncSession, *, area: str | None) -> list[PatrolGroup]:
-    """Live groups of one area, or all when `area` is None, by name."""
+async def list_groups(db: AsyncSession, *, areas: Iterable[str] | None) -> list[PatrolGroup]:
+    """Live groups of these areas, or all when `areas` is None, by name."""
     statement = select(PatrolGroup).where(PatrolGroup.deleted_at.is_(None))
-    if area is not None:
-        statement = statement.where(PatrolGroup.area == area)
+    if areas is not None:
+        statement = statement.where(PatrolGroup.area.in_(sorted(areas)))
     return list(await db.scalars(statement.order_by(PatrolGroup.name)))
 
 

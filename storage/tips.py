@@ -49,7 +49,7 @@ class NewTip:
     language: str
     passphrase_hash: str
     attachments: tuple[tuple[str, str], ...]
-    district_only: bool = False
+    top_only: bool = False
 
 
 _CODE_TAKEN = Plain(select(Tip.id).where(Tip.code == bindparam("code")))
@@ -95,7 +95,7 @@ async def add_tip(db: AsyncSession, new: NewTip, *, now: datetime) -> Tip:
         "locked_until": None,
         "status": TipStatus.RECEIVED,
         "status_at": now,
-        "district_only": new.district_only,
+        "top_only": new.top_only,
         "assigned_officer_id": None,
         "acknowledged_at": None,
         "acknowledged_by_id": None,
@@ -258,23 +258,24 @@ OPEN_STATUSES = (TipStatus.RECEIVED, TipStatus.VERIFYING)
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """The tips an officer may see: the whole district, or one area without district-only tips."""
+    """The tips an officer may see: all of them, or those of the areas under their unit
+    that were not kept for the top unit alone."""
 
-    area: str | None
+    areas: frozenset[str] | None = None  # None: every area (an officer of the top unit)
 
     def admits(self, tip: Tip) -> bool:
         """Whether a tip is inside this scope."""
-        return self.covers(tip.area, district_only=tip.district_only)
+        return self.covers(tip.area, top_only=tip.top_only)
 
-    def covers(self, area: str, *, district_only: bool) -> bool:
-        """Whether tips of `area` (flagged district-only or not) are inside this scope."""
-        return self.area is None or (area == self.area and not district_only)
+    def covers(self, area: str, *, top_only: bool) -> bool:
+        """Whether tips of `area` (kept for the top unit or not) are inside this scope."""
+        return self.areas is None or (area in self.areas and not top_only)
 
 
 def _in_scope(scope: Scope) -> Any:
-    if scope.area is None:
+    if scope.areas is None:
         return true()
-    return and_(Tip.area == scope.area, Tip.district_only.is_(False))
+    return and_(Tip.area.in_(sorted(scope.areas)), Tip.top_only.is_(False))
 
 
 def _filtered(scope: Scope, which: str, *, overdue_before: datetime) -> Any:
@@ -345,7 +346,7 @@ async def set_tip_flags(
     escalated_at: datetime | None = None,
     duplicate_of_id: int | None = None,
 ) -> None:
-    """Mark a tip acknowledged by an officer, escalated to the district, or a duplicate."""
+    """Mark a tip acknowledged by an officer, escalated to the level above, or a duplicate."""
     if acknowledged_at is not None:
         tip.acknowledged_at, tip.acknowledged_by_id = acknowledged_at, acknowledged_by_id
     if escalated_at is not None:

@@ -221,7 +221,7 @@ async def file_tip(
     story: str = "Có người bán ma túy ở cuối ngõ",
     urgent: bool = False,
     contact: bool = False,
-    district_only: bool = False,
+    top_only: bool = False,
 ) -> tuple[str, str]:
     """Send a tip with the given area (typed), place (skipped if empty), urgency, contact and
     recipients."""
@@ -232,8 +232,8 @@ async def file_tip(
     await person.send(story)
     await person.press("Hôm nay")
     await person.press("Có" if urgent else "Không")
-    if district_only:
-        await person.press("chỉ công an huyện")
+    if top_only:
+        await person.press("Đổi người nhận")
     await person.press("cho phép" if contact else "không cho liên hệ")
     return receipt(person)
 

@@ -111,13 +111,11 @@ async def test_officer_commands_look_unknown_to_residents(person: Person) -> Non
 # --- scope ---
 
 
-async def test_scope_isolation_between_communes_and_district_only(runtime: Runtime) -> None:
+async def test_scope_isolation_between_communes_and_top_only(runtime: Runtime) -> None:
     resident = Person(runtime, user="r1", chat="r1")
     code_a, _ = await file_tip(resident, area="an thuy", story="Ở An Thủy")
     code_b, _ = await file_tip(resident, area="cam thuy", story="Ở Cam Thủy")
-    code_secret, _ = await file_tip(
-        resident, area="an thuy", story="Chỉ huyện biết", district_only=True
-    )
+    code_secret, _ = await file_tip(resident, area="an thuy", story="Chỉ huyện biết", top_only=True)
     an = await officer(runtime, "An", "an-thuy")
     district = await officer(runtime, "Huyen", None)
     await an.send("/tips all")
@@ -136,7 +134,9 @@ async def test_scope_isolation_between_communes_and_district_only(runtime: Runti
     assert all(code in listed for code in (code_a, code_b, code_secret))
     await district.send(f"/tip {code_secret}")
     assert "Chỉ huyện biết" in district.said()
-    assert district.shows("view.fields", district_only=vi("alert.district_only"))
+    assert district.shows(
+        "view.fields", top_only=vi("alert.top_only", police="Công an huyện Lệ Thủy")
+    )
     async with runtime.db.transaction() as db:
         statuses = set(await db.scalars(select(Tip.status)))
     assert statuses == {TipStatus.RECEIVED}
@@ -189,7 +189,7 @@ async def test_alerts_follow_scope_urgency_and_preference(runtime: Runtime) -> N
     await file_tip(resident, area="an thuy", urgent=True)
     assert (await alerted(runtime))[3:] == ["Huyen"]  # An switched alerts off
     await an.send("/alerts urgent")
-    await file_tip(resident, area="an thuy", urgent=True, district_only=True)
+    await file_tip(resident, area="an thuy", urgent=True, top_only=True)
     assert (await alerted(runtime))[4:] == ["Huyen"]  # district only: never the commune
 
 

@@ -25,7 +25,7 @@ from handlers.common.sealing import UNUSABLE_PASSPHRASE, Sealer, check_passphras
 from handlers.common.types import Limits
 
 
-def test_packaged_catalog_has_the_district_and_categories() -> None:
+def test_packaged_catalog_has_the_articles_district_and_categories() -> None:
     catalog = load_settings(_env_file=None).catalog()
     assert len(catalog.areas) == 28  # 26 communes and 2 towns
     assert catalog.area("ngu-thuy-bac") is not None
@@ -36,11 +36,11 @@ def test_packaged_catalog_has_the_district_and_categories() -> None:
 @pytest.mark.parametrize(
     ("areas", "categories", "message"),
     [
-        ({"areas": []}, {"categories": [{"code": "a", "vi": "A"}]}, "district"),
+        ({"areas": []}, {"categories": [{"code": "a", "vi": "A"}]}, "'unit'"),
         (
             {"district": {"code": "d", "vi": "D"}, "areas": [{"code": "a", "vi": "A"}] * 2},
             {"categories": [{"code": "a", "vi": "A"}]},
-            "duplicate",
+            "used twice",
         ),
         (
             {"district": {"code": "d", "vi": "D"}, "areas": [{"code": "a:b", "vi": "A"}]},

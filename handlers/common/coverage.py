@@ -52,7 +52,7 @@ class PatrolRecords:
 
 
 async def read_patrol_records(db: AsyncSession, since: datetime, until: datetime) -> PatrolRecords:
-    """Four queries for all groups, so that a district's numbers do not cost one per group."""
+    """Four queries for all groups, so that a province's numbers do not cost one per group."""
     slots: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
     for slot in await list_all_slots(db):
         slots[slot.group_id].append((slot.weekday, slot.starts, slot.ends))

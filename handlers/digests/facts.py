@@ -1,7 +1,7 @@
-"""The numbers behind a digest: read once per morning for the whole district, sliced per scope.
+"""The numbers behind a digest: read once per morning for the whole map, sliced per scope.
 
 A morning with a thousand officers asks the database a handful of questions per distinct
-period, not one per officer per number: every row read keeps its area and district-only flag,
+period, not one per officer per number: every row read keeps its area and top-only flag,
 and each officer's scope is a filter over those rows in memory.
 """
 
@@ -52,7 +52,7 @@ class Window:
 
 @dataclass(frozen=True, slots=True)
 class ScopeNumbers:
-    """Everything one scope's digest says, counted from the district-wide rows."""
+    """Everything one scope's digest says, counted from the rows of the whole map."""
 
     new: int
     new_before: int
@@ -78,7 +78,7 @@ class ScopeNumbers:
 
 @dataclass
 class MorningFacts:
-    """District-wide rows for one run of the digest job; each question is asked at most once."""
+    """Rows of the whole map for one run of the digest job; each question is asked at most once."""
 
     db: AsyncSession
     ctx: Context
@@ -133,7 +133,7 @@ class MorningFacts:
     async def groups(self) -> list[PatrolGroup]:
         """Every live patrol group."""
         if self._groups is None:
-            self._groups = await list_groups(self.db, area=None)
+            self._groups = await list_groups(self.db, areas=None)
         return self._groups
 
     async def unreachable(self) -> list[Officer]:
@@ -142,14 +142,16 @@ class MorningFacts:
             self._unreachable = await list_unreachable(self.db)
         return self._unreachable
 
-    async def numbers(self, scope: Scope, window: Window, *, admin: bool) -> ScopeNumbers:
-        """The digest's numbers for one scope and period, counted once for all its officers."""
-        key = (scope.area, window, admin)
+    async def numbers(self, unit: str | None, window: Window, *, admin: bool) -> ScopeNumbers:
+        """The digest's numbers for one unit and period, counted once for all its officers."""
+        key = (unit, window, admin)
         if key not in self._numbers:
-            self._numbers[key] = await self._count(scope, window, admin=admin)
+            self._numbers[key] = await self._count(unit, window, admin=admin)
         return self._numbers[key]
 
-    async def _count(self, scope: Scope, window: Window, *, admin: bool) -> ScopeNumbers:
+    async def _count(self, unit: str | None, window: Window, *, admin: bool) -> ScopeNumbers:
+        catalog = self.ctx.catalog
+        scope = Scope(catalog.under(unit))
         now_counts = [c for c in await self.counts(window) if _in(scope, c)]
         before_counts = [c for c in await self.counts(window.before) if _in(scope, c)]
         open_counts, overdue_lines, pending = await self.standing()
@@ -168,7 +170,10 @@ class MorningFacts:
             new=sum(c.count for c in now_counts),
             new_before=sum(c.count for c in before_counts),
             by_category=_compare(now_counts, before_counts, lambda c: c.category),
-            by_area=_compare(now_counts, before_counts, lambda c: c.area),
+            # A unit's digest rolls its areas up into the units just below it.
+            by_area=_compare(
+                now_counts, before_counts, lambda c: catalog.child_toward(unit, c.area)
+            ),
             urgent=[t for t in await self.urgent(window) if _in(scope, t)],
             open_by_age=dict(open_by_age),
             overdue=sum(c.count for c in open_counts if c.overdue),
@@ -185,7 +190,7 @@ class MorningFacts:
     async def _patrol_numbers(
         self, scope: Scope, window: Window
     ) -> tuple[list[tuple[PatrolGroup, Coverage]], list[tuple[PatrolGroup, datetime]]]:
-        groups = [g for g in await self.groups() if scope.area in (None, g.area)]
+        groups = [g for g in await self.groups() if scope.covers(g.area, top_only=False)]
         records = await self.patrol_records(window)
         numbers = [(g, coverage(self.ctx, g, records, window.start, window.end)) for g in groups]
         open_missed = sorted(
@@ -195,7 +200,7 @@ class MorningFacts:
 
 
 def _in(scope: Scope, row: TipCount | OpenCount | TipLine | PendingThread) -> bool:
-    return scope.covers(row.area, district_only=row.district_only)
+    return scope.covers(row.area, top_only=row.top_only)
 
 
 def _compare(

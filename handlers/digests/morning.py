@@ -29,7 +29,6 @@ from storage.digests import attach_outbox, claim_digests, latest_claims, list_di
 from storage.models import Officer
 from storage.officers import set_officer
 from storage.outbox import add_outbox_to_officers
-from storage.tips import Scope
 
 DAILY, WEEKLY = "daily", "weekly"
 PERIODS = {DAILY: timedelta(days=1), WEEKLY: timedelta(days=7)}
@@ -137,7 +136,7 @@ async def digest_reply(
     facts: MorningFacts, officer: Officer, kind: str, window: Window, *, late: datetime | None
 ) -> Reply:
     """One officer's digest: the text in their language, the chart, the buttons."""
-    numbers = await facts.numbers(Scope(officer.area), window, admin=officer.is_admin)
+    numbers = await facts.numbers(officer.area, window, admin=officer.is_admin)
     ctx, lang = facts.ctx, officer.language
     named = scope_name(ctx, lang, officer.area)
     where = named[:1].upper() + named[1:]  # it starts a title here, not a sentence
@@ -153,7 +152,7 @@ async def digest_reply(
     ]
     if late is not None:
         lines.append(text(lang, "digest.late", when=ctx.local(late)))
-    lines += _tip_lines(ctx, lang, numbers, district=officer.area is None)
+    lines += _tip_lines(ctx, lang, numbers, below=_level_below(ctx, lang, officer.area))
     lines += _standing_lines(ctx, lang, numbers)
     lines += _patrol_lines(ctx, lang, numbers)
     lines += _unreachable_lines(ctx, lang, numbers)
@@ -170,7 +169,15 @@ def _change(now: int, before: int) -> str:
     return f"+{difference}" if difference > 0 else ("±0" if difference == 0 else f"−{-difference}")
 
 
-def _tip_lines(ctx: Context, lang: str, numbers: ScopeNumbers, *, district: bool) -> list[str]:
+def _level_below(ctx: Context, lang: str, area: str | None) -> str | None:
+    """What the units just under an officer's unit are called, if it has any."""
+    unit = ctx.catalog.unit(area)
+    if unit is None or not unit.children:
+        return None
+    return ctx.catalog.level_name(unit.depth + 1, lang) or text(lang, "digest.units")
+
+
+def _tip_lines(ctx: Context, lang: str, numbers: ScopeNumbers, *, below: str | None) -> list[str]:
     lines = [
         "",
         text(
@@ -187,8 +194,8 @@ def _tip_lines(ctx: Context, lang: str, numbers: ScopeNumbers, *, district: bool
             for code, now, before in numbers.by_category
         )
         lines.append(text(lang, "digest.by_category", items=items))
-    if district and numbers.by_area:
-        lines.append(_by_area(ctx, lang, numbers.by_area))
+    if below and numbers.by_area:
+        lines.append(_by_area(ctx, lang, numbers.by_area, below))
     if numbers.urgent:
         lines.append(text(lang, "digest.urgent", count=len(numbers.urgent)))
         lines += _capped(
@@ -208,8 +215,8 @@ def _tip_lines(ctx: Context, lang: str, numbers: ScopeNumbers, *, district: bool
     return lines
 
 
-def _by_area(ctx: Context, lang: str, by_area: list[tuple[str, int, int]]) -> str:
-    """The busiest communes by name; the quiet rest as one count."""
+def _by_area(ctx: Context, lang: str, by_area: list[tuple[str, int, int]], level: str) -> str:
+    """The busiest units just below the officer's by name; the quiet rest as one count."""
     busiest = [(code, now, before) for code, now, before in by_area if now]
     items = [
         f"{ctx.catalog.area_name(code, lang)} {now} ({_change(now, before)})"
@@ -218,8 +225,8 @@ def _by_area(ctx: Context, lang: str, by_area: list[tuple[str, int, int]]) -> st
     rest = busiest[AREAS_LISTED:]
     if rest:
         others = sum(now for _, now, _ in rest)
-        items.append(text(lang, "digest.other_areas", areas=len(rest), count=others))
-    return text(lang, "digest.by_area", items=" · ".join(items) or "–")
+        items.append(text(lang, "digest.other_areas", areas=len(rest), count=others, level=level))
+    return text(lang, "digest.by_area", level=level, items=" · ".join(items) or "–")
 
 
 def _standing_lines(ctx: Context, lang: str, numbers: ScopeNumbers) -> list[str]:

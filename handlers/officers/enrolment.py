@@ -37,8 +37,10 @@ async def invite_officer(
     created_by: Officer | None,
 ) -> tuple[Officer, str]:
     """Create an officer and a one-time invite; returns the officer and the code to hand over."""
-    if area is not None and ctx.catalog.area(area) is None:
-        raise ValueError(f"unknown area code {area!r}")
+    unit = ctx.catalog.unit(area)
+    if unit is None:
+        raise ValueError(f"unknown unit code {area!r}")
+    area = None if unit is ctx.catalog.root else unit.code
     officer = await add_officer(db, name=name, area=area, is_admin=is_admin, now=ctx.now)
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(INVITE_LENGTH))
     await add_invite(
@@ -54,7 +56,7 @@ async def invite_officer(
         officer_id=created_by.id if created_by else None,
         action="invite",
         now=ctx.now,
-        detail=f"officer {officer.id} {name} ({area or 'district'})",
+        detail=f"officer {officer.id} {name} ({area or ctx.catalog.root.code})",
     )
     return officer, code
 
@@ -151,11 +153,9 @@ async def answer_invite_name(turn: Turn) -> list[Reply]:
     if not name or len(name) > 120:
         return [turn.say("need.text")]
     turn.detour(StepName.OFFICER_INVITE, name=name)
-    areas = [Option(turn.t("scope.district"), InviteChoice("area", "-").pack())]
-    areas += [
-        Option(a.name(turn.lang), InviteChoice("area", a.code).pack())
-        for a in turn.ctx.catalog.areas
-    ]
+    units = turn.ctx.catalog.units
+    areas = [Option(units[0].name(turn.lang), InviteChoice("area", "-").pack())]
+    areas += [Option(u.name(turn.lang), InviteChoice("area", u.code).pack()) for u in units[1:]]
     return [Reply(turn.t("invite.ask_scope", name=name), tuple(areas), columns=2)]
 
 
@@ -166,7 +166,7 @@ async def choose_invite(turn: Turn, part: str, value: str) -> list[Reply]:
     if turn.step is not StepName.OFFICER_INVITE or "name" not in draft or not turn.officer.is_admin:
         return [turn.say("not.allowed")]
     if part == "area":
-        if value != "-" and turn.ctx.catalog.area(value) is None:
+        if value != "-" and turn.ctx.catalog.unit(value) is None:
             return [turn.say("not.allowed")]
         turn.detour(StepName.OFFICER_INVITE, area=None if value == "-" else value)
         options = (

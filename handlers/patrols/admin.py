@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.common.coverage import coverage, patrol_line, read_patrol_records
 from handlers.common.notices import tell_officer
 from handlers.common.schedule import Planned, parse_schedule, planned_between, show_slots
-from handlers.common.scopes import scope_name
+from handlers.common.scopes import scope_name, scope_of
 from handlers.common.texts import N_, text, text_n
 from handlers.common.types import Context, Kind, Option, Priority, Reply
 from handlers.conversation.buttons import CommentMissed, PatrolsReport, RemoveMember
@@ -86,15 +86,15 @@ def _name_and_rest(args: str) -> tuple[str, str]:
 
 
 async def new_patrol(turn: Turn) -> list[Reply]:
-    """/newpatrol NAME (district officers: NAME | area-code): a group and its join code."""
+    """/newpatrol NAME (officers over several areas: NAME | area-code): a group and its code."""
     assert turn.officer is not None
-    name, area = _name_and_rest(turn.msg.args)
-    area = area or (turn.officer.area or "")
-    if not name or len(name) > 80 or turn.ctx.catalog.area(area) is None:
-        return [turn.say("patrol.usage_new")]
-    if turn.officer.area is not None and area != turn.officer.area:
+    name, typed = _name_and_rest(turn.msg.args)
+    area = turn.ctx.catalog.area(typed or (turn.officer.area or ""))
+    if not name or len(name) > 80 or area is None:
+        return [turn.say("patrol.usage_new", example=turn.ctx.catalog.areas[0].code)]
+    if not scope_of(turn.ctx, turn.officer).covers(area.code, top_only=False):
         return [turn.say("not.allowed")]
-    made = await create_group(turn.db, turn.ctx, name=name, area=area, officer=turn.officer)
+    made = await create_group(turn.db, turn.ctx, name=name, area=area.code, officer=turn.officer)
     if made is None:
         return [turn.say("patrol.exists", name=name)]
     return [Reply(created_text(turn.ctx, turn.lang, *made))]
@@ -103,7 +103,7 @@ async def new_patrol(turn: Turn) -> list[Reply]:
 async def _group_in_scope(turn: Turn, name: str) -> PatrolGroup | None:
     assert turn.officer is not None
     group = await get_group_by_name(turn.db, name)
-    if group is None or (turn.officer.area is not None and group.area != turn.officer.area):
+    if group is None or not scope_of(turn.ctx, turn.officer).covers(group.area, top_only=False):
         return None
     return group
 
@@ -185,7 +185,7 @@ async def patrols_report(turn: Turn, which: str) -> list[Reply]:
     """Each group's numbers for today or the last 7 days (anything else means today)."""
     assert turn.officer is not None
     which = which if which in PERIODS else "today"
-    groups = await list_groups(turn.db, area=turn.officer.area)
+    groups = await list_groups(turn.db, areas=turn.ctx.catalog.under(turn.officer.area))
     if not groups:
         return [turn.say("patrols.none")]
     since, until = _period(turn, which)
@@ -257,7 +257,7 @@ async def check_patrols(db: AsyncSession, ctx: Context) -> dict[str, int]:
     """Raise each missed planned shift once, and close shifts left open too long."""
     raised = 0
     records = await read_patrol_records(db, ctx.now - LOOK_BACK, ctx.now)
-    for group in await list_groups(db, area=None):
+    for group in await list_groups(db, areas=None):
         since = max(ctx.now - LOOK_BACK, group.created_at)  # no alerts for before it existed
         raised_before = {m.planned_start for m in records.missed.get(group.id, [])}
         for planned in planned_between(
@@ -297,7 +297,7 @@ def _started_for(ctx: Context, shifts: list[Shift], planned: Planned) -> bool:
 async def _alert_missed(
     db: AsyncSession, ctx: Context, group: PatrolGroup, planned: Planned, missed_id: int
 ) -> None:
-    for officer in await group_officers(db, group):
+    for officer in await group_officers(db, ctx, group):
         lang = officer.language
         body = text_n(
             lang,

@@ -10,6 +10,7 @@ from handlers.common.catalog import Catalog
 from handlers.common.codes import CODE_ALPHABET
 from handlers.common.notices import tell_officer
 from handlers.common.schedule import planned_for
+from handlers.common.scopes import unit_codes
 from handlers.common.texts import N_, text
 from handlers.common.types import Context, Kind, Media, MediaKind, Option, Priority, Reply
 from handlers.conversation.buttons import (
@@ -42,7 +43,7 @@ JOIN_LENGTH = 8
 JOIN_LINK_PREFIX = "pt-"
 NAME_CHARS = 80
 NOTE_CHARS = 1000
-# Where the district's box is, plus this much, a location still counts as nearby.
+# Where the map's box is, plus this much, a location still counts as nearby.
 NEARBY_MARGIN_DEGREES = 0.1
 
 
@@ -57,7 +58,7 @@ def new_join_code() -> str:
 
 
 def is_far(catalog: Catalog, latitude: float | None, longitude: float | None) -> bool:
-    """Whether a pin lies well outside the district (kept, but flagged for the officer)."""
+    """Whether a pin lies well outside the map's extent (kept, but flagged for the officer)."""
     box = catalog.bbox
     if box is None or latitude is None or longitude is None:
         return False
@@ -294,12 +295,14 @@ async def answer_incident(turn: Turn) -> list[Reply]:
     return await back_to_draft(turn, [turn.say("incident.done"), shift_menu(turn)])
 
 
-async def group_officers(db: AsyncSession, group: PatrolGroup) -> list[Officer]:
+async def group_officers(db: AsyncSession, ctx: Context, group: PatrolGroup) -> list[Officer]:
     """Who hears from a group: its officer, or (none active) every officer covering its area."""
     own = await get_officer(db, group.officer_id) if group.officer_id is not None else None
     if own is not None and own.revoked_at is None and own.chat is not None:
         return [own]
-    return await list_officers_covering(db, group.area)
+    return await list_officers_covering(
+        db, unit_codes(ctx.catalog, list(ctx.catalog.line(group.area)))
+    )
 
 
 async def _tell_officer(
@@ -310,7 +313,7 @@ async def _tell_officer(
         return
     named = turn.ctx.catalog.category(category)
     media = (Media(MediaKind.PHOTO, photo),) if photo is not None else ()
-    for officer in await group_officers(turn.db, group):
+    for officer in await group_officers(turn.db, turn.ctx, group):
         lang = officer.language
         body = text(
             lang,

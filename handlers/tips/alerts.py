@@ -1,4 +1,4 @@
-"""Alerts to officers: a new tip at once, an unacknowledged urgent one escalated to the district."""
+"""Alerts to officers: a new tip at once, an unacknowledged urgent one escalated a level up."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.common.codes import show_code
 from handlers.common.notices import tell_officer
+from handlers.common.scopes import top_only_mark, unit_codes
 from handlers.common.texts import N_, text, text_n
 from handlers.common.tip_text import excerpt
 from handlers.common.types import Context, Option, Priority, Reply
@@ -27,7 +28,7 @@ def alert_reply(ctx: Context, officer: Officer, tip: Tip, key: str) -> Reply:
         code=show_code(tip.code),
         category=category.name(lang) if category else tip.category,
         area=area.name(lang) if area else tip.area,
-        district_only=text(lang, "alert.district_only") if tip.district_only else "",
+        top_only=top_only_mark(ctx, lang, tip),
         excerpt=excerpt(tip.description),
         minutes=text_n(lang, "count.minutes", ctx.limits.escalate_after_minutes),
     )
@@ -39,8 +40,9 @@ def alert_reply(ctx: Context, officer: Officer, tip: Tip, key: str) -> Reply:
 
 async def alert_new_tip(db: AsyncSession, ctx: Context, tip: Tip) -> int:
     """Queue an alert for every officer in scope who wants one; returns how many."""
+    line = [] if tip.top_only else list(ctx.catalog.line(tip.area))
     recipients = await list_alert_recipients(
-        db, area=tip.area, district_only=tip.district_only, urgent=tip.urgent
+        db, units=unit_codes(ctx.catalog, line), top=True, urgent=tip.urgent
     )
     key = N_("alert.urgent") if tip.urgent else N_("alert.new")
     priority = Priority.URGENT if tip.urgent else Priority.NOTICE
@@ -51,13 +53,26 @@ async def alert_new_tip(db: AsyncSession, ctx: Context, tip: Tip) -> int:
 
 
 async def escalate_unacknowledged(db: AsyncSession, ctx: Context) -> int:
-    """Send district officers every urgent tip nobody acknowledged in time; returns how many."""
+    """Send the level above every urgent tip nobody acknowledged in time; returns how many."""
     waited = timedelta(minutes=ctx.limits.escalate_after_minutes)
     tips = await list_unacknowledged_urgent(db, filed_before=ctx.now - waited)
     for tip in tips:
-        district = await list_alert_recipients(db, area=None, district_only=True, urgent=True)
-        for officer in district:
+        for officer in await _level_above(db, ctx, tip):
             reply = alert_reply(ctx, officer, tip, N_("alert.escalated"))
             await tell_officer(db, officer.id, reply, now=ctx.now, priority=Priority.URGENT)
         await set_tip_flags(db, tip, escalated_at=ctx.now)
     return len(tips)
+
+
+async def _level_above(db: AsyncSession, ctx: Context, tip: Tip) -> list[Officer]:
+    """The officers of the nearest unit above the tip's area that has any (the top unit's,
+    for a tip kept from the lower units)."""
+    catalog = ctx.catalog
+    above = [catalog.root] if tip.top_only else list(catalog.line(tip.area))[1:]
+    for unit in above:
+        top = unit is catalog.root
+        units = unit_codes(catalog, [unit])
+        officers = await list_alert_recipients(db, units=units, top=top, urgent=True)
+        if officers:
+            return officers
+    return []

@@ -135,21 +135,37 @@ def prompt_review(turn: Turn) -> Reply:
         when=turn.t(when_label(draft.get("when"))),
         urgent=turn.t("yes") if draft.get("urgent") else turn.t("no"),
         files=len(draft.get("files", [])),
-        recipients=turn.t("review.recipients.district")
-        if draft.get("district_only")
-        else turn.t("review.recipients.all"),
+        recipients=_recipients(turn, draft),
         text=_description(draft),
     )
     # The commune officer may know the people involved: the tipster can leave them out.
-    toggle = N_("toggle.everyone") if draft.get("district_only") else N_("toggle.district_only")
+    if _top_only(draft):
+        toggle = turn.option("toggle.everyone", _data(turn, "top"))
+    else:
+        police = catalog.top_police(turn.lang)
+        toggle = Option(turn.t("toggle.top_only", police=police), _data(turn, "top"))
     options = (
         turn.option("send.contact", _data(turn, "s.contact")),
         turn.option("send.anonymous", _data(turn, "s.anonymous")),
-        turn.option(toggle, _data(turn, "district")),
+        toggle,
         turn.option("edit", _data(turn, "edit")),
         _cancel(turn),
     )
     return Reply(text, options, columns=1)
+
+
+def _top_only(draft: dict[str, Any]) -> bool:
+    # Drafts begun before the map became a tree (migration 0013) keep their choice.
+    return bool(draft.get("top_only", draft.get("district_only")))
+
+
+def _recipients(turn: Turn, draft: dict[str, Any]) -> str:
+    """Which police will read the tip, by name."""
+    catalog = turn.ctx.catalog
+    if _top_only(draft):
+        return turn.t("review.recipients.top_only", police=catalog.top_police(turn.lang))
+    police = ", ".join(catalog.police_of(draft["area"], turn.lang)) or catalog.top_police(turn.lang)
+    return turn.t("review.recipients.all", police=police)
 
 
 def prompt_edit(turn: Turn) -> Reply:
@@ -192,9 +208,7 @@ def _area_by_words(turn: Turn, words: str) -> str:
 def _area_codes_by_words(catalog: Catalog) -> dict[str, str]:
     # Folding every commune's names costs more than the rest of the step: done once a catalog.
     return {
-        typed_words(name): area.code
-        for area in catalog.areas
-        for name in (area.code.replace("-", " "), area.vi, area.en)
+        typed_words(name): area.code for area in catalog.areas for name in catalog.typed_names(area)
     }
 
 
@@ -204,10 +218,10 @@ async def answer_area(turn: Turn) -> list[Reply]:
     if value.startswith("pg.") and value[3:].isdigit():
         turn.goto(StepName.AREA, {**turn.draft, "page": int(value[3:])})
         return [replace(prompt_area(turn), in_place=True)]
-    code = value.removeprefix("a.")
-    if not value.startswith("a.") or turn.ctx.catalog.area(code) is None:
+    area = turn.ctx.catalog.area(value.removeprefix("a."))
+    if not value.startswith("a.") or area is None:
         return await _need_button(turn)
-    return await _advance(turn, {**turn.draft, "area": code}, StepName.PLACE)
+    return await _advance(turn, {**turn.draft, "area": area.code}, StepName.PLACE)
 
 
 async def answer_place(turn: Turn) -> list[Reply]:
@@ -289,10 +303,8 @@ async def answer_review(turn: Turn) -> list[Reply]:
     if value == "edit":
         turn.goto(StepName.EDIT)
         return [prompt_edit(turn)]
-    if value == "district":
-        turn.goto(
-            StepName.REVIEW, {**turn.draft, "district_only": not turn.draft.get("district_only")}
-        )
+    if value == "top":
+        turn.goto(StepName.REVIEW, {**turn.draft, "top_only": not _top_only(turn.draft)})
         return [replace(prompt_review(turn), in_place=True)]
     if value == "x":
         turn.reset()
@@ -387,7 +399,7 @@ async def submit(turn: Turn, *, contact: bool) -> list[Reply]:
             language=turn.lang,
             passphrase_hash=ctx.sealer.seal_passphrase(normalise_passphrase(passphrase), code=code),
             attachments=tuple((kind, ref) for kind, ref in draft.get("files", [])),
-            district_only=bool(draft.get("district_only")),
+            top_only=_top_only(draft),
         ),
         now=ctx.now,
     )

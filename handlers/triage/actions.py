@@ -85,7 +85,7 @@ async def acknowledge(acting: Acting, tip: Tip) -> bool:
 
 async def assign(acting: Acting, tip: Tip, assignee: Officer) -> bool:
     """Give the tip to an officer who can see it and tell them; False if they cannot take it."""
-    if assignee.chat is None or not may_see(assignee, tip):
+    if assignee.chat is None or not may_see(acting.ctx, assignee, tip):
         return False
     await add_tip_event(
         acting.db,
@@ -104,7 +104,7 @@ async def close_as_duplicate(acting: Acting, tip: Tip, original: Tip) -> Tip | N
     """Close the tip as repeating `original` (or the tip that one repeats, so every copy points
     at the first); None if that is the tip itself or a tip this officer may not see."""
     first = await first_of(acting.db, original)
-    if first.id == tip.id or not may_see(acting.officer, first):
+    if first.id == tip.id or not may_see(acting.ctx, acting.officer, first):
         return None
     await set_status(acting, tip, TipStatus.CLOSED_DUPLICATE, note=None)
     await set_tip_flags(acting.db, tip, duplicate_of_id=first.id)

@@ -25,7 +25,7 @@ async def answer_officer_question(turn: Turn) -> list[Reply]:
     """Store the question; relay it now if the tipster allowed contact, else it waits."""
     assert turn.officer is not None
     tip = await get_tip_by_id(turn.db, int(turn.detour_data.get("tip", 0)))
-    if tip is None or not may_see(turn.officer, tip):
+    if tip is None or not may_see(turn.ctx, turn.officer, tip):
         return await back_to_draft(turn, [turn.say("not.allowed")])
     question = turn.msg.text.strip()[:THREAD_TEXT_CHARS] if turn.msg.kind is Kind.TEXT else ""
     if not question:

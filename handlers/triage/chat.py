@@ -8,7 +8,7 @@ from typing import Any
 
 from handlers.common.codes import parse_code, show_code
 from handlers.common.notices import STATUS_NAMES
-from handlers.common.scopes import may_see, scope_of
+from handlers.common.scopes import may_see, scope_of, top_only_mark
 from handlers.common.texts import N_
 from handlers.common.tip_text import when_label
 from handlers.common.types import Kind, Media, MediaKind, Option, Reply
@@ -85,7 +85,7 @@ async def tip_list(turn: Turn, which: str, page: int) -> Reply:
     overdue_before = turn.ctx.now - timedelta(hours=turn.ctx.limits.overdue_hours)
     tips, total = await list_tips(
         turn.db,
-        scope_of(turn.officer),
+        scope_of(turn.ctx, turn.officer),
         which=which,
         overdue_before=overdue_before,
         offset=page * PAGE_SIZE,
@@ -114,7 +114,7 @@ async def view_command(turn: Turn) -> list[Reply]:
     """/tip CODE for an officer: the whole tip, if it is in their scope."""
     code = parse_code(turn.msg.args)
     tip = await get_tip(turn.db, code) if code else None
-    if not may_see(turn.officer, tip):
+    if not may_see(turn.ctx, turn.officer, tip):
         return [turn.say("tip.not_found", code=turn.msg.args.strip()[:20])]
     assert tip is not None
     return await tip_view(turn, tip)
@@ -168,7 +168,7 @@ async def _fields(turn: Turn, tip: Tip) -> str:
         "view.fields",
         category=category,
         area=area,
-        district_only=turn.t("alert.district_only") if tip.district_only else "",
+        top_only=top_only_mark(turn.ctx, turn.lang, tip),
         place=place or turn.t("place.none"),
         when=turn.t(when_label(tip.occurred)),
         sent=_when(turn, tip.created_at),
@@ -238,7 +238,7 @@ async def officer_button(turn: Turn, button: Button | None) -> list[Reply]:
     if not isinstance(button, TipButton) or type(button) not in TIP_ACTIONS:
         return [turn.say("not.allowed")]
     tip = await get_tip_by_id(turn.db, button.tip_id)
-    if tip is None or not may_see(turn.officer, tip):
+    if tip is None or not may_see(turn.ctx, turn.officer, tip):
         return [turn.say("not.allowed")]
     return await TIP_ACTIONS[type(button)](turn, tip, button)
 
@@ -293,7 +293,9 @@ async def _acknowledge(turn: Turn, tip: Tip, _: TipButton) -> list[Reply]:
 
 
 async def _assign_options(turn: Turn, tip: Tip, _: TipButton) -> list[Reply]:
-    candidates = [o for o in await list_officers(turn.db, active_only=True) if may_see(o, tip)]
+    candidates = [
+        o for o in await list_officers(turn.db, active_only=True) if may_see(turn.ctx, o, tip)
+    ]
     if not candidates:
         return [turn.say("assign.none")]
     options = tuple(Option(o.name, AssignTo(o.id, tip.id).pack()) for o in candidates)
@@ -314,7 +316,7 @@ async def _assign(turn: Turn, tip: Tip, button: AssignTo) -> list[Reply]:
 async def _typed_note(turn: Turn) -> tuple[Tip | None, str]:
     tip = await get_tip_by_id(turn.db, int(turn.detour_data.get("tip", 0)))
     note = turn.msg.text.strip() if turn.msg.kind is Kind.TEXT else ""
-    return (tip if may_see(turn.officer, tip) else None), note[:NOTE_CHARS]
+    return (tip if may_see(turn.ctx, turn.officer, tip) else None), note[:NOTE_CHARS]
 
 
 async def answer_close_note(turn: Turn) -> list[Reply]:
@@ -337,7 +339,7 @@ async def answer_duplicate_of(turn: Turn) -> list[Reply]:
     if code is None:
         return [turn.say("bad.code")]
     original = await get_tip(turn.db, code)
-    if original is None or not may_see(turn.officer, original):
+    if original is None or not may_see(turn.ctx, turn.officer, original):
         return [turn.say("tip.not_found", code=show_code(code))]
     first = await close_as_duplicate(acting_of(turn), tip, original)
     if first is None:

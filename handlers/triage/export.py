@@ -28,7 +28,7 @@ TIP_COLUMNS = (
     "longitude",
     "occurred",
     "urgent",
-    "district_only",
+    "top_only",
     "status",
     "status_at",
     "duplicate_of",
@@ -94,7 +94,7 @@ async def export_between(acting: Acting, start: date, end: date, lang: str) -> E
     zone = acting.ctx.timezone
     tips = await list_tips_between(
         acting.db,
-        scope_of(acting.officer),
+        scope_of(acting.ctx, acting.officer),
         start=datetime.combine(start, time.min, zone),
         end=datetime.combine(end + timedelta(days=1), time.min, zone),
     )
@@ -181,7 +181,7 @@ def _tip_row(ctx: Context, lang: str, tip: Tip, names: Names) -> list[object]:
         tip.longitude,
         tip.occurred,
         tip.urgent,
-        tip.district_only,
+        tip.top_only,
         tip.status.value,
         _local(ctx, tip.status_at),
         show_code(names.tip_codes[tip.duplicate_of_id]) if tip.duplicate_of_id else "",

@@ -21,7 +21,7 @@ async def test_tipline_run_sends_the_digest_at_its_minute(tmp_path: Path) -> Non
         "--name",
         "Trần D",
         "--scope",
-        "district",
+        "le-thuy",
         env=clean_env(tmp_path, TIPLINE_SECRET_KEY=SECRET),
     )
     assert code == 0, err

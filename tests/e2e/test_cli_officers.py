@@ -18,19 +18,19 @@ def invite_code(out: str) -> str:
 
 async def test_invite_list_revoke_and_audit(tmp_path: Path) -> None:
     code, out, err = await tipline(
-        tmp_path, "officer", "invite", "--name", "Nguyễn Văn A", "--scope", "commune:an-thuy"
+        tmp_path, "officer", "invite", "--name", "Nguyễn Văn A", "--scope", "an-thuy"
     )
     assert code == 0, err
     assert len(invite_code(out)) == 10 and "Xã An Thủy" in out
     assert "TIPLINE_TELEGRAM_TOKEN" in out  # no token: no link, and says why
     code, out, _ = await tipline(
-        tmp_path, "officer", "invite", "--name", "Trần B", "--scope", "district", "--admin"
+        tmp_path, "officer", "invite", "--name", "Trần B", "--scope", "le-thuy", "--admin"
     )
-    assert code == 0 and "toàn huyện" in out and len(invite_code(out)) == 10
+    assert code == 0 and "Huyện Lệ Thủy" in out and len(invite_code(out)) == 10
     code, out, _ = await tipline(tmp_path, "officer", "list")
     lines = out.strip().splitlines()
     assert len(lines) == 2 and "an-thuy" in lines[0] and "invited" in lines[0]
-    assert "district" in lines[1] and "admin" in lines[1]
+    assert "le-thuy" in lines[1] and "admin" in lines[1]
     code, out, _ = await tipline(tmp_path, "officer", "revoke", "1")
     assert code == 0 and "revoked" in out
     code, out, _ = await tipline(tmp_path, "officer", "list")
@@ -44,7 +44,7 @@ async def test_invite_list_revoke_and_audit(tmp_path: Path) -> None:
 
 async def test_officer_commands_refuse_bad_input_in_one_line(tmp_path: Path) -> None:
     for args in (
-        ("officer", "invite", "--name", "X", "--scope", "commune:nowhere"),
+        ("officer", "invite", "--name", "X", "--scope", "nowhere"),
         ("officer", "invite", "--name", "X", "--scope", "town"),
         ("officer", "revoke", "42"),
         ("audit", "--tip", "not-a-code"),
@@ -68,7 +68,7 @@ async def test_tip_audit_rows_and_the_invite_link(tmp_path: Path) -> None:
             tmp_path, TIPLINE_TELEGRAM_TOKEN=api.token, TIPLINE_TELEGRAM_API_URL=api.root
         )
         code, out, err = await tipline(
-            tmp_path, "officer", "invite", "--name", "C", "--scope", "district", env=env
+            tmp_path, "officer", "invite", "--name", "C", "--scope", "le-thuy", env=env
         )
     assert code == 0, err
     assert f"https://t.me/tipline_test_bot?start=off-{invite_code(out)}" in out
@@ -132,7 +132,7 @@ async def test_invite_without_a_reachable_bot_api_still_prints_the_code(tmp_path
         TIPLINE_TELEGRAM_API_URL=f"http://127.0.0.1:{free_port()}",
     )
     code, out, err = await tipline(
-        tmp_path, "officer", "invite", "--name", "D", "--scope", "district", env=env
+        tmp_path, "officer", "invite", "--name", "D", "--scope", "le-thuy", env=env
     )
     assert code == 0, err
     assert len(invite_code(out)) == 10 and "t.me/" not in out and "no t.me link" in out

@@ -85,9 +85,9 @@ async def test_a_morning_of_digests_stays_within_the_flood_limits(
     photo = strict_api.calls_to("sendPhoto", chat_id=FIRST_CHAT)[0].params
     assert isinstance(photo["photo"], Upload)
     assert photo["photo"].data.startswith(b"\x89PNG")
-    assert photo["caption"].startswith("Tin báo mỗi ngày, 14 ngày qua · Toàn huyện")
+    assert photo["caption"].startswith("Tin báo mỗi ngày, 14 ngày qua · Huyện Lệ Thủy")
     text = strict_api.calls_to("sendMessage", chat_id=FIRST_CHAT)[-1].params
-    assert text["text"].startswith("☀️ Bản tin sáng 25/11 · Toàn huyện")
+    assert text["text"].startswith("☀️ Bản tin sáng 25/11 · Huyện Lệ Thủy")
     buttons = [b["callback_data"] for row in text["reply_markup"]["inline_keyboard"] for b in row]
     assert buttons == ["o:ls:new:0", "o:ls:overdue:0", "o:ls:open:0", "o:pts:today"]
     sends = sorted(c.at for c in strict_api.calls if c.method.startswith("send"))

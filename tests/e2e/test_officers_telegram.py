@@ -85,7 +85,7 @@ async def test_alert_triage_dialogue_and_export_over_telegram(
                 assert needle not in str(call.params), f"{needle!r} reached the officer"
 
 
-async def test_commune_officer_never_hears_of_district_only_tips(
+async def test_commune_officer_never_hears_of_top_only_tips(
     runtime: Runtime, api: FakeTelegramAPI, delivering: None, tipster: Resident
 ) -> None:
     officer = await enrolled_officer(runtime, api, "mai-thuy")
@@ -96,7 +96,7 @@ async def test_commune_officer_never_hears_of_district_only_tips(
     await type_tip(tipster, area="mai thuy", story=["Người quen của cán bộ xã"], urgent=False)
     await tipster.press("chỉ công an huyện", replies=0)
     review = (await api.wait_calls("editMessageText", chat_id=TIPSTER_ID))[-1].params["text"]
-    assert says(review, "review.recipients.district")
+    assert says(review, "review.recipients.top_only", police="Công an huyện Lệ Thủy")
     tip_code, _ = receipt_of(await tipster.press("không cho liên hệ"))
     await api.wait_for(lambda: tip_code in district.sent()[-1]["text"])
     assert all(tip_code not in m["text"] for m in officer.sent())
