@@ -472,3 +472,23 @@ async def test_control_bidi_and_escape_characters_never_reach_the_tip_or_the_off
     await district.send(f"/tip {tip.code}")
     shown = district.said()
     assert "Chợ Kiến Giang" in shown and "Mất xe máy màu đỏ\n\tbiển số 73" in shown
+
+
+async def test_editing_the_place_from_the_review_returns_to_the_review(person: Person) -> None:
+    """Issue 17: a new place used to be followed by "when" again, as if the story were new."""
+    await person.send("/tip")
+    for how, what in MINIMAL_TIP[:-1]:
+        await (person.press(what) if how == "press" else person.send(what))
+    await person.press("Sửa")
+    await person.press("Địa điểm")
+    assert person.shows("ask.place")
+    await person.send("Thôn 3, gần cầu")
+    assert person.shows("review", place="Thôn 3, gần cầu") and not person.shows("got.piece")
+    await person.press("Sửa")
+    await person.press("Địa điểm")
+    await person.pin(17.2, 106.8)
+    assert person.shows("review") and not person.shows("got.piece")
+    await person.press("không cho liên hệ")
+    tip = await only_tip(person.runtime)
+    assert tip.place == "Thôn 3, gần cầu" and (tip.latitude, tip.longitude) == (17.2, 106.8)
+    assert tip.description == "Có người bán ma túy ở cuối ngõ" and tip.occurred == "today"

@@ -179,8 +179,7 @@ def prompt_edit(turn: Turn) -> Reply:
 
 async def _advance(turn: Turn, draft: dict[str, Any], next_step: StepName) -> list[Reply]:
     """Go to the next step, or straight back to the review when the person was editing."""
-    editing = draft.get("editing") and next_step is not StepName.DESCRIPTION
-    step = StepName.REVIEW if editing else next_step
+    step = StepName.REVIEW if draft.get("editing") else next_step
     turn.goto(step, draft)
     return [STEPS[step].prompt(turn)]
 
