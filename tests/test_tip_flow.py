@@ -492,3 +492,19 @@ async def test_editing_the_place_from_the_review_returns_to_the_review(person: P
     tip = await only_tip(person.runtime)
     assert tip.place == "Thôn 3, gần cầu" and (tip.latitude, tip.longitude) == (17.2, 106.8)
     assert tip.description == "Có người bán ma túy ở cuối ngõ" and tip.occurred == "today"
+
+
+async def test_a_pin_at_the_place_step_is_acknowledged(person: Person) -> None:
+    """Issue 17: a pin sent for the place got no word, only the next question."""
+    await person.send("/tip")
+    await person.press("Ma túy")
+    await person.press("Kiến Giang")
+    await person.pin(17.21, 106.79)
+    assert says(person.last[0].text, "got.location") and person.shows("ask.description")
+    await person.send("Có người bán ma túy")
+    await person.press("Hôm nay")
+    await person.press("Không")
+    assert person.shows("review", place=text("vi", "place.pin"))
+    await person.press("không cho liên hệ")
+    tip = await only_tip(person.runtime)
+    assert (tip.place, tip.latitude, tip.longitude) == (None, 17.21, 106.79)

@@ -228,7 +228,9 @@ async def answer_place(turn: Turn) -> list[Reply]:
     msg, draft = turn.msg, turn.draft
     if msg.kind is Kind.LOCATION and msg.location is not None:
         draft.update(lat=msg.location.latitude, lon=msg.location.longitude)
-    elif _value(turn, picked(msg, prompt_place(turn).options)) == "skip":
+        # Without a word about it, the person cannot tell whether the pin arrived.
+        return [turn.say("got.location"), *await _advance(turn, draft, StepName.DESCRIPTION)]
+    if _value(turn, picked(msg, prompt_place(turn).options)) == "skip":
         draft.update(place=None, lat=None, lon=None)
     elif msg.kind is Kind.TEXT and msg.text.strip():
         if len(msg.text.strip()) > PLACE_CHARS:

@@ -206,7 +206,7 @@ async def file_tip_with_photo(tipster: Resident, *, contact: bool) -> tuple[str,
     location_prompt = tipster.sent()[-1]
     keyboard = location_prompt["reply_markup"]["keyboard"]
     assert keyboard[0][0]["request_location"] is True
-    await tipster.push(api.location_update(tipster.user, 17.21, 106.79), replies=1)
+    await tipster.push(api.location_update(tipster.user, 17.21, 106.79), replies=2)
     await tipster.send("Nhà số 5 có mua bán ma túy <b>đêm qua</b>")
     await tipster.push(api.photo_update(tipster.user, "AgACAgPhotoFileIdXYZ", caption="ảnh"))
     await tipster.push(api.contact_update(tipster.user, TIPSTER_PHONE, TIPSTER_FIRST), replies=2)
