@@ -215,7 +215,8 @@ class Limits:
 
     tips_per_hour: int = 5
     messages_per_minute: int = 30
-    description_chars: int = 3000
+    # A whole Telegram message (4,096) twice over and more: splitting a long story helps.
+    description_chars: int = 10_000
     attachments: int = 10
     draft_ttl_hours: int = 24
     contact_retention_days: int = 180

@@ -10,7 +10,7 @@ from typing import Any
 from handlers.common.catalog import Catalog
 from handlers.common.codes import new_code, new_passphrase, normalise_passphrase, show_code
 from handlers.common.matching import typed_words
-from handlers.common.texts import N_
+from handlers.common.texts import N_, decimal
 from handlers.common.tip_text import WHEN, when_label
 from handlers.common.types import Kind, Option, Reply
 from handlers.conversation.buttons import DraftChoice, new_draft_token, read_draft_choice
@@ -21,6 +21,8 @@ from storage.tips import NewTip, add_contact, add_tip, code_exists
 
 AREAS_PER_PAGE = 10
 PLACE_CHARS = 300
+# The end of what a cut message kept, quoted so that the person sees where the story stops.
+CUT_ECHO_CHARS = 40
 EDITABLE = {
     StepName.CATEGORY: N_("field.category"),
     StepName.AREA: N_("field.area"),
@@ -264,20 +266,33 @@ async def answer_description(turn: Turn) -> list[Reply]:
     if not piece and not files:
         return [turn.say("no.text"), prompt_description(turn)]
     texts: list[str] = list(draft.get("texts", []))
-    used = len("\n\n".join(texts))
-    if piece and used + len(piece) + (2 if texts else 0) > limits.description_chars:
-        left = max(limits.description_chars - used - (2 if texts else 0), 0)
-        too_long = turn.say("description.too_long", limit=limits.description_chars, left=left)
-        return [too_long, prompt_description(turn)]
+    # What does not fit is cut, never refused: what the person wrote first matters most.
+    kept = piece[: _room(texts, limits.description_chars)].rstrip()
+    notes = [] if kept == piece else [_cut_note(turn, kept)]
     if len(draft.get("files", [])) + len(files) > limits.attachments:
-        too_many = Reply(turn.tn("description.too_many_files", limits.attachments))
-        return [too_many, prompt_description(turn)]
-    draft["texts"] = [*texts, piece] if piece else texts
+        notes.append(Reply(turn.tn("description.too_many_files", limits.attachments)))
+        files = []
+    draft["texts"] = [*texts, kept] if kept else texts
     draft["files"] = [*draft.get("files", []), *files]
     turn.goto(StepName.DESCRIPTION, draft)
-    if any(media.original for media in msg.media):
-        return [turn.say("media.original"), prompt_description(turn)]
-    return [prompt_description(turn)]
+    if files and any(media.original for media in msg.media):
+        notes.append(turn.say("media.original"))
+    return [*notes, prompt_description(turn)]
+
+
+def _room(texts: list[str], limit: int) -> int:
+    """How many more characters the story takes (a new message begins after a blank line)."""
+    return max(limit - len("\n\n".join(texts)) - (2 if texts else 0), 0)
+
+
+def _cut_note(turn: Turn, kept: str) -> Reply:
+    """What a message too long for the story left in it: its first characters, or nothing."""
+    limit = decimal(turn.lang, turn.ctx.limits.description_chars, 0)
+    if not kept:
+        return turn.say("description.full", limit=limit)
+    end = " ".join(kept[-CUT_ECHO_CHARS:].split())
+    chars = decimal(turn.lang, len(kept), 0)
+    return Reply(turn.tn("description.cut", len(kept), limit=limit, chars=chars, end=end))
 
 
 async def answer_when(turn: Turn) -> list[Reply]:
