@@ -328,6 +328,18 @@ class RateBucket(Base):
     count: Mapped[int]
 
 
+class PassphraseTries(Base):
+    """Wrong passphrases one sender typed for one tip code, under a keyed hash of the pair: the
+    row names neither the pseudonym nor the tip, and goes when the tries stop counting."""
+
+    __tablename__ = "passphrase_tries"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failed: Mapped[int]
+    # The tries count until then (an hour after the last): past the limit, a lock until then.
+    expires_at: Mapped[datetime]
+
+
 class Officer(Base):
     """A police officer known by name, with the area they see and how they want alerts."""
 

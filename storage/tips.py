@@ -192,6 +192,20 @@ async def set_failed_checks(
     await db.flush()
 
 
+async def count_failed_check(
+    db: AsyncSession, tip: Tip, *, ceiling: int, locked_until: datetime
+) -> bool:
+    """Count a wrong passphrase for a tip, whoever typed it; the `ceiling`-th locks the tip for
+    everyone until `locked_until` and starts the count again. True when it locked."""
+    # Added up in the database: a guesser's other accounts may be answered by other processes.
+    counted = update(Tip).where(Tip.id == tip.id).values(failed_checks=Tip.failed_checks + 1)
+    failed = int(await db.scalar(counted.returning(Tip.failed_checks)) or 0)
+    if failed < ceiling:
+        return False
+    await set_failed_checks(db, tip, failed=0, locked_until=locked_until)
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class SealedPassphrase:
     """A tip whose passphrase is still stored sealed, waiting for its slow hash."""

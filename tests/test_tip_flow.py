@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, update
@@ -12,13 +13,22 @@ from bot import runtime as runtime_module
 from bot.runtime import Runtime
 from bot.scheduler import run_passphrase_hashing
 from handlers.common.codes import CODE_ALPHABET, parse_code
+from handlers.common.housekeeping import housekeeping
 from handlers.common.notices import change_status
 from handlers.common.sealing import Sealer, check_passphrase
 from handlers.common.texts import text
 from handlers.common.types import Kind, PassphraseCheck
 from handlers.tips.lookups import checked
 from handlers.tips.passphrases import hash_sealed
-from storage.models import Attachment, Contact, Conversation, Tip, TipEvent, TipStatus
+from storage.models import (
+    Attachment,
+    Contact,
+    Conversation,
+    PassphraseTries,
+    Tip,
+    TipEvent,
+    TipStatus,
+)
 from storage.tips import get_tip, replace_passphrases, sealed_passphrases
 from tests.conftest import MINIMAL_TIP, FakeClock, Person, file_minimal_tip, file_tip, receipt
 from tests.messages import says
@@ -312,19 +322,129 @@ async def test_status_from_the_menu_asks_for_the_code(person: Person) -> None:
     assert person.shows("status.view", code=code)
 
 
-async def test_wrong_passphrase_is_counted_and_locks(person: Person, clock: FakeClock) -> None:
+async def test_a_wrong_passphrase_is_asked_again_with_the_tries_left(person: Person) -> None:
+    """Issue 17: after a wrong passphrase, the right one typed next got the idle menu."""
     code, passphrase = await file_minimal_tip(person)
-    for _ in range(5):
-        await person.send(f"/status {code}")
-        await person.send("0000 0000")
-        assert person.shows("bad.passphrase")
     await person.send(f"/status {code}")
+    await person.send("1111 2222")
+    assert person.shows("bad.passphrase", count=4, code=code)
     await person.send(passphrase)
-    assert person.shows("locked")
+    assert person.shows("status.view", code=code)
+    await person.send(f"/status {code}")
+    await person.send("1111 2222")  # the right one forgave the earlier wrong one
+    assert person.shows("bad.passphrase", count=4, code=code)
+
+
+async def test_what_cannot_be_a_passphrase_costs_no_try(person: Person) -> None:
+    code, passphrase = await file_minimal_tip(person)
+    await person.send(f"/status {code}")
+    for typed in ("tôi quên mật khẩu", "1234", code):
+        await person.send(typed)
+        assert person.shows("passphrase.digits", code=code)
+    await person.photo("photo-1")
+    assert person.shows("passphrase.digits", code=code)
+    await person.send("0000 0000")
+    assert person.shows("bad.passphrase", count=4)
+    await person.send(passphrase)
+    assert person.shows("status.view", code=code)
+
+
+async def test_five_wrong_passphrases_lock_and_the_code_alone_then_says_so(
+    person: Person, clock: FakeClock
+) -> None:
+    code, passphrase = await file_minimal_tip(person)
+    await person.send(f"/status {code}")
+    for left in (4, 3, 2, 1):
+        await person.send("0000 0000")
+        assert person.shows("bad.passphrase", count=left, code=code)
+    await person.send("0000 0000")
+    assert person.shows("locked", code=code) and not person.shows("bad.passphrase")
+    await person.send(f"/status {code}")  # said before a passphrase is asked for
+    assert person.shows("locked", code=code) and not person.shows("ask.passphrase")
+    await person.send(passphrase)  # no longer at the passphrase step: nothing is checked
+    assert not person.shows("status.view")
     clock.advance(minutes=61)
     await person.send(f"/status {code}")
+    assert person.shows("ask.passphrase", code=code)
     await person.send(passphrase)
     assert person.shows("status.view", code=code, status=text("vi", "status.received"))
+
+
+async def test_a_stranger_who_knows_the_code_cannot_lock_the_tipster_out(
+    runtime: Runtime,
+) -> None:
+    tipster, stranger = Person(runtime, user="t", chat="t"), Person(runtime, user="s", chat="s")
+    code, passphrase = await file_minimal_tip(tipster)
+    await stranger.send(f"/status {code}")
+    for _ in range(5):
+        await stranger.send("0000 0000")
+    assert stranger.shows("locked", code=code)
+    await stranger.send(f"/status {code}")
+    assert stranger.shows("locked", code=code)
+    await tipster.send(f"/status {code}")
+    assert tipster.shows("ask.passphrase", code=code)
+    await tipster.send("1111 1111")
+    assert tipster.shows("bad.passphrase", count=4)  # the stranger's tries are not theirs
+    await tipster.send(passphrase)
+    assert tipster.shows("status.view", code=code)
+
+
+async def test_many_accounts_guessing_together_lock_the_tip_for_everyone(
+    runtime: Runtime, clock: FakeClock
+) -> None:
+    tipster = Person(runtime, user="t", chat="t")
+    code, passphrase = await file_minimal_tip(tipster)
+    ceiling, each = runtime.limits.passphrase_attempts_per_tip, runtime.limits.passphrase_attempts
+    for n in range(ceiling // each):
+        guesser = Person(runtime, user=f"g{n}", chat=f"g{n}")
+        await guesser.send(f"/status {code}")
+        for _ in range(each):
+            await guesser.send("0000 0000")
+        assert guesser.shows("locked", code=code)
+    await tipster.send(f"/status {code}")
+    assert tipster.shows("locked", code=code) and not tipster.shows("ask.passphrase")
+    newcomer = Person(runtime, user="g-new", chat="g-new")
+    await newcomer.send(f"/status {code}")
+    assert newcomer.shows("locked", code=code)
+    clock.advance(minutes=61)
+    await tipster.send(f"/status {code}")
+    await tipster.send(passphrase)
+    assert tipster.shows("status.view", code=code)
+
+
+async def test_an_unknown_code_counts_down_like_a_real_one(runtime: Runtime) -> None:
+    """The tries left and the lock must not tell a guesser which codes exist."""
+    tipster, guesser = Person(runtime, user="t", chat="t"), Person(runtime, user="g", chat="g")
+    real, _ = await file_minimal_tip(tipster)
+
+    async def five_guesses_and_the_code_again(code: str) -> list[str]:
+        await guesser.send(f"/status {code}")
+        seen = []
+        for _ in range(5):
+            await guesser.send("0000 0000")
+            seen.append(guesser.said().replace(code, "CODE"))
+        await guesser.send(f"/status {code}")
+        return [*seen, guesser.said().replace(code, "CODE")]
+
+    answers = await five_guesses_and_the_code_again(real)
+    assert answers == await five_guesses_and_the_code_again("ABCD-EFGH")
+    assert says(answers[0], "bad.passphrase", count=4) and says(answers[-1], "locked")
+
+
+async def test_passphrase_tries_name_neither_the_sender_nor_the_tip_and_are_pruned(
+    runtime: Runtime, clock: FakeClock
+) -> None:
+    tipster = Person(runtime, user="t", chat="t")
+    code, _ = await file_minimal_tip(tipster)
+    await tipster.send(f"/status {code}")
+    await tipster.send("0000 0000")
+    async with runtime.db.transaction() as db:
+        (row,) = (await db.scalars(select(PassphraseTries))).all()
+        sender = tipster.incoming(Kind.TEXT).sender
+        assert sender not in row.digest and str(parse_code(code)) not in row.digest
+        clock.advance(minutes=61)
+        await housekeeping(db, runtime.context())
+        assert await db.scalar(select(func.count()).select_from(PassphraseTries)) == 0
 
 
 async def test_unknown_code_and_malformed_code(person: Person) -> None:
@@ -446,12 +566,12 @@ async def test_guesses_at_a_locked_tip_or_beyond_the_message_limit_cost_no_hash(
     assert person.shows("rate.messages")
 
     person.runtime.limits = replace(person.runtime.limits, messages_per_minute=100)
-    for _ in range(5):  # five wrong guesses lock the tip
-        await within_a_minute(f"/status {code}", "0000 0000")
-    assert len(hashed_ahead) == 6
-    await within_a_minute(f"/status {code}", passphrase)
+    await within_a_minute(f"/status {code}")
+    async with person.runtime.db.transaction() as db:  # locked meanwhile, by guessers elsewhere
+        await db.execute(update(Tip).values(locked_until=clock.now + timedelta(hours=1)))
+    await within_a_minute(passphrase)
     assert person.shows("locked")
-    assert len(hashed_ahead) == 6  # locked: refused without hashing
+    assert len(hashed_ahead) == 1  # locked: refused without hashing
 
 
 async def test_control_bidi_and_escape_characters_never_reach_the_tip_or_the_officer(

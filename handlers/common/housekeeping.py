@@ -1,5 +1,5 @@
 """What is deleted on schedule: stale drafts and offers, expired contacts, old idempotence and
-rate data."""
+rate data, passphrase tries that no longer count."""
 
 from __future__ import annotations
 
@@ -29,6 +29,6 @@ async def housekeeping(db: AsyncSession, ctx: Context) -> dict[str, int]:
     # Offered as long as a draft lives: a number typed later is asked about again.
     offers = await prune_offered(db, older_than=draft_ends)
     await prune_guards(
-        db, updates_before=now - UPDATE_MEMORY, buckets_before=now - timedelta(hours=2)
+        db, updates_before=now - UPDATE_MEMORY, buckets_before=now - timedelta(hours=2), now=now
     )
     return {"drafts": drafts, "contacts": contacts, "conversations": dormant, "offers": offers}

@@ -220,7 +220,12 @@ class Limits:
     attachments: int = 10
     draft_ttl_hours: int = 24
     contact_retention_days: int = 180
+    # Wrong passphrases, each within the hour of the last, that lock one person out of one tip
+    # for an hour...
     passphrase_attempts: int = 5
+    # ...and from everyone together, that lock the tip for everyone: a guesser with many
+    # accounts gets no further, and a stranger alone cannot lock the tipster out.
+    passphrase_attempts_per_tip: int = 20
     overdue_hours: int = 72
     escalate_after_minutes: int = 15
     invite_hours: int = 72

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,11 +16,24 @@ from handlers.common.types import Context, Incoming, Kind, PassphraseCheck, Repl
 from handlers.conversation.turn import StepName, Turn, back_to_draft
 from handlers.tips.answers import thread_for_tipster, verified_mark
 from storage.conversations import find_conversation
-from storage.guards import get_action_count, message_window
+from storage.guards import (
+    count_wrong_passphrase,
+    forget_passphrase_tries,
+    get_action_count,
+    message_window,
+    passphrase_tries,
+)
 from storage.models import Tip
-from storage.tips import delete_contact, get_contact, get_tip, set_failed_checks
+from storage.tips import (
+    count_failed_check,
+    delete_contact,
+    get_contact,
+    get_tip,
+    set_failed_checks,
+)
 
-LOCK_MINUTES = 60
+# How long wrong passphrases count, and how long too many lock the tip.
+LOCK = timedelta(hours=1)
 LOOKUPS = ("status", "forget")
 # For each lookup, the step asking for the tip's code, then the one asking for its passphrase.
 CODE_STEPS = {"status": StepName.STATUS_CODE, "forget": StepName.FORGET_CODE}
@@ -44,6 +57,11 @@ async def _with_code(turn: Turn, action: str, typed: str) -> list[Reply]:
         turn.detour(CODE_STEPS[action])
         return await back_to_draft(turn, [turn.say("forget.done", code=show_code(code))])
     turn.detour(PASSPHRASE_STEPS[action], code=code)
+    # A locked tip is said at once: typing a passphrase that cannot be checked would be cruel.
+    tip = await get_tip(turn.db, code)
+    locked = await locked_until(turn.db, turn.ctx, turn.msg.sender, code, tip)
+    if locked is not None:
+        return await back_to_draft(turn, [_locked(turn, code, locked)])
     return [turn.say("ask.passphrase", code=show_code(code))]
 
 
@@ -55,16 +73,22 @@ async def answer_code(turn: Turn) -> list[Reply]:
 
 
 async def answer_passphrase(turn: Turn) -> list[Reply]:
-    """Check the passphrase, then show the status or forget the contact."""
+    """Check the passphrase, then show the status or forget the contact; a wrong one is asked
+    again, with the tries left."""
     code = str(turn.detour_data["code"])
-    if turn.msg.kind is not Kind.TEXT:
-        return [turn.say("ask.passphrase", code=show_code(code))]
-    action = turn.step.split(".")[0]
+    typed = normalise_passphrase(turn.msg.text) if turn.msg.kind is Kind.TEXT else ""
+    if len(typed) != PASSPHRASE_DIGITS:
+        # It cannot be the passphrase, so it costs no try: someone unsure what to type loses none.
+        return [turn.say("passphrase.digits", code=show_code(code))]
     tip = await get_tip(turn.db, code)
-    refusal = await _refuse(turn, tip)
-    if refusal is not None or tip is None:
-        return await back_to_draft(turn, [refusal or turn.say("bad.passphrase")])
-    if action == "forget":
+    locked = await locked_until(turn.db, turn.ctx, turn.msg.sender, code, tip)
+    if locked is not None:
+        return await back_to_draft(turn, [_locked(turn, code, locked)])
+    if tip is None or not await _matches(turn, tip, typed):
+        return await _wrong(turn, code, tip)
+    await forget_passphrase_tries(turn.db, digest=_tries_digest(turn.ctx, turn.msg.sender, code))
+    await set_failed_checks(turn.db, tip, failed=0, locked_until=None)
+    if turn.step.split(".")[0] == "forget":
         forgotten = await delete_contact(turn.db, tip.id)
         key = N_("forget.done") if forgotten else N_("forget.none")
         return await back_to_draft(turn, [turn.say(key, code=show_code(code))])
@@ -101,9 +125,27 @@ async def passphrase_to_check(
         return None
     code = str(conv.draft.get("detour", {}).get("code", ""))
     tip = await get_tip(db, code)
-    if tip is None or (tip.locked_until is not None and tip.locked_until > ctx.now):
+    if tip is None or await locked_until(db, ctx, msg.sender, code, tip) is not None:
         return None
     return PassphraseCheck(code=code, typed=typed, stored=tip.passphrase_hash)
+
+
+def _tries_digest(ctx: Context, sender: str, code: str) -> str:
+    # One keyed hash of both: no row links a pseudonym to a tip, even while tries count.
+    return ctx.sealer.digest("passphrase-tries", f"{sender}:{code}")
+
+
+async def locked_until(
+    db: AsyncSession, ctx: Context, sender: str, code: str, tip: Tip | None
+) -> datetime | None:
+    """Until when this sender may not try a passphrase for this code: after too many wrong ones
+    of theirs, or of everyone's for the tip (when it exists). None when they may."""
+    ends = [tip.locked_until] if tip is not None and tip.locked_until is not None else []
+    tries = await passphrase_tries(db, digest=_tries_digest(ctx, sender, code), now=ctx.now)
+    if tries is not None and tries.failed >= ctx.limits.passphrase_attempts:
+        ends.append(tries.until)
+    end = max(ends, default=None)
+    return end if end is not None and end > ctx.now else None
 
 
 def checked(sealer: Sealer, check: PassphraseCheck) -> PassphraseCheck:
@@ -121,27 +163,25 @@ async def _matches(turn: Turn, tip: Tip, typed: str) -> bool:
     return bool((await asyncio.to_thread(checked, turn.ctx.sealer, asked)).matches)
 
 
-async def _refuse(turn: Turn, tip: Tip | None) -> Reply | None:
-    """A refusal for a locked tip or a wrong passphrase (counted), or None if it is right."""
-    if tip is None:
-        return turn.say("bad.passphrase")
-    now = turn.ctx.now
-    if tip.locked_until is not None and tip.locked_until > now:
-        until = tip.locked_until.astimezone(turn.ctx.timezone).strftime("%H:%M")
-        return turn.say("locked", until=until)
-    typed = normalise_passphrase(turn.msg.text)
-    if await _matches(turn, tip, typed):
-        await set_failed_checks(turn.db, tip, failed=0, locked_until=None)
-        return None
-    failed = tip.failed_checks + 1
-    locked = failed >= turn.ctx.limits.passphrase_attempts
-    await set_failed_checks(
-        turn.db,
-        tip,
-        failed=0 if locked else failed,
-        locked_until=now + timedelta(minutes=LOCK_MINUTES) if locked else None,
+async def _wrong(turn: Turn, code: str, tip: Tip | None) -> list[Reply]:
+    """Count a wrong passphrase against this sender (and the tip, if there is one); ask again
+    with the tries left, or say the tip is locked. An unknown code reads as a wrong passphrase."""
+    now, limits = turn.ctx.now, turn.ctx.limits
+    digest = _tries_digest(turn.ctx, turn.msg.sender, code)
+    tries = await count_wrong_passphrase(turn.db, digest=digest, now=now, until=now + LOCK)
+    everyone = tip is not None and await count_failed_check(
+        turn.db, tip, ceiling=limits.passphrase_attempts_per_tip, locked_until=now + LOCK
     )
-    return turn.say("bad.passphrase")
+    left = limits.passphrase_attempts - tries.failed
+    if everyone or left <= 0:
+        return await back_to_draft(turn, [_locked(turn, code, now + LOCK)])
+    return [Reply(turn.tn("bad.passphrase", left, code=show_code(code)))]
+
+
+def _locked(turn: Turn, code: str, until: datetime) -> Reply:
+    """The tip is locked for this person until then: no passphrase is asked for."""
+    shown = until.astimezone(turn.ctx.timezone).strftime("%H:%M")
+    return turn.say("locked", code=show_code(code), until=shown)
 
 
 async def _forget_from_same_chat(turn: Turn, code: str) -> bool:
