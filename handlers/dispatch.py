@@ -24,7 +24,7 @@ from handlers.conversation.buttons import (
     read_draft_choice,
 )
 from handlers.conversation.feature import Feature, merged
-from handlers.conversation.turn import Handler, StepName, Turn, back_to_draft
+from handlers.conversation.turn import Handler, StepName, Turn, back_to_draft, draft_question
 from handlers.officers.enrolment import welcome
 from handlers.tips.flow import start_tip
 from handlers.tips.lookups import status_command
@@ -170,10 +170,7 @@ async def show_start(turn: Turn) -> list[Reply]:
     await _leave_side_step(turn)
     greeting = Reply(turn.t("start", police=turn.ctx.catalog.top_police(turn.lang)), menu(turn))
     extra = [welcome(turn, turn.officer)] if turn.officer is not None else []
-    draft_step = EVERYTHING.draft_steps.get(turn.step)
-    if draft_step is not None:
-        return [greeting, *extra, turn.say("resume"), draft_step.prompt(turn)]
-    return [greeting, *extra]
+    return [greeting, *extra, *draft_question(turn)]
 
 
 async def show_help(turn: Turn) -> list[Reply]:

@@ -159,6 +159,7 @@ async def test_forget_before_delivery_drops_the_message(person: Person) -> None:
     code, _ = await file_minimal_tip(person, contact=True)
     await set_status(person.runtime, code, TipStatus.HANDLED)
     await person.send(f"/forget {code}")
+    await person.press("Có, xóa")
     sender = RecordingSender()
     assert await OutboxSender(person.runtime, {"console": sender}).run_once() == 0
     (row,) = await outbox_rows(person.runtime)

@@ -18,6 +18,7 @@ from handlers.common.notices import change_status
 from handlers.common.sealing import Sealer, check_passphrase
 from handlers.common.texts import text
 from handlers.common.types import Kind, PassphraseCheck
+from handlers.conversation.buttons import ForgetChoice
 from handlers.tips.lookups import checked
 from handlers.tips.passphrases import hash_sealed
 from storage.models import (
@@ -484,15 +485,62 @@ async def test_leaving_a_lookup_for_a_new_command_keeps_the_draft(person: Person
     assert person.shows("ask.passphrase", code="ABCD-EFGH")
 
 
-async def test_forget_from_the_same_chat_needs_no_passphrase(person: Person) -> None:
+async def test_forget_from_the_same_chat_asks_once_and_needs_no_passphrase(
+    person: Person,
+) -> None:
     code, passphrase = await file_minimal_tip(person, contact=True)
-    assert await count(person.runtime, Contact) == 1
     await person.send(f"/forget {code}")
+    assert person.shows("forget.confirm", code=code) and len(person.options()) == 2
+    assert await count(person.runtime, Contact) == 1  # nothing deleted before the yes
+    await person.press("Có, xóa")
     assert person.shows("forget.done", code=code)
     assert await count(person.runtime, Contact) == 0
     await person.send(f"/forget {code}")
     await person.send(passphrase)
     assert person.shows("forget.none", code=code)
+
+
+async def test_saying_no_or_cancelling_the_forget_question_keeps_everything(
+    person: Person,
+) -> None:
+    """Issue 17: /forget deleted at once; now it asks, and every way of not saying yes keeps."""
+    code, _ = await file_minimal_tip(person, contact=True)
+    await person.send(f"/forget {code}")
+    await person.press("giữ lại")
+    assert person.shows("forget.kept", code=code)
+    for not_yes in ("Không", "/cancel"):
+        await person.send(f"/forget {code}")
+        await person.send(not_yes)
+        assert not person.shows("forget.done")
+    await person.send(f"/forget {code}")
+    await person.send("ok?")  # neither yes nor no: asked again
+    assert person.shows("use.buttons") and person.shows("forget.confirm", code=code)
+    await person.send("/start")  # leaving the question deletes nothing either
+    assert await count(person.runtime, Contact) == 1
+
+
+async def test_the_forget_question_takes_typed_answers_and_no_old_button(person: Person) -> None:
+    code, _ = await file_minimal_tip(person, contact=True)
+    await person.send(f"/forget {code}")
+    old_yes = person.button("Có, xóa").data
+    await person.send("không")
+    assert person.shows("forget.kept", code=code)
+    await person.choose(old_yes)  # under a question no longer asked
+    assert person.shows("forget.stale") and await count(person.runtime, Contact) == 1
+    await person.send(f"/forget {code}")
+    await person.choose(ForgetChoice("ABCDEFGH", "yes").pack())  # another tip's, forged
+    assert person.shows("forget.stale") and await count(person.runtime, Contact) == 1
+    await person.send("co")  # still asked; "có", unaccented
+    assert person.shows("forget.done", code=code) and await count(person.runtime, Contact) == 0
+
+
+async def test_forgetting_in_the_middle_of_a_draft_returns_to_it(person: Person) -> None:
+    code, _ = await file_minimal_tip(person, contact=True)
+    await person.send("/tip")
+    await person.press("Trộm cắp")
+    await person.send(f"/forget {code}")
+    await person.press("Có, xóa")
+    assert person.shows("forget.done", code=code) and person.shows("ask.area")
 
 
 async def test_forget_from_another_chat_needs_the_passphrase(runtime: Runtime) -> None:
@@ -503,8 +551,9 @@ async def test_forget_from_another_chat_needs_the_passphrase(runtime: Runtime) -
     assert other.shows("ask.passphrase", code=code)
     await other.send("9999 9999")
     assert await count(runtime, Contact) == 1
-    await other.send(f"/forget {code}")
     await other.send(passphrase)
+    assert other.shows("forget.confirm", code=code)
+    await other.send("1")  # the first option by its number
     assert other.shows("forget.done", code=code)
     assert await count(runtime, Contact) == 0
 

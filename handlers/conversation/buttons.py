@@ -241,6 +241,14 @@ class AnswerQuestion(TipsterButton, action="ans"):
 
 
 @dataclass(frozen=True)
+class ForgetChoice(TipsterButton, action="fg"):
+    """Yes or no to deleting the way back to the tipster of a tip (its code)."""
+
+    code: str
+    answer: str
+
+
+@dataclass(frozen=True)
 class Checkpoint(MemberButton, action="cp"):
     pass
 

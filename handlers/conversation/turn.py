@@ -34,6 +34,7 @@ class StepName(StrEnum):
     STATUS_PASS = "status.pass"
     FORGET_CODE = "forget.code"
     FORGET_PASS = "forget.pass"
+    FORGET_CONFIRM = "forget.confirm"
     OFFICER_ASK = "off.ask"
     OFFICER_CLOSE = "off.close"
     OFFICER_DUPLICATE = "off.duplicate"
@@ -150,10 +151,13 @@ class Step:
 async def back_to_draft(turn: Turn, replies: list[Reply]) -> list[Reply]:
     """End a side step and carry on with the tip being written, if there is one."""
     turn.end_detour()
+    return [*replies, *draft_question(turn)]
+
+
+def draft_question(turn: Turn) -> list[Reply]:
+    """The question of the tip being written, asked again (nothing when none is)."""
     step = turn.draft_steps.get(turn.step)
-    if step is not None:
-        replies = [*replies, turn.say("resume"), step.prompt(turn)]
-    return replies
+    return [] if step is None else [turn.say("resume"), step.prompt(turn)]
 
 
 def picked(

@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.common.codes import PASSPHRASE_DIGITS, normalise_passphrase, parse_code, show_code
+from handlers.common.matching import typed_words
 from handlers.common.notices import STATUS_NAMES
 from handlers.common.sealing import Sealer
 from handlers.common.texts import N_
 from handlers.common.types import Context, Incoming, Kind, PassphraseCheck, Reply
-from handlers.conversation.turn import StepName, Turn, back_to_draft
+from handlers.conversation.buttons import ForgetChoice, read_button
+from handlers.conversation.turn import StepName, Turn, back_to_draft, draft_question, picked
 from handlers.tips.answers import thread_for_tipster, verified_mark
 from storage.conversations import find_conversation
 from storage.guards import (
@@ -53,9 +56,8 @@ async def _with_code(turn: Turn, action: str, typed: str) -> list[Reply]:
     if code is None:
         turn.detour(CODE_STEPS[action])
         return [turn.say("bad.code")]
-    if action == "forget" and await _forget_from_same_chat(turn, code):
-        turn.detour(CODE_STEPS[action])
-        return await back_to_draft(turn, [turn.say("forget.done", code=show_code(code))])
+    if action == "forget" and await _sealed_for_this_chat(turn, code):
+        return _ask_to_forget(turn, code)  # the tipster's own chat needs no passphrase
     turn.detour(PASSPHRASE_STEPS[action], code=code)
     # A locked tip is said at once: typing a passphrase that cannot be checked would be cruel.
     tip = await get_tip(turn.db, code)
@@ -89,9 +91,9 @@ async def answer_passphrase(turn: Turn) -> list[Reply]:
     await forget_passphrase_tries(turn.db, digest=_tries_digest(turn.ctx, turn.msg.sender, code))
     await set_failed_checks(turn.db, tip, failed=0, locked_until=None)
     if turn.step.split(".")[0] == "forget":
-        forgotten = await delete_contact(turn.db, tip.id)
-        key = N_("forget.done") if forgotten else N_("forget.none")
-        return await back_to_draft(turn, [turn.say(key, code=show_code(code))])
+        if await get_contact(turn.db, tip.id) is None:
+            return await back_to_draft(turn, [turn.say("forget.none", code=show_code(code))])
+        return _ask_to_forget(turn, code)
     replies = await back_to_draft(turn, await status_view(turn, tip))
     turn.goto(turn.step, {**turn.draft, **verified_mark(tip, turn.ctx.now)})
     return replies
@@ -184,16 +186,65 @@ def _locked(turn: Turn, code: str, until: datetime) -> Reply:
     return turn.say("locked", code=show_code(code), until=shown)
 
 
-async def _forget_from_same_chat(turn: Turn, code: str) -> bool:
-    """Forget without a passphrase when the request comes from the very chat that was sealed."""
+async def _sealed_for_this_chat(turn: Turn, code: str) -> bool:
+    """Whether the tip keeps a way back, and it leads to the very chat asking."""
     tip = await get_tip(turn.db, code)
     contact = await get_contact(turn.db, tip.id) if tip else None
-    if tip is None or contact is None:
+    if contact is None:
         return False
     address = turn.ctx.sealer.open(contact.sealed, bound_to=code)
-    if address != f"{turn.msg.channel}:{turn.msg.chat}":
-        return False
-    return await delete_contact(turn.db, tip.id)
+    return address == f"{turn.msg.channel}:{turn.msg.chat}"
+
+
+def _ask_to_forget(turn: Turn, code: str) -> list[Reply]:
+    """The question before the way back is deleted, now the one being asked."""
+    turn.detour(StepName.FORGET_CONFIRM, code=code)
+    return [prompt_forget(turn)]
+
+
+def prompt_forget(turn: Turn) -> Reply:
+    """Ask once, with Yes and No, before the way back is deleted for good."""
+    code = str(turn.detour_data["code"])
+    options = (
+        turn.option("forget.yes", ForgetChoice(code, "yes").pack()),
+        turn.option("forget.no", ForgetChoice(code, "no").pack()),
+    )
+    return Reply(turn.t("forget.confirm", code=show_code(code)), options, columns=2)
+
+
+def _yes_or_no(turn: Turn, words: str) -> str:
+    # "có" and "không" alone, too short to be a beginning of the buttons' words, answer too.
+    answers = {typed_words(turn.t("yes")): "yes", typed_words(turn.t("no")): "no"}
+    answer = answers.get(words)
+    return ForgetChoice(str(turn.detour_data["code"]), answer).pack() if answer else ""
+
+
+async def answer_forget(turn: Turn) -> list[Reply]:
+    """Take a typed yes or no; anything else asks again and deletes nothing."""
+    typed = picked(turn.msg, prompt_forget(turn).options, partial(_yes_or_no, turn))
+    choice = read_button(typed)
+    if not isinstance(choice, ForgetChoice):
+        return [turn.say("use.buttons"), prompt_forget(turn)]
+    return await _forget_answered(turn, choice)
+
+
+async def forget_button(turn: Turn, button: ForgetChoice | None) -> list[Reply]:
+    """A pressed Yes or No, taken only while its question is the one being asked."""
+    asked = turn.step is StepName.FORGET_CONFIRM and turn.detour_data.get("code")
+    if button is None or button.code != asked:
+        return [turn.say("forget.stale"), *draft_question(turn)]
+    return await _forget_answered(turn, button)
+
+
+async def _forget_answered(turn: Turn, choice: ForgetChoice) -> list[Reply]:
+    """Yes deletes the way back; no keeps it, and says so."""
+    code = show_code(choice.code)
+    if choice.answer != "yes":
+        return await back_to_draft(turn, [turn.say("forget.kept", code=code)])
+    tip = await get_tip(turn.db, choice.code)
+    forgotten = tip is not None and await delete_contact(turn.db, tip.id)
+    key = N_("forget.done") if forgotten else N_("forget.none")
+    return await back_to_draft(turn, [turn.say(key, code=code)])
 
 
 async def status_view(turn: Turn, tip: Tip) -> list[Reply]:
@@ -234,6 +285,7 @@ async def status_view(turn: Turn, tip: Tip) -> list[Reply]:
 LOOKUP_STEPS = {
     **dict.fromkeys(CODE_STEPS.values(), answer_code),
     **dict.fromkeys(PASSPHRASE_STEPS.values(), answer_passphrase),
+    StepName.FORGET_CONFIRM: answer_forget,
 }
 
 
@@ -243,7 +295,8 @@ async def status_command(turn: Turn) -> list[Reply]:
 
 
 async def forget_command(turn: Turn) -> list[Reply]:
-    """/forget [CODE]: delete the sealed contact address of a tip, after its passphrase."""
+    """/forget [CODE]: delete the sealed contact address of a tip, after its passphrase (none
+    from the chat it leads to) and a yes."""
     return await begin_lookup(turn, "forget", turn.msg.args)
 
 
@@ -260,4 +313,5 @@ def remind_passphrase(turn: Turn) -> Reply:
 REMINDERS = {
     **dict.fromkeys(CODE_STEPS.values(), remind_code),
     **dict.fromkeys(PASSPHRASE_STEPS.values(), remind_passphrase),
+    StepName.FORGET_CONFIRM: prompt_forget,
 }

@@ -60,7 +60,8 @@ async def test_complete_tip_with_photo_status_and_forget(
     status = texts(await tipster.send(passphrase))
     assert says(status, "status.view", code=code, status=text("vi", "status.received"))
     assert says(status, "status.contact_on", code=code)
-    assert says(texts(await tipster.send(f"/forget {code}")), "forget.done", code=code)
+    assert says(texts(await tipster.send(f"/forget {code}")), "forget.confirm", code=code)
+    assert says(texts(await tipster.press("Có, xóa")), "forget.done", code=code)
 
 
 async def test_status_notice_goes_out_through_the_outbox_with_retries(
