@@ -173,16 +173,6 @@ async def list_open_shifts(db: AsyncSession) -> list[Shift]:
     return list(await db.scalars(select(Shift).where(Shift.ended_at.is_(None))))
 
 
-async def list_shifts(
-    db: AsyncSession, group_id: int, *, since: datetime, until: datetime
-) -> list[Shift]:
-    """A group's shifts started in [since, until), oldest first."""
-    statement = select(Shift).where(
-        Shift.group_id == group_id, Shift.started_at >= since, Shift.started_at < until
-    )
-    return list(await db.scalars(statement.order_by(Shift.started_at)))
-
-
 async def list_points(db: AsyncSession, shift_ids: list[int]) -> list[PatrolPoint]:
     """The points of these shifts, in time order."""
     if not shift_ids:
@@ -216,21 +206,31 @@ async def close_missed(
     await db.flush()
 
 
-async def list_all_slots(db: AsyncSession) -> list[PatrolSlot]:
-    """Every group's weekly plan, in one query."""
-    return list(await db.scalars(select(PatrolSlot).order_by(PatrolSlot.group_id, PatrolSlot.id)))
+async def list_all_slots(db: AsyncSession, *, group_id: int | None = None) -> list[PatrolSlot]:
+    """Every group's weekly plan (or one group's), in one query."""
+    statement = select(PatrolSlot)
+    if group_id is not None:
+        statement = statement.where(PatrolSlot.group_id == group_id)
+    return list(await db.scalars(statement.order_by(PatrolSlot.group_id, PatrolSlot.id)))
 
 
-async def list_all_shifts(db: AsyncSession, *, since: datetime, until: datetime) -> list[Shift]:
-    """Every group's shifts started in [since, until), oldest first."""
+async def list_all_shifts(
+    db: AsyncSession, *, since: datetime, until: datetime, group_id: int | None = None
+) -> list[Shift]:
+    """Every group's shifts (or one group's) started in [since, until), oldest first."""
     statement = select(Shift).where(Shift.started_at >= since, Shift.started_at < until)
+    if group_id is not None:
+        statement = statement.where(Shift.group_id == group_id)
     return list(await db.scalars(statement.order_by(Shift.started_at, Shift.id)))
 
 
 async def list_all_missed(
-    db: AsyncSession, *, since: datetime, until: datetime
+    db: AsyncSession, *, since: datetime, until: datetime, group_id: int | None = None
 ) -> list[MissedPatrol]:
-    """Missed planned shifts of every group that started in [since, until), or are still open."""
+    """Missed planned shifts of every group (or one group) that started in [since, until), or
+    are still open."""
     in_period = and_(MissedPatrol.planned_start >= since, MissedPatrol.planned_start < until)
     statement = select(MissedPatrol).where(or_(in_period, MissedPatrol.closed_at.is_(None)))
+    if group_id is not None:
+        statement = statement.where(MissedPatrol.group_id == group_id)
     return list(await db.scalars(statement.order_by(MissedPatrol.planned_start)))

@@ -266,6 +266,26 @@ async def test_two_members_count_once_and_numbers_match_the_rows(
     assert boss.shows("patrols.line", group="Tổ 1", planned=1, done=0)  # today only
 
 
+async def test_patrol_and_patrols_count_a_group_made_after_its_shift_began_alike(
+    runtime: Runtime, clock: FakeClock
+) -> None:
+    """The check-in matches tonight's 21:00 shift although the group was made at 21:10: both
+    views count it as planned, done and late, and an open shift counts its hours up to now."""
+    clock.now = local(25, 21, 10)
+    boss, (lan,), _ = await group_with_members(runtime, clock, "Lan")
+    clock.now = local(25, 21, 45)
+    await lan.send("/checkin")
+    await lan.send("Đầu làng")
+    assert lan.shows("checkin.late")
+    clock.now = local(25, 22, 45)
+    counted = {"group": "Tổ 1", "planned": 1, "done": 1, "late": 1, "missed": 0, "hours": "1,0"}
+    await boss.send("/patrol Tổ 1")
+    assert boss.shows("patrol.late") and boss.shows("patrols.line", **counted)
+    for period in ("week", "today"):
+        await boss.send(f"/patrols {period}")
+        assert boss.shows("patrols.line", **counted), period
+
+
 async def test_patrol_commands_respect_scope_and_input(runtime: Runtime, clock: FakeClock) -> None:
     await group_with_members(runtime, clock)
     cam = await officer(runtime, "Cam", "cam-thuy")

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.common.schedule import planned_between
+from handlers.common.schedule import Planned, planned_between
 from handlers.common.texts import decimal, text, text_n
 from handlers.common.types import Context
 from storage.models import MissedPatrol, PatrolGroup, PatrolPoint, Shift
@@ -51,36 +51,43 @@ class PatrolRecords:
     missed: dict[int, list[MissedPatrol]]
 
 
-async def read_patrol_records(db: AsyncSession, since: datetime, until: datetime) -> PatrolRecords:
-    """Four queries for all groups, so that a province's numbers do not cost one per group."""
+async def read_patrol_records(
+    db: AsyncSession, since: datetime, until: datetime, *, group_id: int | None = None
+) -> PatrolRecords:
+    """Four queries for all groups (or the one named), so that a province's numbers do not cost
+    one per group."""
     slots: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
-    for slot in await list_all_slots(db):
+    for slot in await list_all_slots(db, group_id=group_id):
         slots[slot.group_id].append((slot.weekday, slot.starts, slot.ends))
     shifts: dict[int, list[Shift]] = defaultdict(list)
     group_of: dict[int, int] = {}
-    for shift in await list_all_shifts(db, since=since - timedelta(hours=1), until=until):
+    early = since - timedelta(hours=1)  # a check-in up to an hour ahead counts for the plan
+    for shift in await list_all_shifts(db, since=early, until=until, group_id=group_id):
         shifts[shift.group_id].append(shift)
         group_of[shift.id] = shift.group_id
     points: dict[int, list[PatrolPoint]] = defaultdict(list)
     for point in await list_points(db, list(group_of)):
         points[group_of[point.shift_id]].append(point)
     missed: dict[int, list[MissedPatrol]] = defaultdict(list)
-    for row in await list_all_missed(db, since=since, until=until):
+    for row in await list_all_missed(db, since=since, until=until, group_id=group_id):
         missed[row.group_id].append(row)
     return PatrolRecords(slots, shifts, points, missed)
+
+
+def group_plan(
+    ctx: Context, group: PatrolGroup, records: PatrolRecords, since: datetime, until: datetime
+) -> list[Planned]:
+    """The group's planned shifts starting in [since, until): from its creation on, one then
+    already under way included, as a check-in then is matched to it (handlers/common/schedule)."""
+    planned = planned_between(records.slots.get(group.id, []), ctx.timezone, since, until)
+    return [p for p in planned if p.end > group.created_at]
 
 
 def coverage(
     ctx: Context, group: PatrolGroup, records: PatrolRecords, since: datetime, until: datetime
 ) -> Coverage:
     """Planned / done / late / missed shifts, hours covered, checkpoints, incidents."""
-    planned = [
-        p
-        for p in planned_between(
-            records.slots.get(group.id, []), ctx.timezone, max(since, group.created_at), until
-        )
-        if p.start <= ctx.now
-    ]
+    planned = [p for p in group_plan(ctx, group, records, since, until) if p.start <= ctx.now]
     shifts = records.shifts.get(group.id, [])
     first_in: dict[datetime, datetime] = {}
     for shift in shifts:
@@ -99,7 +106,8 @@ def coverage(
             if p.start in first_in and first_in[p.start] > p.start + ctx.limits.patrol_grace
         ),
         missed=sum(1 for m in missed if since <= m.planned_start < until),
-        minutes=_covered_minutes([s for s in shifts if s.started_at >= since], until),
+        # A shift still out counts up to now, not to the end of the period.
+        minutes=_covered_minutes([s for s in shifts if s.started_at >= since], min(until, ctx.now)),
         checkpoints=sum(1 for p in points if p.kind == "checkpoint"),
         incidents=sum(1 for p in points if p.kind == "incident"),
         open_missed=tuple(m.planned_start for m in missed if m.closed_at is None),

@@ -6,7 +6,7 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.common.coverage import coverage, patrol_line, read_patrol_records
+from handlers.common.coverage import Coverage, coverage, patrol_line, read_patrol_records
 from handlers.common.notices import tell_officer
 from handlers.common.schedule import Planned, parse_schedule, planned_between, show_slots
 from handlers.common.scopes import scope_name, scope_of
@@ -28,9 +28,6 @@ from storage.patrols import (
     list_groups,
     list_members,
     list_open_shifts,
-    list_points,
-    list_shifts,
-    list_slots,
     open_shift_of,
     replace_slots,
     set_member,
@@ -192,22 +189,30 @@ async def patrols_report(turn: Turn, which: str) -> list[Reply]:
     records = await read_patrol_records(turn.db, since, until)
     lines = [turn.t("patrols.head", period=turn.t(PERIODS[which]))]
     for group in groups:
-        numbers = coverage(turn.ctx, group, records, since, until)
-        lines.append(patrol_line(turn.lang, group.name, [numbers]))
-        if numbers.open_missed:
-            items = ", ".join(turn.ctx.local(m) for m in numbers.open_missed)
-            lines.append(turn.t("patrols.open_missed", items=items))
+        lines += _numbers(turn, group, coverage(turn.ctx, group, records, since, until))
     return [Reply("\n".join(lines))]
 
 
+def _numbers(turn: Turn, group: PatrolGroup, numbers: Coverage) -> list[str]:
+    """A group's line of numbers, and its missed shifts nobody closed yet."""
+    lines = [patrol_line(turn.lang, group.name, [numbers])]
+    if numbers.open_missed:
+        items = ", ".join(turn.ctx.local(m) for m in numbers.open_missed)
+        lines.append(turn.t("patrols.open_missed", items=items))
+    return lines
+
+
 async def patrol_view(turn: Turn) -> list[Reply]:
-    """/patrol NAME: the group's plan and recent shifts with their route of checkpoints."""
+    """/patrol NAME: the group's plan, its numbers for the last 7 days (counted as /patrols week
+    counts them), and those days' last shifts with their route of checkpoints."""
     name, group = await _named_group(turn)
     if group is None:
         return [turn.say("patrol.not_found", name=name)]
     members = await list_members(turn.db, group.id)
     names = {m.id: m.name or "?" for m in members}
-    slots = [(s.weekday, s.starts, s.ends) for s in await list_slots(turn.db, group.id)]
+    since, until = _period(turn, "week")
+    records = await read_patrol_records(turn.db, since, until, group_id=group.id)
+    slots = sorted(records.slots.get(group.id, []))
     lines = [
         turn.tn(
             "patrol.head",
@@ -215,11 +220,13 @@ async def patrol_view(turn: Turn) -> list[Reply]:
             group=group.name,
             area=scope_name(turn.ctx, turn.lang, group.area),
             slots=show_slots(slots) or turn.t("patrol.no_slots"),
-        )
+        ),
+        turn.t("patrols.head", period=turn.t(PERIODS["week"])),
+        *_numbers(turn, group, coverage(turn.ctx, group, records, since, until)),
+        turn.t("patrol.recent"),
     ]
-    since = turn.ctx.now - timedelta(days=7)
-    shifts = await list_shifts(turn.db, group.id, since=since, until=turn.ctx.now + timedelta(1))
-    points = await list_points(turn.db, [s.id for s in shifts])
+    shifts = [s for s in records.shifts.get(group.id, []) if s.started_at >= since]
+    points = records.points.get(group.id, [])
     for shift in shifts[-10:]:
         lines.append(_shift_line(turn, shift, names))
         lines += [_point_line(turn, p) for p in points if p.shift_id == shift.id]
