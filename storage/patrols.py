@@ -83,6 +83,14 @@ async def list_members(db: AsyncSession, group_id: int) -> list[PatrolMember]:
     return list(await db.scalars(statement.order_by(PatrolMember.id)))
 
 
+async def list_all_members(db: AsyncSession, *, left_since: datetime) -> list[PatrolMember]:
+    """Every group's members: current ones, and those who left at `left_since` or later."""
+    statement = select(PatrolMember).where(
+        or_(PatrolMember.left_at.is_(None), PatrolMember.left_at >= left_since)
+    )
+    return list(await db.scalars(statement.order_by(PatrolMember.id)))
+
+
 async def add_member(
     db: AsyncSession, *, group_id: int, channel: str, chat: str, now: datetime
 ) -> PatrolMember:

@@ -215,6 +215,26 @@ async def test_missed_then_late_with_a_moving_clock(
     assert boss.shows("missed.already")
 
 
+async def test_no_missed_alert_for_a_group_nobody_is_in(runtime: Runtime, clock: FakeClock) -> None:
+    """A planned shift that began while the group had no members (none yet, or all gone) was
+    nobody's to walk: no alert. One that began with a member in it is missed as ever."""
+    _, _, code = await group_with_members(runtime, clock)
+    clock.now = local(25, 21, 31)
+    assert (await run_patrol_check(runtime))["missed"] == 0
+    lan = Person(runtime, user="member-Lan", chat="m-Lan")
+    await lan.send(f"/join {code}")  # after tonight's shift began: not hers to have missed
+    await lan.send("Lan")
+    assert (await run_patrol_check(runtime))["missed"] == 0
+    clock.now = local(26, 21, 31)
+    assert (await run_patrol_check(runtime))["missed"] == 1
+    await lan.send("/leave")
+    clock.now = local(27, 21, 31)
+    assert (await run_patrol_check(runtime))["missed"] == 0
+    async with runtime.db.transaction() as db:
+        (missed,) = await db.scalars(select(MissedPatrol))
+    assert missed.planned_start == local(26, 21)
+
+
 async def test_an_on_time_check_in_raises_nothing(runtime: Runtime, clock: FakeClock) -> None:
     _, (lan,), _ = await group_with_members(runtime, clock, "Lan")
     clock.now = local(25, 20, 50)

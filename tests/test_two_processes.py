@@ -21,7 +21,7 @@ from storage.answers import AnswerRow, NewAnswer, add_answer, take_answers
 from storage.db import Database
 from storage.models import MissedPatrol, Outbox
 from tests.conftest import FakeClock, Person, file_tip
-from tests.messages import says
+from tests.messages import filled, says
 from tests.test_officers import officer
 from tests.test_patrols import local
 
@@ -65,7 +65,9 @@ async def test_patrol_check_fired_in_two_processes_at_once_raises_each_miss_once
     boss = await officer(runtime, "An", "an-thuy")
     for n in range(5):
         await boss.send(f"/newpatrol Tổ {n}")
+        code = filled(boss.said(), "patrol.created")["code"]
         await boss.send(f"/schedule Tổ {n} | Mon-Sun 21:00-23:30")
+        await Person(runtime, user=f"member-{n}", chat=f"m-{n}").send(f"/join {code}")
     for day in range(25, 25 + ROUNDS):
         clock.now = local(day, 21, 31)  # nobody checked in: five groups missed tonight
         results = await asyncio.gather(run_patrol_check(runtime), run_patrol_check(other))

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.common.coverage import Coverage, coverage, patrol_line, read_patrol_records
+from handlers.common.coverage import (
+    Coverage,
+    coverage,
+    group_plan,
+    patrol_line,
+    read_patrol_records,
+)
 from handlers.common.notices import tell_officer
-from handlers.common.schedule import Planned, parse_schedule, planned_between, show_slots
+from handlers.common.schedule import Planned, parse_schedule, show_slots
 from handlers.common.scopes import scope_name, scope_of
 from handlers.common.texts import N_, text, text_n
 from handlers.common.types import Context, Kind, Option, Priority, Reply
 from handlers.conversation.buttons import CommentMissed, PatrolsReport, RemoveMember
 from handlers.conversation.turn import StepName, Turn, back_to_draft
 from handlers.patrols.shifts import JOIN_LINK_PREFIX, group_officers, join_hash, new_join_code
-from storage.models import Officer, PatrolGroup, PatrolPoint, Shift
+from storage.models import Officer, PatrolGroup, PatrolMember, PatrolPoint, Shift
 from storage.patrols import (
     add_group,
     add_missed,
@@ -25,6 +32,7 @@ from storage.patrols import (
     get_group_by_name,
     get_member,
     get_missed,
+    list_all_members,
     list_groups,
     list_members,
     list_open_shifts,
@@ -262,16 +270,25 @@ def _point_line(turn: Turn, point: PatrolPoint) -> str:
 
 async def check_patrols(db: AsyncSession, ctx: Context) -> dict[str, int]:
     """Raise each missed planned shift once, and close shifts left open too long."""
+    return {"missed": await _raise_missed(db, ctx), "auto_closed": await _close_forgotten(db, ctx)}
+
+
+async def _raise_missed(db: AsyncSession, ctx: Context) -> int:
+    """Alert each group's officers once per planned shift nobody started in time."""
+    since = ctx.now - LOOK_BACK
+    records = await read_patrol_records(db, since, ctx.now)
+    members: dict[int, list[PatrolMember]] = defaultdict(list)
+    for member in await list_all_members(db, left_since=since):
+        members[member.group_id].append(member)
     raised = 0
-    records = await read_patrol_records(db, ctx.now - LOOK_BACK, ctx.now)
     for group in await list_groups(db, areas=None):
-        since = max(ctx.now - LOOK_BACK, group.created_at)  # no alerts for before it existed
         raised_before = {m.planned_start for m in records.missed.get(group.id, [])}
-        for planned in planned_between(
-            records.slots.get(group.id, []), ctx.timezone, since, ctx.now - ctx.limits.patrol_grace
-        ):
-            if planned.start in raised_before or _started_for(
-                ctx, records.shifts.get(group.id, []), planned
+        for planned in group_plan(ctx, group, records, since, ctx.now - ctx.limits.patrol_grace):
+            if (
+                planned.start in raised_before
+                or _started_for(ctx, records.shifts.get(group.id, []), planned)
+                # Nobody in the group when it began (none yet, or all gone): nobody missed it.
+                or not _anyone_in(members[group.id], planned.start)
             ):
                 continue
             missed = await add_missed(
@@ -279,6 +296,15 @@ async def check_patrols(db: AsyncSession, ctx: Context) -> dict[str, int]:
             )
             await _alert_missed(db, ctx, group, planned, missed.id)
             raised += 1
+    return raised
+
+
+def _anyone_in(members: list[PatrolMember], moment: datetime) -> bool:
+    return any(m.joined_at <= moment and (m.left_at is None or m.left_at > moment) for m in members)
+
+
+async def _close_forgotten(db: AsyncSession, ctx: Context) -> int:
+    """End the shifts left open well past their planned end (or start, when unplanned)."""
     closed = 0
     for shift in await list_open_shifts(db):
         limit = (
@@ -289,7 +315,7 @@ async def check_patrols(db: AsyncSession, ctx: Context) -> dict[str, int]:
         if ctx.now > limit:
             await end_shift(db, shift, now=ctx.now, summary=None, auto=True)
             closed += 1
-    return {"missed": raised, "auto_closed": closed}
+    return closed
 
 
 def _started_for(ctx: Context, shifts: list[Shift], planned: Planned) -> bool:
