@@ -41,6 +41,15 @@ def test_schedules_parse_in_english_and_vietnamese() -> None:
         assert parse_schedule(bad) is None, bad
 
 
+def test_schedules_take_times_as_digest_time_does() -> None:
+    """8h15, 21h, 6.45: whatever /digest time reads (parse_clock), the plan reads too."""
+    assert parse_schedule("T2 8h15-10h, T7 21.30-23H30, CN 6h-7") == [
+        (0, "08:15", "10:00"), (5, "21:30", "23:30"), (6, "06:00", "07:00"),
+    ]  # fmt: skip
+    for bad in ("T2 8h75-10h", "T2 8h15-", "T2 8hh-9h", "T2 8:5-9h"):
+        assert parse_schedule(bad) is None, bad
+
+
 def test_planned_shifts_cross_midnight_and_the_week() -> None:
     slots = parse_schedule("Sun 23:00-01:00")
     assert slots is not None
@@ -317,6 +326,9 @@ async def test_patrol_commands_respect_scope_and_input(runtime: Runtime, clock: 
     assert cam.shows("not.allowed")
     await cam.send("/schedule Tổ 1 | every day")
     assert cam.shows("schedule.usage")
+    boss = await officer(runtime, "An2", "an-thuy")
+    await boss.send("/schedule Tổ 1 | T2-T3 8h15-10h")
+    assert boss.shows("schedule.set", group="Tổ 1", slots="T2 08:15-10:00, T3 08:15-10:00")
     district = await officer(runtime, "Huyen", None)
     await district.send("/newpatrol Tổ Huyện")
     assert district.shows("patrol.usage_new")

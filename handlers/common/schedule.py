@@ -13,9 +13,10 @@ DAYS = {
     **{name: n for n, name in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))},
     **{name: n for n, name in enumerate(("t2", "t3", "t4", "t5", "t6", "t7", "cn"))},
 }
+# Days, then two times of day in any form parse_clock reads (21:00, 21h, 21h30, 21.30).
 _PART = re.compile(
     r"^(?P<first>[a-z0-9]+)(?:-(?P<last>[a-z0-9]+))?\s+"
-    r"(?P<start>\d{1,2}:\d{2})\s*-\s*(?P<end>\d{1,2}:\d{2})$"
+    r"(?P<start>[0-9:h.]+)\s*-\s*(?P<end>[0-9:h.]+)$"
 )
 # A check-in this long before a planned start still counts for it.
 EARLY = timedelta(hours=1)
@@ -42,7 +43,8 @@ def parse_clock(text: str) -> str | None:
 
 
 def parse_schedule(text: str) -> list[tuple[int, str, str]] | None:
-    """Weekly slots from e.g. "Mon-Sun 21:00-23:30, Sat 20:00-02:00" (T2-CN works too)."""
+    """Weekly slots from e.g. "Mon-Sun 21:00-23:30, Sat 20:00-02:00" (T2-CN works too, and
+    times as /digest time takes them: "T2 8h15-10h")."""
     slots: list[tuple[int, str, str]] = []
     for part in (p.strip() for p in fold(text).split(",")):
         match = _PART.match(part)
