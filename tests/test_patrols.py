@@ -315,6 +315,39 @@ async def test_patrol_and_patrols_count_a_group_made_after_its_shift_began_alike
         assert boss.shows("patrols.line", **counted), period
 
 
+async def test_a_member_reads_the_group_plan_with_schedule(
+    runtime: Runtime, clock: FakeClock
+) -> None:
+    """/schedule alone: a member sees their group's plan and the shift under way or next; only
+    officers change it; an officer reads a group's with /schedule NAME."""
+    boss, (lan,), _ = await group_with_members(runtime, clock, "Lan", plan="T2-T6 21:00-23:30")
+    weeknights = "T2 21:00-23:30, T3 21:00-23:30, T4 21:00-23:30, T5 21:00-23:30, T6 21:00-23:30"
+    clock.now = local(25, 8, 30)  # a Wednesday morning
+    await lan.send("/schedule")
+    assert lan.shows("schedule.plan", group="Tổ 1", slots=weeknights)
+    assert lan.shows("schedule.next", day="T4", start="25/11 21:00", end="23:30")
+    clock.now = local(25, 21, 40)
+    await lan.send("/schedule")
+    assert lan.shows("schedule.current", day="T4", start="25/11 21:00", end="23:30")
+    clock.now = local(27, 23, 45)  # Friday's shift is over: the next is on Monday
+    await lan.send("/schedule")
+    assert lan.shows("schedule.next", day="T2", start="30/11 21:00")
+    await lan.send("/schedule Tổ 1 | T2 20:00-22:00")
+    assert lan.shows("schedule.officers_only") and lan.shows("schedule.plan", slots=weeknights)
+    await boss.send("/schedule Tổ 1")
+    assert boss.shows("schedule.plan", group="Tổ 1", slots=weeknights)  # unchanged
+    await boss.send("/schedule")
+    assert boss.shows("schedule.usage")  # an officer in no group: how to set one
+    stranger = Person(runtime, user="s", chat="s")
+    await stranger.send("/schedule")
+    assert stranger.shows("not.member")
+    await boss.send("/newpatrol Tổ 2")
+    await lan.send("/leave")
+    await lan.send(f"/join {filled(boss.said(), 'patrol.created')['code']}")
+    await lan.send("/schedule")
+    assert lan.shows("schedule.none", group="Tổ 2")
+
+
 async def test_patrol_commands_respect_scope_and_input(runtime: Runtime, clock: FakeClock) -> None:
     await group_with_members(runtime, clock)
     cam = await officer(runtime, "Cam", "cam-thuy")

@@ -59,10 +59,13 @@ def parse_schedule(text: str) -> list[tuple[int, str, str]] | None:
     return sorted(set(slots)) or None
 
 
+# Weekdays as the plan writes them, Monday first.
+DAY_NAMES = ("T2", "T3", "T4", "T5", "T6", "T7", "CN")
+
+
 def show_slots(slots: list[tuple[int, str, str]]) -> str:
     """The plan as people read it: "T2 21:00-23:30, T3 21:00-23:30, ..."."""
-    names = ("T2", "T3", "T4", "T5", "T6", "T7", "CN")
-    return ", ".join(f"{names[day]} {starts}-{ends}" for day, starts, ends in slots)
+    return ", ".join(f"{DAY_NAMES[day]} {starts}-{ends}" for day, starts, ends in slots)
 
 
 def planned_between(
@@ -92,3 +95,11 @@ def planned_for(
     """The planned shift a check-in at `moment` belongs to: from an hour before it to its end."""
     window = planned_between(slots, zone, moment - timedelta(days=1), moment + EARLY)
     return next((p for p in window if p.start - EARLY <= moment < p.end), None)
+
+
+def next_planned(
+    slots: list[tuple[int, str, str]], zone: ZoneInfo, moment: datetime
+) -> Planned | None:
+    """The planned shift under way at `moment`, or else the next one to begin."""
+    window = planned_between(slots, zone, moment - timedelta(days=1), moment + timedelta(days=8))
+    return next((p for p in window if p.end > moment), None)

@@ -11,7 +11,7 @@ from handlers.patrols.admin import (
     new_patrol,
     patrol_view,
     patrols_view,
-    set_schedule,
+    schedule,
 )
 from handlers.patrols.shifts import (
     JOIN_LINK_PREFIX,
@@ -29,11 +29,17 @@ from handlers.patrols.shifts import (
 )
 
 FEATURE = Feature(
-    commands={"join": join, "leave": leave, "checkin": checkin, "checkout": checkout},
+    commands={
+        "join": join,
+        "leave": leave,
+        "checkin": checkin,
+        "checkout": checkout,
+        # Officers set plans with it, members read theirs: one command, sorted out inside.
+        "schedule": schedule,
+    },
     deep_links={JOIN_LINK_PREFIX: join},
     officer_commands={
         "newpatrol": new_patrol,
-        "schedule": set_schedule,
         "patrols": patrols_view,
         "patrol": patrol_view,
         "members": members_view,

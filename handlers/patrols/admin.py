@@ -15,13 +15,25 @@ from handlers.common.coverage import (
     read_patrol_records,
 )
 from handlers.common.notices import tell_officer
-from handlers.common.schedule import Planned, parse_schedule, show_slots
+from handlers.common.schedule import (
+    DAY_NAMES,
+    Planned,
+    next_planned,
+    parse_schedule,
+    show_slots,
+)
 from handlers.common.scopes import scope_name, scope_of
 from handlers.common.texts import N_, text, text_n
 from handlers.common.types import Context, Kind, Option, Priority, Reply
 from handlers.conversation.buttons import CommentMissed, PatrolsReport, RemoveMember
 from handlers.conversation.turn import StepName, Turn, back_to_draft
-from handlers.patrols.shifts import JOIN_LINK_PREFIX, group_officers, join_hash, new_join_code
+from handlers.patrols.shifts import (
+    JOIN_LINK_PREFIX,
+    group_officers,
+    join_hash,
+    membership,
+    new_join_code,
+)
 from storage.models import Officer, PatrolGroup, PatrolMember, PatrolPoint, Shift
 from storage.patrols import (
     add_group,
@@ -36,6 +48,7 @@ from storage.patrols import (
     list_groups,
     list_members,
     list_open_shifts,
+    list_slots,
     open_shift_of,
     replace_slots,
     set_member,
@@ -119,17 +132,47 @@ async def _named_group(turn: Turn) -> tuple[str, PatrolGroup | None]:
     return name, (await _group_in_scope(turn, name) if name else None)
 
 
-async def set_schedule(turn: Turn) -> list[Reply]:
-    """/schedule NAME | Mon-Sun 21:00-23:30: the group's weekly plan, replacing the old one."""
+async def schedule(turn: Turn) -> list[Reply]:
+    """/schedule: an officer sets a group's plan (NAME | plan) or reads it (NAME); anyone in a
+    patrol group reads their own group's plan and its next shift."""
+    asked = turn.msg.args.strip()
+    if turn.officer is not None and asked:
+        return await _officer_schedule(turn)
+    member = await membership(turn)
+    group = await get_group(turn.db, member.group_id) if member else None
+    if group is None:
+        return [turn.say(N_("schedule.usage") if turn.officer else N_("not.member"))]
+    plan = await _plan_of(turn, group)
+    return [turn.say("schedule.officers_only"), plan] if asked else [plan]
+
+
+async def _officer_schedule(turn: Turn) -> list[Reply]:
+    """NAME | Mon-Sun 21:00-23:30 replaces the group's weekly plan; NAME alone shows it."""
     name, plan = _name_and_rest(turn.msg.args)
     slots = parse_schedule(plan) if plan else None
+    group = await _group_in_scope(turn, name) if name else None
+    if group is not None and "|" not in turn.msg.args:
+        return [await _plan_of(turn, group)]
     if not name or slots is None:
         return [turn.say("schedule.usage")]
-    group = await _group_in_scope(turn, name)
     if group is None:
         return [turn.say("patrol.not_found", name=name)]
     await replace_slots(turn.db, group.id, slots)
     return [turn.say("schedule.set", group=group.name, slots=show_slots(slots))]
+
+
+async def _plan_of(turn: Turn, group: PatrolGroup) -> Reply:
+    """The group's weekly plan and the shift under way or next, as its members read it."""
+    slots = [(s.weekday, s.starts, s.ends) for s in await list_slots(turn.db, group.id)]
+    upcoming = next_planned(slots, turn.ctx.timezone, turn.ctx.now)
+    if upcoming is None:
+        return turn.say("schedule.none", group=group.name)
+    start, end = (m.astimezone(turn.ctx.timezone) for m in (upcoming.start, upcoming.end))
+    key = N_("schedule.current") if start <= turn.ctx.now else N_("schedule.next")
+    shift = turn.t(
+        key, day=DAY_NAMES[start.weekday()], start=turn.ctx.local(start), end=f"{end:%H:%M}"
+    )
+    return turn.say("schedule.plan", group=group.name, slots=show_slots(slots), shift=shift)
 
 
 async def members_view(turn: Turn) -> list[Reply]:
