@@ -161,6 +161,27 @@ async def test_a_complete_shift(runtime: Runtime, clock: FakeClock) -> None:
     )
 
 
+async def test_a_photo_checkpoint_shows_its_caption(runtime: Runtime, clock: FakeClock) -> None:
+    """The officer reading the route sees that a photo was taken and what its caption says."""
+    boss, (lan,), _ = await group_with_members(runtime, clock, "Lan")
+    await lan.send("/checkin")
+    await lan.send("Nhà văn hóa")
+    await lan.press("Điểm kiểm tra")
+    await lan.photo("bridge-photo", caption="Cầu Mỹ Trạch, đèn đường hỏng")
+    assert lan.shows("checkpoint.done")
+    await lan.press("Điểm kiểm tra")
+    await lan.photo("gate-photo")  # no caption: the photo alone still marks the checkpoint
+    async with runtime.db.transaction() as db:
+        photos = [p.photo for p in await db.scalars(select(PatrolPoint).order_by(PatrolPoint.id))]
+    assert photos == [None, "bridge-photo", "gate-photo"]
+    await boss.send("/patrol Tổ 1")
+    route = boss.said().splitlines()
+    points = [line for line in route if line.startswith("   ")]  # a route, under its shift
+    checkpoints = [line for line in points if says(line, "point.checkpoint")]
+    assert checkpoints[0].endswith("📷 Cầu Mỹ Trạch, đèn đường hỏng"), checkpoints
+    assert checkpoints[1].endswith("📷"), checkpoints
+
+
 async def test_a_faraway_location_is_kept_but_flagged(runtime: Runtime, clock: FakeClock) -> None:
     _, (lan,), _ = await group_with_members(runtime, clock, "Lan")
     await lan.send("/checkin")

@@ -34,7 +34,7 @@ BANNER = """\
 Tipline console: bạn đang trò chuyện với bot như trên Telegram / you are chatting with the bot.
   /start  /tip  /status  /help  /lang  /cancel      commands, as on Telegram
   1, 2, 3 ...                                     pick a numbered option
-  !loc 17.21 106.79    share a location           !photo NAME  !video NAME  !voice NAME  !file NAME
+  !loc 17.21 106.79    share a location           !photo NAME [CAPTION]  (also !video !voice !file)
   !sticker  !contact   send what Tipline refuses   !forward TEXT   !edit TEXT
   /quit                                           leave
 """
@@ -75,8 +75,10 @@ class ConsoleChannel:
         if word == "!loc":
             return self._location(rest)
         if word in _MEDIA:
-            name = rest.strip() or "file"
-            return self._incoming(kind=Kind.MEDIA, media=(Media(_MEDIA[word], f"console:{name}"),))
+            # The words after the name are the caption, as a phone sends one under a photo.
+            name, _, caption = rest.strip().partition(" ")
+            media = (Media(_MEDIA[word], f"console:{name or 'file'}"),)
+            return self._incoming(kind=Kind.MEDIA, media=media, caption=caption.strip())
         if word in ("!sticker", "!contact"):
             return self._incoming(kind=Kind.UNSUPPORTED, unsupported=word[1:])
         if word == "!forward":

@@ -298,14 +298,17 @@ def _shift_line(turn: Turn, shift: Shift, names: dict[int, str]) -> str:
 
 
 def _point_line(turn: Turn, point: PatrolPoint) -> str:
+    """One point of a route: when, what, where (pin, 📷 photo, the place or the photo's caption),
+    an incident's words, ⚠️ when far outside the district."""
+    kind = turn.t(POINT_KINDS[point.kind])
+    pin = None
     if point.latitude is not None and point.longitude is not None:
-        where = f"📍 {point.latitude:.5f}, {point.longitude:.5f}"
-    else:
-        where = point.place or ""
+        pin = f"📍 {point.latitude:.5f}, {point.longitude:.5f}"
+    what = [pin, "📷" if point.photo else None, point.place]
+    where = "".join(f" {part}" for part in what if part)
     extra = f" – {point.note}" if point.note else ""
     flag = " ⚠️" if point.far else ""
-    kind = turn.t(POINT_KINDS[point.kind])
-    return f"   {point.at.astimezone(turn.ctx.timezone):%H:%M} {kind} {where}{extra}{flag}"
+    return f"   {point.at.astimezone(turn.ctx.timezone):%H:%M} {kind}{where}{extra}{flag}"
 
 
 # --- the scheduled check ---
