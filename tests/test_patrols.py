@@ -182,6 +182,34 @@ async def test_a_photo_checkpoint_shows_its_caption(runtime: Runtime, clock: Fak
     assert checkpoints[1].endswith("📷"), checkpoints
 
 
+async def test_an_incident_keeps_its_category_and_whatever_came_before_its_words(
+    runtime: Runtime, clock: FakeClock
+) -> None:
+    """The category picked first stays with the incident to the officer's alert and the route;
+    a photo sent without a caption, and a pin, are kept while the words are asked for."""
+    boss, (lan,), _ = await group_with_members(runtime, clock, "Lan")
+    await lan.send("/checkin")
+    await lan.send("Chợ")
+    await lan.press("Báo sự việc")
+    await lan.press("Trộm cắp")
+    await lan.photo("stolen-bike")
+    assert lan.shows("incident.ask_text")
+    await lan.pin(17.13, 106.72)
+    assert lan.shows("incident.ask_text")
+    await lan.send("Mất xe máy trước cổng chợ")
+    assert lan.shows("incident.done")
+    async with runtime.db.transaction() as db:
+        point = await db.scalar(select(PatrolPoint).where(PatrolPoint.kind == "incident"))
+        (alert,) = [Reply.from_json(r.payload) for r in await db.scalars(select(Outbox))]
+    assert point is not None and (point.category, point.photo) == ("theft", "stolen-bike")
+    assert (point.latitude, point.longitude) == (17.13, 106.72)
+    assert says(alert.text, "incident.to_officer", category="Trộm cắp", member="Lan")
+    assert alert.media and alert.media[0].ref == "stolen-bike"
+    await boss.send("/patrol Tổ 1")
+    (line,) = [ln for ln in boss.said().splitlines() if "Mất xe máy" in ln]
+    assert "(Trộm cắp)" in line and "📍 17.13000, 106.72000" in line and "📷" in line
+
+
 async def test_a_faraway_location_is_kept_but_flagged(runtime: Runtime, clock: FakeClock) -> None:
     _, (lan,), _ = await group_with_members(runtime, clock, "Lan")
     await lan.send("/checkin")

@@ -298,9 +298,12 @@ def _shift_line(turn: Turn, shift: Shift, names: dict[int, str]) -> str:
 
 
 def _point_line(turn: Turn, point: PatrolPoint) -> str:
-    """One point of a route: when, what, where (pin, 📷 photo, the place or the photo's caption),
-    an incident's words, ⚠️ when far outside the district."""
+    """One point of a route: when, what (an incident with its category), where (pin, 📷 photo,
+    the place or the photo's caption), an incident's words, ⚠️ when far outside the district."""
     kind = turn.t(POINT_KINDS[point.kind])
+    if point.category:
+        named = turn.ctx.catalog.category(point.category)
+        kind += f" ({named.name(turn.lang) if named else point.category})"
     pin = None
     if point.latitude is not None and point.longitude is not None:
         pin = f"📍 {point.latitude:.5f}, {point.longitude:.5f}"

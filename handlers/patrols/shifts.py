@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,6 +44,8 @@ JOIN_LENGTH = 8
 JOIN_LINK_PREFIX = "pt-"
 NAME_CHARS = 80
 NOTE_CHARS = 1000
+# Where a point was: (latitude, longitude, place, photo), each when the member gave it.
+Where = tuple[float | None, float | None, str | None, str | None]
 # Where the map's box is, plus this much, a location still counts as nearby.
 NEARBY_MARGIN_DEGREES = 0.1
 
@@ -160,7 +163,7 @@ async def checkin(turn: Turn) -> list[Reply]:
     return [_ask_where(turn, N_("checkin.ask"))]
 
 
-def _where(turn: Turn) -> tuple[float | None, float | None, str | None, str | None] | None:
+def _where(turn: Turn) -> Where | None:
     """(lat, lon, place, photo) from a pin, a typed place, or a photo with a caption."""
     msg = turn.msg
     if msg.kind is Kind.LOCATION and msg.location is not None:
@@ -209,7 +212,7 @@ async def _record_point(
     turn: Turn,
     shift: Shift,
     kind: str,
-    where: tuple[float | None, float | None, str | None, str | None],
+    where: Where,
     *,
     note: str | None = None,
     category: str | None = None,
@@ -274,25 +277,34 @@ async def answer_checkpoint(turn: Turn) -> list[Reply]:
 
 
 async def answer_incident(turn: Turn) -> list[Reply]:
-    """An incident: recorded on the shift and sent at once to the group's officer, with names."""
+    """An incident: recorded on the shift with its category and sent at once to the group's
+    officer, with names. A photo without words, or a pin, is kept while the words are asked."""
     member, shift = await _member_and_shift(turn)
     where = _where(turn)
     if member is None or shift is None:
         return await back_to_draft(turn, [turn.say("checkout.none")])
-    story = (turn.msg.text if turn.msg.kind is Kind.TEXT else turn.msg.caption).strip()
-    if where is None or not story:
+    if where is None:
         return [turn.say("incident.ask_text")]
-    category = str(turn.detour_data.get("category", "other"))
-    await _record_point(
-        turn,
-        shift,
-        "incident",
-        (None, None, None, where[3]),
-        note=story[:NOTE_CHARS],
-        category=category,
-    )
-    await _tell_officer(turn, member, category, story[:NOTE_CHARS], where[3])
+    kept = turn.detour_data
+    latitude, longitude, _, photo = found = _with_kept(kept, where)
+    story = (turn.msg.text if turn.msg.kind is Kind.TEXT else turn.msg.caption).strip()
+    if not story:
+        # The same step: its category stays, and the words are asked for again.
+        turn.detour(StepName.PATROL_INCIDENT, latitude=latitude, longitude=longitude, photo=photo)
+        return [turn.say("incident.ask_text")]
+    category = str(kept.get("category", "other"))
+    await _record_point(turn, shift, "incident", found, note=story[:NOTE_CHARS], category=category)
+    await _tell_officer(turn, member, category, story[:NOTE_CHARS], photo)
     return await back_to_draft(turn, [turn.say("incident.done"), shift_menu(turn)])
+
+
+def _with_kept(kept: dict[str, Any], where: Where) -> Where:
+    """A pin or photo this message brings, else the one an earlier message of the incident left
+    (a place typed is the incident's words, not a place)."""
+    latitude, longitude, _, photo = where
+    if latitude is None and kept.get("latitude") is not None:
+        latitude, longitude = float(kept["latitude"]), float(kept["longitude"])
+    return latitude, longitude, None, photo if photo is not None else kept.get("photo")
 
 
 async def group_officers(db: AsyncSession, ctx: Context, group: PatrolGroup) -> list[Officer]:
