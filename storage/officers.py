@@ -76,7 +76,9 @@ async def enrol_officer(
     for earlier in await db.scalars(
         select(Officer).where(Officer.channel == channel, Officer.chat == chat)
     ):
-        earlier.chat = None  # one chat, one officer: a re-enrolled chat leaves its old record
+        # One chat, one officer: a revoked officer's record lets the chat go (an active one's
+        # is refused before, handlers/officers/enrolment.py).
+        earlier.chat = None
     officer = invite.officer
     officer.channel, officer.chat, officer.language = channel, chat, language
     officer.enrolled_at = now

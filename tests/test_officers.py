@@ -100,6 +100,23 @@ async def test_enrolment_valid_reused_expired_and_forged(
     assert (await audit_actions(runtime)).count("enrol") == 1
 
 
+async def test_an_invite_never_takes_over_another_officers_chat(runtime: Runtime) -> None:
+    """A second officer's code typed in a chat an officer holds is refused, names who holds it,
+    and stays unused for the invited person's own chat; the holder is not cut off."""
+    an = await officer(runtime, "An", "an-thuy")
+    code = await invite(runtime, "Binh", "cam-thuy")
+    await an.send(f"/officer {code}")
+    assert an.shows("officer.chat_taken", name="An")
+    await an.send("/tips")
+    assert not an.shows("unknown.command")  # still An's chat
+    binh = Person(runtime, user="officer-Binh", chat="chat-Binh")
+    await binh.send(f"/officer {code}")
+    assert binh.shows("officer.welcome", name="Binh")
+    await an.send(f"/officer {await invite(runtime, 'Chi', None)}")
+    assert an.shows("officer.chat_taken", name="An")
+    assert (await audit_actions(runtime)).count("enrol") == 2
+
+
 async def test_officer_commands_look_unknown_to_residents(person: Person) -> None:
     await person.send("/nonexistent")
     unknown = [(r.text, r.options) for r in person.last]

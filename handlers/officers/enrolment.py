@@ -77,6 +77,9 @@ async def enrol(turn: Turn) -> list[Reply]:
         return [turn.say("officer.bad_code")]
     if invite.expires_at <= turn.ctx.now:
         return [turn.say("officer.expired_code")]
+    if turn.officer is not None and turn.officer.id != invite.officer_id:
+        # Another officer's chat: taking it over would cut them off. The code stays unused.
+        return [turn.say("officer.chat_taken", name=turn.officer.name)]
     officer = await enrol_officer(
         turn.db,
         invite,
