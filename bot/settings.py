@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import tempfile
 from dataclasses import fields, replace
 from importlib import resources
 from pathlib import Path
@@ -221,9 +222,17 @@ class Settings(BaseSettings):
         if self.secret_key is not None or key_file.exists():
             return None
         key_file.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
+        # Written whole under another name, then linked in place: two consoles started at once
+        # end up with one key, and neither ever reads a key half written.
+        descriptor, written = tempfile.mkstemp(dir=key_file.parent, prefix=".tipline-key-")
+        try:
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+            os.link(written, key_file)
+        except FileExistsError:
+            return None  # the other one made it a moment ago: that is the key
+        finally:
+            os.unlink(written)
         return key_file
 
 

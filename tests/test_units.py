@@ -207,6 +207,22 @@ def test_the_key_file_is_made_once_with_0600_and_read_by_every_command(tmp_path:
     assert from_env.secret() == "k" * 40 and from_env.make_key_file() is None
 
 
+def test_two_consoles_started_at_once_end_up_with_one_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second console looked before the first had made the key: it keeps the first's,
+    whole, and leaves nothing behind."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'tipline.db'}"
+    settings = load_settings(_env_file=None, database_url=url)
+    assert settings.make_key_file() is not None
+    first = settings.secret()
+    monkeypatch.setattr(Path, "exists", lambda _path: False)  # as it was when it looked
+    assert settings.make_key_file() is None
+    monkeypatch.undo()
+    assert settings.secret() == first
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tipline.secret"]
+
+
 def test_a_sealed_passphrase_opens_only_for_its_own_tip_and_key() -> None:
     sealer = Sealer("s" * 40)
     stored = sealer.seal_passphrase("12345678", code="ABCD2345")
