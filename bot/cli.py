@@ -8,6 +8,7 @@ import contextlib
 import functools
 import gc
 import logging
+import re
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
@@ -24,7 +25,7 @@ from bot import operator
 from bot.answers import AnswerSender
 from bot.channels.base import ChatChannel, Sender
 from bot.channels.console import CHANNEL as CONSOLE
-from bot.channels.console import ConsoleChannel
+from bot.channels.console import LOOK_EVERY_SECONDS, ConsoleChannel
 from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo import CHANNEL as ZALO
@@ -47,6 +48,8 @@ log = logging.getLogger("tipline")
 
 ZALO_PATH = "/zalo"
 ZALO_OA_PATH = "/zalo-oa"
+# Who a console terminal is (--as): it ends up in the chat's name, stored with 64 characters.
+PERSON = re.compile(r"[\w.-]{1,32}")
 
 
 def open_database(settings: Settings) -> Database:
@@ -285,14 +288,21 @@ async def run_webhook(settings: Settings, listen: str, url: str) -> None:
             await runner.cleanup()
 
 
-async def run_console(settings: Settings) -> None:
-    """The whole product in this terminal, on the local database, with no token; its first start
-    makes the secret key file, as `tipline init` does."""
+async def run_console(settings: Settings, person: str | None = None) -> None:
+    """The whole product in this terminal, on the local database, with no token, as `person`
+    (none: the console's one person); its first start makes the secret key file, as
+    `tipline init` does."""
     settings.make_key_file()
     runtime = build_runtime(settings)
-    console = ConsoleChannel(runtime)
+    console = ConsoleChannel(runtime, person=person)
     pacers = pacers_for(settings, [console.name])
-    outbox = OutboxSender(runtime, {console.name: console}, pacers=pacers)
+    outbox = OutboxSender(
+        runtime,
+        {console.name: console},
+        pacers=pacers,
+        idle_seconds=LOOK_EVERY_SECONDS,
+        only=console.recipients(),
+    )
     try:
         await runtime.prepare()
         await outbox.run_once()  # what arrived for this terminal while it was closed
@@ -361,6 +371,15 @@ def _subcommand(where: Any, name: str, does: str, example: str) -> argparse.Argu
     return cast(argparse.ArgumentParser, made)
 
 
+def console_person(name: str) -> str:
+    """A --as NAME: a short word (letters, digits, . _ -), as it makes part of the chat's name."""
+    if not PERSON.fullmatch(name):
+        raise argparse.ArgumentTypeError(
+            f"{name!r}: 1-32 letters, digits, '.', '_' or '-', e.g. --as lan or --as can-bo-an"
+        )
+    return name
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line, with --help on every subcommand saying what it does, with an example."""
     root = argparse.ArgumentParser(prog="tipline", description="Anonymous tip line bot.")
@@ -380,7 +399,22 @@ def parser() -> argparse.ArgumentParser:
     )
     hook.add_argument("--listen", default="0.0.0.0:8080", help="HOST:PORT to listen on")
     hook.add_argument("--url", required=True, help="public https URL Telegram calls")
-    _subcommand(commands, "console", "try every flow in this terminal (no token needed)", "console")
+    console = _subcommand(
+        commands,
+        "console",
+        "try every flow in this terminal (no token needed); with --as, one person per terminal",
+        "console --as lan",
+    )
+    console.add_argument(
+        "--as",
+        dest="person",
+        type=console_person,
+        metavar="NAME",
+        help="be NAME in this terminal (chat local:NAME), with only NAME's messages and alerts;"
+        " run another terminal --as another name to be a second person on the same database,"
+        " e.g. a resident in one and an officer or a patrol member in the other"
+        " (default: the console's one person, chat local)",
+    )
     _subcommand(
         commands,
         "init",
@@ -549,7 +583,7 @@ async def _command(args: argparse.Namespace, settings: Settings) -> None:
     elif args.command == "webhook":
         await run_webhook(settings, args.listen, args.url)
     elif args.command == "console":
-        await run_console(settings)
+        await run_console(settings, args.person)
     elif args.command == "migrate":
         await run_migrate(settings)
     elif args.command == "init":

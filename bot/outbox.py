@@ -15,6 +15,7 @@ from bot.peers import Alone, Peers
 from bot.runtime import Runtime
 from handlers.common.notices import LEASE, Delivery, keep_delivery, settle_delivery, take_deliveries
 from handlers.common.types import Context
+from storage.outbox import Recipients
 
 log = logging.getLogger("tipline.outbox")
 
@@ -53,6 +54,7 @@ class OutboxSender:
         idle_seconds: float = 5,
         lease: timedelta = LEASE,
         peers: Peers | None = None,
+        only: Recipients | None = None,
     ):
         self.runtime = runtime
         self.senders = senders
@@ -65,6 +67,8 @@ class OutboxSender:
         # Of the processes sharing a database one sends the outbox, so that an officer's
         # messages keep their order and their pace; the others stand by until it is gone.
         self.peers: Peers = peers or Alone()
+        # A console delivers its own person's messages only: the others wait for their console.
+        self.only = only
         self._tasks: dict[int, asyncio.Task[None]] = {}  # by outbox id
         self._priorities: dict[int, Priority] = {}
         self._room = asyncio.Event()
@@ -134,7 +138,7 @@ class OutboxSender:
         self, db: AsyncSession, ctx: Context, limit: int, most: Priority | None
     ) -> list[Delivery]:
         return await take_deliveries(
-            db, ctx, limit=limit, lease=self.lease, holding=self._tasks, most=most
+            db, ctx, limit=limit, lease=self.lease, holding=self._tasks, most=most, only=self.only
         )
 
     def _places_for_any(self) -> int:

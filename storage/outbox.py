@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Collection
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy import ColumnElement, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.db import affected
-from storage.models import Outbox, OutboxState
+from storage.models import Contact, Officer, Outbox, OutboxState
 
 # Set in a session's info when it queued a message, so the sender is woken only then.
 QUEUED = "outbox_queued"
@@ -79,18 +80,37 @@ async def add_outbox_to_officers(
     return ids
 
 
-async def claim_due_outbox(
+@dataclass(frozen=True, slots=True)
+class Recipients:
+    """The chats of one channel a sender delivers to, and no others (a console: its person's).
+
+    Officers are known by their chat; a tipster's chat is sealed, so every tipster who wrote
+    from the channel is a candidate, and the caller, having opened the address, notes in
+    `passed` a message it found to be for another chat: it is not taken again.
+    """
+
+    channel: str
+    chats: frozenset[str]
+    passed: set[int] = field(default_factory=set)
+
+    def holds(self, address: str) -> bool:
+        """Whether an opened address ("channel:chat") is one of these chats."""
+        channel, _, chat = address.partition(":")
+        return channel == self.channel and chat in self.chats
+
+
+async def due_outbox(
     db: AsyncSession,
     *,
     now: datetime,
-    lease: timedelta,
     limit: int,
     holding: Collection[int] = (),
     most: int | None = None,
-) -> list[tuple[Outbox, str]]:
-    """Lease due messages, the most urgent first, at most one per recipient; each comes with
-    the fresh token its sender shows before every send (`set_outbox_lease`). With `most`,
-    only messages of that priority or a more urgent one.
+    only: Recipients | None = None,
+) -> list[Outbox]:
+    """Due messages, the most urgent first, at most one per recipient, ready to be leased
+    (`lease_outbox`; on PostgreSQL locked until the transaction ends). With `most`, only
+    messages of that priority or a more urgent one; with `only`, only those recipients'.
 
     A recipient's message is taken only when none of theirs is held by a sender, and it is
     their first due one (by priority, then as queued): so each recipient's messages go one
@@ -98,6 +118,8 @@ async def claim_due_outbox(
     the caller still works on: held even if their lease ran out while they waited their turn.
     """
     due = (Outbox.state == OutboxState.PENDING) & (Outbox.next_attempt_at <= now)
+    if only is not None:
+        due &= _addressed_to(only)
     held = aliased(Outbox)
     recipient_busy = exists().where(
         held.state == OutboxState.PENDING,
@@ -122,7 +144,27 @@ async def claim_due_outbox(
         statement = statement.where(Outbox.priority <= most)
     if db.get_bind().dialect.name == "postgresql":
         statement = statement.with_for_update(skip_locked=True, of=Outbox)
-    leased = [(row, secrets.token_hex(8)) for row in await db.scalars(statement)]
+    return list(await db.scalars(statement))
+
+
+def _addressed_to(only: Recipients) -> ColumnElement[bool]:
+    """Messages to officers in those chats, or to tipsters who wrote from that channel."""
+    officers = select(Officer.id).where(
+        Officer.channel == only.channel, Officer.chat.in_(sorted(only.chats))
+    )
+    tipsters = select(Contact.tip_id).where(Contact.channel == only.channel)
+    return (
+        Outbox.officer_id.in_(officers)
+        | (Outbox.officer_id.is_(None) & Outbox.tip_id.in_(tipsters))
+    ) & Outbox.id.not_in(sorted(only.passed))
+
+
+async def lease_outbox(
+    db: AsyncSession, rows: list[Outbox], *, now: datetime, lease: timedelta
+) -> list[tuple[Outbox, str]]:
+    """Lease messages to this sender; each comes with the fresh token its sender shows before
+    every send (`set_outbox_lease`)."""
+    leased = [(row, secrets.token_hex(8)) for row in rows]
     for row, token in leased:
         row.lease = token
         row.next_attempt_at = now + lease

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -106,6 +106,16 @@ def runtime(database: Database, clock: FakeClock) -> Runtime:
         clock=clock,
         bot_username="tipline_test_bot",
     )
+
+
+@pytest.fixture
+async def other(runtime: Runtime) -> AsyncIterator[Runtime]:
+    """A second process on the same database, with the same settings and clock: a Database of
+    its own (its own connections, on SQLite its own writer lock), meeting the first only in
+    the database, as two processes do."""
+    second = replace(runtime, db=Database(runtime.db.url))
+    yield second
+    await second.db.dispose()
 
 
 _updates = itertools.count(1)

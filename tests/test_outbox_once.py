@@ -22,7 +22,7 @@ from storage.db import Database
 from storage.migrate import downgrade, upgrade
 from storage.models import Outbox, OutboxState, UTCDateTime
 from storage.officers import add_officer
-from storage.outbox import add_outbox, claim_due_outbox, set_outbox_lease
+from storage.outbox import add_outbox, due_outbox, lease_outbox, set_outbox_lease
 from tests.conftest import FakeClock
 from tests.e2e.conftest import telegram_channel
 from tests.fake_telegram import FakeTelegramAPI
@@ -312,9 +312,8 @@ async def test_a_recipient_has_one_message_out_at_a_time_held_until_given_back(
 
     async def claim(holding: tuple[int, ...] = ()) -> list[tuple[str, int, str]]:
         async with runtime.db.transaction() as db:
-            leased = await claim_due_outbox(
-                db, now=clock(), lease=SHORT_LEASE, limit=10, holding=holding
-            )
+            due = await due_outbox(db, now=clock(), limit=10, holding=holding)
+            leased = await lease_outbox(db, due, now=clock(), lease=SHORT_LEASE)
         return [(row.payload["text"], row.id, token) for row, token in leased]
 
     async def renew(outbox_id: int, token: str) -> bool:

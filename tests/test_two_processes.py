@@ -8,8 +8,6 @@ SQLite its own writer lock), meeting the first only in the database, as two proc
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import replace
 
 import pytest
 from sqlalchemy import func, select
@@ -18,7 +16,6 @@ from bot.runtime import Runtime
 from bot.scheduler import run_escalation, run_housekeeping, run_patrol_check
 from handlers.common.types import Kind
 from storage.answers import AnswerRow, NewAnswer, add_answer, take_answers
-from storage.db import Database
 from storage.models import MissedPatrol, Outbox
 from tests.conftest import FakeClock, Person, file_tip
 from tests.messages import filled, says
@@ -26,14 +23,6 @@ from tests.test_officers import officer
 from tests.test_patrols import local
 
 ROUNDS = 4
-
-
-@pytest.fixture
-async def other(runtime: Runtime) -> AsyncIterator[Runtime]:
-    """A second process on the same database, with the same settings and clock."""
-    second = replace(runtime, db=Database(runtime.db.url))
-    yield second
-    await second.db.dispose()
 
 
 async def outbox_rows(runtime: Runtime) -> int:

@@ -26,9 +26,13 @@ from handlers.common.types import (
     Option,
     Reply,
 )
+from storage.outbox import Recipients
 
 CHANNEL = "console"
 CHAT = "local"
+# Another console on the same database queues for this one without waking it (it is another
+# process): the outbox is looked at this often, so a message shows in about a second.
+LOOK_EVERY_SECONDS = 1.0
 
 BANNER = """\
 Tipline console: bạn đang trò chuyện với bot như trên Telegram / you are chatting with the bot.
@@ -48,17 +52,35 @@ _MEDIA = {
 }
 
 
+def chat_of(person: str | None) -> str:
+    """The chat of the person this terminal is (`tipline console --as NAME`); without a name,
+    the console's one person, as it always was."""
+    return CHAT if person is None else f"{CHAT}:{person}"
+
+
 class ConsoleChannel:
-    """A terminal chat with the same handlers, database and outbox as the real bot."""
+    """A terminal chat with the same handlers, database and outbox as the real bot, as one
+    person: several terminals, each `--as` another, are several people on one database."""
 
     name = CHANNEL
 
-    def __init__(self, runtime: Runtime, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout):
+    def __init__(
+        self,
+        runtime: Runtime,
+        stdin: TextIO = sys.stdin,
+        stdout: TextIO = sys.stdout,
+        *,
+        person: str | None = None,
+    ):
         self.runtime = runtime
         self.stdin = stdin
         self.stdout = stdout
         self.options: tuple[Option, ...] = ()
-        self.sender = runtime.sealer.pseudonym(CHANNEL, getpass.getuser())
+        self.chat = chat_of(person)
+        # Each person their own pseudonym, so that drafts and limits are theirs; the console's
+        # one person keeps the one it always had.
+        user = getpass.getuser() if person is None else self.chat
+        self.sender = runtime.sealer.pseudonym(CHANNEL, user)
         self._serial = itertools.count(1)
         self._session = f"{time.time_ns():x}"
 
@@ -99,7 +121,7 @@ class ConsoleChannel:
         return Incoming(
             channel=CHANNEL,
             sender=self.sender,
-            chat=CHAT,
+            chat=self.chat,
             dedupe_key=f"{CHANNEL}:{self._session}:{next(self._serial)}",
             **fields,
         )
@@ -132,25 +154,35 @@ class ConsoleChannel:
         return target
 
     def parts(self, chat: str, reply: Reply) -> list[Part]:
-        """Show a message the outbox delivers to this terminal's person, marked as such."""
+        """Show a message the outbox delivers to this terminal's person (its outbox takes no
+        other chat's: `recipients`), marked as such."""
 
         async def show() -> None:
             self.show(reply, prefix="📨 ")
 
         return [show]
 
+    def recipients(self) -> Recipients:
+        """Whose messages this terminal's outbox takes: its person's, and nobody else's."""
+        return Recipients(CHANNEL, frozenset({self.chat}))
+
     async def run(self) -> None:
         """Read lines until /quit or end of input, answering each like the bot would."""
         self.stdout.write(BANNER)
+        self.stdout.write(f"  you are {self.chat}; another person: tipline console --as NAME\n")
         self.stdout.flush()
         while True:
             line = await asyncio.to_thread(self.stdin.readline)
             if not line or line.strip() in ("/quit", "/exit"):
                 return
-            msg = self.parse(line)
-            if msg is None:
-                continue
-            replies = await self.runtime.handle(msg)
-            self.options = ()  # numbers always refer to the options on screen now
-            for reply in replies:
-                self.show(reply)
+            await self.take(line)
+
+    async def take(self, line: str) -> None:
+        """One typed line, sent as this person and answered on screen."""
+        msg = self.parse(line)
+        if msg is None:
+            return
+        replies = await self.runtime.handle(msg)
+        self.options = ()  # numbers always refer to the options on screen now
+        for reply in replies:
+            self.show(reply)

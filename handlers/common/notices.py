@@ -11,12 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.common.codes import show_code
 from handlers.common.texts import N_, text
 from handlers.common.types import Context, Priority, Reply
-from storage.models import OutboxState, Tip, TipStatus
+from storage.models import Outbox, OutboxState, Tip, TipStatus
 from storage.officers import get_officer, set_reachable
 from storage.outbox import (
+    Recipients,
     add_outbox,
-    claim_due_outbox,
+    due_outbox,
     get_outbox,
+    lease_outbox,
     set_outbox_lease,
     set_outbox_result,
 )
@@ -97,25 +99,35 @@ async def take_deliveries(
     lease: timedelta = LEASE,
     holding: Collection[int] = (),
     most: Priority | None = None,
+    only: Recipients | None = None,
 ) -> list[Delivery]:
     """Lease due outbox messages, one per recipient and none the caller is `holding` (with
-    `most`, none less urgent), and open their addresses; a forgotten address drops it."""
-    deliveries = []
-    claimed = await claim_due_outbox(
-        db, now=ctx.now, lease=lease, limit=limit, holding=holding, most=most
-    )
-    for row, token in claimed:
-        if row.officer_id is not None:
-            address = await _officer_address(db, row.officer_id)
-        else:
-            address = await _open_address(db, ctx, row.tip_id)
+    `most`, none less urgent; with `only`, none for other chats), and open their addresses; a
+    forgotten address drops it."""
+    rows = await due_outbox(db, now=ctx.now, limit=limit, holding=holding, most=most, only=only)
+    addressed = []
+    for row in rows:
+        address = await _address(db, ctx, row)
         if address is None:
             await set_outbox_result(db, row, state=OutboxState.DROPPED, now=ctx.now)
-            continue
+        elif only is not None and not only.holds(address):
+            only.passed.add(row.id)  # another chat's tipster: left for whoever holds that chat
+        else:
+            addressed.append((row, address))
+    leased = await lease_outbox(db, [row for row, _ in addressed], now=ctx.now, lease=lease)
+    deliveries = []
+    for (row, token), (_, address) in zip(leased, addressed, strict=True):
         channel, _, chat = address.partition(":")
         reply, priority = Reply.from_json(row.payload), Priority(row.priority)
         deliveries.append(Delivery(row.id, channel, chat, reply, priority, token, row.sent_parts))
     return deliveries
+
+
+async def _address(db: AsyncSession, ctx: Context, row: Outbox) -> str | None:
+    """Where a message goes ("channel:chat"): its officer's chat or its tipster's sealed one."""
+    if row.officer_id is not None:
+        return await _officer_address(db, row.officer_id)
+    return await _open_address(db, ctx, row.tip_id)
 
 
 async def keep_delivery(

@@ -61,11 +61,15 @@ async def api() -> AsyncIterator[FakeTelegramAPI]:
 _BOTS: list[asyncio.subprocess.Process] = []
 
 
-async def spawn_bot(*args: str, cwd: Path, env: dict[str, str]) -> asyncio.subprocess.Process:
-    """`tipline ARGS` started in the background, its output piped; killed after the test if
-    it still runs then (a failed check stops a test before it stops the bot)."""
+async def spawn_bot(
+    *args: str, cwd: Path, env: dict[str, str], typed: bool = False
+) -> asyncio.subprocess.Process:
+    """`tipline ARGS` started in the background, its output piped (and its input, when it is
+    `typed` into, as a console is); killed after the test if it still runs then (a failed
+    check stops a test before it stops the bot)."""
+    stdin = asyncio.subprocess.PIPE if typed else None
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args, cwd=cwd, env=env,
+        sys.executable, "-m", "bot", *args, cwd=cwd, env=env, stdin=stdin,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     _BOTS.append(process)

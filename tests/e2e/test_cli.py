@@ -7,6 +7,7 @@ import gc
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from tests.e2e.conftest import free_port, spawn_bot
 from tests.fake_telegram import FakeTelegramAPI
 from tests.fake_zalo import TOKEN as ZALO_TOKEN
 from tests.fake_zalo import FakeZaloBotAPI
+from tests.messages import filled, says
 
 SECRET = "cli-test-secret-" + "k" * 40
 
@@ -91,6 +93,88 @@ async def test_console_runs_the_whole_flow_from_a_fresh_folder(tmp_path: Path) -
     code, out, _ = await tipline(tmp_path, "console", stdin=lookup, env=fresh)
     assert "📨 Tin báo" in out  # the outbox notice, delivered to this terminal
     assert "Tình trạng: Đang xác minh" in out and "Ghi chú của công an: Đang xác minh" in out
+
+
+URGENT_TIP = "/tip\nma tuy\nan thuy\nbo qua\nCó người bán ma túy\nhom nay\nco\n1\n"
+
+
+def plain(out: str) -> str:
+    """What a console printed, as message texts: without its "bot> " and 📨 marks and the
+    indentation of a message's later lines."""
+    lines = (line.removeprefix("bot> ").removeprefix("     ") for line in out.splitlines())
+    return "\n".join(line.removeprefix("📨 ") for line in lines)
+
+
+class OpenConsole:
+    """A `tipline console` left running, typed into and read line by line, as a terminal."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.out = ""
+
+    async def type(self, line: str) -> None:
+        """Type a line and press Enter."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(f"{line}\n".encode())
+        await self.process.stdin.drain()
+
+    async def until(self, shown: Callable[[str], bool]) -> None:
+        """Read what the terminal prints until `shown(all of it)` holds (30 s at most)."""
+        assert self.process.stdout is not None
+        async with asyncio.timeout(30):
+            while not shown(self.out):
+                self.out += (await self.process.stdout.readline()).decode()
+
+    async def quit(self) -> str:
+        """/quit; returns everything it printed."""
+        await self.type("/quit")
+        rest, err = await asyncio.wait_for(self.process.communicate(), 60)
+        assert self.process.returncode == 0, err.decode()
+        self.out += rest.decode()
+        return self.out
+
+
+async def test_two_consoles_as_two_people_on_one_database(tmp_path: Path) -> None:
+    """`console --as NAME` in two terminals on one database: an officer in one, a resident in
+    the other. An urgent alert shows live in the officer's terminal, once; one that comes
+    while the officer's terminal is closed waits for it, and the resident's never takes it."""
+    code, out, err = await tipline(
+        tmp_path, "officer", "invite", "--name", "An", "--scope", "commune:an-thuy"
+    )
+    assert code == 0, err
+    invite = filled(out, "invite.made")["code"]
+    env = clean_env(tmp_path)
+    officer = OpenConsole(
+        await spawn_bot("console", "--as", "can-bo-an", cwd=tmp_path, env=env, typed=True)
+    )
+    await officer.type(f"/officer {invite}")
+    await officer.until(lambda out: says(plain(out), "officer.welcome", name="An"))
+    first = await file_urgent_tip(tmp_path)
+    await officer.until(lambda out: first in out)  # the alert, while the officer waits
+    shown = plain(await officer.quit())
+    assert shown.count(first) == 1 and says(shown, "alert.urgent") and not says(shown, "receipt")
+    second = await file_urgent_tip(tmp_path)  # the officer's terminal is closed now
+    code, out, err = await tipline(tmp_path, "console", "--as", "lan", stdin="/help\n")
+    assert code == 0 and "📨" not in out, out  # the resident's terminal leaves it queued
+    code, out, err = await tipline(tmp_path, "console", "--as", "can-bo-an")
+    assert code == 0, err
+    assert out.count(second) == 1 and first not in out and says(plain(out), "alert.urgent")
+
+
+async def file_urgent_tip(tmp_path: Path) -> str:
+    """A resident's urgent tip, from their own terminal; returns its code."""
+    code, out, err = await tipline(tmp_path, "console", "--as", "lan", stdin=URGENT_TIP)
+    assert code == 0 and "you are local:lan" in out, err
+    return filled(plain(out), "receipt")["code"]
+
+
+async def test_console_as_takes_a_short_name_and_says_so_in_its_help(tmp_path: Path) -> None:
+    code, out, _ = await tipline(tmp_path, "console", "--help")
+    assert code == 0 and "--as NAME" in out and "local:NAME" in out
+    assert "example:\n  .venv/bin/tipline console --as lan" in out
+    for bad in ("two words", "", "x" * 33, "a:b"):
+        code, _, err = await tipline(tmp_path, "console", "--as", bad)
+        assert code == 2 and "--as" in err and "e.g. --as lan" in err, (bad, err)
 
 
 @pytest.mark.parametrize(
