@@ -169,7 +169,7 @@ class ConsoleChannel:
     async def run(self) -> None:
         """Read lines until /quit or end of input, answering each like the bot would."""
         self.stdout.write(BANNER)
-        self.stdout.write(f"  you are {self.chat}; another person: tipline console --as NAME\n")
+        self.stdout.write(f"  bạn là / you are {self.chat}    người khác / another: --as NAME\n")
         self.stdout.flush()
         while True:
             line = await asyncio.to_thread(self.stdin.readline)
