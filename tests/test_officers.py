@@ -519,3 +519,25 @@ async def test_the_outbox_sender_is_woken_only_by_updates_that_queued_messages(
     await file_tip(resident, area="an thuy", urgent=True)
     assert runtime.outbox_ready.is_set()  # the urgent alert for An
     assert await alerted(runtime) == ["An"]
+
+
+async def test_an_answer_too_long_is_refused_whole_and_the_step_stays(runtime: Runtime) -> None:
+    resident = Person(runtime, user="r1", chat="r1")
+    code, _ = await file_tip(resident, contact=True)
+    an = await officer(runtime, "An", "kien-giang")
+    await an.send(f"/tip {code}")
+    await an.press("Hỏi người báo tin")
+    await an.send("Kể thêm được không?")
+    (question,) = await outbox_to(runtime, officer=False)
+    await resident.choose(question.options[0].data)
+    long_answer = "Tôi thấy " + "x" * 2100
+    await resident.send(long_answer)
+    assert resident.shows("answer.too_long", length=f"{len(long_answer):,}".replace(",", "."))
+    assert await outbox_to(runtime, officer=True) == []  # nothing relayed, nothing cut
+    await resident.send("Ngắn thôi")  # still on the answer step
+    assert resident.shows("answer.sent")
+    relayed = await outbox_to(runtime, officer=True)
+    assert (
+        vi("answer.to_officer", code=code, question="Kể thêm được không?", text="Ngắn thôi")
+        in relayed[-1].text
+    )

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from handlers.common.codes import show_code
 from handlers.common.notices import tell_officer
-from handlers.common.texts import text
+from handlers.common.texts import decimal, text
 from handlers.common.tip_text import THREAD_TEXT_CHARS
 from handlers.common.types import Kind, Option, Priority, Reply
 from handlers.conversation.buttons import AnswerQuestion, OpenTip, TipsterButton
@@ -76,9 +76,12 @@ async def answer_text(turn: Turn) -> list[Reply]:
     tip = await get_tip_by_id(turn.db, question.tip_id) if question else None
     if question is None or tip is None or not await _may_answer(turn, tip):
         return await back_to_draft(turn, [turn.say("answer.not_allowed")])
-    answer = turn.msg.text.strip()[:THREAD_TEXT_CHARS] if turn.msg.kind is Kind.TEXT else ""
+    answer = turn.msg.text.strip() if turn.msg.kind is Kind.TEXT else ""
     if not answer:
         return [turn.say("need.text")]
+    if len(answer) > THREAD_TEXT_CHARS:
+        # Cutting an answer would put words in the tipster's mouth: ask for a shorter one.
+        return [_too_long(turn, answer)]
     await add_thread_message(
         turn.db,
         tip_id=tip.id,
@@ -91,6 +94,13 @@ async def answer_text(turn: Turn) -> list[Reply]:
     await mark_answered(turn.db, question, now=turn.ctx.now)
     await _relay_answer(turn, tip, question, answer)
     return await back_to_draft(turn, [turn.say("answer.sent")])
+
+
+def _too_long(turn: Turn, answer: str) -> Reply:
+    """How long the answer is against the limit; nothing was sent, so it can come shorter."""
+    length = decimal(turn.lang, len(answer), 0)
+    limit = decimal(turn.lang, THREAD_TEXT_CHARS, 0)
+    return Reply(turn.tn("answer.too_long", len(answer), length=length, limit=limit))
 
 
 async def _relay_answer(turn: Turn, tip: Tip, question: ThreadMessage, answer: str) -> None:
