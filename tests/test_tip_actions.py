@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.runtime import Runtime
+from handlers.common.texts import text
+from handlers.common.types import Reply
 from handlers.triage.actions import (
     Acting,
     acknowledge,
@@ -16,6 +18,7 @@ from handlers.triage.actions import (
 )
 from storage.models import AuditLog, Officer, Outbox, Tip, TipEvent, TipStatus
 from tests.conftest import Person, file_tip
+from tests.messages import says
 from tests.test_officers import officer
 
 
@@ -58,6 +61,9 @@ async def test_actions_write_audit_and_tell_without_a_chat(runtime: Runtime) -> 
         (None, binh.id),
         (tip.id, None),
     ]
+    status_notice, note_notice = (Reply.from_json(row.payload).text for row in outbox[:2])
+    assert says(status_notice, "status.notice", status=text("vi", "status.verifying"))
+    assert says(note_notice, "note.notice")  # news of a note, not of the unchanged status
     assert [e.status for e in events].count(TipStatus.VERIFYING) == 1
     assert [e.assigned_officer_id for e in events if e.assigned_officer_id] == [binh.id]
     assert tip.acknowledged_by_id == an.id

@@ -56,7 +56,8 @@ async def change_status(
     note: str | None = None,
     officer_id: int | None = None,
 ) -> None:
-    """Record a status change or public note; a contactable tipster gets a short, neutral notice."""
+    """Record a status change or public note; a contactable tipster gets a short, neutral
+    notice: the new status, or that there is a new note when the status stayed."""
     await add_tip_event(
         db,
         tip,
@@ -68,8 +69,12 @@ async def change_status(
     )
     if await get_contact(db, tip.id) is None:
         return
-    news = text(tip.language, STATUS_NAMES[tip.status])
-    notice = Reply(text(tip.language, "status.notice", code=show_code(tip.code), status=news))
+    lang, code = tip.language, show_code(tip.code)
+    if status is None:
+        notice = Reply(text(lang, "note.notice", code=code))
+    else:
+        news = text(lang, STATUS_NAMES[status])
+        notice = Reply(text(lang, "status.notice", code=code, status=news))
     await add_outbox(
         db, tip_id=tip.id, payload=notice.to_json(), now=ctx.now, priority=Priority.NOTICE
     )
