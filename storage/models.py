@@ -153,8 +153,9 @@ class Tip(Base):
         Index("ix_tip_status_status_at", "status", "status_at"),
         # Covers the digest's counts by day, commune and category without reading the rows.
         Index("ix_tip_digest", "created_at", "area", "category", "top_only", "urgent"),
-        # Covers the digest's open tips by area and age (a few percent of all tips).
-        Index("ix_tip_open", "status", "area", "top_only", "created_at", "status_at"),
+        # Covers the digest's open tips by area and age (a few percent of all tips), and the
+        # officers' queue of them, urgent first.
+        Index("ix_tip_open", "status", "area", "top_only", "created_at", "status_at", "urgent"),
         Index(
             "ix_tip_sealed_passphrase",
             "id",

@@ -61,6 +61,14 @@ async def get_officer(db: AsyncSession, officer_id: int) -> Officer | None:
     return await db.get(Officer, officer_id)
 
 
+async def officer_names(db: AsyncSession, officer_ids: set[int]) -> dict[int, str]:
+    """The names of officers known by their row ids, in one query for a whole list."""
+    if not officer_ids:
+        return {}
+    rows = await db.execute(select(Officer.id, Officer.name).where(Officer.id.in_(officer_ids)))
+    return dict(rows.tuples().all())
+
+
 async def list_officers(db: AsyncSession, *, active_only: bool = False) -> list[Officer]:
     """Officers by id; `active_only` keeps enrolled, unrevoked ones."""
     statement = select(Officer).order_by(Officer.id)

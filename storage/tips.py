@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import IntEnum
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -12,6 +13,7 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    case,
     delete,
     func,
     insert,
@@ -303,6 +305,53 @@ def _filtered(scope: Scope, which: str, *, overdue_before: datetime) -> Any:
     return and_(*conditions)
 
 
+class Standing(IntEnum):
+    """Where an open tip stands in an officer's queue: urgent first, then overdue, then the
+    others."""
+
+    URGENT = 0
+    OVERDUE = 1
+    WAITING = 2
+
+
+def is_overdue(tip: Tip, *, overdue_before: datetime) -> bool:
+    """Whether an open tip has waited too long for a status change (the SQL of _filtered)."""
+    return tip.status in OPEN_STATUSES and tip.status_at < overdue_before
+
+
+def _standing(overdue_before: datetime) -> ColumnElement[int]:
+    # As a CASE over the row: SQLite and PostgreSQL sort and page the queue alike.
+    return case(
+        (Tip.urgent.is_(True), int(Standing.URGENT)),
+        (Tip.status_at < overdue_before, int(Standing.OVERDUE)),
+        else_=int(Standing.WAITING),
+    )
+
+
+def _queue_order(overdue_before: datetime) -> tuple[Any, ...]:
+    # Oldest first within a standing; the id settles tips filed at the same moment.
+    return (_standing(overdue_before), Tip.created_at, Tip.id)
+
+
+async def _count(db: AsyncSession, where: ColumnElement[bool]) -> int:
+    return int(await db.scalar(select(func.count()).select_from(Tip).where(where)) or 0)
+
+
+async def _ids(
+    db: AsyncSession, where: ColumnElement[bool], order: tuple[Any, ...], *, offset: int, limit: int
+) -> list[int]:
+    # Ids only: the sort then reads the index (ix_tip_open for the queue), not every row.
+    if limit <= 0:
+        return []
+    statement = select(Tip.id).where(where).order_by(*order).offset(offset).limit(limit)
+    return list(await db.scalars(statement))
+
+
+async def _tips_in_order(db: AsyncSession, ids: list[int]) -> list[Tip]:
+    found = {tip.id: tip for tip in await db.scalars(select(Tip).where(Tip.id.in_(ids)))}
+    return [found[tip_id] for tip_id in ids if tip_id in found]
+
+
 async def list_tips(
     db: AsyncSession,
     scope: Scope,
@@ -312,17 +361,26 @@ async def list_tips(
     offset: int,
     limit: int,
 ) -> tuple[list[Tip], int]:
-    """One page of tips in scope, newest first, and how many there are in all."""
+    """One page of tips in scope and how many there are in all: the open ones urgent and
+    overdue first, then oldest first; for "all", the rest after them, newest first."""
     where = _filtered(scope, which, overdue_before=overdue_before)
-    total = await db.scalar(select(func.count()).select_from(Tip).where(where))
-    page = await db.scalars(
-        select(Tip)
-        .where(where)
-        .order_by(Tip.created_at.desc(), Tip.id.desc())
-        .offset(offset)
-        .limit(limit)
+    is_open = Tip.status.in_(OPEN_STATUSES)
+    open_total = await _count(db, and_(where, is_open))
+    order = _queue_order(overdue_before)
+    # A page past the open ones sorts none of them.
+    reach = limit if offset < open_total else 0
+    ids = await _ids(db, and_(where, is_open), order, offset=offset, limit=reach)
+    if which != "all":
+        return await _tips_in_order(db, ids), open_total
+    # Apart from the open ones, so this part walks the date index instead of sorting all tips.
+    ids += await _ids(
+        db,
+        and_(where, ~is_open),
+        (Tip.created_at.desc(), Tip.id.desc()),
+        offset=max(0, offset - open_total),
+        limit=limit - len(ids),
     )
-    return list(page), int(total or 0)
+    return await _tips_in_order(db, ids), await _count(db, where)
 
 
 async def list_tips_between(

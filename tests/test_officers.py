@@ -13,12 +13,13 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.runtime import Runtime
 from bot.scheduler import run_escalation
-from handlers.common.codes import parse_code
+from handlers.common.codes import parse_code, show_code
 from handlers.common.texts import BASE_LANGUAGE
 from handlers.common.texts import text as catalogue_text
 from handlers.common.types import Reply
 from handlers.officers.enrolment import invite_officer
 from storage.models import AuditLog, Outbox, ThreadMessage, Tip, TipEvent, TipStatus
+from storage.tips import Scope, list_tips
 from tests.conftest import FakeClock, Person, file_tip
 from tests.messages import filled, says
 
@@ -166,7 +167,7 @@ async def test_lists_page_and_filter(runtime: Runtime, clock: FakeClock) -> None
     district = await officer(runtime, "Huyen", None)
     await district.send("/tips new")
     assert district.shows("tips.title", total=10, page=1, pages=2)
-    assert codes[-1] in district.options()[0].label  # newest first
+    assert codes[0] in district.options()[0].label  # oldest first
     await district.press("Tiếp")
     assert district.last[0].in_place and district.shows("tips.title", page=2, pages=2)
     clock.advance(hours=73)
@@ -181,6 +182,93 @@ async def test_lists_page_and_filter(runtime: Runtime, clock: FakeClock) -> None
     assert district.shows("tips.title", which=vi("which.open"), total=10)
     await district.send("/tips nonsense")
     assert district.shows("tips.usage")
+
+
+async def test_tips_lines_say_status_age_lock_assignee_and_text(
+    runtime: Runtime, clock: FakeClock
+) -> None:
+    resident = Person(runtime, user="r1", chat="r1")
+    story = "Tối nào cũng có người đến mua ma túy ở cuối ngõ 5, sau nhà văn hóa thôn, từ 9 giờ"
+    waiting, _ = await file_tip(resident, story=story)
+    clock.advance(days=3)
+    urgent, _ = await file_tip(resident, urgent=True, story="Đánh nhau trước chợ")
+    kept, _ = await file_tip(resident, story="Người quen của cán bộ xã", top_only=True)
+    district = await officer(runtime, "Huyen", None)
+    await district.send(f"/tip {kept}")
+    await district.press("Giao cho")
+    await district.press("Huyen")
+    await district.send("/tips")
+    said = district.said()
+    assert district.shows("tips.title", which=vi("which.open"), total=3, page=1, pages=1)
+    assert says(said, "tips.line", number=1, marks="🚨 ", code=urgent, overdue="", assignee="")
+    assert says(
+        said,
+        "tips.line",
+        number=2,
+        marks="",
+        code=waiting,
+        category="Ma túy",
+        area="Thị trấn Kiến Giang",
+        status=vi("status.received"),
+        age="3 ngày",
+        overdue=vi("tips.overdue"),
+        assignee="",
+        excerpt="Tối nào cũng có người đến mua ma túy ở cuối ngõ 5, sau nhà…",
+    )
+    assert story not in said  # only its start: the view has the rest
+    assert says(said, "tips.line", number=3, marks="🔒 ", code=kept, age="1 phút")
+    assert says(said, "tips.line", code=kept, assignee=vi("tips.assignee", name="Huyen"))
+    assert [o.label for o in district.options()] == [
+        f"1 · {urgent}",
+        f"2 · {waiting}",
+        f"3 · {kept}",
+    ]
+    await district.press(f"2 · {waiting}")
+    assert district.shows("view.head", code=waiting)
+
+
+async def test_the_queue_puts_urgent_and_overdue_first_then_the_oldest(
+    runtime: Runtime, clock: FakeClock
+) -> None:
+    """Urgent, then overdue, then the oldest open; /tips all goes on with the rest, newest
+    first. The order is the database's, so a page is one query however many tips there are."""
+    runtime.limits = runtime.limits.__class__(tips_per_hour=50, messages_per_minute=100)
+    resident = Person(runtime, user="r1", chat="r1")
+    late = [(await file_tip(resident, story=f"Cũ {n}"))[0] for n in range(2)]
+    clock.advance(hours=73)
+    fresh = [(await file_tip(resident, story=f"Mới {n}"))[0] for n in range(7)]
+    urgent, _ = await file_tip(resident, urgent=True, story="Đang đánh nhau")
+    district = await officer(runtime, "Huyen", None)
+    for code in fresh[:2]:  # the two first fresh ones leave the open queue
+        await district.send(f"/tip {code}")
+        await district.press("Đã xử lý")
+
+    async def listed(which: str, page: int = 1) -> list[str]:
+        await district.send(f"/tips {which}")
+        for _ in range(page - 1):
+            await district.press("Tiếp")
+        return [o.label.split(" · ")[1] for o in district.options() if " · " in o.label]
+
+    assert await listed("open") == [urgent, *late, *fresh[2:]]
+    assert await listed("overdue") == late
+    assert await listed("all", page=2) == [fresh[1], fresh[0]]  # the rest, newest first
+    assert district.shows("tips.title", which=vi("which.all"), total=10, page=2, pages=2)
+    # Pages of any size meet where the open tips end and the rest begin, without a gap.
+    async with runtime.db.transaction() as db:
+        pages = [
+            await list_tips(
+                db,
+                Scope(),
+                which="all",
+                overdue_before=clock.now - timedelta(hours=72),
+                offset=offset,
+                limit=3,
+            )
+            for offset in range(0, 12, 3)
+        ]
+    walked = [str(show_code(tip.code)) for tips, _ in pages for tip in tips]
+    assert walked == [urgent, *late, *fresh[2:], fresh[1], fresh[0]]
+    assert {total for _, total in pages} == {10}
 
 
 # --- alerts ---

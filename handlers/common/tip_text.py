@@ -20,7 +20,7 @@ def when_label(when: str | None) -> str:
     return WHEN.get(when or "unknown", WHEN["unknown"])
 
 
-def excerpt(description: str) -> str:
+def excerpt(description: str, chars: int = EXCERPT_CHARS) -> str:
     """The first characters of a tip, on one line, for alerts and lists."""
     flat = " ".join(description.split())
-    return flat if len(flat) <= EXCERPT_CHARS else flat[: EXCERPT_CHARS - 1] + "…"
+    return flat if len(flat) <= chars else flat[: chars - 1].rstrip() + "…"

@@ -9,10 +9,10 @@ from handlers.triage.chat import (
     answer_close_note,
     answer_duplicate_of,
     answer_note,
-    list_command,
     officer_button,
 )
 from handlers.triage.export import export_tips
+from handlers.triage.queue import list_command
 
 FEATURE = Feature(
     officer_commands={"tips": list_command, "export": export_tips},

@@ -1,14 +1,15 @@
-"""Officers at work: lists of tips, one tip in full, and the buttons that move it along."""
+"""Officers at work: one tip in full, and the buttons that move it along."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from handlers.common.codes import parse_code, show_code
 from handlers.common.notices import STATUS_NAMES
-from handlers.common.scopes import may_see, scope_of, top_only_mark
+from handlers.common.scopes import may_see, top_only_mark
 from handlers.common.texts import N_
 from handlers.common.tip_text import when_label
 from handlers.common.types import Kind, Media, MediaKind, Option, Reply
@@ -37,6 +38,7 @@ from handlers.triage.actions import (
     set_status,
 )
 from handlers.triage.asking import ask_question
+from handlers.triage.queue import LISTS, category_and_area, tip_list
 from storage.models import ThreadRole, Tip, TipEvent, TipStatus
 from storage.officers import get_officer, list_officers
 from storage.thread import list_thread, mark_answers_read
@@ -44,16 +46,8 @@ from storage.tips import (
     get_contact,
     get_tip,
     get_tip_by_id,
-    list_tips,
 )
 
-PAGE_SIZE = 8
-LISTS = {
-    "new": N_("which.new"),
-    "open": N_("which.open"),
-    "overdue": N_("which.overdue"),
-    "all": N_("which.all"),
-}
 CLOSING = {
     TipStatus.CLOSED_UNFOUNDED: N_("button.closed_unfounded"),
     TipStatus.CLOSED_DUPLICATE: N_("button.closed_duplicate"),
@@ -64,50 +58,6 @@ NOTE_CHARS = 1000
 
 def _when(turn: Turn, moment: datetime | None) -> str:
     return turn.ctx.local(moment) if moment else "–"
-
-
-def _names(turn: Turn, tip: Tip) -> tuple[str, str]:
-    catalog = turn.ctx.catalog
-    return catalog.category_name(tip.category, turn.lang), catalog.area_name(tip.area, turn.lang)
-
-
-async def list_command(turn: Turn) -> list[Reply]:
-    """/tips [new|open|overdue|all]: the first page of tips in the officer's scope."""
-    which = turn.msg.args.strip().lower() or "open"
-    if which not in LISTS:
-        return [turn.say("tips.usage")]
-    return [await tip_list(turn, which, 0)]
-
-
-async def tip_list(turn: Turn, which: str, page: int) -> Reply:
-    """A page of tips, newest first, each a button that opens it."""
-    assert turn.officer is not None
-    overdue_before = turn.ctx.now - timedelta(hours=turn.ctx.limits.overdue_hours)
-    tips, total = await list_tips(
-        turn.db,
-        scope_of(turn.ctx, turn.officer),
-        which=which,
-        overdue_before=overdue_before,
-        offset=page * PAGE_SIZE,
-        limit=PAGE_SIZE,
-    )
-    label = turn.t(LISTS[which])
-    if total == 0:
-        return turn.say("tips.none", which=label)
-    pages = -(-total // PAGE_SIZE)
-    options = [Option(_tip_label(turn, tip), OpenTip(tip.id).pack()) for tip in tips]
-    if page > 0:
-        options.append(turn.option("page.prev", TipList(which, page - 1).pack()))
-    if page < pages - 1:
-        options.append(turn.option("page.next", TipList(which, page + 1).pack()))
-    title = turn.t("tips.title", which=label, total=total, page=page + 1, pages=pages)
-    return Reply(title, tuple(options))
-
-
-def _tip_label(turn: Turn, tip: Tip) -> str:
-    category, area = _names(turn, tip)
-    urgent = "🚨 " if tip.urgent else ""
-    return f"{urgent}{show_code(tip.code)} · {category} · {area} · {_when(turn, tip.created_at)}"
 
 
 async def view_command(turn: Turn) -> list[Reply]:
@@ -152,7 +102,7 @@ async def tip_view(turn: Turn, tip: Tip) -> list[Reply]:
 
 
 async def _fields(turn: Turn, tip: Tip) -> str:
-    category, area = _names(turn, tip)
+    category, area = category_and_area(turn, tip)
     place = ", ".join(
         part
         for part in (
@@ -233,8 +183,7 @@ def _actions(turn: Turn, tip: Tip) -> tuple[Option, ...]:
 async def officer_button(turn: Turn, button: Button | None) -> list[Reply]:
     """Any officer button: the action and the tip are re-checked here, never trusted."""
     if isinstance(button, TipList) and button.which in LISTS:
-        reply = await tip_list(turn, button.which, button.page)
-        return [Reply(reply.text, reply.options, in_place=True)]
+        return [replace(await tip_list(turn, button.which, button.page), in_place=True)]
     if not isinstance(button, TipButton) or type(button) not in TIP_ACTIONS:
         return [turn.say("not.allowed")]
     tip = await get_tip_by_id(turn.db, button.tip_id)

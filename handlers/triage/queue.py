@@ -1,0 +1,107 @@
+"""The officer's queue: /tips as numbered lines, urgent and overdue first, then the oldest
+open."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from handlers.common.codes import show_code
+from handlers.common.notices import STATUS_NAMES
+from handlers.common.scopes import scope_of
+from handlers.common.texts import N_
+from handlers.common.tip_text import excerpt
+from handlers.common.types import Option, Reply
+from handlers.conversation.buttons import OpenTip, TipList
+from handlers.conversation.turn import Turn
+from storage.models import Tip
+from storage.officers import officer_names
+from storage.tips import is_overdue, list_tips
+
+PAGE_SIZE = 8
+LISTS = {
+    "new": N_("which.new"),
+    "open": N_("which.open"),
+    "overdue": N_("which.overdue"),
+    "all": N_("which.all"),
+}
+# A tip's text on its line: enough to recall it, short enough for two lines on a phone.
+LINE_EXCERPT_CHARS = 60
+
+
+def overdue_before(turn: Turn) -> datetime:
+    """A tip whose status last changed before this is overdue now."""
+    return turn.ctx.now - timedelta(hours=turn.ctx.limits.overdue_hours)
+
+
+def category_and_area(turn: Turn, tip: Tip) -> tuple[str, str]:
+    """The tip's category and commune as this officer reads them."""
+    catalog = turn.ctx.catalog
+    return catalog.category_name(tip.category, turn.lang), catalog.area_name(tip.area, turn.lang)
+
+
+async def list_command(turn: Turn) -> list[Reply]:
+    """/tips [new|open|overdue|all]: the first page of tips in the officer's scope."""
+    which = turn.msg.args.strip().lower() or "open"
+    if which not in LISTS:
+        return [turn.say("tips.usage")]
+    return [await tip_list(turn, which, 0)]
+
+
+async def tip_list(turn: Turn, which: str, page: int) -> Reply:
+    """A page of tips as numbered lines (status, age, who has it, the start of its text), each
+    opened by the button of its number: the order of the queue, the urgent and overdue first."""
+    assert turn.officer is not None
+    late = overdue_before(turn)
+    tips, total = await list_tips(
+        turn.db,
+        scope_of(turn.ctx, turn.officer),
+        which=which,
+        overdue_before=late,
+        offset=page * PAGE_SIZE,
+        limit=PAGE_SIZE,
+    )
+    label = turn.t(LISTS[which])
+    if total == 0:
+        return turn.say("tips.none", which=label)
+    pages = -(-total // PAGE_SIZE)
+    if not tips:  # a page button from before tips left the list: its last page now
+        return await tip_list(turn, which, pages - 1)
+    assigned = {t.assigned_officer_id for t in tips if t.assigned_officer_id is not None}
+    names = await officer_names(turn.db, assigned)
+    lines = [turn.t("tips.title", which=label, total=total, page=page + 1, pages=pages)]
+    options = []
+    for number, tip in enumerate(tips, 1):
+        lines += ["", _line(turn, number, tip, names, late)]
+        options.append(Option(f"{number} · {show_code(tip.code)}", OpenTip(tip.id).pack()))
+    if page > 0:
+        options.append(turn.option("page.prev", TipList(which, page - 1).pack()))
+    if page < pages - 1:
+        options.append(turn.option("page.next", TipList(which, page + 1).pack()))
+    return Reply("\n".join(lines), tuple(options), columns=2)
+
+
+def _line(turn: Turn, number: int, tip: Tip, names: dict[int, str], late: datetime) -> str:
+    category, area = category_and_area(turn, tip)
+    assignee = names.get(tip.assigned_officer_id) if tip.assigned_officer_id else None
+    return turn.t(
+        "tips.line",
+        number=number,
+        marks=("🚨 " if tip.urgent else "") + ("🔒 " if tip.top_only else ""),
+        code=show_code(tip.code),
+        category=category,
+        area=area,
+        status=turn.t(STATUS_NAMES[tip.status]),
+        age=_age(turn, turn.ctx.now - tip.created_at),
+        overdue=turn.t("tips.overdue") if is_overdue(tip, overdue_before=late) else "",
+        assignee=turn.t("tips.assignee", name=assignee) if assignee else "",
+        excerpt=excerpt(tip.description, LINE_EXCERPT_CHARS),
+    )
+
+
+def _age(turn: Turn, age: timedelta) -> str:
+    """How long ago a tip came in, in its largest whole unit: "3 ngày", "5 giờ", "20 phút"."""
+    if age >= timedelta(days=1):
+        return turn.tn("count.days", age.days)
+    if age >= timedelta(hours=1):
+        return turn.tn("count.hours", age.seconds // 3600)
+    return turn.tn("count.minutes", max(1, age.seconds // 60))
