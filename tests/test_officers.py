@@ -16,7 +16,8 @@ from bot.scheduler import run_escalation
 from handlers.common.codes import parse_code, show_code
 from handlers.common.texts import BASE_LANGUAGE
 from handlers.common.texts import text as catalogue_text
-from handlers.common.types import Reply
+from handlers.common.types import Option, Reply
+from handlers.conversation.buttons import read_button
 from handlers.officers.enrolment import invite_officer
 from storage.models import AuditLog, Outbox, ThreadMessage, Tip, TipEvent, TipStatus
 from storage.tips import Scope, list_tips
@@ -366,6 +367,43 @@ async def test_status_changes_notes_and_pushes(runtime: Runtime) -> None:
     actions = await audit_actions(runtime)
     assert actions.count("view") == 4 and "public_note" in actions
     assert "status:closed_unfounded" in actions
+
+
+def _kinds(options: list[Option]) -> list[tuple[type, str]]:
+    """What each button does, whatever tip it is for: its kind and the status it names."""
+    return [
+        (type(button), getattr(button, "status", ""))
+        for button in (read_button(o.data) for o in options)
+    ]
+
+
+async def test_a_tips_buttons_stay_in_place_and_mark_its_status(runtime: Runtime) -> None:
+    """The same buttons in the same places on every tip and after every change, so a tap (or
+    a number typed on Zalo) learnt by position never lands on another; one pressed on an old
+    view does what its label said."""
+    resident = Person(runtime, user="r1", chat="r1")
+    plain, _ = await file_tip(resident)
+    urgent, _ = await file_tip(resident, urgent=True)
+    an = await officer(runtime, "An", "kien-giang")
+    await an.send(f"/tip {plain}")
+    plain_kinds = _kinds(an.options())
+    await an.send(f"/tip {urgent}")
+    first = an.options()
+    assert _kinds(first)[: len(plain_kinds)] == plain_kinds  # its take-it-on comes after them
+    assert first[-1].label == vi("button.ack")
+    await an.press("Nhận xử lý")
+    await an.send(f"/tip {urgent}")
+    assert [o.data for o in an.options()] == [o.data for o in first]
+    assert an.options()[-1].label == vi("button.acked")
+    await an.press("Đang xác minh")  # no contact allowed: at once
+    await an.send(f"/tip {urgent}")
+    assert [o.data for o in an.options()] == [o.data for o in first]
+    marked = [o.label for o in an.options() if o.label.startswith("✔ ")]
+    assert marked == [vi("button.current", label=vi("button.verifying"))]
+    await an.press("Đang xác minh")
+    assert an.shows("status.same", code=urgent)
+    await an.choose(first[1].data)  # "Đã xử lý" on the first view, long since stale
+    assert an.shows("status.changed", code=urgent, status=vi("status.handled"))
 
 
 async def test_an_internal_note_stays_with_the_officers(runtime: Runtime) -> None:

@@ -48,6 +48,12 @@ from storage.tips import (
     get_tip_by_id,
 )
 
+# The statuses one tap sets, and those that close the tip with a reason (or the first tip's
+# code): each with its button, in the order the buttons always stand.
+SETTING = {
+    TipStatus.VERIFYING: N_("button.verifying"),
+    TipStatus.HANDLED: N_("button.handled"),
+}
 CLOSING = {
     TipStatus.CLOSED_UNFOUNDED: N_("button.closed_unfounded"),
     TipStatus.CLOSED_DUPLICATE: N_("button.closed_duplicate"),
@@ -89,7 +95,7 @@ async def tip_view(turn: Turn, tip: Tip) -> list[Reply]:
         shown = show_code(original.code)
         lines.append(turn.t("view.duplicate_of", code=shown))
         open_original = turn.t("button.open_original", code=shown)
-        actions = (Option(open_original, OpenTip(original.id).pack()), *actions)
+        actions = (*actions, Option(open_original, OpenTip(original.id).pack()))
     lines += ["", turn.t("view.text"), tip.description]
     if tip.attachments:
         lines += ["", turn.t("view.files", count=len(tip.attachments))]
@@ -163,18 +169,30 @@ async def _thread_lines(turn: Turn, tip: Tip) -> list[str]:
 
 
 def _actions(turn: Turn, tip: Tip) -> tuple[Option, ...]:
+    """The tip's buttons, each in the same place on every tip and after every change (the
+    current status marked, never taken away), so a tap learnt by position never lands on
+    another; the urgent tip's take-it-on comes after them."""
     options = [
-        turn.option("button.verifying", SetStatus(TipStatus.VERIFYING.value, tip.id).pack()),
-        turn.option("button.handled", SetStatus(TipStatus.HANDLED.value, tip.id).pack()),
-        *(turn.option(label, CloseTip(s.value, tip.id).pack()) for s, label in CLOSING.items()),
+        *(_status_option(turn, tip, s, label, SetStatus) for s, label in SETTING.items()),
+        *(_status_option(turn, tip, s, label, CloseTip) for s, label in CLOSING.items()),
         turn.option("button.ask", AskTipster(tip.id).pack()),
         turn.option("button.public_note", PublicNote(tip.id).pack()),
         turn.option("button.internal_note", InternalNote(tip.id).pack()),
         turn.option("button.assign", ChooseAssignee(tip.id).pack()),
     ]
-    if tip.urgent and tip.acknowledged_at is None:
-        options.insert(0, turn.option("button.ack", Acknowledge(tip.id).pack()))
+    if tip.urgent:
+        taken = N_("button.acked") if tip.acknowledged_at else N_("button.ack")
+        options.append(turn.option(taken, Acknowledge(tip.id).pack()))
     return tuple(options)
+
+
+def _status_option(
+    turn: Turn, tip: Tip, status: TipStatus, label: str, kind: type[SetStatus | CloseTip]
+) -> Option:
+    shown = turn.t(label)
+    if tip.status is status:
+        shown = turn.t("button.current", label=shown)
+    return Option(shown, kind(status.value, tip.id).pack())
 
 
 # --- the buttons ---
@@ -197,11 +215,28 @@ async def _open(turn: Turn, tip: Tip, _: TipButton) -> list[Reply]:
 
 
 async def _set_status(turn: Turn, tip: Tip, button: SetStatus) -> list[Reply]:
-    """Verifying or handled: at once, with a neutral notice to a contactable tipster."""
-    wanted = button.status
-    if wanted not in (TipStatus.VERIFYING.value, TipStatus.HANDLED.value):
+    """Verifying or handled, pressed on the tip."""
+    if button.status not in SETTING:
         return [turn.say("not.allowed")]
-    return await apply_status(turn, tip, TipStatus(wanted), note=None)
+    return await _change(turn, tip, TipStatus(button.status))
+
+
+async def _close(turn: Turn, tip: Tip, button: CloseTip) -> list[Reply]:
+    """Close as unfounded, duplicate or spam, pressed on the tip."""
+    if button.status not in CLOSING:
+        return [turn.say("not.allowed")]
+    return await _change(turn, tip, TipStatus(button.status))
+
+
+async def _change(turn: Turn, tip: Tip, status: TipStatus) -> list[Reply]:
+    """A status button: one the tip already has is said at once (a duplicate may still be
+    pointed at another first tip); a closing asks for its reason (or the first tip's code),
+    and the others apply."""
+    if tip.status is status and status is not TipStatus.CLOSED_DUPLICATE:
+        return [turn.say("status.same", code=show_code(tip.code))]
+    if status in CLOSING:
+        return [_ask_closing(turn, tip, status)]
+    return await apply_status(turn, tip, status, note=None)
 
 
 async def apply_status(turn: Turn, tip: Tip, status: TipStatus, *, note: str | None) -> list[Reply]:
@@ -212,16 +247,14 @@ async def apply_status(turn: Turn, tip: Tip, status: TipStatus, *, note: str | N
     return [turn.say("status.changed", code=code, status=turn.t(STATUS_NAMES[status]))]
 
 
-async def _ask_close_note(turn: Turn, tip: Tip, button: CloseTip) -> list[Reply]:
-    status = button.status
-    if status not in {s.value for s in CLOSING}:
-        return [turn.say("not.allowed")]
-    if status == TipStatus.CLOSED_DUPLICATE:
+def _ask_closing(turn: Turn, tip: Tip, status: TipStatus) -> Reply:
+    """Ask for what a closing needs: the earlier tip's code for a duplicate, else a reason."""
+    if status is TipStatus.CLOSED_DUPLICATE:
         turn.detour(StepName.OFFICER_DUPLICATE, tip=tip.id)
-        return [turn.say("ask.duplicate_of", code=show_code(tip.code))]
-    turn.detour(StepName.OFFICER_CLOSE, tip=tip.id, status=status)
-    shown = turn.t(STATUS_NAMES[TipStatus(status)])
-    return [turn.say("ask.close_note", code=show_code(tip.code), status=shown)]
+        return turn.say("ask.duplicate_of", code=show_code(tip.code))
+    turn.detour(StepName.OFFICER_CLOSE, tip=tip.id, status=status.value)
+    shown = turn.t(STATUS_NAMES[status])
+    return turn.say("ask.close_note", code=show_code(tip.code), status=shown)
 
 
 async def _ask_note(turn: Turn, tip: Tip, button: TipButton) -> list[Reply]:
@@ -319,7 +352,7 @@ async def answer_note(turn: Turn) -> list[Reply]:
 TIP_ACTIONS: dict[type[TipButton], Callable[[Turn, Tip, Any], Awaitable[list[Reply]]]] = {
     OpenTip: _open,
     SetStatus: _set_status,
-    CloseTip: _ask_close_note,
+    CloseTip: _close,
     PublicNote: _ask_note,
     InternalNote: _ask_note,
     Acknowledge: _acknowledge,
