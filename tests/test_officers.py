@@ -334,6 +334,7 @@ async def test_status_changes_notes_and_pushes(runtime: Runtime) -> None:
     await an.send(f"/tip {code}")
     assert an.shows("view.fields", status=vi("status.received"))
     await an.press("Đang xác minh")
+    await an.press("Có")  # the tipster will be told: asked first
     assert an.shows("status.changed", code=code, status=vi("status.verifying"))
     await an.send(f"/tip {code}")
     await an.press("Đang xác minh")
@@ -343,6 +344,7 @@ async def test_status_changes_notes_and_pushes(runtime: Runtime) -> None:
     await an.send("Đã cử tổ công tác đến")
     await an.send(f"/tip {code}")
     await an.press("Đóng: không có cơ sở")
+    await an.press("Có")
     assert an.shows("ask.close_note", code=code, status=vi("status.closed_unfounded"))
     await an.photo("not-a-note")
     assert an.shows("need.text")
@@ -406,6 +408,50 @@ async def test_a_tips_buttons_stay_in_place_and_mark_its_status(runtime: Runtime
     assert an.shows("status.changed", code=urgent, status=vi("status.handled"))
 
 
+async def test_a_change_the_tipster_hears_of_is_confirmed_first(runtime: Runtime) -> None:
+    resident = Person(runtime, user="r1", chat="r1")
+    told, _ = await file_tip(resident, contact=True)
+    quiet, _ = await file_tip(resident, contact=False)
+    an = await officer(runtime, "An", "kien-giang")
+    await an.send(f"/tip {told}")
+    await an.press("Đã xử lý")
+    assert an.shows("confirm.status", code=told, status=vi("status.handled"))
+    assert [o.label for o in an.options()] == [vi("yes"), vi("no")]
+    yes = an.button(vi("yes")).data
+    await an.press(vi("no"))
+    assert an.shows("status.kept", code=told, status=vi("status.received"))
+    assert an.last[0].in_place  # the answer takes the question's place
+    assert await outbox_to(runtime, officer=False) == []
+    await an.choose(yes)  # a yes pressed later still does what it asked
+    assert an.shows("status.changed", code=told, status=vi("status.handled"))
+    assert an.last[0].in_place
+    await an.choose(yes)  # and once only: the tipster hears of it once
+    assert an.shows("status.same", code=told)
+    (notice,) = await outbox_to(runtime, officer=False)
+    assert says(notice.text, "status.notice", code=told, status=vi("status.handled"))
+    # A closing is asked about first too, then its reason.
+    await an.send(f"/tip {told}")
+    await an.press("Đóng: tin rác")
+    assert an.shows("confirm.status", code=told, status=vi("status.closed_spam"))
+    await an.press(vi("yes"))
+    assert an.shows("ask.close_note", code=told)
+    await an.send("Không có thật")
+    assert an.shows("status.changed", code=told, status=vi("status.closed_spam"))
+    assert len(await outbox_to(runtime, officer=False)) == 2
+    # A tipster who cannot be told: every change at once.
+    await an.send(f"/tip {quiet}")
+    await an.press("Đã xử lý")
+    assert an.shows("status.changed", code=quiet, status=vi("status.handled"))
+    await an.send(f"/tip {quiet}")
+    await an.press("Đóng: không có cơ sở")
+    assert an.shows("ask.close_note", code=quiet)
+    # A closing the tip already has is said at once, with nothing to type.
+    await an.send(f"/tip {told}")
+    await an.press("Đóng: tin rác")
+    assert an.shows("status.same", code=told)
+    assert len(await outbox_to(runtime, officer=False)) == 2
+
+
 async def test_an_internal_note_stays_with_the_officers(runtime: Runtime) -> None:
     resident = Person(runtime, user="r1", chat="r1")
     code, passphrase = await file_tip(resident, contact=True)
@@ -437,6 +483,8 @@ async def test_close_as_a_duplicate_of_an_earlier_tip(runtime: Runtime) -> None:
     an = await officer(runtime, "An", "kien-giang")
     await an.send(f"/tip {code2}")
     await an.press("Đóng: trùng")
+    assert an.shows("confirm.status", code=code2, status=vi("status.closed_duplicate"))
+    await an.press("Có")
     assert an.said().startswith(vi("ask.duplicate_of", code=code2))
     for wrong, answer, values in (
         ("ngõ 5", "bad.code", {}),
@@ -451,6 +499,7 @@ async def test_close_as_a_duplicate_of_an_earlier_tip(runtime: Runtime) -> None:
     # A copy of a copy points at the first tip, so the chain never needs following by hand.
     await an.send(f"/tip {code3}")
     await an.press("Đóng: trùng")
+    await an.press("Có")
     await an.send(code2)
     assert an.said() == vi("duplicate.done", code=code3, original=code1)
     await an.send(f"/tip {code3}")

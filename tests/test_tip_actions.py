@@ -15,6 +15,7 @@ from handlers.triage.actions import (
     assign,
     close_as_duplicate,
     set_status,
+    tells_tipster,
 )
 from storage.models import AuditLog, Officer, Outbox, Tip, TipEvent, TipStatus
 from tests.conftest import Person, file_tip
@@ -41,6 +42,7 @@ async def test_actions_write_audit_and_tell_without_a_chat(runtime: Runtime) -> 
         assert tip is not None
         acting = Acting(db, runtime.context(), an)
         outbox_before = len(list(await db.scalars(select(Outbox))))
+        assert await tells_tipster(acting, tip)  # contact allowed: worth a confirmation
         assert await set_status(acting, tip, TipStatus.VERIFYING, note=None)
         assert not await set_status(acting, tip, TipStatus.VERIFYING, note=None)
         await add_public_note(acting, tip, "Đã cử người đến")

@@ -174,6 +174,21 @@ class CloseTip(TipButton, action="cl"):
 
 
 @dataclass(frozen=True)
+class ConfirmStatus(TipButton, action="sty"):
+    """Yes to a status change the tipster will be told of: the status it names, for the tip."""
+
+    status: str
+    tip_id: int
+
+
+@dataclass(frozen=True)
+class KeepStatus(TipButton, action="stn"):
+    """No to that change: the tip stays as it is, and nobody is told."""
+
+    tip_id: int
+
+
+@dataclass(frozen=True)
 class AskTipster(TipButton, action="ask"):
     tip_id: int
 

@@ -46,6 +46,12 @@ def acting_of(turn: Turn) -> Acting:
     return Acting(turn.db, turn.ctx, turn.officer)
 
 
+async def tells_tipster(acting: Acting, tip: Tip) -> bool:
+    """Whether a change to this tip reaches its tipster now (they allowed contact and have not
+    withdrawn it): such a change is worth a confirmation first."""
+    return await get_contact(acting.db, tip.id) is not None
+
+
 async def set_status(acting: Acting, tip: Tip, status: TipStatus, *, note: str | None) -> bool:
     """Move the tip to a status (a contactable tipster gets a neutral notice); False if it
     already was in it."""

@@ -20,7 +20,9 @@ from handlers.conversation.buttons import (
     Button,
     ChooseAssignee,
     CloseTip,
+    ConfirmStatus,
     InternalNote,
+    KeepStatus,
     OpenTip,
     PublicNote,
     SetStatus,
@@ -36,6 +38,7 @@ from handlers.triage.actions import (
     assign,
     close_as_duplicate,
     set_status,
+    tells_tipster,
 )
 from handlers.triage.asking import ask_question
 from handlers.triage.queue import LISTS, category_and_area, tip_list
@@ -218,25 +221,52 @@ async def _set_status(turn: Turn, tip: Tip, button: SetStatus) -> list[Reply]:
     """Verifying or handled, pressed on the tip."""
     if button.status not in SETTING:
         return [turn.say("not.allowed")]
-    return await _change(turn, tip, TipStatus(button.status))
+    return await _change(turn, tip, TipStatus(button.status), confirmed=False)
 
 
 async def _close(turn: Turn, tip: Tip, button: CloseTip) -> list[Reply]:
     """Close as unfounded, duplicate or spam, pressed on the tip."""
     if button.status not in CLOSING:
         return [turn.say("not.allowed")]
-    return await _change(turn, tip, TipStatus(button.status))
+    return await _change(turn, tip, TipStatus(button.status), confirmed=False)
 
 
-async def _change(turn: Turn, tip: Tip, status: TipStatus) -> list[Reply]:
+async def _confirmed(turn: Turn, tip: Tip, button: ConfirmStatus) -> list[Reply]:
+    """Yes to telling the tipster: the change the question named goes ahead, its answer in
+    the question's place."""
+    if button.status not in SETTING and button.status not in CLOSING:
+        return [turn.say("not.allowed")]
+    replies = await _change(turn, tip, TipStatus(button.status), confirmed=True)
+    return [replace(replies[0], in_place=True), *replies[1:]]
+
+
+async def _change(turn: Turn, tip: Tip, status: TipStatus, *, confirmed: bool) -> list[Reply]:
     """A status button: one the tip already has is said at once (a duplicate may still be
-    pointed at another first tip); a closing asks for its reason (or the first tip's code),
-    and the others apply."""
+    pointed at another first tip); one its tipster would be told of waits for a yes; then a
+    closing asks for its reason (or the first tip's code), and the others apply."""
     if tip.status is status and status is not TipStatus.CLOSED_DUPLICATE:
         return [turn.say("status.same", code=show_code(tip.code))]
+    if not confirmed and tip.status is not status and await tells_tipster(acting_of(turn), tip):
+        return [_confirmation(turn, tip, status)]
     if status in CLOSING:
         return [_ask_closing(turn, tip, status)]
     return await apply_status(turn, tip, status, note=None)
+
+
+def _confirmation(turn: Turn, tip: Tip, status: TipStatus) -> Reply:
+    """The question before a change the tipster will be told of: tell them, yes or no."""
+    shown = turn.t(STATUS_NAMES[status])
+    yes = turn.option("yes", ConfirmStatus(status.value, tip.id).pack())
+    no = turn.option("no", KeepStatus(tip.id).pack())
+    asked = turn.t("confirm.status", code=show_code(tip.code), status=shown)
+    return Reply(asked, (yes, no), columns=2)
+
+
+async def _kept(turn: Turn, tip: Tip, _: TipButton) -> list[Reply]:
+    """No to telling the tipster: nothing changes and nobody is told."""
+    status = turn.t(STATUS_NAMES[tip.status])
+    kept = turn.t("status.kept", code=show_code(tip.code), status=status)
+    return [Reply(kept, in_place=True)]
 
 
 async def apply_status(turn: Turn, tip: Tip, status: TipStatus, *, note: str | None) -> list[Reply]:
@@ -359,4 +389,6 @@ TIP_ACTIONS: dict[type[TipButton], Callable[[Turn, Tip, Any], Awaitable[list[Rep
     ChooseAssignee: _assign_options,
     AssignTo: _assign,
     AskTipster: ask_question,
+    ConfirmStatus: _confirmed,
+    KeepStatus: _kept,
 }

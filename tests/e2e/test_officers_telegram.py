@@ -63,7 +63,8 @@ async def test_alert_triage_dialogue_and_export_over_telegram(
     answer = officer.sent()[-1]["text"]
     assert says(answer, "answer.to_officer", code=code, question="Xe màu gì?")
     await officer.send(f"/tip {code}")
-    await officer.press("Đã xử lý")
+    await officer.press("Đã xử lý")  # the tipster will be told: asked first
+    await officer.press("Có", replies=0)  # answered in the question's place
     handled = {"code": code, "status": text("vi", "status.handled")}
     await api.wait_for(lambda: says(tipster.sent()[-1]["text"], "status.notice", **handled))
     await officer.send("/export", replies=1)
@@ -164,9 +165,11 @@ async def test_two_communes_escalation_pushes_and_waiting_question_over_telegram
 
     for button, status in (("Đang xác minh", "status.verifying"), ("Đã xử lý", "status.handled")):
         await an.press(button)
+        await an.press("Có", replies=0)
         await tipster_told(status)
         await an.send(f"/tip {code}")
     await an.press("Đóng: tin rác")
+    await an.press("Có", replies=0)
     await an.send("Không có thật")
     await tipster_told("status.closed_spam")
     # An urgent tip nobody acknowledges reaches the district officer once, 15 minutes on.
