@@ -17,6 +17,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    or_,
     select,
     true,
     update,
@@ -306,12 +307,13 @@ def _filtered(scope: Scope, which: str, *, overdue_before: datetime) -> Any:
 
 
 class Standing(IntEnum):
-    """Where an open tip stands in an officer's queue: urgent first, then overdue, then the
-    others."""
+    """Where a tip stands in an officer's queue: the open ones urgent first, then overdue,
+    then the others; a tip no longer open stands after them all."""
 
     URGENT = 0
     OVERDUE = 1
     WAITING = 2
+    DONE = 3
 
 
 def is_overdue(tip: Tip, *, overdue_before: datetime) -> bool:
@@ -319,8 +321,17 @@ def is_overdue(tip: Tip, *, overdue_before: datetime) -> bool:
     return tip.status in OPEN_STATUSES and tip.status_at < overdue_before
 
 
+def standing(tip: Tip, *, overdue_before: datetime) -> Standing:
+    """Where this tip stands in the queue now (the SQL twin is _standing)."""
+    if tip.status not in OPEN_STATUSES:
+        return Standing.DONE
+    if tip.urgent:
+        return Standing.URGENT
+    return Standing.OVERDUE if is_overdue(tip, overdue_before=overdue_before) else Standing.WAITING
+
+
 def _standing(overdue_before: datetime) -> ColumnElement[int]:
-    # As a CASE over the row: SQLite and PostgreSQL sort and page the queue alike.
+    # Of an open tip, as a CASE over the row: SQLite and PostgreSQL sort and page it alike.
     return case(
         (Tip.urgent.is_(True), int(Standing.URGENT)),
         (Tip.status_at < overdue_before, int(Standing.OVERDUE)),
@@ -381,6 +392,38 @@ async def list_tips(
         limit=limit - len(ids),
     )
     return await _tips_in_order(db, ids), await _count(db, where)
+
+
+async def next_open_tip_id(
+    db: AsyncSession,
+    scope: Scope,
+    *,
+    after: Tip,
+    stood: Standing,
+    overdue_before: datetime,
+) -> int | None:
+    """The open tip in scope that follows `after` in the queue, from where `after` stood
+    (before an officer's action moved it); from a tip no longer open, the queue's first."""
+    rank = _standing(overdue_before)
+    later = or_(
+        rank > int(stood),
+        and_(
+            rank == int(stood),
+            or_(
+                Tip.created_at > after.created_at,
+                and_(Tip.created_at == after.created_at, Tip.id > after.id),
+            ),
+        ),
+    )
+    statement = (
+        select(Tip.id)
+        .where(_in_scope(scope), Tip.status.in_(OPEN_STATUSES), Tip.id != after.id)
+        .where(true() if stood is Standing.DONE else later)
+        .order_by(*_queue_order(overdue_before))
+        .limit(1)
+    )
+    found: int | None = await db.scalar(statement)
+    return found
 
 
 async def list_tips_between(

@@ -452,6 +452,55 @@ async def test_a_change_the_tipster_hears_of_is_confirmed_first(runtime: Runtime
     assert len(await outbox_to(runtime, officer=False)) == 2
 
 
+async def test_next_tip_follows_the_queue_from_where_the_tip_stood(
+    runtime: Runtime, clock: FakeClock
+) -> None:
+    runtime.limits = runtime.limits.__class__(tips_per_hour=50, messages_per_minute=100)
+    resident = Person(runtime, user="r1", chat="r1")
+    old_a, old_b = [(await file_tip(resident, story=f"Cũ {n}"))[0] for n in range(2)]
+    clock.advance(hours=73)
+    new_c, new_d = [(await file_tip(resident, story=f"Mới {n}"))[0] for n in range(2)]
+    urgent, _ = await file_tip(resident, urgent=True)
+    elsewhere, _ = await file_tip(resident, area="an thuy")
+    an = await officer(runtime, "An", "kien-giang")  # not An Thủy's: never in An's queue
+
+    async def next_tip() -> str:
+        """The code of the tip the "next tip" button opened."""
+        await an.press(vi("button.next"))
+        head = an.said().splitlines()[0]
+        return next(code for code in (old_a, old_b, new_c, new_d, urgent) if code in head)
+
+    await an.send("/tips")
+    await an.press("1 ·")
+    assert an.shows("view.head", code=urgent)
+    assert await next_tip() == old_a
+    # Verifying restarts old_a's clock, so it is no longer overdue; the next one is still
+    # the one after where it stood, not after where it went.
+    await an.press("Đang xác minh")
+    assert [o.label for o in an.options()] == [vi("button.next"), vi("button.open")]
+    assert await next_tip() == old_b
+    await an.press("Ghi chú nội bộ")
+    await an.send("Đã hỏi trưởng thôn")
+    # old_a, no longer overdue, now stands first of the others, as /tips lists it.
+    assert await next_tip() == old_a
+    assert await next_tip() == new_c
+    assert await next_tip() == new_d
+    await an.press(vi("button.next"))
+    assert an.shows("queue.end", code=new_d)
+    await an.press(vi("button.queue"))
+    assert an.shows("tips.title", which=vi("which.open"), total=5)
+    # From a tip that left the queue, the next one is the queue's first.
+    await an.send(f"/tip {urgent}")
+    await an.press("Đã xử lý")
+    assert await next_tip() == old_b
+    await an.send(f"/tip {urgent}")
+    assert await next_tip() == old_b
+    await an.choose(f"o:nx:99:{await tip_id(runtime, new_d)}")  # a forged place: from the top
+    assert an.shows("view.head", code=old_b)
+    await an.send(f"/tip {elsewhere}")
+    assert an.shows("tip.not_found", code=elsewhere)
+
+
 async def test_an_internal_note_stays_with_the_officers(runtime: Runtime) -> None:
     resident = Person(runtime, user="r1", chat="r1")
     code, passphrase = await file_tip(resident, contact=True)

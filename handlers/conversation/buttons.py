@@ -189,6 +189,15 @@ class KeepStatus(TipButton, action="stn"):
 
 
 @dataclass(frozen=True)
+class NextTip(TipButton, action="nx"):
+    """The open tip after this one in /tips order, from where this one stood (`standing`)
+    when the button was made: an action may since have moved it."""
+
+    standing: int
+    tip_id: int
+
+
+@dataclass(frozen=True)
 class AskTipster(TipButton, action="ask"):
     tip_id: int
 

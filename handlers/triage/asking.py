@@ -11,6 +11,7 @@ from handlers.common.types import Kind, Reply
 from handlers.conversation.buttons import AskTipster
 from handlers.conversation.turn import StepName, Turn, back_to_draft
 from handlers.triage.actions import acting_of, ask_tipster
+from handlers.triage.queue import way_on
 from storage.models import Tip
 from storage.tips import get_tip_by_id
 
@@ -32,4 +33,4 @@ async def answer_officer_question(turn: Turn) -> list[Reply]:
         return [turn.say("need.text")]
     relayed = await ask_tipster(acting_of(turn), tip, question)
     said = N_("question.relayed") if relayed else N_("question.waiting")
-    return await back_to_draft(turn, [turn.say(said, code=show_code(tip.code))])
+    return await back_to_draft(turn, [way_on(turn, tip).say(said, code=show_code(tip.code))])

@@ -23,6 +23,7 @@ from handlers.conversation.buttons import (
     ConfirmStatus,
     InternalNote,
     KeepStatus,
+    NextTip,
     OpenTip,
     PublicNote,
     SetStatus,
@@ -41,7 +42,15 @@ from handlers.triage.actions import (
     tells_tipster,
 )
 from handlers.triage.asking import ask_question
-from handlers.triage.queue import LISTS, category_and_area, tip_list
+from handlers.triage.queue import (
+    LISTS,
+    category_and_area,
+    next_option,
+    next_tip_id,
+    queue_end,
+    tip_list,
+    way_on,
+)
 from storage.models import ThreadRole, Tip, TipEvent, TipStatus
 from storage.officers import get_officer, list_officers
 from storage.thread import list_thread, mark_answers_read
@@ -182,6 +191,7 @@ def _actions(turn: Turn, tip: Tip) -> tuple[Option, ...]:
         turn.option("button.public_note", PublicNote(tip.id).pack()),
         turn.option("button.internal_note", InternalNote(tip.id).pack()),
         turn.option("button.assign", ChooseAssignee(tip.id).pack()),
+        next_option(turn, tip),
     ]
     if tip.urgent:
         taken = N_("button.acked") if tip.acknowledged_at else N_("button.ack")
@@ -217,6 +227,13 @@ async def _open(turn: Turn, tip: Tip, _: TipButton) -> list[Reply]:
     return await tip_view(turn, tip)
 
 
+async def _next(turn: Turn, tip: Tip, button: NextTip) -> list[Reply]:
+    """The next open tip of the queue after where this one stood, or the queue's end said."""
+    following = await next_tip_id(turn, tip, button.standing)
+    found = await get_tip_by_id(turn.db, following) if following is not None else None
+    return await tip_view(turn, found) if found is not None else [queue_end(turn, tip)]
+
+
 async def _set_status(turn: Turn, tip: Tip, button: SetStatus) -> list[Reply]:
     """Verifying or handled, pressed on the tip."""
     if button.status not in SETTING:
@@ -245,7 +262,7 @@ async def _change(turn: Turn, tip: Tip, status: TipStatus, *, confirmed: bool) -
     pointed at another first tip); one its tipster would be told of waits for a yes; then a
     closing asks for its reason (or the first tip's code), and the others apply."""
     if tip.status is status and status is not TipStatus.CLOSED_DUPLICATE:
-        return [turn.say("status.same", code=show_code(tip.code))]
+        return [way_on(turn, tip).say("status.same", code=show_code(tip.code))]
     if not confirmed and tip.status is not status and await tells_tipster(acting_of(turn), tip):
         return [_confirmation(turn, tip, status)]
     if status in CLOSING:
@@ -265,16 +282,16 @@ def _confirmation(turn: Turn, tip: Tip, status: TipStatus) -> Reply:
 async def _kept(turn: Turn, tip: Tip, _: TipButton) -> list[Reply]:
     """No to telling the tipster: nothing changes and nobody is told."""
     status = turn.t(STATUS_NAMES[tip.status])
-    kept = turn.t("status.kept", code=show_code(tip.code), status=status)
-    return [Reply(kept, in_place=True)]
+    kept = way_on(turn, tip).say("status.kept", code=show_code(tip.code), status=status)
+    return [replace(kept, in_place=True)]
 
 
 async def apply_status(turn: Turn, tip: Tip, status: TipStatus, *, note: str | None) -> list[Reply]:
     """Change the status (a history row with officer and note), audit it, tell the officer."""
-    code = show_code(tip.code)
+    code, on = show_code(tip.code), way_on(turn, tip)
     if not await set_status(acting_of(turn), tip, status, note=note):
-        return [turn.say("status.same", code=code)]
-    return [turn.say("status.changed", code=code, status=turn.t(STATUS_NAMES[status]))]
+        return [on.say("status.same", code=code)]
+    return [on.say("status.changed", code=code, status=turn.t(STATUS_NAMES[status]))]
 
 
 def _ask_closing(turn: Turn, tip: Tip, status: TipStatus) -> Reply:
@@ -296,12 +313,12 @@ async def _ask_note(turn: Turn, tip: Tip, button: TipButton) -> list[Reply]:
 
 async def _acknowledge(turn: Turn, tip: Tip, _: TipButton) -> list[Reply]:
     """The alert's button: someone is on it, so nobody escalates it."""
-    code = show_code(tip.code)
+    code, on = show_code(tip.code), way_on(turn, tip)
     if not await acknowledge(acting_of(turn), tip):
         name = await _officer_name(turn, tip.acknowledged_by_id)
         when = _when(turn, tip.acknowledged_at) if tip.acknowledged_at else ""
-        return [turn.say("ack.already", code=code, name=name, when=when)]
-    return [turn.say("ack.done", code=code)]
+        return [on.say("ack.already", code=code, name=name, when=when)]
+    return [on.say("ack.done", code=code)]
 
 
 async def _assign_options(turn: Turn, tip: Tip, _: TipButton) -> list[Reply]:
@@ -319,7 +336,7 @@ async def _assign(turn: Turn, tip: Tip, button: AssignTo) -> list[Reply]:
     assignee = await get_officer(turn.db, button.officer_id)
     if assignee is None or not await assign(acting_of(turn), tip, assignee):
         return [turn.say("not.allowed")]
-    return [turn.say("assign.done", code=show_code(tip.code), name=assignee.name)]
+    return [way_on(turn, tip).say("assign.done", code=show_code(tip.code), name=assignee.name)]
 
 
 # --- typed answers to the officer's side steps ---
@@ -353,10 +370,11 @@ async def answer_duplicate_of(turn: Turn) -> list[Reply]:
     original = await get_tip(turn.db, code)
     if original is None or not may_see(turn.ctx, turn.officer, original):
         return [turn.say("tip.not_found", code=show_code(code))]
+    on = way_on(turn, tip)
     first = await close_as_duplicate(acting_of(turn), tip, original)
     if first is None:
         return [turn.say("duplicate.self", code=show_code(tip.code))]
-    done = turn.say("duplicate.done", code=show_code(tip.code), original=show_code(first.code))
+    done = on.say("duplicate.done", code=show_code(tip.code), original=show_code(first.code))
     return await back_to_draft(turn, [done])
 
 
@@ -375,7 +393,7 @@ async def answer_note(turn: Turn) -> list[Reply]:
     else:
         await add_internal_note(acting_of(turn), tip, note)
         added = N_("internal_note.added")
-    return await back_to_draft(turn, [turn.say(added, code=show_code(tip.code))])
+    return await back_to_draft(turn, [way_on(turn, tip).say(added, code=show_code(tip.code))])
 
 
 # Each action reads its own kind of button; officer_button picks the action by that kind.
@@ -391,4 +409,5 @@ TIP_ACTIONS: dict[type[TipButton], Callable[[Turn, Tip, Any], Awaitable[list[Rep
     AskTipster: ask_question,
     ConfirmStatus: _confirmed,
     KeepStatus: _kept,
+    NextTip: _next,
 }

@@ -1,9 +1,11 @@
 """The officer's queue: /tips as numbered lines, urgent and overdue first, then the oldest
-open."""
+open; and the way on after an action, the next tip of that queue."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from handlers.common.codes import show_code
 from handlers.common.notices import STATUS_NAMES
@@ -11,11 +13,11 @@ from handlers.common.scopes import scope_of
 from handlers.common.texts import N_
 from handlers.common.tip_text import excerpt
 from handlers.common.types import Option, Reply
-from handlers.conversation.buttons import OpenTip, TipList
+from handlers.conversation.buttons import NextTip, OpenTip, TipList
 from handlers.conversation.turn import Turn
 from storage.models import Tip
 from storage.officers import officer_names
-from storage.tips import is_overdue, list_tips
+from storage.tips import Standing, is_overdue, list_tips, next_open_tip_id, standing
 
 PAGE_SIZE = 8
 LISTS = {
@@ -105,3 +107,47 @@ def _age(turn: Turn, age: timedelta) -> str:
     if age >= timedelta(hours=1):
         return turn.tn("count.hours", age.seconds // 3600)
     return turn.tn("count.minutes", max(1, age.seconds // 60))
+
+
+@dataclass(frozen=True, slots=True)
+class WayOn:
+    """The buttons under an action's answer: the next tip of the queue, or this one again.
+    Taken before the action changes the tip, so "next" starts from where the tip stood."""
+
+    turn: Turn
+    options: tuple[Option, ...]
+
+    def say(self, key: str, /, **values: Any) -> Reply:
+        """The action's answer from the catalogue, with the way on under it."""
+        return Reply(self.turn.t(key, **values), self.options, columns=2)
+
+
+def way_on(turn: Turn, tip: Tip) -> WayOn:
+    """The way on from this tip, as it stands now (see WayOn)."""
+    return WayOn(turn, (next_option(turn, tip), turn.option("button.open", OpenTip(tip.id).pack())))
+
+
+def next_option(turn: Turn, tip: Tip) -> Option:
+    """The "next tip" button, holding where this tip stands in the queue now."""
+    stands = standing(tip, overdue_before=overdue_before(turn))
+    return turn.option("button.next", NextTip(int(stands), tip.id).pack())
+
+
+async def next_tip_id(turn: Turn, tip: Tip, stood: int) -> int | None:
+    """The open tip in the officer's scope after this one, from where it stood; None at the
+    end of the queue."""
+    assert turn.officer is not None
+    return await next_open_tip_id(
+        turn.db,
+        scope_of(turn.ctx, turn.officer),
+        after=tip,
+        # Any other number is a forged button's: taken as from outside the queue.
+        stood=Standing(stood) if stood <= Standing.DONE else Standing.DONE,
+        overdue_before=overdue_before(turn),
+    )
+
+
+def queue_end(turn: Turn, tip: Tip) -> Reply:
+    """No open tip after this one: said, with the list to go back over what was skipped."""
+    back = turn.option("button.queue", TipList("open", 0).pack())
+    return Reply(turn.t("queue.end", code=show_code(tip.code)), (back,))

@@ -194,3 +194,36 @@ async def test_two_communes_escalation_pushes_and_waiting_question_over_telegram
     await tipster.send("Ba người")
     await api.wait_for(lambda: "Ba người" in cam.sent()[-1]["text"])
     assert says(cam.sent()[-1]["text"], "answer.to_officer", code=urgent)
+
+
+async def test_a_morning_queue_confirmed_and_walked_over_telegram(
+    runtime: Runtime,
+    api: FakeTelegramAPI,
+    delivering: None,
+    tipster: Resident,
+    clock: FakeClock,
+) -> None:
+    """/tips lists the lines with number buttons, oldest first; a change the tipster hears of
+    waits for "Có", which turns the question into its answer with "next tip" under it."""
+    officer = await enrolled_officer(runtime, api, None)
+    await type_tip(tipster, area="kien giang", story=["Bán ma túy ở cuối ngõ 5"], urgent=False)
+    first, _ = receipt_of(await tipster.press("cho phép"))
+    clock.advance(minutes=5)
+    await type_tip(tipster, area="mai thuy", story=["Trộm xe máy ở chợ"], urgent=False)
+    second, _ = receipt_of(await tipster.press("không cho liên hệ"))
+    listed = texts(await officer.send("/tips"))
+    assert says(listed, "tips.line", number=1, code=first, excerpt="Bán ma túy ở cuối ngõ 5")
+    assert says(listed, "tips.line", number=2, code=second, excerpt="Trộm xe máy ở chợ")
+    keyboard = api.calls_to("sendMessage", chat_id=OFFICER_ID)[-1].params["reply_markup"]
+    labels = [button["text"] for row in keyboard["inline_keyboard"] for button in row]
+    assert labels == [f"1 · {first}", f"2 · {second}"]
+    assert says(texts(await officer.press("1 ·")), "view.head", code=first)
+    asked = texts(await officer.press("Đã xử lý"))
+    assert says(asked, "confirm.status", code=first, status=text("vi", "status.handled"))
+    edits = len(api.calls_to("editMessageText", chat_id=OFFICER_ID))
+    await officer.press("Có", replies=0)
+    redrawn = await api.wait_calls("editMessageText", count=edits + 1, chat_id=OFFICER_ID)
+    assert says(redrawn[-1].params["text"], "status.changed", code=first)
+    news = {"code": first, "status": text("vi", "status.handled")}
+    await api.wait_for(lambda: says(tipster.sent()[-1]["text"], "status.notice", **news))
+    assert says(texts(await officer.press("Tin tiếp theo")), "view.head", code=second)
