@@ -7,11 +7,14 @@ from __future__ import annotations
 import asyncio
 import io
 from dataclasses import dataclass
+from pathlib import Path
 
+import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot import operator
-from bot.channels.console import ConsoleChannel
+from bot.channels.console import EXPORTS, ConsoleChannel
 from bot.outbox import OutboxSender
 from bot.pacing import Pacer
 from bot.runtime import Runtime
@@ -151,3 +154,24 @@ async def test_an_officer_and_a_patrol_member_in_two_terminals(
     assert says(await member.type("1", "!photo cau Cầu Mỹ Trạch, đèn hỏng"), "checkpoint.done")
     route = await officer.type("/patrol Tổ thôn 3")
     assert "📷 Cầu Mỹ Trạch, đèn hỏng" in route and "Hùng" in route
+
+
+async def test_an_export_from_the_console_lands_in_the_exports_folder(
+    runtime: Runtime, other: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not in the folder the console was started in, beside the database: in exports/ below
+    it, made when missing, readable by this user alone; the console says where."""
+    monkeypatch.chdir(tmp_path)
+    officer = terminal(runtime, "can-bo-an")
+    await officer.type(f"/officer {await invite(runtime, 'An', 'an-thuy')}")
+    await terminal(other, "lan").type(*URGENT_TIP)
+    shown = await officer.type("/export")
+    (saved,) = spreadsheets(tmp_path)
+    assert saved.parent == tmp_path / EXPORTS and str(saved) in shown
+    assert saved.stat().st_mode & 0o777 == 0o600
+    assert load_workbook(saved).worksheets[0].max_row == 2  # the header and the one tip
+
+
+def spreadsheets(folder: Path) -> list[Path]:
+    """Every .xlsx anywhere below a folder."""
+    return sorted(folder.rglob("*.xlsx"))

@@ -33,6 +33,9 @@ CHAT = "local"
 # Another console on the same database queues for this one without waking it (it is another
 # process): the outbox is looked at this often, so a message shows in about a second.
 LOOK_EVERY_SECONDS = 1.0
+# Where an officer's /export lands, below the folder the console was started in: kept together,
+# and out of the way of the database and the secret key beside them (.gitignore names it).
+EXPORTS = "exports"
 
 BANNER = """\
 Tipline console: bạn đang trò chuyện với bot như trên Telegram / you are chatting with the bot.
@@ -131,10 +134,11 @@ class ConsoleChannel:
         lines = [f"{prefix}{line}" for line in reply.text.split("\n")]
         lines += [f"   [{media.kind.value}: {media.ref}]" for media in reply.media]
         if reply.document is not None:
-            lines.append(f"   [file saved: {self._save(reply.document)}]")
+            saved = self._save(reply.document, Path.cwd() / EXPORTS)
+            lines.append(f"   [đã lưu tệp / file saved: {saved}]")
         if reply.chart is not None:
             picture = Document(self._chart_name(reply.chart), render_chart(reply.chart))
-            lines.append(f"   [chart saved: {self._save(picture)}]")
+            lines.append(f"   [chart saved: {self._save(picture, Path.cwd())}]")
         lines += [f"   {n}. {option.label}" for n, option in enumerate(reply.options, 1)]
         if reply.request_location:
             lines.append(f"   ({reply.request_location}: !loc LAT LON)")
@@ -147,10 +151,13 @@ class ConsoleChannel:
         digest = hashlib.sha256(repr(chart).encode()).hexdigest()[:8]
         return f"tipline-chart-{digest}.png"
 
-    def _save(self, document: Document) -> Path:
-        """Write a file the bot made (an export) into the current folder."""
-        target = Path.cwd() / Path(document.name).name
+    def _save(self, document: Document, folder: Path) -> Path:
+        """Write a file the bot made into `folder`, made if missing."""
+        # Readable by this user alone, as the secret key is: an export holds what tipsters wrote.
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        target = folder / Path(document.name).name
         target.write_bytes(document.content)
+        target.chmod(0o600)
         return target
 
     def parts(self, chat: str, reply: Reply) -> list[Part]:
