@@ -1,45 +1,59 @@
-"""/export: the officer's tips as an Excel file, with their history, and nothing on the tipster."""
+"""/export: the officer's tips as an Excel file in their language, with their history, and
+nothing on who the tipsters are."""
 
 from __future__ import annotations
 
-import io
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from handlers.common.codes import show_code
+from handlers.common.notices import STATUS_NAMES
 from handlers.common.scopes import scope_of
+from handlers.common.texts import N_, text
+from handlers.common.tip_text import when_label
 from handlers.common.types import Context, Document, Reply
 from handlers.conversation.turn import Turn
 from handlers.triage.actions import Acting, acting_of
+from handlers.triage.workbook import Column, Sheet, write_workbook
 from storage.audit import add_audit
-from storage.models import Tip
+from storage.models import Tip, TipEvent
 from storage.officers import list_officers
 from storage.tips import list_tip_codes, list_tips_between
 
 DEFAULT_DAYS = 30
+# Latitude and longitude as the tip view shows them: five decimals, about a metre.
+COORDINATE_FORMAT = "0.00000"
+# Columns are headed by message ids, read in the officer's language when the file is made.
 TIP_COLUMNS = (
-    "code",
-    "filed_at",
-    "category",
-    "area",
-    "place",
-    "latitude",
-    "longitude",
-    "occurred",
-    "urgent",
-    "top_only",
-    "status",
-    "status_at",
-    "duplicate_of",
-    "assigned_to",
-    "acknowledged_at",
-    "attachments",
-    "description",
+    Column(N_("export.column.code")),
+    Column(N_("export.column.filed")),
+    Column(N_("export.column.category")),
+    Column(N_("export.column.area")),
+    Column(N_("export.column.place")),
+    Column(N_("export.column.latitude"), number_format=COORDINATE_FORMAT),
+    Column(N_("export.column.longitude"), number_format=COORDINATE_FORMAT),
+    Column(N_("export.column.occurred")),
+    Column(N_("export.column.urgent")),
+    Column(N_("export.column.top_only")),
+    Column(N_("export.column.status")),
+    Column(N_("export.column.status_at")),
+    Column(N_("export.column.duplicate_of")),
+    Column(N_("export.column.assigned")),
+    Column(N_("export.column.taken_by")),
+    Column(N_("export.column.taken_at")),
+    Column(N_("export.column.attachments")),
+    Column(N_("export.column.description"), long=True),
 )
-HISTORY_COLUMNS = ("code", "at", "officer", "status", "assigned_to", "note", "public_note")
-# A cell starting with these is a formula to Excel: tipster text must never run as one.
-_FORMULA_START = re.compile(r"^[=+\-@\t\r]")
+HISTORY_COLUMNS = (
+    Column(N_("export.column.code")),
+    Column(N_("export.column.at")),
+    Column(N_("export.column.officer")),
+    Column(N_("export.column.status")),
+    Column(N_("export.column.assigned")),
+    Column(N_("export.column.note"), long=True),
+    Column(N_("export.column.public_note"), long=True),
+)
 
 
 def parse_day(typed: str) -> date | None:
@@ -69,7 +83,7 @@ def _period(turn: Turn) -> tuple[date, date] | None:
 
 @dataclass(frozen=True, slots=True)
 class Export:
-    """An .xlsx of tips, named for its period, and how many tips it holds."""
+    """An .xlsx of tips, named for its scope and period, and how many tips it holds."""
 
     name: str
     content: bytes
@@ -91,17 +105,16 @@ async def export_tips(turn: Turn) -> list[Reply]:
 async def export_between(acting: Acting, start: date, end: date, lang: str) -> Export:
     """The tips in the officer's scope filed from `start` to `end` (local days, both included)
     with their history, as an .xlsx in `lang`; the export is audited."""
-    zone = acting.ctx.timezone
-    tips = await list_tips_between(
-        acting.db,
-        scope_of(acting.ctx, acting.officer),
-        start=datetime.combine(start, time.min, zone),
-        end=datetime.combine(end + timedelta(days=1), time.min, zone),
-    )
+    zone, scope = acting.ctx.timezone, scope_of(acting.ctx, acting.officer)
+    window = {
+        "start": datetime.combine(start, time.min, zone),
+        "end": datetime.combine(end + timedelta(days=1), time.min, zone),
+    }
+    tips = await list_tips_between(acting.db, scope, **window)
     officers = {officer.id: officer.name for officer in await list_officers(acting.db)}
     originals = {tip.duplicate_of_id for tip in tips if tip.duplicate_of_id is not None}
-    codes = await list_tip_codes(acting.db, originals)
-    content = workbook(acting.ctx, lang, tips, Names(officers, codes))
+    writing = Writing(acting.ctx, lang, officers, await list_tip_codes(acting.db, originals))
+    content = write_workbook([tips_sheet(writing, tips), history_sheet(writing, tips)])
     await add_audit(
         acting.db,
         officer_id=acting.officer.id,
@@ -109,84 +122,93 @@ async def export_between(acting: Acting, start: date, end: date, lang: str) -> E
         now=acting.ctx.now,
         detail=f"{start.isoformat()}..{end.isoformat()} {len(tips)} tips",
     )
-    return Export(f"tipline-{start.isoformat()}-{end.isoformat()}.xlsx", content, len(tips))
+    unit = acting.officer.area or acting.ctx.catalog.root.code
+    name = f"tipline-{unit}-{start.isoformat()}-{end.isoformat()}.xlsx"
+    return Export(name, content, len(tips))
 
 
 @dataclass(frozen=True, slots=True)
-class Names:
-    """What the rows name by id: officers by name, earlier tips by code."""
+class Writing:
+    """What every row is written with: the deployment, the reader's language, and the names
+    that rows hold by id (officers by name, earlier tips by code)."""
 
+    ctx: Context
+    lang: str
     officers: dict[int, str]
     tip_codes: dict[int, str]
 
+    def t(self, key: str, **values: Any) -> str:
+        """A catalogue text in the reader's language."""
+        return text(self.lang, key, **values)
 
-def _safe(value: object) -> object:
-    if isinstance(value, str) and _FORMULA_START.match(value):
-        return "'" + value
-    return value
+    def moment(self, moment: datetime | None) -> datetime | None:
+        """A moment as a local clock showed it: Excel knows no time zones, so the cell holds the
+        deployment's local time, naive, to the second."""
+        if moment is None:
+            return None
+        return moment.astimezone(self.ctx.timezone).replace(tzinfo=None, microsecond=0)
 
+    def yes_no(self, flag: bool) -> str:
+        """Yes or No, as the reader says it."""
+        return self.t(N_("yes") if flag else N_("no"))
 
-def _local(ctx: Context, moment: datetime | None) -> str:
-    return moment.astimezone(ctx.timezone).strftime("%Y-%m-%d %H:%M") if moment else ""
+    def officer(self, officer_id: int | None) -> str:
+        """An officer's name, or nothing where no officer acted."""
+        return self.officers.get(officer_id, "") if officer_id is not None else ""
 
-
-def workbook(ctx: Context, lang: str, tips: list[Tip], names: Names) -> bytes:
-    """Two sheets, tips and history; every value a tipster typed is kept as inert text."""
-    # Imported here: openpyxl adds about 5 MB to every bot process, and exports are rare.
-    from openpyxl import Workbook  # noqa: PLC0415
-    from openpyxl.styles import Alignment, Font  # noqa: PLC0415
-
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "tips"
-    history = book.create_sheet("history")
-    for target, columns in ((sheet, TIP_COLUMNS), (history, HISTORY_COLUMNS)):
-        target.append(list(columns))
-        for cell in target[1]:
-            cell.font = Font(bold=True)
-    for tip in tips:
-        sheet.append([_safe(value) for value in _tip_row(ctx, lang, tip, names)])
-        for event in tip.events:
-            history.append(
-                [
-                    _safe(value)
-                    for value in (
-                        show_code(tip.code),
-                        _local(ctx, event.created_at),
-                        names.officers.get(event.officer_id or 0, ""),
-                        event.status.value if event.status else "",
-                        names.officers.get(event.assigned_officer_id or 0, ""),
-                        event.note or "",
-                        event.public_note or "",
-                    )
-                ]
-            )
-    for row in sheet.iter_rows(min_row=2):
-        row[-1].alignment = Alignment(wrap_text=True, vertical="top")
-    output = io.BytesIO()
-    book.save(output)
-    return output.getvalue()
+    def columns(self, columns: tuple[Column, ...]) -> tuple[Column, ...]:
+        """Columns headed in the reader's language."""
+        # Every header is given the top unit's police: the top-only column's header names them.
+        police = self.ctx.catalog.top_police(self.lang)
+        return tuple(
+            replace(column, header=self.t(column.header, police=police)) for column in columns
+        )
 
 
-def _tip_row(ctx: Context, lang: str, tip: Tip, names: Names) -> list[object]:
-    category, area = ctx.catalog.category(tip.category), ctx.catalog.area(tip.area)
+def tips_sheet(writing: Writing, tips: list[Tip]) -> Sheet:
+    """One tip a row: what was reported, where and when, and where it stands."""
+    rows = [_tip_row(writing, tip) for tip in tips]
+    return Sheet(writing.t("export.sheet.tips"), writing.columns(TIP_COLUMNS), rows)
+
+
+def _tip_row(writing: Writing, tip: Tip) -> list[object]:
+    catalog, lang = writing.ctx.catalog, writing.lang
+    original = writing.tip_codes.get(tip.duplicate_of_id) if tip.duplicate_of_id else None
     return [
         show_code(tip.code),
-        _local(ctx, tip.created_at),
-        category.name(lang) if category else tip.category,
-        area.name(lang) if area else tip.area,
+        writing.moment(tip.created_at),
+        catalog.category_name(tip.category, lang),
+        catalog.area_name(tip.area, lang),
         tip.place or "",
         tip.latitude,
         tip.longitude,
-        tip.occurred,
-        tip.urgent,
-        tip.top_only,
-        tip.status.value,
-        _local(ctx, tip.status_at),
-        show_code(names.tip_codes[tip.duplicate_of_id]) if tip.duplicate_of_id else "",
-        names.officers.get(tip.assigned_officer_id or 0, ""),
-        _local(ctx, tip.acknowledged_at),
+        writing.t(when_label(tip.occurred)),
+        writing.yes_no(tip.urgent),
+        writing.yes_no(tip.top_only),
+        writing.t(STATUS_NAMES[tip.status]),
+        writing.moment(tip.status_at),
+        show_code(original) if original else "",
+        writing.officer(tip.assigned_officer_id),
+        writing.officer(tip.acknowledged_by_id),
+        writing.moment(tip.acknowledged_at),
         len(tip.attachments),
         tip.description,
+    ]
+
+
+def history_sheet(writing: Writing, tips: list[Tip]) -> Sheet:
+    """Every change to every tip, with the officer who made it and their notes."""
+    rows = [_event_row(writing, tip, event) for tip in tips for event in tip.events]
+    return Sheet(writing.t("export.sheet.history"), writing.columns(HISTORY_COLUMNS), rows)
+
+
+def _event_row(writing: Writing, tip: Tip, event: TipEvent) -> list[object]:
+    return [
+        show_code(tip.code),
+        writing.moment(event.created_at),
+        writing.officer(event.officer_id),
+        writing.t(STATUS_NAMES[event.status]) if event.status else "",
+        writing.officer(event.assigned_officer_id),
+        event.note or "",
+        event.public_note or "",
     ]

@@ -30,6 +30,7 @@ from tests.e2e.conftest import (
 )
 from tests.fake_telegram import FakeTelegramAPI, Upload
 from tests.messages import says
+from tests.test_export import records
 
 
 async def test_alert_triage_dialogue_and_export_over_telegram(
@@ -71,8 +72,9 @@ async def test_alert_triage_dialogue_and_export_over_telegram(
     (export,) = await api.wait_calls("sendDocument", chat_id=OFFICER_ID)
     upload = export.params["document"]
     assert isinstance(upload, Upload) and upload.filename.endswith(".xlsx")
-    rows = list(load_workbook(io.BytesIO(upload.data))["tips"].iter_rows(values_only=True))
-    assert rows[1][0] == code and rows[1][10] == "handled"
+    (tip,) = records(load_workbook(io.BytesIO(upload.data)), "export.sheet.tips")
+    assert tip["export.column.code"] == code
+    assert tip["export.column.status"] == text("vi", "status.handled")
     assert api.calls_to("forwardMessage") == []  # nothing ever forwarded to an officer
     names, raw = database_bytes(tmp_path)
     logs = production_logs.getvalue()
