@@ -30,6 +30,7 @@ from storage.models import (
     SEALED_PASSPHRASE_WHERE,
     Attachment,
     Contact,
+    ThreadMessage,
     Tip,
     TipEvent,
     TipStatus,
@@ -426,15 +427,31 @@ async def next_open_tip_id(
     return found
 
 
+def _filed_between(scope: Scope, start: datetime, end: datetime) -> Any:
+    return and_(_in_scope(scope), Tip.created_at >= start, Tip.created_at < end)
+
+
 async def list_tips_between(
     db: AsyncSession, scope: Scope, *, start: datetime, end: datetime
 ) -> list[Tip]:
     """Every tip in scope filed in [start, end), oldest first, with history and attachments."""
     result = await db.scalars(
         select(Tip)
-        .where(_in_scope(scope), Tip.created_at >= start, Tip.created_at < end)
+        .where(_filed_between(scope, start, end))
         .order_by(Tip.created_at, Tip.id)
         .options(selectinload(Tip.events), selectinload(Tip.attachments))
+    )
+    return list(result)
+
+
+async def list_threads_between(
+    db: AsyncSession, scope: Scope, *, start: datetime, end: datetime
+) -> list[ThreadMessage]:
+    """The questions and answers about every tip in scope filed in [start, end), oldest first."""
+    # A subquery, not the tips' ids: a month of a province's tips would be a long list of values.
+    filed = select(Tip.id).where(_filed_between(scope, start, end))
+    result = await db.scalars(
+        select(ThreadMessage).where(ThreadMessage.tip_id.in_(filed)).order_by(ThreadMessage.id)
     )
     return list(result)
 

@@ -1,5 +1,5 @@
 """/export as the officer and the superior they hand it to read it: the workbook opened with
-openpyxl, in the officer's language, with real dates, in scope, and anonymous."""
+openpyxl, in the officer's language, with real dates, a thread sheet, in scope, and anonymous."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bot.runtime import Runtime
 from handlers.common.codes import parse_code
 from handlers.common.texts import text
-from handlers.triage.export import HISTORY_COLUMNS, TIP_COLUMNS
+from handlers.triage.export import HISTORY_COLUMNS, THREAD_COLUMNS, TIP_COLUMNS
 from storage.models import Tip
 from tests.conftest import FakeClock, Person, file_tip
 from tests.test_officers import audit_actions, officer, vi
@@ -23,6 +23,7 @@ from tests.test_officers import audit_actions, officer, vi
 COLUMNS = {
     "export.sheet.tips": TIP_COLUMNS,
     "export.sheet.history": HISTORY_COLUMNS,
+    "export.sheet.thread": THREAD_COLUMNS,
 }
 SHEETS = tuple(COLUMNS)
 DISTRICT_POLICE = {"vi": "Công an huyện Lệ Thủy", "en": "Lệ Thủy district police"}
@@ -127,15 +128,57 @@ async def test_an_officer_who_reads_english_gets_english(runtime: Runtime) -> No
     assert history["export.column.status"] == text("en", "status.received")
 
 
-async def test_every_sheet_holds_only_the_officers_scope(runtime: Runtime) -> None:
-    """A commune officer's export holds their commune's tips only, never a tip kept for the
-    district alone; the district officer's holds them all."""
+async def ask_and_answer(an: Person, resident: Person, code: str, passphrase: str) -> None:
+    """The officer asks, the tipster answers from /status, the officer adds a public note."""
+    await an.send(f"/tip {code}")
+    await an.press("Hỏi người báo tin")
+    await an.send("Khoảng mấy giờ?")
+    await resident.send(f"/status {code}")
+    await resident.send(passphrase)
+    await resident.press("Trả lời câu hỏi")
+    await resident.send("Khoảng 9 giờ tối")
+    await an.send(f"/tip {code}")
+    await an.press("Ghi chú công khai")
+    await an.send("Đã cử người tới kiểm tra")
+
+
+async def test_the_thread_sheet_holds_questions_answers_and_public_notes(
+    runtime: Runtime,
+) -> None:
+    """Tip by tip, oldest first, who wrote each: the officer by name, the tipster as such."""
     resident = Person(runtime, user="r1", chat="r1")
-    own, _ = await file_tip(resident, area="an thuy")
-    kept, _ = await file_tip(resident, area="an thuy", top_only=True)
-    other, _ = await file_tip(resident, area="cam thuy")
+    code, passphrase = await file_tip(resident, area="an thuy")
+    an = await officer(runtime, "An", "an-thuy")
+    await ask_and_answer(an, resident, code, passphrase)
+    await an.send("/export")
+    thread = records(exported(an), "export.sheet.thread")
+    said = [
+        (row["export.column.who"], row["export.column.kind"], row["export.column.text"])
+        for row in thread
+    ]
+    assert said == [
+        (vi("export.who.officer", name="An"), vi("export.kind.question"), "Khoảng mấy giờ?"),
+        (vi("export.who.tipster"), vi("export.kind.answer"), "Khoảng 9 giờ tối"),
+        (vi("export.who.officer", name="An"), vi("export.kind.public_note"),
+         "Đã cử người tới kiểm tra"),
+    ]  # fmt: skip
+    times = [row["export.column.at"] for row in thread]
+    assert all(isinstance(moment, datetime) for moment in times) and times == sorted(times)
+    assert {row["export.column.code"] for row in thread} == {code}
+
+
+async def test_every_sheet_holds_only_the_officers_scope(runtime: Runtime) -> None:
+    """A commune officer's export holds their commune's tips and threads only, never a tip
+    kept for the district alone; the district officer's holds them all."""
+    resident = Person(runtime, user="r1", chat="r1")
+    own, own_pass = await file_tip(resident, area="an thuy")
+    kept, kept_pass = await file_tip(resident, area="an thuy", top_only=True)
+    other, other_pass = await file_tip(resident, area="cam thuy")
     an = await officer(runtime, "An", "an-thuy")
     district = await officer(runtime, "Huyen", None)
+    await ask_and_answer(an, resident, own, own_pass)
+    await ask_and_answer(district, resident, kept, kept_pass)
+    await ask_and_answer(await officer(runtime, "Cam", "cam-thuy"), resident, other, other_pass)
     for reader, codes in ((an, {own}), (district, {own, kept, other})):
         await reader.send("/export")
         book = exported(reader)
@@ -154,9 +197,12 @@ async def test_an_export_is_inert_and_says_nothing_of_the_tipster(
     that looks like a formula stays text."""
     user, chat = "zyxwvu-0912345678", "chat-qwerty-4242"
     resident = Person(runtime, user=user, chat=chat)
-    _, passphrase = await file_tip(resident, area="an thuy", story='=HYPERLINK("http://x","bấm")')
+    code, passphrase = await file_tip(
+        resident, area="an thuy", story='=HYPERLINK("http://x","bấm")'
+    )
     await file_tip(resident, area="cam thuy", story="Ở xã khác")
     an = await officer(runtime, "An", "an-thuy")
+    await ask_and_answer(an, resident, code, passphrase)
     today = clock.now.date()
     await an.send(f"/export {today - timedelta(days=1):%d/%m/%Y} {today:%Y-%m-%d}")
     (reply,) = an.last

@@ -1,8 +1,9 @@
-"""/export: the officer's tips as an Excel file in their language, with their history, and
-nothing on who the tipsters are."""
+"""/export: the officer's tips as an Excel file in their language, with their history and the
+thread with each tipster, and nothing on who the tipsters are."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -17,9 +18,9 @@ from handlers.conversation.turn import Turn
 from handlers.triage.actions import Acting, acting_of
 from handlers.triage.workbook import Column, Sheet, write_workbook
 from storage.audit import add_audit
-from storage.models import Tip, TipEvent
+from storage.models import ThreadMessage, ThreadRole, Tip, TipEvent
 from storage.officers import list_officers
-from storage.tips import list_tip_codes, list_tips_between
+from storage.tips import list_threads_between, list_tip_codes, list_tips_between
 
 DEFAULT_DAYS = 30
 # Latitude and longitude as the tip view shows them: five decimals, about a metre.
@@ -53,6 +54,13 @@ HISTORY_COLUMNS = (
     Column(N_("export.column.assigned")),
     Column(N_("export.column.note"), long=True),
     Column(N_("export.column.public_note"), long=True),
+)
+THREAD_COLUMNS = (
+    Column(N_("export.column.code")),
+    Column(N_("export.column.at")),
+    Column(N_("export.column.who")),
+    Column(N_("export.column.kind")),
+    Column(N_("export.column.text"), long=True),
 )
 
 
@@ -104,17 +112,24 @@ async def export_tips(turn: Turn) -> list[Reply]:
 
 async def export_between(acting: Acting, start: date, end: date, lang: str) -> Export:
     """The tips in the officer's scope filed from `start` to `end` (local days, both included)
-    with their history, as an .xlsx in `lang`; the export is audited."""
+    with their history and threads, as an .xlsx in `lang`; the export is audited."""
     zone, scope = acting.ctx.timezone, scope_of(acting.ctx, acting.officer)
     window = {
         "start": datetime.combine(start, time.min, zone),
         "end": datetime.combine(end + timedelta(days=1), time.min, zone),
     }
     tips = await list_tips_between(acting.db, scope, **window)
+    thread = await list_threads_between(acting.db, scope, **window)
     officers = {officer.id: officer.name for officer in await list_officers(acting.db)}
     originals = {tip.duplicate_of_id for tip in tips if tip.duplicate_of_id is not None}
     writing = Writing(acting.ctx, lang, officers, await list_tip_codes(acting.db, originals))
-    content = write_workbook([tips_sheet(writing, tips), history_sheet(writing, tips)])
+    content = write_workbook(
+        [
+            tips_sheet(writing, tips),
+            history_sheet(writing, tips),
+            thread_sheet(writing, tips, thread),
+        ]
+    )
     await add_audit(
         acting.db,
         officer_id=acting.officer.id,
@@ -212,3 +227,37 @@ def _event_row(writing: Writing, tip: Tip, event: TipEvent) -> list[object]:
         event.note or "",
         event.public_note or "",
     ]
+
+
+def thread_sheet(writing: Writing, tips: list[Tip], thread: list[ThreadMessage]) -> Sheet:
+    """What passed between the police and each tipster: questions, answers and public notes,
+    tip by tip, oldest first; the tipster is only ever "the tipster"."""
+    by_tip: defaultdict[int, list[ThreadMessage]] = defaultdict(list)
+    for message in thread:
+        by_tip[message.tip_id].append(message)
+    rows = []
+    for tip in tips:
+        notes = [event for event in tip.events if event.public_note]
+        said: list[ThreadMessage | TipEvent] = [*by_tip[tip.id], *notes]
+        said.sort(key=lambda item: item.created_at)
+        rows += [_said_row(writing, tip, item) for item in said]
+    return Sheet(writing.t("export.sheet.thread"), writing.columns(THREAD_COLUMNS), rows)
+
+
+def _said_row(writing: Writing, tip: Tip, said: ThreadMessage | TipEvent) -> list[object]:
+    if isinstance(said, TipEvent):
+        who = _officer_who(writing, said.officer_id)
+        kind, words = writing.t("export.kind.public_note"), said.public_note
+    elif said.role is ThreadRole.QUESTION:
+        who = _officer_who(writing, said.officer_id)
+        kind, words = writing.t("export.kind.question"), said.text
+    else:
+        who = writing.t("export.who.tipster")
+        kind, words = writing.t("export.kind.answer"), said.text
+    return [show_code(tip.code), writing.moment(said.created_at), who, kind, words]
+
+
+def _officer_who(writing: Writing, officer_id: int | None) -> str:
+    # A public note set from the command line (`tipline tip set-status --note`) has no officer.
+    name = writing.officer(officer_id)
+    return writing.t("export.who.officer", name=name) if name else writing.t("export.who.operator")

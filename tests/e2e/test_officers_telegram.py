@@ -30,7 +30,7 @@ from tests.e2e.conftest import (
 )
 from tests.fake_telegram import FakeTelegramAPI, Upload
 from tests.messages import says
-from tests.test_export import records
+from tests.test_export import records, unzipped
 
 
 async def test_alert_triage_dialogue_and_export_over_telegram(
@@ -72,16 +72,22 @@ async def test_alert_triage_dialogue_and_export_over_telegram(
     (export,) = await api.wait_calls("sendDocument", chat_id=OFFICER_ID)
     upload = export.params["document"]
     assert isinstance(upload, Upload) and upload.filename.endswith(".xlsx")
-    (tip,) = records(load_workbook(io.BytesIO(upload.data)), "export.sheet.tips")
+    book = load_workbook(io.BytesIO(upload.data))
+    (tip,) = records(book, "export.sheet.tips")
     assert tip["export.column.code"] == code
     assert tip["export.column.status"] == text("vi", "status.handled")
+    thread = [(row["export.column.who"], row["export.column.text"])
+              for row in records(book, "export.sheet.thread")]  # fmt: skip
+    officer_said = text("vi", "export.who.officer", name="Trung úy Lê")
+    assert thread == [(officer_said, "Xe màu gì?"), (text("vi", "export.who.tipster"), "Màu đỏ")]
+    workbook_text = unzipped(upload.data)  # every sheet, uncompressed
     assert api.calls_to("forwardMessage") == []  # nothing ever forwarded to an officer
     names, raw = database_bytes(tmp_path)
     logs = production_logs.getvalue()
     assert "outbox=" in logs  # officers' messages went through the logged outbox
     for needle in (str(TIPSTER_ID), TIPSTER_USERNAME, TIPSTER_FIRST, TIPSTER_LAST, TIPSTER_PHONE):
         assert needle.encode() not in raw, f"{needle!r} in {names}"
-        assert needle.encode() not in upload.data
+        assert needle not in workbook_text, f"{needle!r} in the export"
         assert needle not in logs
         for call in api.calls:
             if str(call.params.get("chat_id")) == str(OFFICER_ID):
