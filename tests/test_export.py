@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bot.runtime import Runtime
 from handlers.common.codes import parse_code
 from handlers.common.texts import text
-from handlers.triage.export import HISTORY_COLUMNS, THREAD_COLUMNS, TIP_COLUMNS
+from handlers.triage.export import ABOUT_COLUMNS, HISTORY_COLUMNS, THREAD_COLUMNS, TIP_COLUMNS
 from storage.models import Tip
 from tests.conftest import FakeClock, Person, file_tip
 from tests.test_officers import audit_actions, officer, vi
@@ -24,8 +24,11 @@ COLUMNS = {
     "export.sheet.tips": TIP_COLUMNS,
     "export.sheet.history": HISTORY_COLUMNS,
     "export.sheet.thread": THREAD_COLUMNS,
+    "export.sheet.about": ABOUT_COLUMNS,
 }
 SHEETS = tuple(COLUMNS)
+# The sheets with a row for each tip, or for each thing that happened to one.
+TIP_SHEETS = SHEETS[:3]
 DISTRICT_POLICE = {"vi": "Công an huyện Lệ Thủy", "en": "Lệ Thủy district police"}
 
 
@@ -106,6 +109,30 @@ async def test_an_export_reads_in_vietnamese_with_real_dates(
     assert history["export.column.status"] == vi("status.received")
 
 
+async def test_an_export_says_what_it_covers_and_who_made_it(
+    runtime: Runtime, clock: FakeClock
+) -> None:
+    """Its last sheet tells whoever it is handed to the scope, the days, the count, who
+    exported it and when, and the time zone of every time in it."""
+    resident = Person(runtime, user="r1", chat="r1")
+    await file_tip(resident, area="an thuy")
+    an = await officer(runtime, "An", "an-thuy")
+    await an.send("/export 20/11/2026")
+    made = (clock.now + timedelta(hours=7)).replace(tzinfo=None, microsecond=0)
+    about = {row["export.column.item"]: row["export.column.value"] for row in
+             records(exported(an), "export.sheet.about")}  # fmt: skip
+    assert about == {
+        vi("export.about.scope"): "Xã An Thủy",
+        vi("export.about.from"): datetime(2026, 11, 20),
+        vi("export.about.to"): datetime(2026, 11, 25),
+        vi("export.about.tips"): 1,
+        vi("export.about.made"): made,
+        vi("export.about.by"): "An",
+        vi("export.about.timezone"): "Asia/Ho_Chi_Minh",
+        vi("export.about.anonymous"): vi("export.about.anonymous.value"),
+    }
+
+
 async def test_an_officer_who_reads_english_gets_english(runtime: Runtime) -> None:
     resident = Person(runtime, user="r1", chat="r1")
     await file_tip(resident, area="an thuy")
@@ -182,7 +209,7 @@ async def test_every_sheet_holds_only_the_officers_scope(runtime: Runtime) -> No
     for reader, codes in ((an, {own}), (district, {own, kept, other})):
         await reader.send("/export")
         book = exported(reader)
-        for key in SHEETS:
+        for key in TIP_SHEETS:
             found = {row["export.column.code"] for row in records(book, key)}
             assert found == codes, (key, found)
     tips = {row["export.column.code"]: row for row in records(book, SHEETS[0])}

@@ -10,7 +10,7 @@ from typing import Any
 
 from handlers.common.codes import show_code
 from handlers.common.notices import STATUS_NAMES
-from handlers.common.scopes import scope_of
+from handlers.common.scopes import scope_name, scope_of
 from handlers.common.texts import N_, text
 from handlers.common.tip_text import when_label
 from handlers.common.types import Context, Document, Reply
@@ -62,6 +62,7 @@ THREAD_COLUMNS = (
     Column(N_("export.column.kind")),
     Column(N_("export.column.text"), long=True),
 )
+ABOUT_COLUMNS = (Column(N_("export.column.item")), Column(N_("export.column.value"), long=True))
 
 
 def parse_day(typed: str) -> date | None:
@@ -128,6 +129,7 @@ async def export_between(acting: Acting, start: date, end: date, lang: str) -> E
             tips_sheet(writing, tips),
             history_sheet(writing, tips),
             thread_sheet(writing, tips, thread),
+            about_sheet(writing, acting, (start, end), len(tips)),
         ]
     )
     await add_audit(
@@ -261,3 +263,19 @@ def _officer_who(writing: Writing, officer_id: int | None) -> str:
     # A public note set from the command line (`tipline tip set-status --note`) has no officer.
     name = writing.officer(officer_id)
     return writing.t("export.who.officer", name=name) if name else writing.t("export.who.operator")
+
+
+def about_sheet(writing: Writing, acting: Acting, period: tuple[date, date], count: int) -> Sheet:
+    """What the file covers, who made it and when, for whoever it is handed to."""
+    facts = (
+        (N_("export.about.scope"), scope_name(writing.ctx, writing.lang, acting.officer.area)),
+        (N_("export.about.from"), period[0]),
+        (N_("export.about.to"), period[1]),
+        (N_("export.about.tips"), count),
+        (N_("export.about.made"), writing.moment(writing.ctx.now)),
+        (N_("export.about.by"), acting.officer.name),
+        (N_("export.about.timezone"), writing.ctx.timezone.key),
+        (N_("export.about.anonymous"), writing.t("export.about.anonymous.value")),
+    )
+    rows = [(writing.t(key), value) for key, value in facts]
+    return Sheet(writing.t("export.sheet.about"), writing.columns(ABOUT_COLUMNS), rows)
