@@ -147,12 +147,12 @@ async def get_tip_code(db: AsyncSession, tip_id: int) -> str | None:
     return code
 
 
-async def list_tip_codes(db: AsyncSession, tip_ids: set[int]) -> dict[int, str]:
-    """The codes of tips known by their row ids."""
+async def list_tip_codes(db: AsyncSession, tip_ids: set[int], scope: Scope) -> dict[int, str]:
+    """The codes of the tips known by these row ids that are in scope."""
     if not tip_ids:
         return {}
-    rows = await db.execute(select(Tip.id, Tip.code).where(Tip.id.in_(tip_ids)))
-    return dict(rows.tuples().all())
+    found = select(Tip.id, Tip.code).where(Tip.id.in_(tip_ids), _in_scope(scope))
+    return dict((await db.execute(found)).tuples().all())
 
 
 async def add_tip_event(

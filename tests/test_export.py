@@ -196,7 +196,8 @@ async def test_the_thread_sheet_holds_questions_answers_and_public_notes(
 
 async def test_every_sheet_holds_only_the_officers_scope(runtime: Runtime) -> None:
     """A commune officer's export holds their commune's tips and threads only, never a tip
-    kept for the district alone; the district officer's holds them all."""
+    kept for the district alone, not even the code of one their tip repeats; the district
+    officer's holds them all."""
     resident = Person(runtime, user="r1", chat="r1")
     own, own_pass = await file_tip(resident, area="an thuy")
     kept, kept_pass = await file_tip(resident, area="an thuy", top_only=True)
@@ -206,15 +207,22 @@ async def test_every_sheet_holds_only_the_officers_scope(runtime: Runtime) -> No
     await ask_and_answer(an, resident, own, own_pass)
     await ask_and_answer(district, resident, kept, kept_pass)
     await ask_and_answer(await officer(runtime, "Cam", "cam-thuy"), resident, other, other_pass)
+    await district.send(f"/tip {own}")
+    await district.press("Đóng: trùng")
+    await district.send(kept)
+    assert district.shows("duplicate.done", code=own, original=kept)
     for reader, codes in ((an, {own}), (district, {own, kept, other})):
         await reader.send("/export")
         book = exported(reader)
         for key in TIP_SHEETS:
             found = {row["export.column.code"] for row in records(book, key)}
             assert found == codes, (key, found)
+    (reply,) = an.last
+    assert reply.document is not None and kept not in unzipped(reply.document.content)
     tips = {row["export.column.code"]: row for row in records(book, SHEETS[0])}
     assert tips[kept]["export.column.top_only"] == vi("yes")
     assert tips[own]["export.column.top_only"] == vi("no")
+    assert tips[own]["export.column.duplicate_of"] == kept
 
 
 async def test_an_export_is_inert_and_says_nothing_of_the_tipster(

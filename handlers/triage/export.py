@@ -122,8 +122,10 @@ async def export_between(acting: Acting, start: date, end: date, lang: str) -> E
     tips = await list_tips_between(acting.db, scope, **window)
     thread = await list_threads_between(acting.db, scope, **window)
     officers = {officer.id: officer.name for officer in await list_officers(acting.db)}
+    # A tip may repeat one kept for the top unit: its code is left out, as the tip itself is.
     originals = {tip.duplicate_of_id for tip in tips if tip.duplicate_of_id is not None}
-    writing = Writing(acting.ctx, lang, officers, await list_tip_codes(acting.db, originals))
+    codes = await list_tip_codes(acting.db, originals, scope)
+    writing = Writing(acting.ctx, lang, officers, codes)
     content = write_workbook(
         [
             tips_sheet(writing, tips),
