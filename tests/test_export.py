@@ -119,8 +119,9 @@ async def test_an_export_says_what_it_covers_and_who_made_it(
     an = await officer(runtime, "An", "an-thuy")
     await an.send("/export 20/11/2026")
     made = (clock.now + timedelta(hours=7)).replace(tzinfo=None, microsecond=0)
+    book = exported(an)
     about = {row["export.column.item"]: row["export.column.value"] for row in
-             records(exported(an), "export.sheet.about")}  # fmt: skip
+             records(book, "export.sheet.about")}  # fmt: skip
     assert about == {
         vi("export.about.scope"): "Xã An Thủy",
         vi("export.about.from"): datetime(2026, 11, 20),
@@ -131,6 +132,8 @@ async def test_an_export_says_what_it_covers_and_who_made_it(
         vi("export.about.timezone"): "Asia/Ho_Chi_Minh",
         vi("export.about.anonymous"): vi("export.about.anonymous.value"),
     }
+    (_, *details) = sheet(book, "export.sheet.about")["B"]
+    assert all(cell.alignment.horizontal == "left" for cell in details)  # dates and counts too
 
 
 async def test_an_officer_who_reads_english_gets_english(runtime: Runtime) -> None:

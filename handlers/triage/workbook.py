@@ -86,7 +86,9 @@ def _style(cell: Any, column: Column) -> None:
         cell.number_format = DAY_FORMAT
     elif column.number_format is not None:
         cell.number_format = column.number_format
-    cell.alignment = Alignment(vertical="top", wrap_text=column.long)
+    # A long text reads from the left, whatever it holds: the about sheet's dates and counts too.
+    horizontal = "left" if column.long else None
+    cell.alignment = Alignment(horizontal=horizontal, vertical="top", wrap_text=column.long)
 
 
 def _width(column: Column, values: list[object]) -> int:
