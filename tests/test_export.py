@@ -214,6 +214,10 @@ async def test_every_sheet_holds_only_the_officers_scope(runtime: Runtime) -> No
     await district.press("Đóng: trùng")
     await district.send(kept)
     assert district.shows("duplicate.done", code=own, original=kept)
+    await an.send(f"/tip {own}")  # the chat's view keeps the same silence
+    assert kept not in an.said() and all(kept not in o.label for o in an.options())
+    await district.send(f"/tip {own}")
+    assert district.shows("view.duplicate_of", code=kept)
     for reader, codes in ((an, {own}), (district, {own, kept, other})):
         await reader.send("/export")
         book = exported(reader)

@@ -103,7 +103,8 @@ async def tip_view(turn: Turn, tip: Tip) -> list[Reply]:
     lines.append(await _fields(turn, tip))
     actions = _actions(turn, tip)
     original = await get_tip_by_id(turn.db, tip.duplicate_of_id) if tip.duplicate_of_id else None
-    if original is not None:
+    # A higher officer may link a tip to one kept from this officer: its code stays unsaid.
+    if original is not None and may_see(turn.ctx, turn.officer, original):
         shown = show_code(original.code)
         lines.append(turn.t("view.duplicate_of", code=shown))
         open_original = turn.t("button.open_original", code=shown)
