@@ -79,6 +79,7 @@ async def test_only_the_province_means_the_ward_and_cluster_never_see_it(
     assert resident.shows("start", police="Công an tỉnh Sông Xanh")
     await resident.send("/tip")
     await resident.press("Ma túy")
+    assert resident.shows("ask.area", level="xã, phường")  # the province's own word for it
     await resident.send("Bến Đò")
     await resident.press("Bỏ qua")
     await resident.send("Người quen ở phường bán ma túy")

@@ -174,7 +174,7 @@ def _level_below(ctx: Context, lang: str, area: str | None) -> str | None:
     unit = ctx.catalog.unit(area)
     if unit is None or not unit.children:
         return None
-    return ctx.catalog.level_name(unit.depth + 1, lang) or text(lang, "digest.units")
+    return ctx.catalog.level_name(unit.depth + 1, lang) or text(lang, "level.any")
 
 
 def _tip_lines(ctx: Context, lang: str, numbers: ScopeNumbers, *, below: str | None) -> list[str]:

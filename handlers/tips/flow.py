@@ -74,7 +74,9 @@ def prompt_area(turn: Turn) -> Reply:
     if page < pages - 1:
         options.append(turn.option("page.next", _data(turn, f"pg.{page + 1}")))
     options.append(_cancel(turn))
-    text = turn.t("ask.area", page=page + 1, pages=pages)
+    catalog = turn.ctx.catalog
+    level = catalog.level_name(catalog.areas[0].depth, turn.lang) or turn.t("level.any")
+    text = turn.t("ask.area", level=level, page=page + 1, pages=pages)
     return Reply(text, tuple(options), columns=2)
 
 
