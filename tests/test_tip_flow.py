@@ -390,6 +390,23 @@ async def test_a_stranger_who_knows_the_code_cannot_lock_the_tipster_out(
     assert tipster.shows("status.view", code=code)
 
 
+async def test_wrong_passphrases_through_two_processes_at_once_all_count(
+    runtime: Runtime, other: Runtime
+) -> None:
+    tipster = Person(runtime, user="t", chat="t")
+    code, _ = await file_minimal_tip(tipster)
+    here, there = Person(runtime, user="s", chat="s"), Person(other, user="s", chat="s")
+    await here.send(f"/status {code}")
+    tries = runtime.limits.passphrase_attempts
+    # Every guess at once, half through each process: none may be lost between them.
+    await asyncio.gather(
+        *((here if n % 2 else there).send("0000 0000") for n in range(tries)),
+        return_exceptions=False,
+    )
+    await here.send(f"/status {code}")
+    assert here.shows("locked", code=code)
+
+
 async def test_many_accounts_guessing_together_lock_the_tip_for_everyone(
     runtime: Runtime, clock: FakeClock
 ) -> None:
