@@ -32,6 +32,7 @@ from bot.channels.zalo import CHANNEL as ZALO
 from bot.channels.zalo import ZaloChannel, ZaloError
 from bot.channels.zalo_oa import CHANNEL as ZALO_OA
 from bot.channels.zalo_oa import TokenFile, ZaloOAChannel, ZaloOAClient
+from bot.desk.app import mount_desk
 from bot.logs import setup_logging
 from bot.outbox import OutboxSender
 from bot.pacing import Pacer
@@ -223,13 +224,34 @@ def official_account(
     return ZaloOAChannel(runtime, client, answers=answers)
 
 
+@contextlib.asynccontextmanager
+async def desk_server(settings: Settings, runtime: Runtime) -> AsyncIterator[None]:
+    """The web desk on its own server at TIPLINE_DESK_LISTEN, when set, around the body."""
+    if settings.desk_listen is None:
+        yield
+        return
+    host, port = parse_listen(settings.desk_listen)
+    app = web.Application()
+    public = settings.desk_address()
+    assert public is not None  # desk_listen is set
+    mount_desk(app, runtime, public_url=public)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+        log.info("the desk listens on %s:%d, opened at %s/desk/", host, port, public)
+        yield
+    finally:
+        await runner.cleanup()
+
+
 async def run_polling(settings: Settings) -> None:
     """The bot on every configured platform, by long polling."""
     runtime = build_runtime(settings)
     presence = presence_of(settings, runtime, "run")
     answers = answer_sender(settings, runtime, presence)
     channels = chat_channels(settings, runtime, answers, polling=True)
-    async with serving(runtime, presence, answers, channels):
+    async with serving(runtime, presence, answers, channels), desk_server(settings, runtime):
         await until_stopped()
 
 
@@ -275,6 +297,8 @@ async def run_webhook(settings: Settings, listen: str, url: str) -> None:
     channels = chat_channels(settings, runtime, answers, polling=False)
     app = web.Application(client_max_size=1024 * 1024)
     announce = mount_webhooks(settings, runtime, channels, app, url)
+    parts = urlsplit(url)
+    mount_desk(app, runtime, public_url=settings.desk_url or f"{parts.scheme}://{parts.netloc}")
     runner = web.AppRunner(app, access_log=None)
     async with serving(runtime, presence, answers, channels):
         try:
@@ -306,7 +330,7 @@ async def run_console(settings: Settings, person: str | None = None) -> None:
     try:
         await runtime.prepare()
         await outbox.run_once()  # what arrived for this terminal while it was closed
-        async with background(runtime, outbox):
+        async with background(runtime, outbox), desk_server(settings, runtime):
             await console.run()
     finally:
         await runtime.db.dispose()
@@ -351,6 +375,8 @@ async def run_operator(settings: Settings, args: argparse.Namespace) -> None:
         print(await made)
     elif args.command == "patrol":
         print(await operator.schedule_patrol(runtime, args.name, args.plan))
+    elif args.command == "desk-link":
+        print(await operator.desk_link(runtime, settings, args.officer))
     elif args.officer_command == "invite":
         print(await operator.invite(runtime, settings, args.name, args.scope, args.admin))
     elif args.officer_command == "list":
@@ -423,6 +449,15 @@ def parser() -> argparse.ArgumentParser:
         "init",
     )
     _subcommand(commands, "migrate", "apply database migrations", "migrate")
+    desk = _subcommand(
+        commands,
+        "desk-link",
+        "a one-time link (10 minutes) that signs an officer in to the web desk",
+        "desk-link --officer 3",
+    )
+    desk.add_argument(
+        "--officer", type=int, required=True, help="officer id, from `tipline officer list`"
+    )
     tip = _subcommand(
         commands, "tip", "operator tools for tips", "tip set-status ABCD-EFGH handled"
     )

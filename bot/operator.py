@@ -17,7 +17,9 @@ from handlers.common.notices import change_status
 from handlers.common.schedule import parse_schedule, show_slots
 from handlers.officers.enrolment import invite_officer, invite_text
 from handlers.patrols.admin import create_group, created_text
+from handlers.triage.signin import new_sign_in_link
 from storage.audit import add_audit, list_audit
+from storage.desk import end_desk_sessions
 from storage.models import Officer, TipStatus
 from storage.officers import get_officer, list_officers, set_officer
 from storage.patrols import get_group_by_name, replace_slots
@@ -136,10 +138,28 @@ async def revoke(runtime: Runtime, officer_id: int) -> str:
             return f"tipline: officer {officer_id} ({officer.name}) was already revoked"
         now = runtime.context().now
         await set_officer(db, officer, revoked_at=now)
+        await end_desk_sessions(db, now=now, officer_id=officer.id)
         await add_audit(
             db, officer_id=None, action="revoke", now=now, detail=f"officer {officer_id}"
         )
     return f"tipline: officer {officer_id} ({officer.name}) revoked"
+
+
+async def desk_link(runtime: Runtime, settings: Settings, officer_id: int) -> str:
+    """A one-time link that signs an enrolled officer in to the web desk, to pass on to them."""
+    public = settings.desk_address()
+    if public is None:
+        raise SettingsError(
+            "tipline: set TIPLINE_DESK_URL (the desk's public address, e.g. https://tips.example.org)"
+            " or TIPLINE_DESK_LISTEN, so the link points somewhere"
+        )
+    runtime.desk_url = public
+    async with operator_session(runtime) as db:
+        officer = await get_officer(db, officer_id)
+        if officer is None or officer.revoked_at is not None:
+            raise SettingsError(f"tipline: no active officer {officer_id}")
+        link = await new_sign_in_link(db, runtime.context(), officer)
+    return f"tipline: for {officer.name}, one use within 10 minutes:\n{link}"
 
 
 async def audit(runtime: Runtime, officer_id: int | None, code: str | None) -> str:

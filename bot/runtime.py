@@ -54,6 +54,7 @@ class Runtime:
     limits: Limits = field(default_factory=Limits)
     clock: Clock = utc_now
     bot_username: str = ""
+    desk_url: str = ""  # the web desk's public address, once a server serves it
     outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
     # The processes sharing the database (bot/processes.py's Presence): which one delivers
     # a chat's answers. Alone, this one.
@@ -88,6 +89,7 @@ class Runtime:
             limits=self.limits,
             bot_username=self.bot_username,
             passphrase_check=passphrase_check,
+            desk_url=self.desk_url,
         )
 
     async def _check_passphrase_ahead(self, msg: Incoming) -> PassphraseCheck | None:

@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     # Unique among the processes sharing the database; by default the host and address.
     process_name: str | None = Field(default=None, min_length=1, max_length=80)
     log_level: str = "INFO"
+    # The officers' web desk: the address people open (links start with it; behind webhooks,
+    # --url's own address by default) and, for `run` and `console`, where to serve it.
+    desk_url: str | None = None
+    desk_listen: str | None = None
 
     @field_validator("telegram_api_url", "zalo_api_url", "zalo_oa_api_url", "zalo_oa_oauth_url")
     @classmethod
@@ -75,6 +79,23 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("desk_url")
+    @classmethod
+    def _desk_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (or http:// on this computer)")
+        return value.rstrip("/") if value else value
+
+    @field_validator("desk_listen")
+    @classmethod
+    def _desk_listen(cls, value: str | None) -> str | None:
+        if value:
+            try:
+                parse_listen(value)
+            except SettingsError:
+                raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:8080") from None
+        return value or None
 
     @field_validator("database_url")
     @classmethod
@@ -111,6 +132,16 @@ class Settings(BaseSettings):
     def zone(self) -> ZoneInfo:
         """The time zone digests, schedules and dates are shown in."""
         return ZoneInfo(self.timezone)
+
+    def desk_address(self) -> str | None:
+        """The desk's public address: TIPLINE_DESK_URL, else TIPLINE_DESK_LISTEN's address on
+        this computer; None when neither is set."""
+        if self.desk_url:
+            return self.desk_url
+        if self.desk_listen:
+            host, port = parse_listen(self.desk_listen)
+            return f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
+        return None
 
     def limits(self) -> Limits:
         """The per-person limits handlers enforce: the operator's where they set one."""

@@ -382,6 +382,33 @@ class Invite(Base):
     officer: Mapped[Officer] = relationship(foreign_keys=[officer_id], lazy="joined")
 
 
+class DeskLink(Base):
+    """A one-time link that signs an officer in to the web desk; only its keyed hash is kept."""
+
+    __tablename__ = "desk_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officer.id"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class DeskSession(Base):
+    """An officer signed in to the web desk in one browser; only its cookie's keyed hash is
+    kept, so a copied database opens no session."""
+
+    __tablename__ = "desk_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officer.id"), index=True)
+    created_at: Mapped[datetime]
+    seen_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
 class ThreadMessage(Base):
     """A question from the police or an answer from the tipster, about one tip."""
 

@@ -32,11 +32,13 @@ async def add_outbox(
     priority: int,
     tip_id: int | None = None,
     officer_id: int | None = None,
+    held_until: datetime | None = None,
 ) -> Outbox:
     """Queue a message; it is delivered only if the surrounding transaction commits.
 
     With `officer_id` it goes to that officer; otherwise to the tipster of `tip_id`. A lower
-    `priority` goes sooner (handlers.types.Priority).
+    `priority` goes sooner (handlers.types.Priority). With `held_until`, not before then, and
+    until then `drop_held_outbox` may take it back.
     """
     row = Outbox(
         tip_id=tip_id,
@@ -44,7 +46,7 @@ async def add_outbox(
         payload=payload,
         state=OutboxState.PENDING,
         attempts=0,
-        next_attempt_at=now,
+        next_attempt_at=held_until or now,
         created_at=now,
         priority=priority,
         sent_parts=0,
@@ -78,6 +80,24 @@ async def add_outbox_to_officers(
     ids = list(await db.scalars(statement, rows))
     db.info[QUEUED] = True
     return ids
+
+
+async def drop_held_outbox(db: AsyncSession, *, tip_id: int, now: datetime) -> int:
+    """Take back the messages to a tip's tipster still held (never tried, not yet due);
+    returns how many. One UPDATE, so a sender taking one at this moment keeps it, sent."""
+    result = await db.execute(
+        update(Outbox)
+        .where(
+            Outbox.tip_id == tip_id,
+            Outbox.officer_id.is_(None),
+            Outbox.state == OutboxState.PENDING,
+            Outbox.attempts == 0,
+            Outbox.lease.is_(None),
+            Outbox.next_attempt_at > now,
+        )
+        .values(state=OutboxState.DROPPED)
+    )
+    return affected(result)
 
 
 @dataclass(frozen=True, slots=True)

@@ -165,8 +165,10 @@ async def add_tip_event(
     note: str | None = None,
     officer_id: int | None = None,
     assigned_officer_id: int | None = None,
+    status_since: datetime | None = None,
 ) -> TipEvent:
-    """Record a change: status, public note, internal note, assignment; the tip follows it."""
+    """Record a change: status, public note, internal note, assignment; the tip follows it
+    (its status counting from `status_since`, a status restored by undo, else from now)."""
     event = TipEvent(
         tip_id=tip.id,
         status=status,
@@ -179,7 +181,7 @@ async def add_tip_event(
     db.add(event)
     if status is not None:
         tip.status = status
-        tip.status_at = now
+        tip.status_at = status_since or now
     if assigned_officer_id is not None:
         tip.assigned_officer_id = assigned_officer_id
     await db.flush()
@@ -477,12 +479,16 @@ async def set_tip_flags(
     acknowledged_by_id: int | None = None,
     escalated_at: datetime | None = None,
     duplicate_of_id: int | None = None,
+    repeats_none: bool = False,
 ) -> None:
-    """Mark a tip acknowledged by an officer, escalated to the level above, or a duplicate."""
+    """Mark a tip acknowledged by an officer, escalated to the level above, a duplicate, or
+    (`repeats_none`) no longer a duplicate."""
     if acknowledged_at is not None:
         tip.acknowledged_at, tip.acknowledged_by_id = acknowledged_at, acknowledged_by_id
     if escalated_at is not None:
         tip.escalated_at = escalated_at
     if duplicate_of_id is not None:
         tip.duplicate_of_id = duplicate_of_id
+    if repeats_none:
+        tip.duplicate_of_id = None
     await db.flush()

@@ -59,4 +59,5 @@ def test_the_commands_stay_those_residents_and_officers_know() -> None:
     assert set(EVERYTHING.officer_commands) == {
         "tips", "alerts", "export", "invite", "newpatrol", "patrols", "patrol",
         "members", "digest",
+        "desk",  # a one-time link to the web desk (issue 18)
     }  # fmt: skip

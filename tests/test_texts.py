@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCALE = ROOT / "handlers" / "locale"
 # An id is plural (text_n, turn.tn) as a pair (id, id); singular as the id alone.
 MessageId = str | tuple[str, ...]
+# As pyproject.toml's [[tool.babel.mappings]]: the code, and the desk's templates.
+METHODS = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
 
 
 def _extract_config() -> dict[str, object]:
@@ -33,9 +35,7 @@ def used_in_code() -> dict[MessageId, list[str]]:
     keywords = parse_keywords(str(config["keywords"]).split())
     found: dict[MessageId, list[str]] = {}
     for folder in config["input-paths"]:  # type: ignore[attr-defined]
-        extracted = extract_from_dir(
-            ROOT / folder, method_map=[("**.py", "python")], keywords=keywords
-        )
+        extracted = extract_from_dir(ROOT / folder, method_map=METHODS, keywords=keywords)
         for file, line, message, _, _ in extracted:
             found.setdefault(message, []).append(f"{folder}/{file}:{line}")
     return found

@@ -55,9 +55,11 @@ async def change_status(
     public_note: str | None = None,
     note: str | None = None,
     officer_id: int | None = None,
+    held_until: datetime | None = None,
 ) -> None:
     """Record a status change or public note; a contactable tipster gets a short, neutral
-    notice: the new status, or that there is a new note when the status stayed."""
+    notice (held until `held_until`, if given): the new status, or that there is a new note
+    when the status stayed."""
     await add_tip_event(
         db,
         tip,
@@ -76,7 +78,12 @@ async def change_status(
         news = text(lang, STATUS_NAMES[status])
         notice = Reply(text(lang, "status.notice", code=code, status=news))
     await add_outbox(
-        db, tip_id=tip.id, payload=notice.to_json(), now=ctx.now, priority=Priority.NOTICE
+        db,
+        tip_id=tip.id,
+        payload=notice.to_json(),
+        now=ctx.now,
+        priority=Priority.NOTICE,
+        held_until=held_until,
     )
 
 

@@ -261,6 +261,7 @@ class Context:
     limits: Limits = Limits()
     bot_username: str = ""
     passphrase_check: PassphraseCheck | None = None
+    desk_url: str = ""  # where the web desk is reached ("https://host"); "": not served
 
     def local(self, moment: datetime) -> str:
         """A moment as people here read it: day/month hour:minute, local time."""

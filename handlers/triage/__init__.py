@@ -13,9 +13,10 @@ from handlers.triage.chat import (
 )
 from handlers.triage.export import export_tips
 from handlers.triage.queue import list_command
+from handlers.triage.signin import desk_command
 
 FEATURE = Feature(
-    officer_commands={"tips": list_command, "export": export_tips},
+    officer_commands={"tips": list_command, "export": export_tips, "desk": desk_command},
     officer_steps={
         StepName.OFFICER_ASK: answer_officer_question,
         StepName.OFFICER_CLOSE: answer_close_note,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,10 +15,13 @@ from handlers.common.types import Context, Option, Priority, Reply
 from handlers.conversation.buttons import AnswerQuestion, OpenTip
 from handlers.conversation.turn import Turn
 from storage.audit import add_audit
-from storage.models import Officer, ThreadRole, Tip, TipStatus
-from storage.outbox import add_outbox
+from storage.models import Officer, ThreadRole, Tip, TipEvent, TipStatus
+from storage.outbox import add_outbox, drop_held_outbox
 from storage.thread import add_thread_message, mark_relayed
 from storage.tips import add_tip_event, get_contact, get_tip_by_id, set_tip_flags
+
+# How long a change made on the desk may be taken back before its notice reaches the tipster.
+UNDO_TIME = timedelta(seconds=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,15 +56,59 @@ async def tells_tipster(acting: Acting, tip: Tip) -> bool:
     return await get_contact(acting.db, tip.id) is not None
 
 
-async def set_status(acting: Acting, tip: Tip, status: TipStatus, *, note: str | None) -> bool:
-    """Move the tip to a status (a contactable tipster gets a neutral notice); False if it
-    already was in it."""
+async def set_status(
+    acting: Acting, tip: Tip, status: TipStatus, *, note: str | None, undoable: bool = False
+) -> bool:
+    """Move the tip to a status (a contactable tipster gets a neutral notice, held for the undo
+    time when `undoable`); False if it already was in it."""
     if tip.status is status:
         return False
     await change_status(
-        acting.db, acting.ctx, tip, status=status, note=note, officer_id=acting.officer.id
+        acting.db,
+        acting.ctx,
+        tip,
+        status=status,
+        note=note,
+        officer_id=acting.officer.id,
+        held_until=acting.ctx.now + UNDO_TIME if undoable else None,
     )
     await acting.audit(f"status:{status.value}", tip)
+    return True
+
+
+def undoable_change(acting: Acting, tip: Tip) -> TipEvent | None:
+    """This officer's status change that may still be undone: the tip's last event, theirs,
+    made less than the undo time ago."""
+    last = tip.events[-1] if tip.events else None
+    if last is None or last.status is None or last.officer_id != acting.officer.id:
+        return None
+    return last if acting.ctx.now - last.created_at < UNDO_TIME else None
+
+
+async def undo_status(acting: Acting, tip: Tip) -> bool:
+    """Put the tip back as it stood before this officer's last status change, and take back
+    its notice to the tipster; False when there is none to undo or the notice went out."""
+    change = undoable_change(acting, tip)
+    if change is None or change.status is None:
+        return False
+    held = await drop_held_outbox(acting.db, tip_id=tip.id, now=acting.ctx.now)
+    if held == 0 and await tells_tipster(acting, tip):
+        return False  # the tipster has been told: what they read stays true
+    earlier = [e for e in tip.events if e.status is not None and e.id != change.id]
+    before = earlier[-1] if earlier else None
+    status = before.status if before is not None and before.status else TipStatus.RECEIVED
+    since = before.created_at if before is not None else tip.created_at
+    await add_tip_event(
+        acting.db,
+        tip,
+        now=acting.ctx.now,
+        status=status,
+        officer_id=acting.officer.id,
+        status_since=since,
+    )
+    if change.status is TipStatus.CLOSED_DUPLICATE:
+        await set_tip_flags(acting.db, tip, repeats_none=True)
+    await acting.audit(f"undo:{change.status.value}", tip)
     return True
 
 
@@ -106,13 +154,15 @@ async def assign(acting: Acting, tip: Tip, assignee: Officer) -> bool:
     return True
 
 
-async def close_as_duplicate(acting: Acting, tip: Tip, original: Tip) -> Tip | None:
+async def close_as_duplicate(
+    acting: Acting, tip: Tip, original: Tip, *, undoable: bool = False
+) -> Tip | None:
     """Close the tip as repeating `original` (or the tip that one repeats, so every copy points
     at the first); None if that is the tip itself or a tip this officer may not see."""
     first = await first_of(acting.db, original)
     if first.id == tip.id or not may_see(acting.ctx, acting.officer, first):
         return None
-    await set_status(acting, tip, TipStatus.CLOSED_DUPLICATE, note=None)
+    await set_status(acting, tip, TipStatus.CLOSED_DUPLICATE, note=None, undoable=undoable)
     await set_tip_flags(acting.db, tip, duplicate_of_id=first.id)
     await acting.audit("duplicate_of", tip, detail=f"of tip {first.id}")
     return first

@@ -230,7 +230,8 @@ async def _open(turn: Turn, tip: Tip, _: TipButton) -> list[Reply]:
 
 async def _next(turn: Turn, tip: Tip, button: NextTip) -> list[Reply]:
     """The next open tip of the queue after where this one stood, or the queue's end said."""
-    following = await next_tip_id(turn, tip, button.standing)
+    assert turn.officer is not None
+    following = await next_tip_id(turn.db, turn.ctx, turn.officer, tip, button.standing)
     found = await get_tip_by_id(turn.db, following) if following is not None else None
     return await tip_view(turn, found) if found is not None else [queue_end(turn, tip)]
 

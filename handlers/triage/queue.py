@@ -7,15 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from handlers.common.codes import show_code
 from handlers.common.notices import STATUS_NAMES
 from handlers.common.scopes import scope_of
-from handlers.common.texts import N_
+from handlers.common.texts import N_, text_n
 from handlers.common.tip_text import excerpt
-from handlers.common.types import Option, Reply
+from handlers.common.types import Context, Option, Reply
 from handlers.conversation.buttons import NextTip, OpenTip, TipList
 from handlers.conversation.turn import Turn
-from storage.models import Tip
+from storage.models import Officer, Tip
 from storage.officers import officer_names
 from storage.tips import Standing, is_overdue, list_tips, next_open_tip_id, standing
 
@@ -30,9 +32,9 @@ LISTS = {
 LINE_EXCERPT_CHARS = 60
 
 
-def overdue_before(turn: Turn) -> datetime:
+def overdue_before(ctx: Context) -> datetime:
     """A tip whose status last changed before this is overdue now."""
-    return turn.ctx.now - timedelta(hours=turn.ctx.limits.overdue_hours)
+    return ctx.now - timedelta(hours=ctx.limits.overdue_hours)
 
 
 def category_and_area(turn: Turn, tip: Tip) -> tuple[str, str]:
@@ -53,7 +55,7 @@ async def tip_list(turn: Turn, which: str, page: int) -> Reply:
     """A page of tips as numbered lines (status, age, who has it, the start of its text), each
     opened by the button of its number: the order of the queue, the urgent and overdue first."""
     assert turn.officer is not None
-    late = overdue_before(turn)
+    late = overdue_before(turn.ctx)
     tips, total = await list_tips(
         turn.db,
         scope_of(turn.ctx, turn.officer),
@@ -93,20 +95,20 @@ def _line(turn: Turn, number: int, tip: Tip, names: dict[int, str], late: dateti
         category=category,
         area=area,
         status=turn.t(STATUS_NAMES[tip.status]),
-        age=_age(turn, turn.ctx.now - tip.created_at),
+        age=age(turn.lang, turn.ctx.now - tip.created_at),
         overdue=turn.t("tips.overdue") if is_overdue(tip, overdue_before=late) else "",
         assignee=turn.t("tips.assignee", name=assignee) if assignee else "",
         excerpt=excerpt(tip.description, LINE_EXCERPT_CHARS),
     )
 
 
-def _age(turn: Turn, age: timedelta) -> str:
+def age(lang: str, since: timedelta) -> str:
     """How long ago a tip came in, in its largest whole unit: "3 ngày", "5 giờ", "20 phút"."""
-    if age >= timedelta(days=1):
-        return turn.tn("count.days", age.days)
-    if age >= timedelta(hours=1):
-        return turn.tn("count.hours", age.seconds // 3600)
-    return turn.tn("count.minutes", max(1, age.seconds // 60))
+    if since >= timedelta(days=1):
+        return text_n(lang, "count.days", since.days)
+    if since >= timedelta(hours=1):
+        return text_n(lang, "count.hours", since.seconds // 3600)
+    return text_n(lang, "count.minutes", max(1, since.seconds // 60))
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,21 +131,22 @@ def way_on(turn: Turn, tip: Tip) -> WayOn:
 
 def next_option(turn: Turn, tip: Tip) -> Option:
     """The "next tip" button, holding where this tip stands in the queue now."""
-    stands = standing(tip, overdue_before=overdue_before(turn))
+    stands = standing(tip, overdue_before=overdue_before(turn.ctx))
     return turn.option("button.next", NextTip(int(stands), tip.id).pack())
 
 
-async def next_tip_id(turn: Turn, tip: Tip, stood: int) -> int | None:
+async def next_tip_id(
+    db: AsyncSession, ctx: Context, officer: Officer, tip: Tip, stood: int
+) -> int | None:
     """The open tip in the officer's scope after this one, from where it stood; None at the
     end of the queue."""
-    assert turn.officer is not None
     return await next_open_tip_id(
-        turn.db,
-        scope_of(turn.ctx, turn.officer),
+        db,
+        scope_of(ctx, officer),
         after=tip,
-        # Any other number is a forged button's: taken as from outside the queue.
-        stood=Standing(stood) if stood <= Standing.DONE else Standing.DONE,
-        overdue_before=overdue_before(turn),
+        # Any other number is a forged button's or link's: taken as from outside the queue.
+        stood=Standing(stood) if 0 <= stood <= Standing.DONE else Standing.DONE,
+        overdue_before=overdue_before(ctx),
     )
 
 

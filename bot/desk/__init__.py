@@ -1,0 +1,1 @@
+"""The officers' web desk: the queue, a tip's page and its actions, served at /desk."""

@@ -1,0 +1,251 @@
+"""What the web desk shows an officer, as plain data: the queue's rows and one tip in full.
+
+The desk (bot/desk) renders these; every tip is re-checked against the officer's scope here,
+and every tip shown is an audit row, as in the chat.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.common.codes import show_code
+from handlers.common.notices import STATUS_NAMES
+from handlers.common.scopes import may_see, scope_of, top_only_mark
+from handlers.common.texts import text
+from handlers.common.tip_text import excerpt, when_label
+from handlers.common.types import Context
+from handlers.triage.actions import UNDO_TIME, Acting, undoable_change
+from handlers.triage.queue import age, overdue_before
+from storage.models import Officer, ThreadRole, Tip
+from storage.officers import get_officer, list_officers, officer_names
+from storage.thread import list_thread, mark_answers_read
+from storage.tips import get_contact, get_tip_by_id, is_overdue, list_tips, standing
+
+QUEUE_PAGE_SIZE = 25
+ROW_EXCERPT_CHARS = 140
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    """One tip on the queue: enough to choose it without opening it."""
+
+    tip_id: int
+    code: str
+    status: str
+    status_name: str
+    category: str
+    area: str
+    age: str
+    urgent: bool
+    overdue: bool
+    top_only: bool
+    assignee: str
+    excerpt: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueuePage:
+    """A page of the queue and where it sits among the pages."""
+
+    rows: tuple[QueueRow, ...]
+    total: int
+    page: int
+    pages: int
+
+
+async def queue_page(
+    db: AsyncSession, ctx: Context, officer: Officer, *, which: str, page: int
+) -> QueuePage:
+    """The tips in this officer's scope, urgent and overdue first, then the oldest open."""
+    late = overdue_before(ctx)
+    tips, total = await list_tips(
+        db,
+        scope_of(ctx, officer),
+        which=which,
+        overdue_before=late,
+        offset=page * QUEUE_PAGE_SIZE,
+        limit=QUEUE_PAGE_SIZE,
+    )
+    names = await officer_names(db, {t.assigned_officer_id for t in tips if t.assigned_officer_id})
+    lang = officer.language
+    rows = tuple(_row(ctx, lang, tip, names, late) for tip in tips)
+    return QueuePage(rows, total, page, max(1, -(-total // QUEUE_PAGE_SIZE)))
+
+
+def _row(ctx: Context, lang: str, tip: Tip, names: dict[int, str], late: datetime) -> QueueRow:
+    catalog = ctx.catalog
+    return QueueRow(
+        tip_id=tip.id,
+        code=show_code(tip.code),
+        status=tip.status.value,
+        status_name=text(lang, STATUS_NAMES[tip.status]),
+        category=catalog.category_name(tip.category, lang),
+        area=catalog.area_name(tip.area, lang),
+        age=age(lang, ctx.now - tip.created_at),
+        urgent=tip.urgent,
+        overdue=is_overdue(tip, overdue_before=late),
+        top_only=tip.top_only,
+        assignee=names.get(tip.assigned_officer_id or 0, ""),
+        excerpt=excerpt(tip.description, ROW_EXCERPT_CHARS),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryLine:
+    """One change in the tip's history, as officers read it."""
+
+    when: str
+    who: str
+    status: str
+    assigned: str
+    note: str
+    public_note: str
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadLine:
+    """One message between the officers and the tipster."""
+
+    when: str
+    question: bool
+    who: str
+    text: str
+    waiting: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Assignee:
+    """An officer the tip may be given to."""
+
+    officer_id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class TipPage:
+    """One tip in full, with what the officer may do to it now."""
+
+    tip_id: int
+    code: str
+    status: str
+    status_name: str
+    urgent: bool
+    acknowledged: str
+    top_only: str
+    category: str
+    area: str
+    place: str
+    latitude: float | None
+    longitude: float | None
+    when: str
+    sent: str
+    status_at: str
+    assigned: str
+    contact: bool
+    description: str
+    attachments: tuple[str, ...]
+    history: tuple[HistoryLine, ...]
+    thread: tuple[ThreadLine, ...]
+    original_code: str
+    original_id: int | None
+    assignees: tuple[Assignee, ...]
+    standing: int
+    undo_seconds: int  # how long this officer's last change may still be undone; 0: none
+
+
+async def get_visible_tip(
+    db: AsyncSession, ctx: Context, officer: Officer, tip_id: int
+) -> Tip | None:
+    """The tip, if it exists and is in this officer's scope (None either way: an officer never
+    learns that a tip outside their scope exists)."""
+    tip = await get_tip_by_id(db, tip_id)
+    return tip if tip is not None and may_see(ctx, officer, tip) else None
+
+
+async def tip_page(db: AsyncSession, ctx: Context, officer: Officer, tip: Tip) -> TipPage:
+    """Everything about one tip; opening it is audited and reads its tipster's answers."""
+    acting = Acting(db, ctx, officer)
+    await acting.audit("view", tip)
+    await mark_answers_read(db, tip.id, now=ctx.now)
+    lang = officer.language
+    original = await get_tip_by_id(db, tip.duplicate_of_id) if tip.duplicate_of_id else None
+    shown_original = original if original is not None and may_see(ctx, officer, original) else None
+    change = undoable_change(acting, tip)
+    left = UNDO_TIME - (ctx.now - change.created_at) if change is not None else timedelta(0)
+    return TipPage(
+        tip_id=tip.id,
+        code=show_code(tip.code),
+        status=tip.status.value,
+        status_name=text(lang, STATUS_NAMES[tip.status]),
+        urgent=tip.urgent,
+        acknowledged=await _acknowledged(db, ctx, tip),
+        top_only=top_only_mark(ctx, lang, tip).strip(" ·"),
+        category=ctx.catalog.category_name(tip.category, lang),
+        area=ctx.catalog.area_name(tip.area, lang),
+        place=tip.place or "",
+        latitude=tip.latitude,
+        longitude=tip.longitude,
+        when=text(lang, when_label(tip.occurred)),
+        sent=ctx.local(tip.created_at),
+        status_at=ctx.local(tip.status_at),
+        assigned=await _name(db, tip.assigned_officer_id),
+        contact=await get_contact(db, tip.id) is not None,
+        description=tip.description,
+        attachments=tuple(a.kind for a in tip.attachments),
+        history=tuple(_history(ctx, lang, tip)),
+        thread=tuple(await _thread(db, ctx, tip)),
+        original_code=show_code(shown_original.code) if shown_original else "",
+        original_id=shown_original.id if shown_original else None,
+        assignees=tuple(await _assignees(db, ctx, tip)),
+        standing=int(standing(tip, overdue_before=overdue_before(ctx))),
+        undo_seconds=max(0, int(left.total_seconds())),
+    )
+
+
+async def _name(db: AsyncSession, officer_id: int | None) -> str:
+    officer = await get_officer(db, officer_id) if officer_id is not None else None
+    return officer.name if officer is not None else ""
+
+
+async def _acknowledged(db: AsyncSession, ctx: Context, tip: Tip) -> str:
+    if tip.acknowledged_at is None:
+        return ""
+    return f"{await _name(db, tip.acknowledged_by_id)} ({ctx.local(tip.acknowledged_at)})"
+
+
+def _history(ctx: Context, lang: str, tip: Tip) -> list[HistoryLine]:
+    return [
+        HistoryLine(
+            when=ctx.local(event.created_at),
+            who=event.officer.name if event.officer is not None else "",
+            status=text(lang, STATUS_NAMES[event.status]) if event.status is not None else "",
+            assigned=event.assigned_officer.name if event.assigned_officer is not None else "",
+            note=event.note or "",
+            public_note=event.public_note or "",
+        )
+        for event in tip.events
+    ]
+
+
+async def _thread(db: AsyncSession, ctx: Context, tip: Tip) -> list[ThreadLine]:
+    return [
+        ThreadLine(
+            when=ctx.local(message.created_at),
+            question=message.role is ThreadRole.QUESTION,
+            who=await _name(db, message.officer_id),
+            text=message.text,
+            waiting=message.role is ThreadRole.QUESTION and message.answered_at is None,
+        )
+        for message in await list_thread(db, tip.id)
+    ]
+
+
+async def _assignees(db: AsyncSession, ctx: Context, tip: Tip) -> list[Assignee]:
+    return [
+        Assignee(o.id, o.name)
+        for o in await list_officers(db, active_only=True)
+        if o.chat is not None and may_see(ctx, o, tip)
+    ]
