@@ -1,0 +1,1 @@
+"""Tests in a real Chromium (Debian's, through chromedriver): tests/browser/harness.py."""
