@@ -14,7 +14,8 @@ from aiohttp import ClientSession, CookieJar, web
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
-from bot.desk.app import COOKIE, mount_desk
+from bot.desk.app import mount_desk
+from bot.desk.web import COOKIE
 from bot.runtime import Runtime
 from storage.models import AuditLog, Officer, Outbox, OutboxState, Tip, TipEvent, TipStatus
 from storage.officers import set_officer

@@ -1,0 +1,100 @@
+"""The queue, a tip's page, and the actions posted on it."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from bot.desk.web import DESK, ROOT, notice, number, redirect, sealed, visit_of
+from handlers.common.codes import show_code
+from handlers.common.notices import STATUS_NAMES
+from handlers.common.texts import N_, text
+from handlers.triage.actions import Acting
+from handlers.triage.desk_actions import STATUSES, Outcome, act
+from handlers.triage.pages import get_visible_tip, queue_page, tip_page
+from handlers.triage.queue import LISTS, next_tip_id
+from storage.audit import add_audit
+
+
+async def queue(request: web.Request) -> web.Response:
+    """The queue, as its filters (kept in the address) choose."""
+    desk, visit = request.app[DESK], visit_of(request)
+    which = request.query.get("which", "open")
+    which = which if which in LISTS else "open"
+    page_number = number(request.query.get("page", "1")) - 1
+    page = await queue_page(visit.db, visit.ctx, visit.user.officer, which=which, page=page_number)
+    await add_audit(
+        visit.db,
+        officer_id=visit.user.officer.id,
+        action="desk_queue",
+        now=visit.ctx.now,
+        detail=which,
+    )
+    return desk.render(
+        visit.lang,
+        "queue.html",
+        user=visit.user,
+        page=page,
+        which=which,
+        lists=LISTS,
+        notice=notice(request, visit),
+        page_link=lambda number: f"?{urlencode({'which': which, 'page': number})}",
+    )
+
+
+async def tip(request: web.Request) -> web.Response:
+    """One tip in full, with its actions; a tip outside the officer's scope does not exist."""
+    desk, visit = request.app[DESK], visit_of(request)
+    found = await get_visible_tip(visit.db, visit.ctx, visit.user.officer, _tip_id(request))
+    if found is None:
+        return desk.problem(visit.lang, 404, N_("desk.no_tip"))
+    return desk.render(
+        visit.lang,
+        "tip.html",
+        user=visit.user,
+        tip=await tip_page(visit.db, visit.ctx, visit.user.officer, found),
+        statuses=[(s.value, text(visit.lang, STATUS_NAMES[s])) for s in STATUSES],
+        notice=notice(request, visit),
+    )
+
+
+async def tip_action(request: web.Request) -> web.Response:
+    """An action posted on a tip's page: done and shown on the page, or a question first."""
+    desk, visit = request.app[DESK], visit_of(request)
+    officer = visit.user.officer
+    found = await get_visible_tip(visit.db, visit.ctx, officer, _tip_id(request))
+    if found is None:
+        return desk.problem(visit.lang, 404, N_("desk.no_tip"))
+    outcome = await act(Acting(visit.db, visit.ctx, officer), found, visit.form)
+    if outcome.confirm:
+        fields = {k: v for k, v in visit.form.items() if k != "form_token"}
+        return desk.render(
+            visit.lang,
+            "confirm.html",
+            user=visit.user,
+            question=outcome.message(visit.lang),
+            tip_id=found.id,
+            code=show_code(found.code),
+            fields=fields,
+        )
+    return redirect(f"{ROOT}/tip/{found.id}?{sealed(visit, outcome)}")
+
+
+async def next_tip(request: web.Request) -> web.Response:
+    """The open tip after this one in the queue, from where this one stood before the action."""
+    visit = visit_of(request)
+    officer = visit.user.officer
+    found = await get_visible_tip(visit.db, visit.ctx, officer, _tip_id(request))
+    if found is None:
+        return request.app[DESK].problem(visit.lang, 404, N_("desk.no_tip"))
+    stood = number(request.query.get("stood", "3"), default=3)
+    following = await next_tip_id(visit.db, visit.ctx, officer, found, stood)
+    if following is None:
+        ended = Outcome(N_("desk.queue_end"), {"code": show_code(found.code)})
+        return redirect(f"{ROOT}/?{sealed(visit, ended)}")
+    return redirect(f"{ROOT}/tip/{following}")
+
+
+def _tip_id(request: web.Request) -> int:
+    return number(request.match_info["tip_id"], default=0)
