@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,8 +18,6 @@ from handlers.common.types import Context
 from handlers.triage.desk_actions import Outcome
 from handlers.triage.signin import DeskUser, signed_in
 from storage.outbox import queued_in
-
-log = logging.getLogger("tipline.desk")
 
 COOKIE = "tipline_desk"
 ROOT = "/desk"
