@@ -363,3 +363,67 @@ async def test_desk_command_says_when_no_desk_is_served(runtime: Runtime) -> Non
     resident = Person(runtime, user="r1", chat="r1")
     await resident.send("/desk")
     assert not resident.shows("desk.link") and not resident.shows("desk.not_served")
+
+
+async def test_ticked_tips_close_together_after_one_question_and_come_back_with_undo(
+    runtime: Runtime, browser: Browser, clock: FakeClock
+) -> None:
+    resident = Person(runtime, user="r1", chat="r1")
+    quiet, _ = await file_tip(resident, area="an thuy", story="Quảng cáo vay tiền")
+    heard, _ = await file_tip(resident, area="an thuy", story="Quảng cáo cá độ", contact=True)
+    kept, _ = await file_tip(resident, area="an thuy", story="Trộm gà thật")
+    elsewhere, _ = await file_tip(resident, area="cam thuy", story="Ở Cam Thủy")
+    await signed_in(browser, await officer(runtime, "An", "an-thuy"))
+    ids = [await tip_id(runtime, code) for code in (quiet, heard, elsewhere)]
+    ticked = {"form_token": browser.form_token(), "bulk": "closed_spam", "back": "which=open"}
+    form = [*ticked.items(), *(("tip", str(i)) for i in ids)]
+    await _post_many(browser, form)
+    assert page_says(browser.body, "desk.bulk.need_reason")
+    form.append(("note", "Quảng cáo"))
+    await _post_many(browser, form)
+    assert page_says(browser.body, "desk.bulk.confirm", count="2", told="1")  # not Cam Thủy's
+    assert [await _status(runtime, i) for i in ids] == [TipStatus.RECEIVED] * 3
+    await _post_many(browser, [*form, ("confirmed", "1")])
+    assert page_says(browser.body, "desk.bulk.closed", count="2")
+    assert kept in browser.body and quiet not in browser.body  # the open list, as before
+    statuses = [await _status(runtime, i) for i in ids]
+    assert statuses == [TipStatus.CLOSED_SPAM, TipStatus.CLOSED_SPAM, TipStatus.RECEIVED]
+    clock.advance(seconds=10)
+    await browser.post(
+        "/desk/bulk",
+        {"form_token": browser.form_token(), "bulk": "undo", "tip": str(ids[1])},
+    )
+    assert page_says(browser.body, "desk.bulk.undone", count="1")
+    assert await _status(runtime, ids[1]) is TipStatus.RECEIVED
+    assert [n.state for n in await _to_tipster(runtime, ids[1])] == [OutboxState.DROPPED]
+    await browser.post("/desk/bulk", {"form_token": browser.form_token(), "bulk": "undo"})
+    assert page_says(browser.body, "desk.bulk.none")
+
+
+async def test_ticked_tips_go_to_one_officer_or_one_original(
+    runtime: Runtime, browser: Browser
+) -> None:
+    resident = Person(runtime, user="r1", chat="r1")
+    first, _ = await file_tip(resident, area="an thuy", story="Lần đầu")
+    again, _ = await file_tip(resident, area="an thuy", story="Lần nữa")
+    more, _ = await file_tip(resident, area="an thuy", story="Lần nữa nữa")
+    await officer(runtime, "Binh", "an-thuy")
+    await signed_in(browser, await officer(runtime, "An", "an-thuy"))
+    binh = re.search(r'<option value="(\d+)">Binh</option>', browser.body)
+    assert binh is not None
+    copies = [("tip", str(await tip_id(runtime, code))) for code in (again, more)]
+    token = ("form_token", browser.form_token())
+    await _post_many(browser, [token, ("bulk", "assign"), ("officer", binh.group(1)), *copies])
+    assert page_says(browser.body, "desk.bulk.assigned", count="2", name="Binh", refused="0")
+    token = ("form_token", browser.form_token())
+    await _post_many(browser, [token, ("bulk", "duplicate"), ("original", first), *copies])
+    assert page_says(browser.body, "desk.bulk.duplicates", count="2", original=first)
+    for code in (again, more):
+        assert await _status(runtime, await tip_id(runtime, code)) is TipStatus.CLOSED_DUPLICATE
+
+
+async def _post_many(browser: Browser, fields: list[tuple[str, str]]) -> str:
+    """Post a form whose fields repeat (ticked tips)."""
+    url = browser.server.make_url("/desk/bulk")
+    async with browser.session.post(url, data=fields) as response:
+        return await browser._read(response)

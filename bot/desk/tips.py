@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from aiohttp import web
 
-from bot.desk.web import DESK, ROOT, notice, number, redirect, sealed, visit_of
+from bot.desk.web import DESK, ROOT, DeskApp, Visit, notice, number, redirect, sealed, visit_of
 from handlers.common.codes import show_code
 from handlers.common.notices import STATUS_NAMES
 from handlers.common.texts import N_, text
 from handlers.triage.actions import Acting
-from handlers.triage.desk_actions import STATUSES, Outcome, act
-from handlers.triage.pages import get_visible_tip, queue_page, tip_page
+from handlers.triage.desk_actions import STATUSES, Outcome, act, act_on_list
+from handlers.triage.pages import get_visible_tip, queue_page, tip_page, undo_left
 from handlers.triage.queue import LISTS, next_tip_id
 from storage.audit import add_audit
+
+# What the list's address may hold.
+QUEUE_FILTERS = ("which", "page")
 
 
 async def queue(request: web.Request) -> web.Response:
@@ -23,7 +26,14 @@ async def queue(request: web.Request) -> web.Response:
     which = request.query.get("which", "open")
     which = which if which in LISTS else "open"
     page_number = number(request.query.get("page", "1")) - 1
-    page = await queue_page(visit.db, visit.ctx, visit.user.officer, which=which, page=page_number)
+    officer = visit.user.officer
+    page = await queue_page(visit.db, visit.ctx, officer, which=which, page=page_number)
+    undo_ids = [number(i, default=0) for i in request.query.get("undo", "").split(",")[:100]]
+    undoable = [
+        found
+        for tip_id in undo_ids
+        if (found := await get_visible_tip(visit.db, visit.ctx, officer, tip_id)) is not None
+    ]
     await add_audit(
         visit.db,
         officer_id=visit.user.officer.id,
@@ -40,6 +50,9 @@ async def queue(request: web.Request) -> web.Response:
         lists=LISTS,
         notice=notice(request, visit),
         page_link=lambda number: f"?{urlencode({'which': which, 'page': number})}",
+        here=request.query_string,
+        undo_tips=[t.id for t in undoable],
+        undo_seconds=undo_left(Acting(visit.db, visit.ctx, officer), undoable),
     )
 
 
@@ -68,17 +81,50 @@ async def tip_action(request: web.Request) -> web.Response:
         return desk.problem(visit.lang, 404, N_("desk.no_tip"))
     outcome = await act(Acting(visit.db, visit.ctx, officer), found, visit.form)
     if outcome.confirm:
-        fields = {k: v for k, v in visit.form.items() if k != "form_token"}
-        return desk.render(
-            visit.lang,
-            "confirm.html",
-            user=visit.user,
-            question=outcome.message(visit.lang),
-            tip_id=found.id,
-            code=show_code(found.code),
-            fields=fields,
-        )
+        return _confirmation(desk, visit, outcome, f"{ROOT}/tip/{found.id}")
     return redirect(f"{ROOT}/tip/{found.id}?{sealed(visit, outcome)}")
+
+
+def _confirmation(
+    desk: DeskApp, visit: Visit, outcome: Outcome, action: str, chosen: list[int] | None = None
+) -> web.Response:
+    """The question before telling tipsters: yes posts the same form again, confirmed; no goes
+    back where the officer came from, changing nothing."""
+    fields = {k: v for k, v in visit.form.items() if k != "form_token"}
+    back = f"{ROOT}/?{urlencode(_queue_address(fields.get('back', '')))}" if chosen else action
+    return desk.render(
+        visit.lang,
+        "confirm.html",
+        user=visit.user,
+        question=outcome.message(visit.lang),
+        action=action,
+        fields=fields,
+        chosen=chosen or [],
+        back=back,
+    )
+
+
+def _queue_address(query: str) -> dict[str, str]:
+    """The list's own filters out of an address's query (anything else is dropped)."""
+    kept = parse_qs(query, max_num_fields=20)
+    return {key: values[0] for key, values in kept.items() if key in QUEUE_FILTERS and values}
+
+
+async def bulk_action(request: web.Request) -> web.Response:
+    """One action on the ticked tips of a list: done, or a question first; back to the list."""
+    desk, visit = request.app[DESK], visit_of(request)
+    officer = visit.user.officer
+    tips = [
+        found
+        for tip_id in visit.chosen
+        if (found := await get_visible_tip(visit.db, visit.ctx, officer, tip_id)) is not None
+    ]
+    outcome = await act_on_list(Acting(visit.db, visit.ctx, officer), tips, visit.form)
+    if outcome.confirm:
+        return _confirmation(desk, visit, outcome, "/desk/bulk", chosen=[t.id for t in tips])
+    back = _queue_address(visit.form.get("back", ""))
+    undo = {"undo": ",".join(str(t.id) for t in tips)} if outcome.undo else {}
+    return redirect(f"{ROOT}/?{urlencode({**back, **undo})}&{sealed(visit, outcome)}")
 
 
 async def next_tip(request: web.Request) -> web.Response:

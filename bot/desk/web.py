@@ -21,6 +21,8 @@ from storage.outbox import queued_in
 
 COOKIE = "tipline_desk"
 ROOT = "/desk"
+# The most tips one list action takes: a page and then some, never a whole district by mistake.
+MOST_CHOSEN = 100
 # Routes served without a session: the sign-in and the static files.
 OPEN_ROUTES = frozenset({"sign_in_page", "sign_in", "static"})
 
@@ -33,6 +35,7 @@ class Visit:
     ctx: Context
     user: DeskUser
     form: Mapping[str, str]
+    chosen: tuple[int, ...] = ()  # the tips ticked in a list (a form's repeated "tip" fields)
 
     @property
     def lang(self) -> str:
@@ -103,11 +106,15 @@ async def signed_in_only(request: web.Request, handler: Handler) -> web.StreamRe
             said = N_("desk.signed_out") if allowed else N_("desk.too_many")
             return desk.problem(lang, 401 if allowed else 429, said)
         form: Mapping[str, str] = {}
+        chosen: tuple[int, ...] = ()
         if request.method == "POST":
-            form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+            posted = await request.post()
+            form = {k: v for k, v in posted.items() if isinstance(v, str)}
             if not user.form_token_matches(form.get("form_token", "")):
                 return desk.problem(user.officer.language, 403, N_("desk.stale_form"))
-        request[VISIT] = Visit(db, ctx, user, form)
+            ticked = (v for v in posted.getall("tip", []) if isinstance(v, str))
+            chosen = tuple(dict.fromkeys(number(v, default=0) for v in ticked))[:MOST_CHOSEN]
+        request[VISIT] = Visit(db, ctx, user, form, chosen)
         response = await handler(request)
         queued = queued_in(db)
     if queued:

@@ -175,3 +175,76 @@ ACTIONS: dict[str, Action] = {
     "assign": _assign,
     "acknowledge": _acknowledge,
 }
+
+
+# What a ticked list can do at once: close with one reason, close as duplicates of one tip,
+# give to one officer, or take back what it just did.
+CLOSING_MANY = {
+    TipStatus.CLOSED_SPAM.value: TipStatus.CLOSED_SPAM,
+    TipStatus.CLOSED_UNFOUNDED.value: TipStatus.CLOSED_UNFOUNDED,
+}
+
+
+async def act_on_list(acting: Acting, tips: list[Tip], form: Mapping[str, str]) -> Outcome:
+    """Apply one action to every ticked tip in scope (the caller dropped the others)."""
+    if not tips:
+        return Outcome(N_("desk.bulk.none"), done=False)
+    what = form.get("bulk", "")
+    if what in CLOSING_MANY:
+        return await _close_many(acting, tips, CLOSING_MANY[what], form)
+    if what == "duplicate":
+        return await _duplicates(acting, tips, form)
+    if what == "assign":
+        return await _assign_many(acting, tips, form)
+    if what == "undo":
+        undone = [tip for tip in tips if await undo_status(acting, tip)]
+        return Outcome(N_("desk.bulk.undone"), {"count": len(undone)}, done=bool(undone))
+    return Outcome(N_("desk.unknown_action"), done=False)
+
+
+async def _told_of(acting: Acting, tips: list[Tip], form: Mapping[str, str]) -> Outcome | None:
+    """The question before changing tips whose tipsters would be told, unless answered."""
+    if form.get("confirmed") == "1":
+        return None
+    told = [tip for tip in tips if await tells_tipster(acting, tip)]
+    if not told:
+        return None
+    return Outcome(N_("desk.bulk.confirm"), {"count": len(tips), "told": len(told)}, confirm=True)
+
+
+async def _close_many(
+    acting: Acting, tips: list[Tip], status: TipStatus, form: Mapping[str, str]
+) -> Outcome:
+    reason = _typed(form, "note")
+    if not reason:
+        return Outcome(N_("desk.bulk.need_reason"), done=False)
+    asking = await _told_of(acting, tips, form)
+    if asking is not None:
+        return asking
+    changed = [t for t in tips if await set_status(acting, t, status, note=reason, undoable=True)]
+    name = text(acting.officer.language, STATUS_NAMES[status])
+    return Outcome(N_("desk.bulk.closed"), {"count": len(changed), "status": name}, undo=True)
+
+
+async def _duplicates(acting: Acting, tips: list[Tip], form: Mapping[str, str]) -> Outcome:
+    typed = parse_code(form.get("original", ""))
+    original = await get_tip(acting.db, typed) if typed else None
+    if original is None or not may_see(acting.ctx, acting.officer, original):
+        shown = show_code(typed) if typed else form.get("original", "")[:20]
+        return Outcome(N_("tip.not_found"), {"code": shown}, done=False)
+    asking = await _told_of(acting, tips, form)
+    if asking is not None:
+        return asking
+    linked = [t for t in tips if await close_as_duplicate(acting, t, original, undoable=True)]
+    values = {"count": len(linked), "original": show_code(original.code)}
+    return Outcome(N_("desk.bulk.duplicates"), values, undo=True)
+
+
+async def _assign_many(acting: Acting, tips: list[Tip], form: Mapping[str, str]) -> Outcome:
+    chosen = form.get("officer", "")
+    assignee = await get_officer(acting.db, int(chosen)) if chosen.isdigit() else None
+    if assignee is None or assignee.revoked_at is not None:
+        return Outcome(N_("desk.assign_refused"), done=False)
+    given = [tip for tip in tips if await assign(acting, tip, assignee)]
+    values = {"count": len(given), "name": assignee.name, "refused": len(tips) - len(given)}
+    return Outcome(N_("desk.bulk.assigned"), values, done=bool(given))

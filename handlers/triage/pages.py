@@ -48,12 +48,13 @@ class QueueRow:
 
 @dataclass(frozen=True, slots=True)
 class QueuePage:
-    """A page of the queue and where it sits among the pages."""
+    """A page of the queue and where it sits among the pages, with whom tips may go to."""
 
     rows: tuple[QueueRow, ...]
     total: int
     page: int
     pages: int
+    colleagues: tuple[Assignee, ...] = ()
 
 
 async def queue_page(
@@ -72,7 +73,30 @@ async def queue_page(
     names = await officer_names(db, {t.assigned_officer_id for t in tips if t.assigned_officer_id})
     lang = officer.language
     rows = tuple(_row(ctx, lang, tip, names, late) for tip in tips)
-    return QueuePage(rows, total, page, max(1, -(-total // QUEUE_PAGE_SIZE)))
+    pages = max(1, -(-total // QUEUE_PAGE_SIZE))
+    return QueuePage(rows, total, page, pages, tuple(await colleagues(db, ctx, officer)))
+
+
+async def colleagues(db: AsyncSession, ctx: Context, officer: Officer) -> list[Assignee]:
+    """The enrolled officers who see some of this officer's tips (a list's tips may go to them;
+    each tip is checked again when given)."""
+    mine = scope_of(ctx, officer).areas
+    found = []
+    for other in await list_officers(db, active_only=True):
+        theirs = scope_of(ctx, other).areas
+        if other.chat is not None and (mine is None or theirs is None or mine & theirs):
+            found.append(Assignee(other.id, other.name))
+    return found
+
+
+def undo_left(acting: Acting, tips: list[Tip]) -> int:
+    """Seconds left to undo this officer's latest changes to these tips (0: none to undo)."""
+    lefts = [
+        UNDO_TIME - (acting.ctx.now - change.created_at)
+        for change in (undoable_change(acting, tip) for tip in tips)
+        if change is not None
+    ]
+    return max(0, int(min(lefts).total_seconds())) if lefts else 0
 
 
 def _row(ctx: Context, lang: str, tip: Tip, names: dict[int, str], late: datetime) -> QueueRow:

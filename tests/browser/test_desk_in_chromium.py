@@ -207,6 +207,26 @@ async def test_an_officer_triages_from_the_link_to_the_next_tip(
     assert status is TipStatus.CLOSED_DUPLICATE
 
 
+async def test_an_officer_closes_ticked_tips_at_once_and_takes_it_back(
+    runtime: Runtime, at_desk: Officer
+) -> None:
+    resident = Person(runtime, user="r1", chat="r1")
+    for story in ("Cho vay tiền nhanh, gọi ngay", "Cá độ bóng đá, vào link", "Trộm gà đêm qua"):
+        await file_tip(resident, area="an thuy", story=story)
+    await at_desk.sign_in(await officer(runtime, "An", "an-thuy"))
+    boxes = await at_desk.found("#queue .row input[type=checkbox]")
+    for box in boxes[:2]:
+        await at_desk._do(box.click)
+    await at_desk.choose("#bulk-choice", "closed_spam")
+    await at_desk.type("#bulk input[name=note]", "Quảng cáo")
+    await at_desk.click("#bulk-go")
+    assert await at_desk.shows("desk.bulk.closed", count="2")
+    assert await at_desk.texts("#queue .excerpt") == ["Trộm gà đêm qua"]
+    await at_desk.click("#undo button")
+    assert await at_desk.shows("desk.bulk.undone", count="2")
+    assert len(await at_desk.texts("#queue .excerpt")) == 3
+
+
 async def test_what_must_never_work_does_not(
     runtime: Runtime, at_desk: Officer, desk: TestServer, clock: FakeClock
 ) -> None:
