@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import IntEnum
 from typing import Any, cast
 
@@ -469,6 +469,33 @@ async def list_unacknowledged_urgent(db: AsyncSession, *, filed_before: datetime
         )
     )
     return list(result)
+
+
+async def list_tips_near(
+    db: AsyncSession, scope: Scope, tip: Tip, *, within: timedelta, degrees: float, limit: int
+) -> list[Tip]:
+    """Tips in scope filed within `within` of this one that may repeat it: the same area and
+    category, or a pin within `degrees` of its pin; none already a duplicate; newest first."""
+    alike = and_(Tip.area == tip.area, Tip.category == tip.category)
+    if tip.latitude is not None and tip.longitude is not None:
+        close_by = and_(
+            Tip.latitude.between(tip.latitude - degrees, tip.latitude + degrees),
+            Tip.longitude.between(tip.longitude - degrees, tip.longitude + degrees),
+        )
+        alike = or_(alike, close_by)
+    statement = (
+        select(Tip)
+        .where(
+            _in_scope(scope),
+            Tip.id != tip.id,
+            Tip.duplicate_of_id.is_(None),
+            Tip.created_at.between(tip.created_at - within, tip.created_at + within),
+            alike,
+        )
+        .order_by(Tip.created_at.desc(), Tip.id.desc())
+        .limit(limit)
+    )
+    return list(await db.scalars(statement))
 
 
 async def set_tip_flags(

@@ -427,3 +427,27 @@ async def _post_many(browser: Browser, fields: list[tuple[str, str]]) -> str:
     url = browser.server.make_url("/desk/bulk")
     async with browser.session.post(url, data=fields) as response:
         return await browser._read(response)
+
+
+async def test_a_tip_page_suggests_tips_that_may_tell_the_same_event(
+    runtime: Runtime, browser: Browser, clock: FakeClock
+) -> None:
+    resident = Person(runtime, user="r1", chat="r1")
+    first, _ = await file_tip(resident, area="an thuy", story="Có người bán ma túy ở cuối ngõ chợ")
+    clock.advance(days=1)
+    other_kind, _ = await file_tip(resident, area="cam thuy", story="Bán ma túy ở cuối ngõ chợ")
+    same, _ = await file_tip(resident, area="an thuy", story="Thấy bán ma túy cuối ngõ chợ")
+    clock.advance(days=5)
+    late, _ = await file_tip(resident, area="an thuy", story="Bán ma túy ở cuối ngõ chợ nữa")
+    await signed_in(browser, await officer(runtime, "An", "an-thuy"))
+    await browser.get(f"/desk/tip/{await tip_id(runtime, same)}")
+    likely = browser.body.split('id="likely"', 1)[1].split("</ol>", 1)[0]
+    assert first in likely  # the same commune and kind, a day apart, the same words
+    assert other_kind not in likely and late not in likely  # out of scope; five days on
+    assert page_says(likely, "desk.likely.same_kind")
+    # One click: the later tip is closed as the earlier one's duplicate.
+    here = await tip_id(runtime, same)
+    assert f'action="/desk/tip/{here}"' in likely and f'value="{first}"' in likely
+    await browser.act(here, action="duplicate", original=first)
+    assert page_says(browser.body, "duplicate.done", code=same, original=first)
+    assert 'id="likely"' not in browser.body  # a duplicate suggests nothing more

@@ -18,6 +18,7 @@ from handlers.common.texts import text
 from handlers.common.tip_text import excerpt, when_label
 from handlers.common.types import Context
 from handlers.triage.actions import UNDO_TIME, Acting, undoable_change
+from handlers.triage.likeness import Likely, likely_duplicates
 from handlers.triage.queue import age, overdue_before
 from storage.models import Officer, ThreadRole, Tip
 from storage.officers import get_officer, list_officers, officer_names
@@ -178,6 +179,7 @@ class TipPage:
     assignees: tuple[Assignee, ...]
     standing: int
     undo_seconds: int  # how long this officer's last change may still be undone; 0: none
+    likely: tuple[Likely, ...] = ()  # tips that may tell the same event
 
 
 async def get_visible_tip(
@@ -226,6 +228,7 @@ async def tip_page(db: AsyncSession, ctx: Context, officer: Officer, tip: Tip) -
         assignees=tuple(await _assignees(db, ctx, tip)),
         standing=int(standing(tip, overdue_before=overdue_before(ctx))),
         undo_seconds=max(0, int(left.total_seconds())),
+        likely=() if tip.duplicate_of_id else await likely_duplicates(db, ctx, officer, tip),
     )
 
 
