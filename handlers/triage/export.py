@@ -23,6 +23,8 @@ from storage.officers import list_officers
 from storage.tips import list_threads_between, list_tip_codes, list_tips_between
 
 DEFAULT_DAYS = 30
+# At most a year a file: a longer span is a query and a workbook too big to build in a request.
+MAX_DAYS = 366
 # Latitude and longitude as the tip view shows them: five decimals, about a metre.
 COORDINATE_FORMAT = "0.00000"
 # Columns are headed by message ids, read in the officer's language when the file is made.
@@ -75,50 +77,90 @@ def parse_day(typed: str) -> date | None:
     return None
 
 
-def _period(turn: Turn) -> tuple[date, date] | None:
-    words = turn.msg.args.split()
-    today = turn.ctx.now.astimezone(turn.ctx.timezone).date()
-    if not words:
-        return today - timedelta(days=DEFAULT_DAYS - 1), today
-    days = [parse_day(word) for word in words[:2]]
-    if len(words) > 2 or any(day is None for day in days):
-        return None
-    start = days[0]
-    end = days[1] if len(days) == 2 else today
-    if start is None or end is None or end < start:
-        return None
-    return start, end
+class PeriodRefused(ValueError):
+    """Days that cannot be exported, with the catalogue message that says why."""
+
+    def __init__(self, said: str, **values: object) -> None:
+        super().__init__(said)
+        self.said = said
+        self.values = values
+
+
+def export_period(ctx: Context, start: str = "", end: str = "") -> tuple[date, date]:
+    """The days typed for an export, checked: none, the last 30 days; no end, until today; no
+    start, the 30 days up to the end. Refused if a day is not a date, the start is after the
+    end, or the span is longer than a file should hold."""
+    today = ctx.now.astimezone(ctx.timezone).date()
+    last = day_of(end) if end.strip() else today
+    first = day_of(start) if start.strip() else last - timedelta(days=DEFAULT_DAYS - 1)
+    in_order(first, last)
+    if (last - first).days + 1 > MAX_DAYS:
+        raise PeriodRefused(N_("export.too_long"), most=MAX_DAYS, **_shown(first, last))
+    return first, last
+
+
+def day_of(typed: str) -> date:
+    """The date typed (2026-11-30 or 30/11/2026); refused, saying what was typed, if none."""
+    day = parse_day(typed.strip())
+    if day is None:
+        raise PeriodRefused(N_("export.bad_day"), typed=typed.strip()[:40])
+    return day
+
+
+def in_order(first: date, last: date) -> None:
+    """Refuse days whose start comes after their end."""
+    if last < first:
+        raise PeriodRefused(N_("export.backwards"), **_shown(first, last))
+
+
+def local_span(ctx: Context, first: date, last: date) -> tuple[datetime, datetime]:
+    """From the start of the first day to the start of the day after the last, on the local
+    clock: the moments filed "in those days" as the officers live them."""
+    zone = ctx.timezone
+    return datetime.combine(first, time.min, zone), datetime.combine(
+        last + timedelta(days=1), time.min, zone
+    )
+
+
+def _shown(first: date, last: date) -> dict[str, str]:
+    return {"start": first.strftime("%d/%m/%Y"), "end": last.strftime("%d/%m/%Y")}
 
 
 @dataclass(frozen=True, slots=True)
 class Export:
-    """An .xlsx of tips, named for its scope and period, and how many tips it holds."""
+    """An .xlsx of tips, named for its scope and period, its days and how many tips it holds."""
 
     name: str
     content: bytes
+    start: date
+    end: date
     tips: int
+
+    def done(self, lang: str) -> str:
+        """What the officer is told with the file."""
+        return text(lang, "export.done", count=self.tips, **_shown(self.start, self.end))
 
 
 async def export_tips(turn: Turn) -> list[Reply]:
     """Send the officer an .xlsx of the tips in their scope filed in the period."""
-    period = _period(turn)
-    if period is None:
-        return [turn.say("export.usage", days=DEFAULT_DAYS)]
-    start, end = period
+    words = turn.msg.args.split()
+    usage = turn.t("export.usage", days=DEFAULT_DAYS)
+    if len(words) > 2:
+        return [Reply(usage)]
+    try:
+        start, end = export_period(turn.ctx, *words)
+    except PeriodRefused as refused:
+        return [Reply(f"{turn.t(refused.said, **refused.values)}\n{usage}")]
     export = await export_between(acting_of(turn), start, end, turn.lang)
-    shown = {"start": start.strftime("%d/%m/%Y"), "end": end.strftime("%d/%m/%Y")}
-    document = Document(export.name, export.content)
-    return [Reply(turn.t("export.done", count=export.tips, **shown), document=document)]
+    return [Reply(export.done(turn.lang), document=Document(export.name, export.content))]
 
 
 async def export_between(acting: Acting, start: date, end: date, lang: str) -> Export:
     """The tips in the officer's scope filed from `start` to `end` (local days, both included)
     with their history and threads, as an .xlsx in `lang`; the export is audited."""
-    zone, scope = acting.ctx.timezone, scope_of(acting.ctx, acting.officer)
-    window = {
-        "start": datetime.combine(start, time.min, zone),
-        "end": datetime.combine(end + timedelta(days=1), time.min, zone),
-    }
+    scope = scope_of(acting.ctx, acting.officer)
+    since, until = local_span(acting.ctx, start, end)
+    window = {"start": since, "end": until}
     tips = await list_tips_between(acting.db, scope, **window)
     thread = await list_threads_between(acting.db, scope, **window)
     officers = {officer.id: officer.name for officer in await list_officers(acting.db)}
@@ -143,7 +185,7 @@ async def export_between(acting: Acting, start: date, end: date, lang: str) -> E
     )
     unit = acting.officer.area or acting.ctx.catalog.root.code
     name = f"tipline-{unit}-{start.isoformat()}-{end.isoformat()}.xlsx"
-    return Export(name, content, len(tips))
+    return Export(name, content, start, end, len(tips))
 
 
 @dataclass(frozen=True, slots=True)
