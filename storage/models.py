@@ -434,11 +434,20 @@ class AuditLog(Base):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id"), index=True)
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id"))
     action: Mapped[str] = mapped_column(String(32))
-    tip_id: Mapped[int | None] = mapped_column(ForeignKey("tip.id"), index=True)
+    tip_id: Mapped[int | None] = mapped_column(ForeignKey("tip.id"))
     detail: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime]
+
+    # The admins' audit page reads newest first, narrowed by a period, an officer, a tip or an
+    # action: each narrowing has an index that is already in that order.
+    __table_args__ = (
+        Index("ix_audit_log_created_at", "created_at", "id"),
+        Index("ix_audit_log_officer", "officer_id", "created_at", "id"),
+        Index("ix_audit_log_tip", "tip_id", "created_at", "id"),
+        Index("ix_audit_log_action", "action", "created_at", "id"),
+    )
 
 
 class PatrolGroup(Base):
