@@ -12,7 +12,7 @@ from importlib import resources
 
 from aiohttp import web
 
-from bot.desk import export
+from bot.desk import audit, export
 from bot.desk.guard import security_headers
 from bot.desk.signing import sign_in_page, sign_in_post, sign_out_post
 from bot.desk.tips import bulk_action, next_tip, queue, tip, tip_action
@@ -36,6 +36,7 @@ def desk_app(runtime: Runtime, *, secure_cookies: bool) -> web.Application:
     app.router.add_get("/tip/{tip_id}/next", next_tip, name="next_tip")
     app.router.add_post("/bulk", bulk_action, name="bulk")
     export.routes(app)
+    audit.routes(app)
     app.router.add_static("/static", str(static), name="static")
     return app
 
