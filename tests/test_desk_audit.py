@@ -7,6 +7,7 @@ import html
 import re
 from datetime import datetime, timedelta
 
+from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from bot.operator import set_status
@@ -40,7 +41,7 @@ async def officer_id(runtime: Runtime, name: str) -> int:
     return int(found)
 
 
-async def busy_day(runtime: Runtime, desk: test_desk.TestServer) -> tuple[str, str]:
+async def busy_day(runtime: Runtime, desk: TestServer) -> tuple[str, str]:
     """A day's work two days ago: An views and exports in the chat, signs in to the desk,
     notes and sets a status there; the operator closes another tip from the command line.
     The two tips' codes."""
@@ -62,7 +63,7 @@ async def busy_day(runtime: Runtime, desk: test_desk.TestServer) -> tuple[str, s
 
 
 async def test_an_admin_reads_what_the_chat_and_the_desk_did_in_words(
-    runtime: Runtime, browser: Browser, desk: test_desk.TestServer, clock: FakeClock
+    runtime: Runtime, browser: Browser, desk: TestServer, clock: FakeClock
 ) -> None:
     code, later = await busy_day(runtime, desk)
     clock.advance(days=2)
@@ -90,7 +91,7 @@ async def test_an_admin_reads_what_the_chat_and_the_desk_did_in_words(
 
 
 async def test_the_filters_narrow_the_log_by_officer_tip_action_and_days(
-    runtime: Runtime, browser: Browser, desk: test_desk.TestServer, clock: FakeClock
+    runtime: Runtime, browser: Browser, desk: TestServer, clock: FakeClock
 ) -> None:
     code, _ = await busy_day(runtime, desk)
     clock.advance(days=2)
