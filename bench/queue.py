@@ -74,9 +74,14 @@ def main() -> None:
         seed(path, args.tips, groups=10, officers=10)
         print(f"seeded {args.tips:,} tips in {time.perf_counter() - started:.0f} s")
         results = asyncio.run(timings(path))
+    report(results, "tips", smoke=args.smoke)
+
+
+def report(results: list[tuple[str, float, float, int]], unit: str, *, smoke: bool) -> None:
+    """Print each case's p50 and p95 and how many `unit` it matched, then the verdict."""
     for name, p50, p95, total in results:
-        print(f"  {name:<34} {total:>9,} tips  p50 {p50:6.1f} ms  p95 {p95:6.1f} ms")
-    if args.smoke:
+        print(f"  {name:<34} {total:>9,} {unit}  p50 {p50:6.1f} ms  p95 {p95:6.1f} ms")
+    if smoke:
         print("SMOKE PASS")
         return
     worst = max(p95 for _, _, p95, _ in results)
