@@ -196,6 +196,8 @@ class Attachment(Base):
     position: Mapped[int]
     kind: Mapped[str] = mapped_column(String(12))
     ref: Mapped[str] = mapped_column(String(500))
+    # The platform that holds the file (a ref means nothing to another one); empty: unknown.
+    channel: Mapped[str] = mapped_column(String(16), server_default="")
 
     tip: Mapped[Tip] = relationship(back_populates="attachments")
 

@@ -53,6 +53,7 @@ class NewTip:
     language: str
     passphrase_hash: str
     attachments: tuple[tuple[str, str], ...]
+    channel: str  # the platform the tip (and so its attachments) came by
     top_only: bool = False
 
 
@@ -112,7 +113,13 @@ async def add_tip(db: AsyncSession, new: NewTip, *, now: datetime) -> Tip:
     event |= {"tip_id": tip_id, "status": TipStatus.RECEIVED, "created_at": now}
     await plain_execute(db, _INSERT_EVENT, event)
     for position, (kind, ref) in enumerate(new.attachments):
-        attachment = {"tip_id": tip_id, "position": position, "kind": kind, "ref": ref}
+        attachment = {
+            "tip_id": tip_id,
+            "position": position,
+            "kind": kind,
+            "ref": ref,
+            "channel": new.channel,
+        }
         await plain_execute(db, _INSERT_ATTACHMENT, attachment)
     # The stored row, handed to the session as if loaded: later changes to it are flushed as
     # usual; its history and attachments are read from the database when asked for.

@@ -68,6 +68,7 @@ async def seed_tip(
         language="vi",
         passphrase_hash="x",
         attachments=(),
+        channel="telegram",
         top_only=top_only,
     )
     async with runtime.db.transaction() as db:

@@ -107,6 +107,7 @@ async def test_a_tip_stored_plainly_is_a_tip_of_the_session(
         language="vi",
         passphrase_hash="sealed",
         attachments=(("photo", "AgAC-1"), ("voice", "AwAC-2")),
+        channel="telegram",
         top_only=True,
     )
     async with database.transaction() as db:
@@ -116,9 +117,9 @@ async def test_a_tip_stored_plainly_is_a_tip_of_the_session(
         stored = await get_tip(db, "K7M2Q9XP")
     assert stored is not None and stored.id == tip.id and stored.status is TipStatus.VERIFYING
     assert (stored.latitude, stored.top_only, stored.created_at) == (17.21, True, clock())
-    assert [(a.position, a.kind, a.ref) for a in stored.attachments] == [
-        (0, "photo", "AgAC-1"),
-        (1, "voice", "AwAC-2"),
+    assert [(a.position, a.kind, a.ref, a.channel) for a in stored.attachments] == [
+        (0, "photo", "AgAC-1", "telegram"),
+        (1, "voice", "AwAC-2", "telegram"),
     ]
     assert [event.status for event in stored.events] == [TipStatus.RECEIVED]
 

@@ -417,6 +417,8 @@ async def submit(turn: Turn, *, contact: bool) -> list[Reply]:
             language=turn.lang,
             passphrase_hash=ctx.sealer.seal_passphrase(normalise_passphrase(passphrase), code=code),
             attachments=tuple((kind, ref) for kind, ref in draft.get("files", [])),
+            # A draft is kept per channel and sender, so its files came by this channel.
+            channel=turn.msg.channel,
             top_only=_top_only(draft),
         ),
         now=ctx.now,
