@@ -15,6 +15,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any
 
 from aiohttp import ClientSession, web
@@ -44,6 +45,9 @@ _MEDIA_FIELDS: dict[str, JSONDict] = {
     "audio": {"duration": 30},
 }
 
+
+# The Bot API hands bots files of up to 20 MB; getFile refuses bigger ones.
+MOST_FILE_BYTES = 20 * 1024 * 1024
 
 FLOOD_PER_SECOND = 30
 FLOOD_CHAT_BURST = 3  # then one a second to that chat
@@ -147,6 +151,10 @@ def _photo_sizes(file_id: str) -> list[JSONDict]:
     ]
 
 
+def _fake_jpeg(file_id: str) -> bytes:
+    return b"\xff\xd8\xff\xe0 fake jpeg " + file_id.encode()
+
+
 def _utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
@@ -184,7 +192,9 @@ class FakeTelegramAPI(LocalFake):
         # server's loop for most of a second (400 chats), long enough for the bot to time out
         # and send again what had arrived.
         self._texts: defaultdict[str, list[str]] = defaultdict(list)
+        # The files Telegram keeps, by file id: only these can be fetched (getFile).
         self.files: dict[str, bytes] = {}
+        self._paths_of: dict[str, str] = {}
         self.webhook_url = ""
         self.webhook_secret: str | None = None
         self._updates: list[JSONDict] = []
@@ -408,11 +418,20 @@ class FakeTelegramAPI(LocalFake):
     def photo_update(
         self, user: JSONDict, file_id: str, caption: str | None = None, chat_id: int | None = None
     ) -> JSONDict:
-        """A photo message whose largest size is `file_id`."""
+        """A photo message whose largest size is `file_id` (kept as a small fake JPEG, unless
+        the test put its bytes in `files`)."""
+        for size in _photo_sizes(file_id):
+            self.files.setdefault(size["file_id"], _fake_jpeg(size["file_id"]))
         fields: JSONDict = {"photo": _photo_sizes(file_id)}
         if caption is not None:
             fields["caption"] = caption
         return self.message_update(user, chat_id, **fields)
+
+    def keep_file(self, file_id: str, data: bytes, file_path: str) -> None:
+        """A file Telegram keeps for the bot, served by getFile at `file_path` (its real paths
+        look like "documents/file_7.pdf")."""
+        self.files[file_id] = data
+        self._paths_of[file_id] = file_path
 
     def location_update(
         self, user: JSONDict, lat: float, lon: float, chat_id: int | None = None
@@ -522,10 +541,11 @@ class FakeTelegramAPI(LocalFake):
         return web.Response(status=504)
 
     async def _serve_file(self, request: web.Request) -> web.Response:
+        # Only a path getFile gave out, for a file of at most 20 MB, with the bot's token.
         file_id = self._file_paths.get(request.match_info["file_path"])
         if request.match_info["token"] != self.token or file_id is None:
             return _error_response(_ApiError(404, "Not Found"))
-        return web.Response(body=self._file_bytes(file_id), content_type="application/octet-stream")
+        return web.Response(body=self.files[file_id], content_type="application/octet-stream")
 
     async def _read_params(self, request: web.Request) -> JSONDict:
         params: JSONDict = {key: _decode(key, value) for key, value in request.query.items()}
@@ -690,7 +710,8 @@ class FakeTelegramAPI(LocalFake):
                 raise _bad_request("message caption is too long")
             if isinstance(sent, Upload):
                 file_id = f"BQACAgUpload{next(self._upload_ids):04d}"
-                self.files[file_id] = sent.data
+                suffix = PurePosixPath(sent.filename or "").suffix
+                self.keep_file(file_id, sent.data, f"{kind}s/file_{file_id[-4:]}{suffix}")
                 extra: JSONDict = {"file_name": sent.filename, "mime_type": sent.content_type}
             else:
                 file_id, extra = str(sent), {}
@@ -781,19 +802,23 @@ class FakeTelegramAPI(LocalFake):
             info["allowed_updates"] = self._allowed_updates
         return info
 
-    def _file_bytes(self, file_id: str) -> bytes:
-        return self.files.get(file_id, b"\xff\xd8\xff\xe0 fake jpeg " + file_id.encode())
-
     def _get_file(self, params: JSONDict) -> JSONDict:
+        """As the Bot API answers: 400 for an id it does not know and for a file over 20 MB
+        (bots may not download those), else the path to download it from."""
         file_id = str(params.get("file_id", ""))
         if not file_id:
             raise _bad_request("file_id is empty")
-        file_path = f"photos/{file_id}.jpg"
+        data = self.files.get(file_id)
+        if data is None:
+            raise _bad_request("invalid file_id")
+        if len(data) > MOST_FILE_BYTES:
+            raise _bad_request("file is too big")
+        file_path = self._paths_of.get(file_id, f"photos/{file_id}.jpg")
         self._file_paths[file_path] = file_id
         return {
             "file_id": file_id,
             "file_unique_id": _unique_id(file_id),
-            "file_size": len(self._file_bytes(file_id)),
+            "file_size": len(data),
             "file_path": file_path,
         }
 

@@ -10,10 +10,10 @@ from datetime import timedelta
 import pytest
 from aiohttp import ClientSession, web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import Conflict, Forbidden, InvalidToken, RetryAfter
+from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryAfter
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 
-from tests.fake_telegram import FakeTelegramAPI
+from tests.fake_telegram import MOST_FILE_BYTES, FakeTelegramAPI
 
 
 @pytest.fixture
@@ -157,6 +157,24 @@ async def test_files_download_and_uploads_come_back(fake: FakeTelegramAPI, bot: 
     assert sent.document is not None and sent.document.file_name == "digest.csv"
     uploaded = await bot.get_file(sent.document.file_id)
     assert await uploaded.download_as_bytearray() == bytearray(b"a,b\n1,2\n")
+
+
+async def test_files_are_only_what_telegram_keeps_and_lets_bots_download(
+    fake: FakeTelegramAPI, bot: Bot
+) -> None:
+    with pytest.raises(BadRequest, match="Invalid file_id"):
+        await bot.get_file("AgACnever-seen")
+    fake.keep_file("BQACbig", b"\0" * (MOST_FILE_BYTES + 1), "documents/file_9.mp4")
+    with pytest.raises(BadRequest, match="File is too big"):
+        await bot.get_file("BQACbig")
+    fake.keep_file("BQACsmall", b"%PDF-1.7", "documents/file_8.pdf")
+    small = await bot.get_file("BQACsmall")
+    assert small.file_size == 8 and str(small.file_path).endswith("/documents/file_8.pdf")
+    async with ClientSession() as session:
+        # Only a path getFile gave out, and only with the bot's token.
+        for path in (f"bot{fake.token}/documents/file_9.mp4", "botWRONG/documents/file_8.pdf"):
+            async with session.get(f"{fake.root}/file/{path}") as response:
+                assert response.status == 404
 
 
 async def test_wait_calls_wakes_on_the_call(fake: FakeTelegramAPI, bot: Bot) -> None:

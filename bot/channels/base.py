@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import hmac
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -52,6 +54,39 @@ class ChatChannel(Sender, Protocol):
 
     async def stop(self) -> None:
         """Stop receiving, finish what is running, disconnect."""
+
+
+class Refusal(enum.StrEnum):
+    """Why a platform did not hand over a file."""
+
+    GONE = "gone"  # an unknown or expired file id
+    TOO_BIG = "too_big"  # over what the platform lets a bot download
+    UNREACHABLE = "unreachable"  # the network, a timeout, the platform's servers
+
+
+class FileRefused(Exception):
+    """A file the platform did not hand over; never carries an address (it holds the token)."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(refusal.value)
+        self.refusal = refusal
+
+
+@dataclass(frozen=True, slots=True)
+class Download:
+    """A file coming from its platform: its size when known, the extension the platform gave
+    it (unchecked), and its bytes as they arrive (FileRefused if the transfer breaks)."""
+
+    size: int | None
+    suffix: str
+    chunks: AsyncIterator[bytes]
+
+
+class FileSource(Protocol):
+    """A platform the desk can fetch a tip's attachment from, by the reference stored."""
+
+    def download(self, ref: str) -> AbstractAsyncContextManager[Download]:
+        """The file, open while the context lasts; FileRefused when the platform will not."""
 
 
 class ChatTurns:

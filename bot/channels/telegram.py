@@ -19,6 +19,7 @@ from telegram.warnings import PTBUserWarning
 from bot.answers import Answer, AnswerSender
 from bot.channels.aiohttp_request import AiohttpRequest, JsonFields
 from bot.channels.base import DeliveryError, Part, add_secret_webhook, split_text
+from bot.channels.telegram_files import TelegramFiles
 from bot.channels.telegram_polling import UpdatePoller, update_number
 from bot.charts import chart_png
 from bot.inbox import Inbox
@@ -306,6 +307,8 @@ class TelegramChannel:
         )
         self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
         self._poller = UpdatePoller(token, api_root, ALLOWED_UPDATES) if polling else None
+        # The tips' attachments, fetched for the desk (a FileSource).
+        self.files = TelegramFiles(token, api_root)
         self._inbox = Inbox(runtime, CHANNEL, update_key)
         self._handled = 0  # polled updates done with, for the poller's backlog count
         # Updates travel as the Bot API's JSON (see to_incoming).
@@ -349,6 +352,7 @@ class TelegramChannel:
         # Refused at getMe, the application never counted as initialised and shuts nothing
         # down, yet the bot's HTTP sessions were opened before that call: closed here.
         await self.bot.shutdown()
+        await self.files.close()
 
     async def _take_batch(self, batch: list[JSONDict]) -> None:
         """Keep a polled batch in the inbox, then queue it; Telegram hears of it only after."""
