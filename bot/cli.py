@@ -23,7 +23,7 @@ from telegram.error import InvalidToken, NetworkError
 from bot import areas as areas_cli
 from bot import operator
 from bot.answers import AnswerSender
-from bot.channels.base import ChatChannel, Sender
+from bot.channels.base import ChatChannel, FileSource, Sender
 from bot.channels.console import CHANNEL as CONSOLE
 from bot.channels.console import LOOK_EVERY_SECONDS, ConsoleChannel
 from bot.channels.telegram import CHANNEL as TELEGRAM
@@ -224,8 +224,16 @@ def official_account(
     return ZaloOAChannel(runtime, client, answers=answers)
 
 
+def file_sources(channels: Iterable[ChatChannel]) -> dict[str, FileSource]:
+    """The running platforms the desk can fetch attachments from: Telegram's Bot API hands a
+    bot its files; Zalo's has no download, and the console's files are only names."""
+    return {c.name: c.files for c in channels if isinstance(c, TelegramChannel)}
+
+
 @contextlib.asynccontextmanager
-async def desk_server(settings: Settings, runtime: Runtime) -> AsyncIterator[None]:
+async def desk_server(
+    settings: Settings, runtime: Runtime, files: Mapping[str, FileSource]
+) -> AsyncIterator[None]:
     """The web desk on its own server at TIPLINE_DESK_LISTEN, when set, around the body."""
     if settings.desk_listen is None:
         yield
@@ -234,7 +242,7 @@ async def desk_server(settings: Settings, runtime: Runtime) -> AsyncIterator[Non
     app = web.Application()
     public = settings.desk_address()
     assert public is not None  # desk_listen is set
-    mount_desk(app, runtime, public_url=public)
+    mount_desk(app, runtime, public_url=public, files=files)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
@@ -251,7 +259,8 @@ async def run_polling(settings: Settings) -> None:
     presence = presence_of(settings, runtime, "run")
     answers = answer_sender(settings, runtime, presence)
     channels = chat_channels(settings, runtime, answers, polling=True)
-    async with serving(runtime, presence, answers, channels), desk_server(settings, runtime):
+    desk = desk_server(settings, runtime, file_sources(channels))
+    async with serving(runtime, presence, answers, channels), desk:
         await until_stopped()
 
 
@@ -298,7 +307,8 @@ async def run_webhook(settings: Settings, listen: str, url: str) -> None:
     app = web.Application(client_max_size=1024 * 1024)
     announce = mount_webhooks(settings, runtime, channels, app, url)
     parts = urlsplit(url)
-    mount_desk(app, runtime, public_url=settings.desk_url or f"{parts.scheme}://{parts.netloc}")
+    public = settings.desk_url or f"{parts.scheme}://{parts.netloc}"
+    mount_desk(app, runtime, public_url=public, files=file_sources(channels))
     runner = web.AppRunner(app, access_log=None)
     async with serving(runtime, presence, answers, channels):
         try:
@@ -330,7 +340,8 @@ async def run_console(settings: Settings, person: str | None = None) -> None:
     try:
         await runtime.prepare()
         await outbox.run_once()  # what arrived for this terminal while it was closed
-        async with background(runtime, outbox), desk_server(settings, runtime):
+        # The console's attachments are names typed in: the desk has no files to fetch.
+        async with background(runtime, outbox), desk_server(settings, runtime, {}):
             await console.run()
     finally:
         await runtime.db.dispose()

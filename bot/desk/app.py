@@ -8,11 +8,14 @@ every request, never remembered from an earlier one.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from importlib import resources
 
 from aiohttp import web
 
+from bot.channels.base import FileSource
 from bot.desk import audit, export
+from bot.desk import files as desk_files
 from bot.desk.guard import security_headers
 from bot.desk.signing import sign_in_page, sign_in_post, sign_out_post
 from bot.desk.tips import bulk_action, next_tip, queue, tip, tip_action
@@ -22,10 +25,12 @@ from bot.runtime import Runtime
 log = logging.getLogger("tipline.desk")
 
 
-def desk_app(runtime: Runtime, *, secure_cookies: bool) -> web.Application:
+def desk_app(
+    runtime: Runtime, *, secure_cookies: bool, files: Mapping[str, FileSource]
+) -> web.Application:
     """The desk as an aiohttp application, to be mounted at /desk."""
     app = web.Application(middlewares=[security_headers, signed_in_only], client_max_size=64 * 1024)
-    app[DESK] = DeskApp(runtime, secure_cookies=secure_cookies)
+    app[DESK] = DeskApp(runtime, secure_cookies=secure_cookies, files=files)
     static = resources.files("bot.desk") / "static"
     app.router.add_get("/in/{token}", sign_in_page, name="sign_in_page")
     app.router.add_post("/in", sign_in_post, name="sign_in")
@@ -37,14 +42,22 @@ def desk_app(runtime: Runtime, *, secure_cookies: bool) -> web.Application:
     app.router.add_post("/bulk", bulk_action, name="bulk")
     export.routes(app)
     audit.routes(app)
+    desk_files.routes(app)
     app.router.add_static("/static", str(static), name="static")
     return app
 
 
-def mount_desk(app: web.Application, runtime: Runtime, *, public_url: str) -> None:
-    """Serve the desk at /desk on this server; its links start with `public_url`."""
+def mount_desk(
+    app: web.Application,
+    runtime: Runtime,
+    *,
+    public_url: str,
+    files: Mapping[str, FileSource] | None = None,
+) -> None:
+    """Serve the desk at /desk on this server; its links start with `public_url`; the tips'
+    attachments come from `files`, the running platforms that can hand them over (by channel)."""
     runtime.desk_url = public_url.rstrip("/")
     secure = public_url.startswith("https://")
     if not secure:
         log.warning("the desk is served without HTTPS at %s: for this computer only", public_url)
-    app.add_subapp(ROOT, desk_app(runtime, secure_cookies=secure))
+    app.add_subapp(ROOT, desk_app(runtime, secure_cookies=secure, files=files or {}))

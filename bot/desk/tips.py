@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlencode
 
 from aiohttp import web
 
+from bot.desk.files import shown_files
 from bot.desk.web import DESK, ROOT, DeskApp, Visit, notice, number, redirect, sealed, visit_of
 from handlers.common.codes import show_code
 from handlers.common.notices import STATUS_NAMES
@@ -62,11 +63,13 @@ async def tip(request: web.Request) -> web.Response:
     found = await get_visible_tip(visit.db, visit.ctx, visit.user.officer, _tip_id(request))
     if found is None:
         return desk.problem(visit.lang, 404, N_("desk.no_tip"))
+    page = await tip_page(visit.db, visit.ctx, visit.user.officer, found)
     return desk.render(
         visit.lang,
         "tip.html",
         user=visit.user,
-        tip=await tip_page(visit.db, visit.ctx, visit.user.officer, found),
+        tip=page,
+        files=shown_files(desk, page),
         statuses=[(s.value, text(visit.lang, STATUS_NAMES[s])) for s in STATUSES],
         notice=notice(request, visit),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,7 @@ import jinja2
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.channels.base import FileSource
 from bot.desk.guard import Attempts, Handler, open_notice, seal_notice
 from bot.runtime import Runtime
 from handlers.common.texts import N_, text
@@ -20,6 +22,7 @@ from handlers.triage.signin import DeskUser, signed_in
 from storage.outbox import queued_in
 
 COOKIE = "tipline_desk"
+DOWNLOADS_AT_ONCE = 8
 ROOT = "/desk"
 # The most tips one list action takes: a page and then some, never a whole district by mistake.
 MOST_CHOSEN = 100
@@ -46,9 +49,16 @@ class Visit:
 class DeskApp:
     """The desk's state in this process: the runtime, the templates, the rate limits."""
 
-    def __init__(self, runtime: Runtime, *, secure_cookies: bool) -> None:
+    def __init__(
+        self, runtime: Runtime, *, secure_cookies: bool, files: Mapping[str, FileSource]
+    ) -> None:
         self.runtime = runtime
         self.secure_cookies = secure_cookies
+        # The platforms the tips' attachments can be fetched from, by channel name.
+        self.files = files
+        # Attachments streamed at once by this process: each holds a connection to the
+        # platform and one to a browser, for up to 20 MB.
+        self.downloads = asyncio.Semaphore(DOWNLOADS_AT_ONCE)
         self.templates = jinja2.Environment(
             loader=jinja2.PackageLoader("bot.desk", "templates"),
             autoescape=True,  # every value, tip text above all, is escaped
@@ -69,9 +79,9 @@ class DeskApp:
         page = self.templates.get_template(name).render(lang=lang, t=t, **values)
         return web.Response(text=page, status=status, content_type="text/html", charset="utf-8")
 
-    def problem(self, lang: str, status: int, said: str) -> web.Response:
+    def problem(self, lang: str, status: int, said: str, **values: Any) -> web.Response:
         """A short page saying what went wrong and what to do."""
-        return self.render(lang, "problem.html", status=status, said=said, user=None)
+        return self.render(lang, "problem.html", status=status, said=said, values=values, user=None)
 
 
 DESK = web.AppKey("desk", DeskApp)

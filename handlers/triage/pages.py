@@ -14,13 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.common.codes import show_code
 from handlers.common.notices import STATUS_NAMES
 from handlers.common.scopes import may_see, scope_of, top_only_mark
-from handlers.common.texts import text
+from handlers.common.texts import N_, text
 from handlers.common.tip_text import excerpt, when_label
-from handlers.common.types import Context
+from handlers.common.types import Context, MediaKind
 from handlers.triage.actions import UNDO_TIME, Acting, undoable_change
 from handlers.triage.likeness import Likely, likely_duplicates
 from handlers.triage.queue import age, overdue_before
-from storage.models import Officer, ThreadRole, Tip
+from storage.models import Attachment, Officer, ThreadRole, Tip
 from storage.officers import get_officer, list_officers, officer_names
 from storage.thread import list_thread, mark_answers_read
 from storage.tips import get_contact, get_tip_by_id, is_overdue, list_tips, standing
@@ -141,6 +141,26 @@ class ThreadLine:
     waiting: bool
 
 
+# What an attachment is called on a tip's page, by its kind.
+FILE_NAMES = {
+    MediaKind.PHOTO: N_("desk.file.photo"),
+    MediaKind.VIDEO: N_("desk.file.video"),
+    MediaKind.VOICE: N_("desk.file.voice"),
+    MediaKind.AUDIO: N_("desk.file.audio"),
+    MediaKind.DOCUMENT: N_("desk.file.document"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FileLine:
+    """One attachment: its number on the tip (from 1), kind, name, and the platform keeping it."""
+
+    number: int
+    kind: str
+    label: str
+    channel: str
+
+
 @dataclass(frozen=True, slots=True)
 class Assignee:
     """An officer the tip may be given to."""
@@ -171,7 +191,7 @@ class TipPage:
     assigned: str
     contact: bool
     description: str
-    attachments: tuple[str, ...]
+    attachments: tuple[FileLine, ...]
     history: tuple[HistoryLine, ...]
     thread: tuple[ThreadLine, ...]
     original_code: str
@@ -220,7 +240,7 @@ async def tip_page(db: AsyncSession, ctx: Context, officer: Officer, tip: Tip) -
         assigned=await _name(db, tip.assigned_officer_id),
         contact=await get_contact(db, tip.id) is not None,
         description=tip.description,
-        attachments=tuple(a.kind for a in tip.attachments),
+        attachments=tuple(_file_line(lang, a) for a in tip.attachments),
         history=tuple(_history(ctx, lang, tip)),
         thread=tuple(await _thread(db, ctx, tip)),
         original_code=show_code(shown_original.code) if shown_original else "",
@@ -230,6 +250,12 @@ async def tip_page(db: AsyncSession, ctx: Context, officer: Officer, tip: Tip) -
         undo_seconds=max(0, int(left.total_seconds())),
         likely=() if tip.duplicate_of_id else await likely_duplicates(db, ctx, officer, tip),
     )
+
+
+def _file_line(lang: str, attachment: Attachment) -> FileLine:
+    number = attachment.position + 1
+    name = FILE_NAMES[MediaKind(attachment.kind)]
+    return FileLine(number, attachment.kind, text(lang, name, number=number), attachment.channel)
 
 
 async def _name(db: AsyncSession, officer_id: int | None) -> str:
