@@ -23,13 +23,17 @@ from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlalchemy import select
 
+from bot.channels.telegram_files import TelegramFiles
 from bot.desk.app import mount_desk
 from bot.runtime import Runtime
+from handlers.common.types import Media, MediaKind
 from handlers.conversation.buttons import AnswerQuestion
 from storage.models import ThreadMessage, Tip, TipStatus
 from tests.browser.harness import Browser
 from tests.conftest import FakeClock, Person, file_tip
+from tests.fake_telegram import FakeTelegramAPI
 from tests.messages import filled, says
+from tests.test_desk_files import file_with, tiny_png
 from tests.test_officers import officer, tip_id
 
 T = TypeVar("T")
@@ -312,3 +316,40 @@ async def test_the_desk_fits_a_phone_and_a_desktop(
                 ".map(f => [f.getBoundingClientRect().left, f.getBoundingClientRect().right])"
             )
             assert edges and all(left >= 0 and right <= width for left, right in edges)
+
+
+async def test_a_photo_from_telegram_shows_on_the_tip_page(
+    runtime: Runtime, browser: Browser
+) -> None:
+    """Fetched by the server from the (fake) Bot API, drawn by Chromium under the desk's CSP."""
+    async with FakeTelegramAPI() as api:
+        api.keep_file("AgACphoto", tiny_png(), "photos/file_1.jpg")
+        files = TelegramFiles(api.token, api.root)
+        app = web.Application()
+        server = TestServer(app, host="127.0.0.1")
+        mount_desk(app, runtime, public_url="http://127.0.0.1", files={"telegram": files})
+        await server.start_server()
+        runtime.desk_url = str(server.make_url("")).rstrip("/")
+        try:
+            resident = Person(runtime, user="r1", chat="r1", channel="telegram")
+            code = await file_with(resident, Media(MediaKind.PHOTO, "AgACphoto"))
+            at_desk = Officer(browser, server)
+            await at_desk.sign_in(await officer(runtime, "An", "an-thuy"))
+            await at_desk.open(f"/desk/tip/{await tip_id(runtime, code)}")
+            await at_desk._do(
+                lambda: WebDriverWait(browser.driver, 10).until(
+                    lambda d: d.execute_script(
+                        "return document.querySelector('#files img').complete"
+                    )
+                )
+            )
+            assert (
+                await at_desk.script("return document.querySelector('#files img').naturalWidth")
+                == 2
+            )
+            assert api.token not in await at_desk.script(
+                "return document.documentElement.outerHTML"
+            )
+        finally:
+            await server.close()
+            await files.close()
