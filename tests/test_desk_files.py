@@ -7,6 +7,7 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -55,8 +56,8 @@ async def api() -> AsyncIterator[FakeTelegramAPI]:
         yield fake
 
 
-@pytest.fixture
-async def desk(runtime: Runtime, api: FakeTelegramAPI) -> AsyncIterator[TestServer]:
+@asynccontextmanager
+async def desk_on(runtime: Runtime, api: FakeTelegramAPI) -> AsyncIterator[TestServer]:
     """The desk on a real local server, fetching Telegram's files from the fake."""
     files = TelegramFiles(api.token, api.root)
     app = web.Application()
@@ -64,9 +65,18 @@ async def desk(runtime: Runtime, api: FakeTelegramAPI) -> AsyncIterator[TestServ
     mount_desk(app, runtime, public_url="http://127.0.0.1", files={"telegram": files})
     await server.start_server()
     runtime.desk_url = str(server.make_url("")).rstrip("/")
-    yield server
-    await server.close()
-    await files.close()
+    try:
+        yield server
+    finally:
+        await server.close()
+        await files.close()
+
+
+@pytest.fixture
+async def desk(runtime: Runtime, api: FakeTelegramAPI) -> AsyncIterator[TestServer]:
+    """The desk, fetching Telegram's files from the fake."""
+    async with desk_on(runtime, api) as server:
+        yield server
 
 
 @dataclass
@@ -249,6 +259,22 @@ async def test_a_file_telegram_no_longer_gives_is_a_clear_page(
     # Every try is audited, fetched or not.
     assert await desk_files(runtime) == [(tip, "1"), (tip, "2"), (tip, "3"), (tip, "3")]
     assert leaks(api, browser) == []
+
+
+async def test_when_every_download_slot_is_taken_the_page_says_to_try_again(
+    runtime: Runtime, api: FakeTelegramAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.desk.web.DOWNLOADS_AT_ONCE", 0)  # every slot taken
+    monkeypatch.setattr("bot.desk.files.WAIT_SECONDS", 0.05)
+    api.keep_file("AgACphoto", tiny_png(), "photos/file_1.jpg")
+    code = await file_with(telegram_resident(runtime), Media(MediaKind.PHOTO, "AgACphoto"))
+    async with desk_on(runtime, api) as server:
+        browser = FileBrowser(server)
+        await signed_in(browser, await officer(runtime, "An", "an-thuy"))
+        busy = await browser.fetch(f"/desk/file/{await tip_id(runtime, code)}/1")
+        await browser.close()
+    assert busy.status == 503 and page_says(busy.body.decode(), "desk.file.busy")
+    assert api.calls_to("getFile") == []
 
 
 async def test_attachments_stored_before_the_channel_was_recorded_get_one(

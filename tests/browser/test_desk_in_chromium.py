@@ -23,7 +23,6 @@ from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlalchemy import select
 
-from bot.channels.telegram_files import TelegramFiles
 from bot.desk.app import mount_desk
 from bot.runtime import Runtime
 from handlers.common.types import Media, MediaKind
@@ -33,7 +32,7 @@ from tests.browser.harness import Browser
 from tests.conftest import FakeClock, Person, file_tip
 from tests.fake_telegram import FakeTelegramAPI
 from tests.messages import filled, says
-from tests.test_desk_files import file_with, tiny_png
+from tests.test_desk_files import desk_on, file_with, tiny_png
 from tests.test_officers import officer, tip_id
 
 T = TypeVar("T")
@@ -322,34 +321,18 @@ async def test_a_photo_from_telegram_shows_on_the_tip_page(
     runtime: Runtime, browser: Browser
 ) -> None:
     """Fetched by the server from the (fake) Bot API, drawn by Chromium under the desk's CSP."""
-    async with FakeTelegramAPI() as api:
+    async with FakeTelegramAPI() as api, desk_on(runtime, api) as server:
         api.keep_file("AgACphoto", tiny_png(), "photos/file_1.jpg")
-        files = TelegramFiles(api.token, api.root)
-        app = web.Application()
-        server = TestServer(app, host="127.0.0.1")
-        mount_desk(app, runtime, public_url="http://127.0.0.1", files={"telegram": files})
-        await server.start_server()
-        runtime.desk_url = str(server.make_url("")).rstrip("/")
-        try:
-            resident = Person(runtime, user="r1", chat="r1", channel="telegram")
-            code = await file_with(resident, Media(MediaKind.PHOTO, "AgACphoto"))
-            at_desk = Officer(browser, server)
-            await at_desk.sign_in(await officer(runtime, "An", "an-thuy"))
-            await at_desk.open(f"/desk/tip/{await tip_id(runtime, code)}")
-            await at_desk._do(
-                lambda: WebDriverWait(browser.driver, 10).until(
-                    lambda d: d.execute_script(
-                        "return document.querySelector('#files img').complete"
-                    )
-                )
+        resident = Person(runtime, user="r1", chat="r1", channel="telegram")
+        code = await file_with(resident, Media(MediaKind.PHOTO, "AgACphoto"))
+        at_desk = Officer(browser, server)
+        await at_desk.sign_in(await officer(runtime, "An", "an-thuy"))
+        await at_desk.open(f"/desk/tip/{await tip_id(runtime, code)}")
+        picture = "document.querySelector('#files img')"
+        await at_desk._do(
+            lambda: WebDriverWait(browser.driver, 10).until(
+                lambda d: d.execute_script(f"return {picture}.complete")
             )
-            assert (
-                await at_desk.script("return document.querySelector('#files img').naturalWidth")
-                == 2
-            )
-            assert api.token not in await at_desk.script(
-                "return document.documentElement.outerHTML"
-            )
-        finally:
-            await server.close()
-            await files.close()
+        )
+        assert await at_desk.script(f"return {picture}.naturalWidth") == 2
+        assert api.token not in await at_desk.script("return document.documentElement.outerHTML")
