@@ -92,7 +92,8 @@ async def attachment(request: web.Request) -> web.StreamResponse:
     """One attachment of a tip in the officer's scope, streamed from its platform; a tip
     outside the scope is a tip that does not exist."""
     desk, visit = request.app[DESK], visit_of(request)
-    found = await get_visible_tip(visit.db, visit.ctx, visit.user.officer, _number(request))
+    tip_id = number(request.match_info["tip_id"], default=0)
+    found = await get_visible_tip(visit.db, visit.ctx, visit.user.officer, tip_id)
     if found is None:
         return desk.problem(visit.lang, 404, N_("desk.no_tip"))
     position = number(request.match_info["number"], default=0) - 1
@@ -112,10 +113,6 @@ async def attachment(request: web.Request) -> web.StreamResponse:
     if source is None:
         return desk.problem(visit.lang, 404, _why_not(item.channel), code=code)
     return Fetched(desk, visit.lang, source, item, code)
-
-
-def _number(request: web.Request) -> int:
-    return number(request.match_info["tip_id"], default=0)
 
 
 class Fetched(web.StreamResponse):
