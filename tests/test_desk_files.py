@@ -282,7 +282,7 @@ async def test_attachments_stored_before_the_channel_was_recorded_get_one(
 ) -> None:
     """Old rows take the channel of the tip's contact, else the one their reference's shape
     says; the revision goes down and up again."""
-    await downgrade(database, "0016")
+    await downgrade(database, "0017")
     tip_row = {
         "category": "drugs",
         "area": "an_thuy",

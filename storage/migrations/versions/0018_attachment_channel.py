@@ -6,8 +6,8 @@ the shape of the reference decides, as the adapters write it: "console:NAME" fro
 an http(s) address from Zalo (the Bot Platform or an Official Account: neither offers a
 download, so which of the two does not matter), any other reference a Telegram file id.
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-09 00:00:00
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0017"
-down_revision: str | None = "0016"
+revision: str = "0018"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
