@@ -13,7 +13,7 @@ import pytest
 from bot.channels.base import split_text
 from bot.cli import parser
 from bot.settings import Settings, SettingsError, load_settings
-from handlers.common.catalog import CatalogError, fold, load_catalog
+from handlers.common.catalog import CatalogError, load_catalog
 from handlers.common.codes import (
     CODE_ALPHABET,
     new_code,
@@ -23,6 +23,7 @@ from handlers.common.codes import (
 )
 from handlers.common.sealing import UNUSABLE_PASSPHRASE, Sealer, check_passphrase, hash_passphrase
 from handlers.common.types import Limits
+from storage.folding import fold
 
 
 def test_packaged_catalog_has_the_articles_district_and_categories() -> None:

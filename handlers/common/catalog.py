@@ -8,8 +8,6 @@ the tree's leaves; an officer covers one unit and everything under it.
 
 from __future__ import annotations
 
-import functools
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -326,24 +324,3 @@ def load_catalog(areas: Any, categories: Any) -> Catalog:
     """Validate the two parsed JSON documents and build the catalog."""
     units, levels, bbox = read_map(areas)
     return Catalog(units, _categories(categories), levels=levels, bbox=bbox)
-
-
-def fold(text: str) -> str:
-    """Lower-case text without Vietnamese accents, for forgiving matches ('ma tuy' ~ 'Ma túy')."""
-    # Every typed answer is matched against the same button labels and commune names, some
-    # sixteen folds per update: short texts are remembered, long ones (a story) are not.
-    return _fold_short(text) if len(text) <= FOLD_CACHED_LENGTH else _fold(text)
-
-
-FOLD_CACHED_LENGTH = 64
-
-
-@functools.lru_cache(maxsize=4096)
-def _fold_short(text: str) -> str:
-    return _fold(text)
-
-
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(bare.lower().split())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from handlers.common.catalog import fold
 from handlers.common.types import Option
+from storage.folding import fold
 
 # A label's emoji and punctuation are decoration: "📝 Gửi tin báo" is picked by "gui tin bao".
 _DECORATION = re.compile(r"[^\w\s]", re.UNICODE)
