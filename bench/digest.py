@@ -20,10 +20,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+from bench.stories import story
 from bot.charts import render_chart
 from bot.runtime import Runtime
 from bot.scheduler import run_digests
@@ -45,9 +47,9 @@ def stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def seed(path: Path, tips: int, groups: int, officers: int) -> None:
-    """Fill a migrated database with a year of a district's life."""
-    asyncio.run(_migrate(path))
+def seed(path: Path, tips: int, groups: int, officers: int, revision: str = "head") -> None:
+    """Fill a database migrated to `revision` with a year of a district's life."""
+    asyncio.run(_migrate(path, revision))
     catalog = load_settings(_env_file=None).catalog()
     areas = [area.code for area in catalog.areas]
     categories = [category.code for category in catalog.categories]
@@ -63,50 +65,67 @@ def seed(path: Path, tips: int, groups: int, officers: int) -> None:
     db.close()
 
 
-async def _migrate(path: Path) -> None:
+async def _migrate(path: Path, revision: str) -> None:
     database = Database(f"sqlite+aiosqlite:///{path}")
-    await upgrade(database)
+    await upgrade(database, revision)
     await database.dispose()
+
+
+TIP_COLUMNS = (
+    "code, category, area, place, description, occurred, urgent, language, passphrase_hash,"
+    " failed_checks, status, created_at, status_at, top_only"
+)
+
+
+def tip_rows(
+    rng: random.Random,
+    count: int,
+    areas: list[str],
+    cats: list[str],
+    when: Callable[[datetime], Any] = stamp,
+) -> Iterator[tuple[Any, ...]]:
+    """A year of tips as rows of TIP_COLUMNS, each time as `when` writes it."""
+    year = 365 * 24 * 3600
+    # Their words from a generator of their own: a story's length leaves the other draws alone.
+    texts = random.Random(17)
+    for n in range(count):
+        created = MORNING - timedelta(seconds=rng.randrange(year))
+        age = MORNING - created
+        # Recent tips are mostly still open; older ones were dealt with or closed.
+        if age < timedelta(days=14) and rng.random() < 0.7:
+            status = rng.choice(["received", "verifying"])
+        elif rng.random() < 0.01:
+            status = "verifying"  # the forgotten ones: overdue
+        else:
+            status = rng.choice(["handled", "closed_unfounded", "closed_duplicate"])
+        moved = created + timedelta(hours=rng.randrange(1, 96))
+        category = rng.choice(cats)
+        description, place = story(texts, category)
+        yield (
+            f"{n:08X}",
+            category,
+            rng.choice(areas),
+            place,
+            description,
+            "today",
+            rng.random() < 0.05,
+            "vi",
+            "bench",
+            0,
+            status,
+            when(created),
+            when(min(moved, MORNING)),
+            rng.random() < 0.03,
+        )
 
 
 def _seed_tips(
     db: sqlite3.Connection, rng: random.Random, count: int, areas: list[str], cats: list[str]
 ) -> None:
-    year = 365 * 24 * 3600
-
-    def rows() -> Iterator[tuple[object, ...]]:
-        for n in range(count):
-            created = MORNING - timedelta(seconds=rng.randrange(year))
-            age = MORNING - created
-            # Recent tips are mostly still open; older ones were dealt with or closed.
-            if age < timedelta(days=14) and rng.random() < 0.7:
-                status = rng.choice(["received", "verifying"])
-            elif rng.random() < 0.01:
-                status = "verifying"  # the forgotten ones: overdue
-            else:
-                status = rng.choice(["handled", "closed_unfounded", "closed_duplicate"])
-            moved = created + timedelta(hours=rng.randrange(1, 96))
-            yield (
-                f"{n:08X}",
-                rng.choice(cats),
-                rng.choice(areas),
-                "Tin báo thử số " + str(n) + " " + "mô tả sự việc " * rng.randrange(1, 12),
-                "today",
-                rng.random() < 0.05,
-                "vi",
-                "bench",
-                0,
-                status,
-                stamp(created),
-                stamp(min(moved, MORNING)),
-                rng.random() < 0.03,
-            )
-
+    places = ", ".join("?" for _ in TIP_COLUMNS.split(","))
     db.executemany(
-        "INSERT INTO tip (code, category, area, description, occurred, urgent, language,"
-        " passphrase_hash, failed_checks, status, created_at, status_at, top_only)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        rows(),
+        f"INSERT INTO tip ({TIP_COLUMNS}) VALUES ({places})",
+        tip_rows(rng, count, areas, cats),
     )
     thread: list[tuple[int, str, str, str, str | None, str | None]] = []
     for tip_id in rng.sample(range(1, count + 1), min(3000, count)):
