@@ -103,17 +103,35 @@ _POSTGRESQL_WORDS = (
 )
 
 
-def _has_words(db: AsyncSession, terms: list[str]) -> ColumnElement[bool]:
-    if db.get_bind().dialect.name == "sqlite":
-        matching = text("SELECT rowid FROM tip_words WHERE tip_words MATCH :words")
-        found = matching.bindparams(words=_fts5_query(terms)).columns(column("rowid", Integer))
-        return Tip.id.in_(found)
-    query = cast(bindparam("words", _tsquery(terms)), TSQUERY)
-    return literal_column(_POSTGRESQL_WORDS).bool_op("@@")(query)
+# Past this many closed tips matching, SQLite finds a page of them sooner by walking the date
+# index and checking each tip than by looking up every match and sorting them.
+MANY_MATCHES = 5_000
 
 
-def _narrowed(db: AsyncSession, scope: Scope, wanted: TipFilter) -> list[Any]:
-    """The conditions every tip found meets, whatever its status; one false if none can."""
+@dataclass(frozen=True, slots=True)
+class _Search:
+    """The search's condition two ways: `starting` reads the matching tips first (best when
+    they are few), `checking` checks each tip an index walks past (best when they are many)."""
+
+    starting: ColumnElement[bool]
+    checking: ColumnElement[bool]
+
+
+def _search(db: AsyncSession, terms: list[str]) -> _Search:
+    if db.get_bind().dialect.name != "sqlite":
+        # PostgreSQL's planner weighs the index's own statistics: one form serves.
+        query = cast(bindparam("words", _tsquery(terms)), TSQUERY)
+        condition = literal_column(_POSTGRESQL_WORDS).bool_op("@@")(query)
+        return _Search(condition, condition)
+    matching = text("SELECT rowid FROM tip_words WHERE tip_words MATCH :words")
+    found = matching.bindparams(words=_fts5_query(terms)).columns(column("rowid", Integer))
+    # SQLite knows nothing of how many an FTS5 query matches, and always reads the matches
+    # first; `id + 0` keeps it from doing so.
+    return _Search(Tip.id.in_(found), (Tip.id + 0).in_(found))
+
+
+def _narrowed(scope: Scope, wanted: TipFilter) -> list[Any]:
+    """The conditions every tip found meets, whatever its status, but its words."""
     conditions: list[Any] = [_in_scope(scope)]
     if wanted.areas is not None:
         areas = wanted.areas if scope.areas is None else wanted.areas & scope.areas
@@ -137,12 +155,19 @@ def _narrowed(db: AsyncSession, scope: Scope, wanted: TipFilter) -> list[Any]:
         conditions.append(
             or_(Tip.status != TipStatus.CLOSED_DUPLICATE, Tip.duplicate_of_id.is_(None))
         )
-    if wanted.words.strip():
-        terms = search_terms(wanted.words)
-        # Punctuation alone, or a word no index holds, finds nothing rather than everything.
-        fits = terms and all(len(term.encode()) <= LONGEST_WORD_BYTES for term in terms)
-        conditions.append(_has_words(db, terms) if fits else false())
     return conditions
+
+
+async def _page_and_count(
+    db: AsyncSession, where: ColumnElement[bool], order: tuple[Any, ...], *, offset: int, limit: int
+) -> tuple[list[int], int]:
+    """The ids of one page in order, and how many tips meet `where` in all, in one statement."""
+    if limit > 0:
+        statement = select(Tip.id, func.count().over()).where(where).order_by(*order)
+        rows = (await db.execute(statement.offset(offset).limit(limit))).tuples().all()
+        if rows:
+            return [tip_id for tip_id, _ in rows], int(rows[0][1])
+    return [], await _count(db, where)
 
 
 async def _count_upto(db: AsyncSession, where: ColumnElement[bool], most: int) -> int:
@@ -165,36 +190,60 @@ async def find_tips(
     """One page of the tips in scope that meet the filter, in the queue's order (open ones
     urgent, then overdue, then oldest first), then the rest newest first; with how many match,
     up to COUNT_LIMIT ("more than 10,000" beyond)."""
-    narrowed = _narrowed(db, scope, wanted)
+    narrowed = _narrowed(scope, wanted)
+    search = None
+    if wanted.words.strip():
+        terms = search_terms(wanted.words)
+        # Punctuation alone, or a word no index holds, finds nothing rather than everything.
+        if not terms or any(len(term.encode()) > LONGEST_WORD_BYTES for term in terms):
+            return Found([], 0, more=False)
+        search = _search(db, terms)
     picked = wanted.statuses or frozenset(TipStatus)
     open_statuses = [status for status in OPEN_STATUSES if status in picked]
     closed_statuses = [status for status in CLOSED_STATUSES if status in picked]
     # Open tips are a few percent of all: counted exactly, so that paging knows where the
     # rest begin. The rest apart, so that they walk the date index instead of being sorted.
-    open_total, ids = 0, []
+    open_total, ids = 0, list[int]()
     if open_statuses:
         is_open = and_(*narrowed, Tip.status.in_(open_statuses))
-        open_total = await _count(db, is_open)
-        reach = limit if offset < open_total else 0
         order = _queue_order(overdue_before)
-        ids = await _ids(db, is_open, order, offset=offset, limit=reach)
+        if search is None:
+            # The count reads the open tips' index alone, cheaper than counting with the page.
+            open_total = await _count(db, is_open)
+            reach = limit if offset < open_total else 0
+            ids = await _ids(db, is_open, order, offset=offset, limit=reach)
+        else:
+            # Each statement of a search reads its matches again: one for page and count.
+            ids, open_total = await _page_and_count(
+                db, and_(is_open, search.checking), order, offset=offset, limit=limit
+            )
     closed_total = 0
     if closed_statuses:
         # Every status but the open ones, said as such: the planner then keeps the date index.
-        closed = (
+        closed = and_(
+            *narrowed,
             ~Tip.status.in_(OPEN_STATUSES)
             if len(closed_statuses) == len(CLOSED_STATUSES)
-            else Tip.status.in_(closed_statuses)
+            else Tip.status.in_(closed_statuses),
         )
-        is_closed = and_(*narrowed, closed)
+        paged = counted = closed
+        most = COUNT_LIMIT + 1 - open_total
+        if search is not None:
+            # Counted first, from the matches (a count stops at its limit): how many there
+            # are then tells which way the page is found sooner.
+            counted = and_(closed, search.starting)
+            most = max(most, MANY_MATCHES + 1)
+        closed_total = await _count_upto(db, counted, most=most)
+        if search is not None:
+            many = closed_total > MANY_MATCHES
+            paged = and_(closed, search.checking if many else search.starting)
         ids += await _ids(
             db,
-            is_closed,
+            paged,
             (Tip.created_at.desc(), Tip.id.desc()),
             offset=max(0, offset - open_total),
             limit=limit - len(ids),
         )
-        closed_total = await _count_upto(db, is_closed, most=COUNT_LIMIT + 1 - open_total)
     total = open_total + closed_total
     return Found(await _tips_in_order(db, ids), min(total, COUNT_LIMIT), total > COUNT_LIMIT)
 

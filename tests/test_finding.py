@@ -511,9 +511,13 @@ async def test_the_index_follows_a_tips_text_when_it_changes_or_goes(
     assert await searched(database, stories, "xe") == {"bridge", "plate"}
 
 
+@pytest.mark.parametrize("many", [False, True])
 async def test_search_works_with_the_other_filters_and_the_scope(
-    database: Database,
+    database: Database, monkeypatch: pytest.MonkeyPatch, many: bool
 ) -> None:
+    """Found alike whether SQLite reads the matches first or checks the tips it walks past."""
+    if many:
+        monkeypatch.setattr(storage.finding, "MANY_MATCHES", 0)
     async with database.transaction() as db:
         made = [
             await make(db, "here", hours_ago=1, description="Trộm chó"),
@@ -565,7 +569,7 @@ async def test_postgresql_searches_through_the_index(database: Database) -> None
     async with database.transaction() as db:
         await make(db, "one", hours_ago=1, description="Trộm xe máy")
         await db.execute(text("SET LOCAL enable_seqscan = off"))
-        statement = storage.finding._has_words(db, ["trom", "xe"])
+        statement = storage.finding._search(db, ["trom", "xe"]).starting
         compiled = statement.compile(db.get_bind(), compile_kwargs={"literal_binds": True})
         plan = await db.scalars(text(f"EXPLAIN SELECT id FROM tip WHERE {compiled}"))
         assert "ix_tip_words" in "\n".join(plan)
