@@ -103,8 +103,11 @@ _POSTGRESQL_WORDS = (
 )
 
 
-# Past this many closed tips matching, SQLite finds a page of them sooner by walking the date
-# index and checking each tip than by looking up every match and sorting them.
+# How a search finds its closed tips on SQLite, which knows nothing of how many an FTS5 query
+# matches. Up to SHORT_WALK closed tips meet the other filters (a unit's, a period's): each is
+# checked. More, and past MANY_MATCHES of them matching: the date index is walked, each tip it
+# passes checked. Fewer: every match is looked up and they are sorted.
+SHORT_WALK = 50_000
 MANY_MATCHES = 5_000
 
 
@@ -115,6 +118,7 @@ class _Search:
 
     starting: ColumnElement[bool]
     checking: ColumnElement[bool]
+    weighed: bool  # the planner knows how many match, and picks the way itself
 
 
 def _search(db: AsyncSession, terms: list[str]) -> _Search:
@@ -122,12 +126,12 @@ def _search(db: AsyncSession, terms: list[str]) -> _Search:
         # PostgreSQL's planner weighs the index's own statistics: one form serves.
         query = cast(bindparam("words", _tsquery(terms)), TSQUERY)
         condition = literal_column(_POSTGRESQL_WORDS).bool_op("@@")(query)
-        return _Search(condition, condition)
+        return _Search(condition, condition, weighed=True)
     matching = text("SELECT rowid FROM tip_words WHERE tip_words MATCH :words")
     found = matching.bindparams(words=_fts5_query(terms)).columns(column("rowid", Integer))
     # SQLite knows nothing of how many an FTS5 query matches, and always reads the matches
     # first; `id + 0` keeps it from doing so.
-    return _Search(Tip.id.in_(found), (Tip.id + 0).in_(found))
+    return _Search(Tip.id.in_(found), (Tip.id + 0).in_(found), weighed=False)
 
 
 def _narrowed(scope: Scope, wanted: TipFilter) -> list[Any]:
@@ -226,15 +230,19 @@ async def find_tips(
             if len(closed_statuses) == len(CLOSED_STATUSES)
             else Tip.status.in_(closed_statuses),
         )
-        paged = counted = closed
-        most = COUNT_LIMIT + 1 - open_total
-        if search is not None:
-            # Counted first, from the matches (a count stops at its limit): how many there
-            # are then tells which way the page is found sooner.
+        if search is None or search.weighed:
+            paged = closed if search is None else and_(closed, search.starting)
+            closed_total = await _count_upto(db, paged, most=COUNT_LIMIT + 1 - open_total)
+        elif await _count_upto(db, closed, most=SHORT_WALK + 1) <= SHORT_WALK:
+            # A unit's tips, or a period's: walked whole, each checked, whatever the matches.
+            paged = and_(closed, search.checking)
+            closed_total = await _count_upto(db, paged, most=COUNT_LIMIT + 1 - open_total)
+        else:
+            # Counted from the matches (the count stops at its limit); how many there are
+            # then tells whether walking the date index or sorting them finds the page sooner.
             counted = and_(closed, search.starting)
-            most = max(most, MANY_MATCHES + 1)
-        closed_total = await _count_upto(db, counted, most=most)
-        if search is not None:
+            most = max(COUNT_LIMIT + 1 - open_total, MANY_MATCHES + 1)
+            closed_total = await _count_upto(db, counted, most=most)
             many = closed_total > MANY_MATCHES
             paged = and_(closed, search.checking if many else search.starting)
         ids += await _ids(

@@ -511,13 +511,18 @@ async def test_the_index_follows_a_tips_text_when_it_changes_or_goes(
     assert await searched(database, stories, "xe") == {"bridge", "plate"}
 
 
-@pytest.mark.parametrize("many", [False, True])
+@pytest.mark.parametrize(
+    ("short_walk", "many_matches"),
+    [(50_000, 5_000), (0, 5_000), (0, 0)],
+    ids=["walked-whole", "few-matches", "many-matches"],
+)
 async def test_search_works_with_the_other_filters_and_the_scope(
-    database: Database, monkeypatch: pytest.MonkeyPatch, many: bool
+    database: Database, monkeypatch: pytest.MonkeyPatch, short_walk: int, many_matches: int
 ) -> None:
-    """Found alike whether SQLite reads the matches first or checks the tips it walks past."""
-    if many:
-        monkeypatch.setattr(storage.finding, "MANY_MATCHES", 0)
+    """Found alike whichever way SQLite finds the closed tips: checking each tip of a short
+    walk, looking up each of a few matches, or checking each tip the date index walks past."""
+    monkeypatch.setattr(storage.finding, "SHORT_WALK", short_walk)
+    monkeypatch.setattr(storage.finding, "MANY_MATCHES", many_matches)
     async with database.transaction() as db:
         made = [
             await make(db, "here", hours_ago=1, description="Trộm chó"),
