@@ -157,8 +157,17 @@ class Tip(Base):
         # Covers the digest's counts by day, commune and category without reading the rows.
         Index("ix_tip_digest", "created_at", "area", "category", "top_only", "urgent"),
         # Covers the digest's open tips by area and age (a few percent of all tips), and the
-        # officers' queue of them, urgent first.
-        Index("ix_tip_open", "status", "area", "top_only", "created_at", "status_at", "urgent"),
+        # officers' queue of them, urgent first, ids included (SQLite's indexes hold them anyway).
+        Index(
+            "ix_tip_open",
+            "status",
+            "area",
+            "top_only",
+            "created_at",
+            "status_at",
+            "urgent",
+            postgresql_include=["id"],
+        ),
         Index(
             "ix_tip_sealed_passphrase",
             "id",

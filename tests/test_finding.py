@@ -567,7 +567,7 @@ async def test_tips_filed_before_the_migration_are_found(
     assert (await found(database, made, TipFilter(words="trom")))[0] == ["old", "new"]
 
 
-async def test_postgresql_searches_through_the_index(database: Database) -> None:
+async def test_postgresql_searches_and_sorts_from_its_indexes(database: Database) -> None:
     """The query's expression is the index's own, or the planner would read every tip."""
     if database.is_sqlite:
         pytest.skip("PostgreSQL's index; SQLite's search reads its FTS5 table by name")
@@ -578,3 +578,8 @@ async def test_postgresql_searches_through_the_index(database: Database) -> None
         compiled = statement.compile(db.get_bind(), compile_kwargs={"literal_binds": True})
         plan = await db.scalars(text(f"EXPLAIN SELECT id FROM tip WHERE {compiled}"))
         assert "ix_tip_words" in "\n".join(plan)
+        # The open tips' index holds their ids, so that a page of them is sorted from it alone.
+        indexed = await db.scalar(
+            text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_tip_open'")
+        )
+        assert str(indexed).endswith("INCLUDE (id)")

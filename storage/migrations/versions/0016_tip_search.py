@@ -1,4 +1,5 @@
-"""tip search: every tip's words, accents folded away, in a full-text index the desk searches
+"""tip search: every tip's words, accents folded away, in a full-text index the desk searches;
+on PostgreSQL the open tips' index holds their ids
 
 Revision ID: 0016
 Revises: 0015
@@ -67,8 +68,19 @@ _POSTGRESQL_WORDS = (
     r" '[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]', '', 'g'),"
     " '[!-/:-@[-`{-~]', ' ', 'g'), 'đĐ', 'dD')))"
 )
-_POSTGRESQL_UP = [f"CREATE INDEX ix_tip_words ON tip USING gin ({_POSTGRESQL_WORDS})"]
-_POSTGRESQL_DOWN = ["DROP INDEX ix_tip_words"]
+_OPEN = "status, area, top_only, created_at, status_at, urgent"
+_POSTGRESQL_UP = [
+    f"CREATE INDEX ix_tip_words ON tip USING gin ({_POSTGRESQL_WORDS})",
+    # A PostgreSQL index holds no row id of its own: without `id`, a page of a district's
+    # open tips read every one of them from the table to sort them (180 ms, not 11).
+    "DROP INDEX ix_tip_open",
+    f"CREATE INDEX ix_tip_open ON tip ({_OPEN}) INCLUDE (id)",
+]
+_POSTGRESQL_DOWN = [
+    "DROP INDEX ix_tip_open",
+    f"CREATE INDEX ix_tip_open ON tip ({_OPEN})",
+    "DROP INDEX ix_tip_words",
+]
 
 
 def upgrade() -> None:
