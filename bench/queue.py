@@ -6,7 +6,7 @@
 Seeds a year of tips (bench/digest.py's seed), then times `list_tips` (count, order, page) for
 the whole map and for one commune: the first page of open tips, the overdue ones, a later page
 of everything. Prints p50 and p95 of the server time against the officers' desk issue's target
-(p95 under 150 ms each). The desk's search is not built yet and is not timed here.
+(p95 under 150 ms each). The desk's filters and search are timed by bench/desk.py.
 """
 
 from __future__ import annotations
