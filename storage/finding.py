@@ -20,10 +20,9 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
-    table,
     text,
 )
-from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import one_of
@@ -93,9 +92,15 @@ def _tsquery(terms: list[str]) -> str:
     return " & ".join(f"'{term}':*" for term in terms)
 
 
-# Each tip's words, accents folded away, as migration 0016 keeps them: an FTS5 table on SQLite
-# (its rowid the tip's id), a table of tsvectors on PostgreSQL.
-_WORDS = table("tip_words", column("tip_id", Integer), column("words", TSVECTOR))
+# The words of a tip as migration 0016 indexes them on PostgreSQL, the same expression so that
+# the planner finds that index (tests/test_finding.py checks it does).
+_POSTGRESQL_WORDS = (
+    "to_tsvector('simple', lower(translate(regexp_replace(regexp_replace(normalize("
+    "description || ' ' || coalesce(place, '') || ' ' || code"
+    " || ' ' || substr(code, 1, 4) || ' ' || substr(code, 5), NFD),"
+    r" '[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]', '', 'g'),"
+    " '[!-/:-@[-`{-~]', ' ', 'g'), 'đĐ', 'dD')))"
+)
 
 
 # How a search finds its closed tips on SQLite, which knows nothing of how many an FTS5 query
@@ -120,14 +125,13 @@ def _search(db: AsyncSession, terms: list[str]) -> _Search:
     if db.get_bind().dialect.name != "sqlite":
         # PostgreSQL's planner weighs the index's own statistics: one form serves.
         query = cast(bindparam("words", _tsquery(terms)), TSQUERY)
-        matches = select(_WORDS.c.tip_id).where(_WORDS.c.words.bool_op("@@")(query))
-        condition = Tip.id.in_(matches)
+        condition = literal_column(_POSTGRESQL_WORDS).bool_op("@@")(query)
         return _Search(condition, condition, weighed=True)
-    fts5 = text("SELECT rowid FROM tip_words WHERE tip_words MATCH :words")
-    matched = fts5.bindparams(words=_fts5_query(terms)).columns(column("rowid", Integer))
+    matching = text("SELECT rowid FROM tip_words WHERE tip_words MATCH :words")
+    found = matching.bindparams(words=_fts5_query(terms)).columns(column("rowid", Integer))
     # SQLite knows nothing of how many an FTS5 query matches, and always reads the matches
     # first; `id + 0` keeps it from doing so.
-    return _Search(Tip.id.in_(matched), (Tip.id + 0).in_(matched), weighed=False)
+    return _Search(Tip.id.in_(found), (Tip.id + 0).in_(found), weighed=False)
 
 
 def _narrowed(scope: Scope, wanted: TipFilter) -> list[Any]:

@@ -178,10 +178,10 @@ class Tip(Base):
 
 
 # The tips' words for the desk's search (migration 0016, read by storage/finding.py) are each
-# engine's own SQL, which these models do not describe: `tip_words`, an FTS5 table on SQLite
-# (with its shadow tables), a table of tsvectors with a GIN index on PostgreSQL, both kept in
-# step by triggers on `tip`. A later migration that rebuilds `tip` on SQLite (batch mode's
-# copy) drops those triggers with the table, and must create them again.
+# engine's own SQL, which these models do not describe: on SQLite an FTS5 table (with its shadow
+# tables) that triggers on `tip` keep in step, on PostgreSQL a GIN index over an expression. A
+# later migration that rebuilds `tip` on SQLite (batch mode's copy) drops those triggers with
+# the table, and must create them again.
 SEARCH_INDEX = "tip_words"
 
 

@@ -568,7 +568,7 @@ async def test_tips_filed_before_the_migration_are_found(
 
 
 async def test_postgresql_searches_and_sorts_from_its_indexes(database: Database) -> None:
-    """A search reads the words' index, and a page of open tips their index alone."""
+    """The query's expression is the index's own, or the planner would read every tip."""
     if database.is_sqlite:
         pytest.skip("PostgreSQL's index; SQLite's search reads its FTS5 table by name")
     async with database.transaction() as db:

@@ -15,7 +15,7 @@ down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# storage/finding.py searches the words these keep in `tip_words`, the same name on both engines.
+# storage/finding.py searches what these index; the SQL of each engine has its twin there.
 
 
 def _sqlite_words(row: str) -> str:
@@ -57,39 +57,20 @@ _SQLITE_DOWN = [
     "DROP TABLE tip_words",
 ]
 
-
-def _postgresql_words(row: str) -> str:
-    # No extension (unaccent) a server may lack: NFD splits the marks off their letters ('đ'
-    # has none), ASCII punctuation becomes a space, so that the parser's words are runs of
-    # letters and digits, as SQLite's tokenizer and the searched words are (no hosts,
-    # versions or hyphenated words); lower() last, when the letters are plain.
-    text = (
-        f"{row}.description || ' ' || coalesce({row}.place, '') || ' ' || {row}.code"
-        f" || ' ' || substr({row}.code, 1, 4) || ' ' || substr({row}.code, 5)"
-    )
-    marks = r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]"
-    bare = f"regexp_replace(normalize({text}, NFD), '{marks}', '', 'g')"
-    spaced = f"regexp_replace({bare}, '[!-/:-@[-`{{-~]', ' ', 'g')"
-    return f"to_tsvector('simple', lower(translate({spaced}, 'đĐ', 'dD')))"
-
-
+# An index on the folded words themselves: nothing to keep in step, and no extension
+# (unaccent) a server may lack. NFD splits the marks off their letters ('đ' has none); ASCII
+# punctuation becomes a space, so that the parser's words are runs of letters and digits, as
+# SQLite's tokenizer and the searched words are (no hosts, versions or hyphenated words).
+_POSTGRESQL_WORDS = (
+    "to_tsvector('simple', lower(translate(regexp_replace(regexp_replace(normalize("
+    "description || ' ' || coalesce(place, '') || ' ' || code"
+    " || ' ' || substr(code, 1, 4) || ' ' || substr(code, 5), NFD),"
+    r" '[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]', '', 'g'),"
+    " '[!-/:-@[-`{-~]', ' ', 'g'), 'đĐ', 'dD')))"
+)
 _OPEN = "status, area, top_only, created_at, status_at, urgent"
-# The words stored as a tsvector, each tip's apart from the tip: checking a tip against a
-# search then costs a lookup, not folding its text again. A trigger keeps them in step with
-# every write of a tip's text, the foreign key with its deletion.
 _POSTGRESQL_UP = [
-    "CREATE TABLE tip_words (tip_id integer PRIMARY KEY REFERENCES tip (id) ON DELETE CASCADE,"
-    " words tsvector NOT NULL)",
-    f"INSERT INTO tip_words (tip_id, words) SELECT id, {_postgresql_words('tip')} FROM tip",
-    "CREATE INDEX ix_tip_words ON tip_words USING gin (words)",
-    f"""CREATE FUNCTION tip_words_follow() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        INSERT INTO tip_words (tip_id, words) VALUES (NEW.id, {_postgresql_words("NEW")})
-        ON CONFLICT (tip_id) DO UPDATE SET words = excluded.words;
-        RETURN NULL;
-    END $$""",
-    "CREATE TRIGGER tip_words_follow AFTER INSERT OR UPDATE OF description, place, code ON tip"
-    " FOR EACH ROW EXECUTE FUNCTION tip_words_follow()",
+    f"CREATE INDEX ix_tip_words ON tip USING gin ({_POSTGRESQL_WORDS})",
     # A PostgreSQL index holds no row id of its own: without `id`, a page of a district's
     # open tips read every one of them from the table to sort them (180 ms, not 11).
     "DROP INDEX ix_tip_open",
@@ -98,9 +79,7 @@ _POSTGRESQL_UP = [
 _POSTGRESQL_DOWN = [
     "DROP INDEX ix_tip_open",
     f"CREATE INDEX ix_tip_open ON tip ({_OPEN})",
-    "DROP TRIGGER tip_words_follow ON tip",
-    "DROP FUNCTION tip_words_follow()",
-    "DROP TABLE tip_words",
+    "DROP INDEX ix_tip_words",
 ]
 
 
