@@ -126,7 +126,7 @@ CASES = (
         ),
     ),
     listing(
-        "handled theft, one commune, a quarter",
+        "handled theft or drugs, one commune, a quarter",
         Scope(),
         TipFilter(
             statuses=frozenset({TipStatus.HANDLED}),
@@ -255,7 +255,7 @@ def main() -> None:
         wrong = asyncio.run(checked(url, CASES)) if args.smoke else []
     for case, p50, p95, covered in results:
         print(
-            f"  {case.name:<38} {covered:>17}  p50 {p50:6.1f} ms  p95 {p95:6.1f} ms"
+            f"  {case.name:<48} {covered:>17}  p50 {p50:6.1f} ms  p95 {p95:6.1f} ms"
             f"  (target < {case.target_ms:.0f} ms)"
         )
     for name in wrong:
