@@ -6,7 +6,7 @@
     python -m bench.desk --db desk.db      # seeded into desk.db, kept: timed again as it is
 
 Seeds a year of tips with Vietnamese stories (bench/stories.py) into a database at migration
-0015, times migration 0016 indexing their words, then times each case of the desk: the first
+0018, times migration 0019 indexing their words, then times each case of the desk: the first
 page, filtered pages, searches. Prints p50 and p95 of the server time against each case's
 target (the desk issue's p95 under 150 ms). With --smoke, judges no time but checks every
 case's page and count against the same list worked out in Python.
@@ -177,7 +177,7 @@ async def checked(url: str, cases: tuple[Case, ...]) -> list[str]:
 
 
 async def migrated(url: str) -> float:
-    """Seconds migration 0016 takes to index the words of every tip already stored."""
+    """Seconds migration 0019 takes to index the words of every tip already stored."""
     database = Database(url)
     try:
         started = time.perf_counter()
@@ -196,7 +196,7 @@ async def migrated(url: str) -> float:
 
 
 async def seed_postgres(url: str, tips: int) -> None:
-    """Empty the database, migrate it to 0015 and copy a year of tips in."""
+    """Empty the database, migrate it to 0018 and copy a year of tips in."""
     await emptied(url)
     database = Database(url)
     try:
@@ -250,7 +250,7 @@ def main() -> None:
             print(f"seeded {args.tips:,} tips in {time.perf_counter() - started:.0f} s")
         url = url or f"sqlite+aiosqlite:///{path}"
         if not reused:
-            print(f"migration 0016 indexed their words in {asyncio.run(migrated(url)):.1f} s")
+            print(f"migration 0019 indexed their words in {asyncio.run(migrated(url)):.1f} s")
         results = asyncio.run(timings(url, CASES))
         wrong = asyncio.run(checked(url, CASES)) if args.smoke else []
     for case, p50, p95, covered in results:

@@ -47,8 +47,8 @@ def stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-# The last migration before the tips' words were indexed for the desk's search (0016).
-BEFORE_SEARCH = "0015"
+# The last migration before the tips' words were indexed for the desk's search (0019).
+BEFORE_SEARCH = "0018"
 
 
 def seed(path: Path, tips: int, groups: int, officers: int, revision: str = "head") -> None:

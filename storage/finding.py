@@ -92,7 +92,7 @@ def _tsquery(terms: list[str]) -> str:
     return " & ".join(f"'{term}':*" for term in terms)
 
 
-# The words of a tip as migration 0016 indexes them on PostgreSQL, the same expression so that
+# The words of a tip as migration 0019 indexes them on PostgreSQL, the same expression so that
 # the planner finds that index (tests/test_finding.py checks it does).
 _POSTGRESQL_WORDS = (
     "to_tsvector('simple', lower(translate(regexp_replace(regexp_replace(normalize("

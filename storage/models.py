@@ -177,7 +177,7 @@ class Tip(Base):
     )
 
 
-# The tips' words for the desk's search (migration 0016, read by storage/finding.py) are each
+# The tips' words for the desk's search (migration 0019, read by storage/finding.py) are each
 # engine's own SQL, which these models do not describe: on SQLite an FTS5 table (with its shadow
 # tables) that triggers on `tip` keep in step, on PostgreSQL a GIN index over an expression. A
 # later migration that rebuilds `tip` on SQLite (batch mode's copy) drops those triggers with

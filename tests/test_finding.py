@@ -70,6 +70,7 @@ async def make(
         passphrase_hash="x",
         attachments=(),
         top_only=top_only,
+        channel="console",
     )
     tip = await add_tip(db, new, now=NOW - timedelta(hours=hours_ago))
     tip.status = status
@@ -549,7 +550,7 @@ async def test_search_works_with_the_other_filters_and_the_scope(
 async def test_tips_filed_before_the_migration_are_found(
     database: Database,
 ) -> None:
-    await downgrade(database, "0015")
+    await downgrade(database, "0018")
     async with database.transaction() as db:
         made = [
             await make(db, "old", hours_ago=5, description="Trộm xe máy ở chợ Đồng Hới"),
@@ -562,7 +563,7 @@ async def test_tips_filed_before_the_migration_are_found(
         made.append(await make(db, "new", hours_ago=1, description="Trộm gà"))
     assert (await found(database, made, TipFilter(words="trom")))[0] == ["old", "new"]
     # Down and up again: the index is built afresh, not doubled.
-    await downgrade(database, "0015")
+    await downgrade(database, "0018")
     await upgrade(database)
     assert (await found(database, made, TipFilter(words="trom")))[0] == ["old", "new"]
 

@@ -10,13 +10,13 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.common.catalog import fold
 from handlers.common.codes import show_code
 from handlers.common.notices import STATUS_NAMES
 from handlers.common.scopes import scope_of
 from handlers.common.texts import text
 from handlers.common.tip_text import excerpt
 from handlers.common.types import Context
+from storage.folding import fold
 from storage.models import Officer, Tip
 from storage.tips import list_tips_near
 
