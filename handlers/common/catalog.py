@@ -50,6 +50,7 @@ class Unit:
     aliases: tuple[str, ...] = ()
     former: tuple[str, ...] = ()
     children: tuple[str, ...] = ()
+    bbox: BoundingBox | None = None
 
     def name(self, lang: str) -> str:
         """The unit's name, in the reader's language."""
@@ -139,6 +140,11 @@ class Catalog:
                 return unit.code
         return self._units[area].code if area in self._units else area
 
+    def box_of(self, code: str | None) -> BoundingBox | None:
+        """The extent to draw a unit in: its own box, else the nearest one above it."""
+        line = self.line(code) if code is not None else iter((self.root,))
+        return next((unit.bbox for unit in line if unit.bbox is not None), self.bbox)
+
     def level_name(self, depth: int, lang: str) -> str | None:
         """The name of the map's level at this depth ('xã, phường'), when the data gives one."""
         return self.levels[depth].name(lang) if depth < len(self.levels) else None
@@ -224,6 +230,8 @@ class _MapReader:
             self.problem(f"{where}: units must be a list")
             children = []
         child_codes = tuple(str(c.get("code", "")) for c in children if isinstance(c, dict))
+        box = item.get("bbox")
+        bbox = self.box(box, where) if box is not None else None
         self.units.append(
             Unit(
                 code=code,
@@ -236,10 +244,21 @@ class _MapReader:
                 aliases=self.strings(item, "aliases", where) + aliases,
                 former=former,
                 children=child_codes,
+                bbox=bbox,
             )
         )
         for n, child in enumerate(children, 1):
             self.unit(child, depth + 1, code, f"{where}: unit {n}")
+
+    def box(self, box: Any, where: str) -> BoundingBox | None:
+        try:
+            bbox = BoundingBox(**box) if isinstance(box, dict) else None
+        except TypeError:
+            bbox = None
+        if bbox is None or not (bbox.south < bbox.north and bbox.west < bbox.east):
+            self.problem(f"{where}: bbox needs south < north and west < east, in degrees")
+            return None
+        return bbox
 
     def former(self, item: dict[str, Any], where: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """Codes merged into a unit and the old names residents may still type."""
@@ -290,13 +309,9 @@ def read_map(document: Any) -> tuple[tuple[Unit, ...], tuple[Named, ...], Boundi
         reader.problem(f"levels names {len(levels)} levels, the tree has {deepest + 1}")
     if reader.units and not reader.units[0].children:
         reader.problem("the top unit has no units under it")
-    box = (root or {}).get("bbox") if isinstance(root, dict) else None
-    box = box or document.get("bbox")
-    try:
-        bbox = BoundingBox(**box) if isinstance(box, dict) else None
-    except TypeError:
-        reader.problem("bbox needs exactly south, west, north and east")
-        bbox = None
+    top = reader.units[0].bbox if reader.units else None
+    legacy = document.get("bbox")  # a file from before the map was a tree keeps it at the top
+    bbox = top or (reader.box(legacy, "top unit") if legacy is not None else None)
     if reader.problems:
         raise CatalogError("\n".join(reader.problems))
     return tuple(reader.units), levels, bbox

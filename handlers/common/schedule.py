@@ -22,6 +22,13 @@ _PART = re.compile(
 EARLY = timedelta(hours=1)
 
 
+def local_days(now: datetime, zone: ZoneInfo, days: int) -> tuple[datetime, datetime]:
+    """The last `days` local days, today included: from a midnight to the next one after now."""
+    today = now.astimezone(zone).date()
+    start = datetime.combine(today - timedelta(days=days - 1), time.min, zone)
+    return start, datetime.combine(today + timedelta(days=1), time.min, zone)
+
+
 @dataclass(frozen=True, slots=True)
 class Planned:
     """One planned shift on a calendar: when it starts and ends, in UTC."""

@@ -7,13 +7,14 @@ and each officer's scope is a filter over those rows in memory.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.common.charts import per_day
 from handlers.common.coverage import Coverage, PatrolRecords, coverage, read_patrol_records
 from handlers.common.types import Context
 from storage.digests import (
@@ -159,8 +160,11 @@ class MorningFacts:
         overdue_lines = [t for t in overdue_lines if _in(scope, t)]
         pending = [p for p in pending if _in(scope, p)]
         chart_window = chart_window_for(self.ctx, window.end)
-        chart_days, chart = _per_day(
-            [c for c in await self.daily(chart_window) if _in(scope, c)], self.ctx, chart_window
+        chart_days, chart = per_day(
+            [c for c in await self.daily(chart_window) if _in(scope, c)],
+            self.ctx.timezone,
+            chart_window.start,
+            CHART_DAYS,
         )
         patrols, open_missed = await self._patrol_numbers(scope, window)
         open_by_age: Counter[int] = Counter()
@@ -221,16 +225,3 @@ def chart_window_for(ctx: Context, end: datetime) -> Window:
     today = end.astimezone(ctx.timezone).date()
     start = datetime.combine(today - timedelta(days=CHART_DAYS), time.min, ctx.timezone)
     return Window(start, datetime.combine(today, time.min, ctx.timezone))
-
-
-def _per_day(
-    counts: list[TipCount], ctx: Context, window: Window
-) -> tuple[list[date], dict[str, list[int]]]:
-    first = window.start.astimezone(ctx.timezone).date()
-    days = [first + timedelta(days=n) for n in range(CHART_DAYS)]
-    index = {day.isoformat(): n for n, day in enumerate(days)}
-    series: dict[str, list[int]] = defaultdict(lambda: [0] * CHART_DAYS)
-    for count in counts:
-        if count.day in index:
-            series[count.category][index[count.day]] += count.count
-    return days, dict(series)

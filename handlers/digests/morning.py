@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.common.charts import category_chart
 from handlers.common.codes import show_code
 from handlers.common.coverage import patrol_line
 from handlers.common.notices import STATUS_NAMES
@@ -36,7 +37,6 @@ PERIODS = {DAILY: timedelta(days=1), WEEKLY: timedelta(days=7)}
 LOOK_BACK = timedelta(days=8)
 # A digest queued this long after its minute is marked late: the bot was down or busy.
 LATE_AFTER = timedelta(minutes=10)
-CHART_SERIES = 6
 LISTED = 5  # lines of one list before the rest becomes "… and N more"
 AREAS_LISTED = 10
 # Why a platform refused for good (the channels' DeliveryError reasons), as the admins read it.
@@ -339,20 +339,9 @@ def _buttons(lang: str, kind: str) -> tuple[Option, ...]:
 
 
 def _chart(ctx: Context, lang: str, numbers: ScopeNumbers, where: str) -> Chart:
-    """Tips per day for 14 days, stacked by category; the smallest categories share one colour."""
-    ranked = sorted(numbers.chart.items(), key=lambda item: (-sum(item[1]), item[0]))
-    shown, rest = ranked[: CHART_SERIES - 1], ranked[CHART_SERIES - 1 :]
-    if len(rest) == 1:
-        shown, rest = ranked, []
-    series = [(ctx.catalog.category_name(code, lang), tuple(days)) for code, days in shown]
-    if rest:
-        others = tuple(sum(days[n] for _, days in rest) for n in range(len(numbers.chart_days)))
-        series.append((text(lang, "digest.chart.other"), others))
-    return Chart(
-        title=text(lang, "digest.chart.title", scope=where),
-        labels=tuple(day.strftime("%d/%m") for day in numbers.chart_days),
-        series=tuple(series),
-    )
+    """Tips per day for 14 days, stacked by category."""
+    title = text(lang, "digest.chart.title", scope=where)
+    return category_chart(ctx.catalog, lang, numbers.chart_days, numbers.chart, title)
 
 
 # --- the officer's /digest command ---

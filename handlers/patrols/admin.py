@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +18,7 @@ from handlers.common.notices import tell_officer
 from handlers.common.schedule import (
     DAY_NAMES,
     Planned,
+    local_days,
     next_planned,
     parse_schedule,
     show_slots,
@@ -218,10 +219,7 @@ async def remove_member(turn: Turn, member_id: int) -> list[Reply]:
 
 
 def _period(turn: Turn, which: str) -> tuple[datetime, datetime]:
-    today = turn.ctx.now.astimezone(turn.ctx.timezone).date()
-    days = 7 if which == "week" else 1
-    start = datetime.combine(today - timedelta(days=days - 1), time.min, turn.ctx.timezone)
-    return start, datetime.combine(today + timedelta(days=1), time.min, turn.ctx.timezone)
+    return local_days(turn.ctx.now, turn.ctx.timezone, 7 if which == "week" else 1)
 
 
 async def patrols_view(turn: Turn) -> list[Reply]:
