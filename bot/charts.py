@@ -60,7 +60,7 @@ def _bars(draw: ImageDraw.ImageDraw, chart: Chart, *, top: int, bottom: int) -> 
     small = _font(24)
     left, right = MARGIN + 60, WIDTH - MARGIN
     totals = _totals(chart) or [0]
-    step = _tick_step(max(totals))
+    step = tick_step(max(totals))
     ceiling = max(step, -(-max(totals) // step) * step)
     scale = (bottom - top) / ceiling
     for tick in range(0, ceiling + 1, step):
@@ -84,7 +84,7 @@ def _bars(draw: ImageDraw.ImageDraw, chart: Chart, *, top: int, bottom: int) -> 
     draw.line((left, bottom, right, bottom), fill=INK, width=2)
 
 
-def _tick_step(highest: int) -> int:
+def tick_step(highest: int) -> int:
     """A round gridline step giving about five lines."""
     for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000):
         if highest / step <= 6:

@@ -242,7 +242,13 @@ async def desk_server(
     app = web.Application()
     public = settings.desk_address()
     assert public is not None  # desk_listen is set
-    mount_desk(app, runtime, public_url=public, files=files)
+    mount_desk(
+        app,
+        runtime,
+        public_url=public,
+        files=files,
+        tiles_url=settings.desk_tiles_url or "",
+    )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
@@ -308,7 +314,13 @@ async def run_webhook(settings: Settings, listen: str, url: str) -> None:
     announce = mount_webhooks(settings, runtime, channels, app, url)
     parts = urlsplit(url)
     public = settings.desk_url or f"{parts.scheme}://{parts.netloc}"
-    mount_desk(app, runtime, public_url=public, files=file_sources(channels))
+    mount_desk(
+        app,
+        runtime,
+        public_url=public,
+        files=file_sources(channels),
+        tiles_url=settings.desk_tiles_url or "",
+    )
     runner = web.AppRunner(app, access_log=None)
     async with serving(runtime, presence, answers, channels):
         try:

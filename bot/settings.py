@@ -10,6 +10,7 @@ from dataclasses import fields, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -72,6 +73,9 @@ class Settings(BaseSettings):
     # --url's own address by default) and, for `run` and `console`, where to serve it.
     desk_url: str | None = None
     desk_listen: str | None = None
+    # Map tiles under the overview's pins ("https://tile.example.org/{z}/{x}/{y}.png"); none by
+    # default, so the desk fetches nothing from elsewhere unless the operator says so.
+    desk_tiles_url: str | None = None
 
     @field_validator("telegram_api_url", "zalo_api_url", "zalo_oa_api_url", "zalo_oa_oauth_url")
     @classmethod
@@ -86,6 +90,19 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must start with https:// (or http:// on this computer)")
         return value.rstrip("/") if value else value
+
+    @field_validator("desk_tiles_url")
+    @classmethod
+    def _tiles_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        placeholders = all(f"{{{name}}}" in value for name in "zxy")
+        if parts.scheme not in ("https", "http") or not parts.hostname or not placeholders:
+            raise ValueError("expected https://HOST/{z}/{x}/{y}.png (one host, no {s})")
+        if "{" in parts.netloc:
+            raise ValueError("expected one host: the desk's policy allows pictures from it alone")
+        return value
 
     @field_validator("desk_listen")
     @classmethod

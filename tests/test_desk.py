@@ -3,6 +3,7 @@ tip's page and its actions, and the guards around them (scope, form tokens, head
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 from collections.abc import AsyncIterator
@@ -70,16 +71,25 @@ class Browser:
         await self.session.close()
 
 
-@pytest.fixture
-async def desk(runtime: Runtime) -> AsyncIterator[TestServer]:
+@contextlib.asynccontextmanager
+async def desk_server(runtime: Runtime, *, tiles_url: str = "") -> AsyncIterator[TestServer]:
     """The desk on a real local server (no HTTPS: a computer of its own)."""
     app = web.Application()
     server = TestServer(app, host="127.0.0.1")
-    mount_desk(app, runtime, public_url="http://127.0.0.1")
+    mount_desk(app, runtime, public_url="http://127.0.0.1", tiles_url=tiles_url)
     await server.start_server()
     runtime.desk_url = str(server.make_url("")).rstrip("/")
-    yield server
-    await server.close()
+    try:
+        yield server
+    finally:
+        await server.close()
+
+
+@pytest.fixture
+async def desk(runtime: Runtime) -> AsyncIterator[TestServer]:
+    """The desk on a real local server."""
+    async with desk_server(runtime) as server:
+        yield server
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlencode
 
 from aiohttp import web
 
+from bot.desk.drawing import MapDrawing, map_drawing, pin_box
 from bot.desk.files import shown_files
 from bot.desk.web import DESK, ROOT, DeskApp, Visit, notice, number, redirect, sealed, visit_of
 from handlers.common.codes import show_code
@@ -13,9 +14,12 @@ from handlers.common.notices import STATUS_NAMES
 from handlers.common.texts import N_, text
 from handlers.triage.actions import Acting
 from handlers.triage.desk_actions import STATUSES, Outcome, act, act_on_list
-from handlers.triage.pages import get_visible_tip, queue_page, tip_page, undo_left
+from handlers.triage.pages import TipPage, get_visible_tip, queue_page, tip_page, undo_left
 from handlers.triage.queue import LISTS, next_tip_id
 from storage.audit import add_audit
+from storage.overview import Cluster
+
+PIN_MAP_WIDEST = 480  # pixels across at most; the page scales it to the screen
 
 # What the list's address may hold.
 QUEUE_FILTERS = ("which", "page")
@@ -70,6 +74,7 @@ async def tip(request: web.Request) -> web.Response:
         user=visit.user,
         tip=page,
         files=shown_files(desk, page),
+        pin_map=_pin_map(page, desk.tiles_url),
         statuses=[(s.value, text(visit.lang, STATUS_NAMES[s])) for s in STATUSES],
         notice=notice(request, visit),
     )
@@ -143,6 +148,15 @@ async def next_tip(request: web.Request) -> web.Response:
         ended = Outcome(N_("desk.queue_end"), {"code": show_code(found.code)})
         return redirect(f"{ROOT}/?{sealed(visit, ended)}")
     return redirect(f"{ROOT}/tip/{following}")
+
+
+def _pin_map(page: TipPage, tiles_url: str) -> MapDrawing | None:
+    """The tip's pin on a small map of its area, when it has a pin and the map an extent."""
+    if page.latitude is None or page.longitude is None or page.box is None:
+        return None
+    box = pin_box(page.box, page.latitude, page.longitude)
+    pin = Cluster(0, 0, 1, page.latitude, page.longitude)
+    return map_drawing(box, [pin], widest=PIN_MAP_WIDEST, tiles_url=tiles_url)
 
 
 def _tip_id(request: web.Request) -> int:

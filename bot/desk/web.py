@@ -50,10 +50,16 @@ class DeskApp:
     """The desk's state in this process: the runtime, the templates, the rate limits."""
 
     def __init__(
-        self, runtime: Runtime, *, secure_cookies: bool, files: Mapping[str, FileSource]
+        self,
+        runtime: Runtime,
+        *,
+        secure_cookies: bool,
+        files: Mapping[str, FileSource],
+        tiles_url: str = "",
     ) -> None:
         self.runtime = runtime
         self.secure_cookies = secure_cookies
+        self.tiles_url = tiles_url
         # The platforms the tips' attachments can be fetched from, by channel name.
         self.files = files
         # Attachments streamed at once by this process: each holds a connection to the

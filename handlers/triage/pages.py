@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.common.catalog import BoundingBox
 from handlers.common.codes import show_code
 from handlers.common.notices import STATUS_NAMES
 from handlers.common.scopes import may_see, scope_of, top_only_mark
@@ -185,6 +186,7 @@ class TipPage:
     place: str
     latitude: float | None
     longitude: float | None
+    box: BoundingBox | None  # the extent of the tip's area on the map, for drawing its pin
     when: str
     sent: str
     status_at: str
@@ -234,6 +236,7 @@ async def tip_page(db: AsyncSession, ctx: Context, officer: Officer, tip: Tip) -
         place=tip.place or "",
         latitude=tip.latitude,
         longitude=tip.longitude,
+        box=ctx.catalog.box_of(tip.area),
         when=text(lang, when_label(tip.occurred)),
         sent=ctx.local(tip.created_at),
         status_at=ctx.local(tip.status_at),

@@ -1,0 +1,237 @@
+"""What the desk's overview reads: a period's tips in one scope by unit and status, how soon
+officers answered and closed them, where they were pinned, and the overdue ones.
+
+Units are passed in as a map from area code to the unit shown (the officer's units just
+below theirs): the database rolls areas up, so only a row per unit comes back, never a row
+per tip.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import Integer, and_, case, cast, extract, func, literal, or_, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from storage.models import Tip, TipEvent, TipStatus
+from storage.tips import OPEN_STATUSES, Scope, _in_scope
+
+CLOSED_STATUSES = (TipStatus.CLOSED_UNFOUNDED, TipStatus.CLOSED_DUPLICATE, TipStatus.CLOSED_SPAM)
+ALL_UNITS = ""  # the unit name of the rows that count the whole scope
+
+
+@dataclass(frozen=True, slots=True)
+class StatusCount:
+    """How many tips of a unit filed in the period stand at a status now."""
+
+    unit: str
+    status: TipStatus
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Spread:
+    """Durations in seconds: how many, and chosen percentiles of them (None when none)."""
+
+    count: int
+    percentiles: dict[Fraction, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    """Pins that fell in one cell of the map's grid: how many, and where they are on average."""
+
+    row: int
+    column: int
+    count: int
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True, slots=True)
+class Pins:
+    """A period's pins, clustered, and the tips that cannot be drawn."""
+
+    clusters: list[Cluster]
+    unpinned: int
+    outside: int
+
+
+def _unit(units: dict[str, str]) -> Any:
+    # An area the map no longer has stays itself, as Catalog.child_toward says.
+    return case(units, value=Tip.area, else_=Tip.area) if units else Tip.area
+
+
+def _filed(scope: Scope, start: datetime, end: datetime) -> ColumnElement[bool]:
+    return and_(_in_scope(scope), Tip.created_at >= start, Tip.created_at < end)
+
+
+async def count_statuses(
+    db: AsyncSession, scope: Scope, units: dict[str, str], *, start: datetime, end: datetime
+) -> list[StatusCount]:
+    """Tips in scope filed in [start, end), by unit and the status they stand at now."""
+    unit = _unit(units)
+    statement = (
+        select(unit, Tip.status, func.count())
+        .where(_filed(scope, start, end))
+        .group_by(unit, Tip.status)
+    )
+    rows = await db.execute(statement)
+    return [StatusCount(name, status, n) for name, status, n in rows]
+
+
+def _seconds(db: AsyncSession, later: Any, earlier: Any) -> ColumnElement[Any]:
+    if db.get_bind().dialect.name == "postgresql":
+        return extract("epoch", later - earlier)
+    # SQLite stores times as text; julianday reads them to the millisecond.
+    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+
+
+async def response_spreads(
+    db: AsyncSession,
+    scope: Scope,
+    units: dict[str, str],
+    *,
+    start: datetime,
+    end: datetime,
+    fractions: tuple[Fraction, ...],
+) -> dict[tuple[str, str], Spread]:
+    """How long the tips in scope filed in [start, end) waited for their first officer action
+    (an officer's history row, or taking it on) and for their closing (the closed status they
+    stand at), per unit and for all units together (ALL_UNITS), keyed (unit, "action" or
+    "closing").
+
+    Percentiles interpolate linearly between the two nearest ranks (PostgreSQL's
+    percentile_cont, numpy's default): of n sorted values x[0..n-1], the fraction p lies at
+    h = (n - 1)p, and is x[⌊h⌋] + (h - ⌊h⌋)(x[⌊h⌋ + 1] - x[⌊h⌋]). The database ranks the
+    durations and returns only the two values around each h, so a month of a province's tips
+    never leaves it.
+    """
+    filed = _filed(scope, start, end)
+    acted = (
+        select(TipEvent.tip_id, func.min(TipEvent.created_at).label("at"))
+        .where(TipEvent.officer_id.is_not(None), TipEvent.tip_id.in_(select(Tip.id).where(filed)))
+        .group_by(TipEvent.tip_id)
+        .subquery()
+    )
+    first = case(
+        (
+            and_(
+                Tip.acknowledged_at.is_not(None),
+                or_(acted.c.at.is_(None), Tip.acknowledged_at < acted.c.at),
+            ),
+            Tip.acknowledged_at,
+        ),
+        else_=acted.c.at,
+    )
+    closed = case((Tip.status.in_(CLOSED_STATUSES), Tip.status_at))
+    per_tip = (
+        select(
+            _unit(units).label("unit"),
+            _seconds(db, first, Tip.created_at).label("action"),
+            _seconds(db, closed, Tip.created_at).label("closing"),
+        )
+        .select_from(Tip)
+        .outerjoin(acted, acted.c.tip_id == Tip.id)
+        .where(filed)
+        .cte("per_tip")
+    )
+    durations = union_all(
+        *(
+            select(grouping.label("unit"), literal(measure).label("measure"), value.label("value"))
+            .select_from(per_tip)
+            .where(value.is_not(None))
+            for grouping in (per_tip.c.unit, literal(ALL_UNITS))
+            for measure, value in (("action", per_tip.c.action), ("closing", per_tip.c.closing))
+        )
+    ).subquery()
+    group = (durations.c.unit, durations.c.measure)
+    ranked = select(
+        durations.c.unit,
+        durations.c.measure,
+        durations.c.value,
+        func.row_number().over(partition_by=group, order_by=durations.c.value).label("rank"),
+        func.count().over(partition_by=group).label("n"),
+    ).subquery()
+    # ⌊(n - 1)p⌋ in whole numbers, so both engines agree on the rank to the last digit.
+    below = [(ranked.c.n - 1) * p.numerator // p.denominator for p in fractions]
+    statement = select(ranked.c.unit, ranked.c.measure, ranked.c.n, ranked.c.rank, ranked.c.value)
+    wanted = [ranked.c.rank == low + step for low in below for step in (1, 2)]
+    rows = await db.execute(statement.where(or_(*wanted)))
+    ranks: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
+    counts: dict[tuple[str, str], int] = {}
+    for unit, measure, n, rank, value in rows:
+        ranks[unit, measure][int(rank)] = float(value)
+        counts[unit, measure] = int(n)
+    return {
+        key: Spread(n, {p: _interpolated(ranks[key], n, p) for p in fractions})
+        for key, n in counts.items()
+    }
+
+
+def _interpolated(values: dict[int, float], n: int, fraction: Fraction) -> float:
+    """The percentile from the values at ranks ⌊h⌋ + 1 and ⌊h⌋ + 2 (ranks count from 1)."""
+    h = (n - 1) * fraction
+    low = h.numerator // h.denominator
+    at = values[low + 1]
+    return at + float(h - low) * (values.get(low + 2, at) - at)
+
+
+async def cluster_pins(
+    db: AsyncSession,
+    scope: Scope,
+    *,
+    start: datetime,
+    end: datetime,
+    box: tuple[float, float, float, float],
+    cell: float,
+) -> Pins:
+    """The pins of the tips in scope filed in [start, end) inside `box` (south, west, north,
+    east), grouped in square cells of `cell` degrees from its north-west corner; and how many
+    tips have no pin, or one outside the box."""
+    south, west, north, east = box
+    filed = _filed(scope, start, end)
+    inside = and_(Tip.latitude.between(south, north), Tip.longitude.between(west, east))
+    grid = tuple(
+        _floor(db, offset / cell).label(name)
+        for name, offset in (("row", north - Tip.latitude), ("column", Tip.longitude - west))
+    )
+    statement = (
+        select(*grid, func.count(), func.avg(Tip.latitude), func.avg(Tip.longitude))
+        .where(filed, inside)
+        .group_by(*grid)
+        .order_by(*grid)
+    )
+    clusters = [
+        Cluster(int(r), int(c), int(n), float(lat), float(lon))
+        for r, c, n, lat, lon in await db.execute(statement)
+    ]
+    missing = select(
+        func.count(case((Tip.latitude.is_(None), 1))),
+        func.count(case((and_(Tip.latitude.is_not(None), ~inside), 1))),
+    ).where(filed)
+    unpinned, outside = (await db.execute(missing)).one()
+    return Pins(clusters, int(unpinned or 0), int(outside or 0))
+
+
+def _floor(db: AsyncSession, value: ColumnElement[Any]) -> ColumnElement[Any]:
+    if db.get_bind().dialect.name == "postgresql":
+        return func.floor(value)
+    # SQLite has no floor(); a cast cuts toward zero, which is the floor of offsets inside a box.
+    return cast(value, Integer)
+
+
+async def list_overdue(
+    db: AsyncSession, scope: Scope, *, overdue_before: datetime, limit: int
+) -> tuple[list[Tip], int]:
+    """The open tips in scope with no status change since `overdue_before`, the longest
+    waiting first (at most `limit`), and how many there are."""
+    where = and_(_in_scope(scope), Tip.status.in_(OPEN_STATUSES), Tip.status_at < overdue_before)
+    total = int(await db.scalar(select(func.count()).select_from(Tip).where(where)) or 0)
+    statement = select(Tip).where(where).order_by(Tip.status_at, Tip.id).limit(limit)
+    return list(await db.scalars(statement)), total
