@@ -33,6 +33,8 @@ from tests.conftest import FakeClock, Person, file_tip
 from tests.fake_telegram import FakeTelegramAPI
 from tests.messages import filled, says
 from tests.test_desk_files import desk_on, file_with, tiny_png
+from tests.test_desk_overview import plant
+from tests.test_map import catalog_from, province_map
 from tests.test_officers import officer, tip_id
 
 T = TypeVar("T")
@@ -336,3 +338,32 @@ async def test_a_photo_from_telegram_shows_on_the_tip_page(
         )
         assert await at_desk.script(f"return {picture}.naturalWidth") == 2
         assert api.token not in await at_desk.script("return document.documentElement.outerHTML")
+
+
+async def test_the_overview_fits_a_phone_with_its_chart_and_map(
+    runtime: Runtime, at_desk: Officer, clock: FakeClock, tmp_path: Path
+) -> None:
+    """At 390 px the overview's page does not scroll sideways (its wide tables scroll inside
+    their own box), and the chart and the map are drawn, scaled to the screen; both widths are
+    saved as the queue's are."""
+    shots = DOCS if os.environ.get("TIPLINE_SCREENSHOTS") == "docs" else tmp_path
+    runtime.catalog = catalog_from(tmp_path, province_map())
+    await plant(runtime, clock)
+    await at_desk.sign_in(await officer(runtime, "Trần Văn Bình", "cum-bac"))
+    await at_desk.click("a[href='/desk/overview']")
+    assert await at_desk.shows("desk.overview.counts")
+    await at_desk.screenshot(shots / "desk-overview-desktop.png")
+    await asyncio.to_thread(at_desk.browser.phone)
+    await at_desk.open("/desk/overview")
+    assert await at_desk.script("return document.documentElement.scrollWidth") <= 390
+    boxes = await at_desk.script(
+        "return ['svg.chart', 'svg.map', '#counts .scroll', '#response .scroll'].map(css => {"
+        " const box = document.querySelector(css).getBoundingClientRect();"
+        " return [box.left, box.right, box.height]; })"
+    )
+    assert all(left >= 0 and right <= 390 and height > 50 for left, right, height in boxes)
+    # A part of a bar per category and day: 19/11 drugs; 20/11 drugs, theft; 21/11 drugs; ...
+    assert len(await at_desk.found("svg.chart g.bar rect")) == 7
+    counts = "return [...document.querySelectorAll('.map .cluster text')].map(e => e.textContent)"
+    assert await at_desk.script(counts) == ["3"]
+    await at_desk.screenshot(shots / "desk-overview-phone.png")
