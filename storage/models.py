@@ -210,6 +210,9 @@ class TipEvent(Base):
         foreign_keys=[assigned_officer_id], lazy="joined"
     )
 
+    # The overview's first officer action of each tip, read from the index alone.
+    __table_args__ = (Index("ix_tip_event_first_action", "tip_id", "officer_id", "created_at"),)
+
 
 class Attachment(Base):
     """A photo, video, voice note or file, kept as the platform's reference to it."""

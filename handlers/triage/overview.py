@@ -154,10 +154,11 @@ async def overview_page(db: AsyncSession, ctx: Context, officer: Officer, days: 
     start, end = local_days(ctx.now, ctx.timezone, days)
     units = units_below(catalog, officer.area)
     rollup = rolled_up(catalog, officer.area)
-    statuses = await count_statuses(db, scope, rollup, start=start, end=end)
+    statuses = await count_statuses(db, scope, start=start, end=end)
     counted: dict[str, Counter[TipStatus]] = {}
     for row in statuses:
-        counted.setdefault(row.unit, Counter())[row.status] += row.count
+        unit = rollup.get(row.area, row.area)
+        counted.setdefault(unit, Counter())[row.status] += row.count
     # A unit the map no longer has keeps its tips in the table, under its code.
     codes = [u.code for u in units] + sorted(set(counted) - {u.code for u in units})
     rows = tuple(
