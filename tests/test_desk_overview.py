@@ -116,6 +116,7 @@ async def plant(runtime: Runtime, clock: FakeClock) -> dict[str, int]:
                 passphrase_hash="x",
                 attachments=(),
                 top_only=planted.top_only,
+                channel="console",
             )
             tip = await add_tip(db, new, now=planted.filed)
             ids[planted.name] = tip.id
