@@ -57,6 +57,7 @@ class TipFilter:
     areas: frozenset[str] | None = None  # a unit's area codes, within the scope; None: all of it
     since: datetime | None = None  # filed at or after
     until: datetime | None = None  # filed before
+    unchanged_since: datetime | None = None  # status unchanged since then (overdue, if open)
     urgent: bool = False  # only urgent tips
     assigned_to: int | None = None  # only tips assigned to this officer
     unread_answers: bool = False  # only tips with a tipster's answer nobody has read
@@ -146,6 +147,8 @@ def _narrowed(scope: Scope, wanted: TipFilter) -> list[Any]:
         conditions.append(Tip.created_at >= wanted.since)
     if wanted.until is not None:
         conditions.append(Tip.created_at < wanted.until)
+    if wanted.unchanged_since is not None:
+        conditions.append(Tip.status_at < wanted.unchanged_since)
     if wanted.urgent:
         conditions.append(Tip.urgent.is_(True))
     if wanted.assigned_to is not None:

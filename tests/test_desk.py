@@ -18,7 +18,17 @@ from sqlalchemy import select
 from bot.desk.app import mount_desk
 from bot.desk.web import COOKIE
 from bot.runtime import Runtime
-from storage.models import AuditLog, Officer, Outbox, OutboxState, Tip, TipEvent, TipStatus
+from handlers.conversation.buttons import AnswerQuestion
+from storage.models import (
+    AuditLog,
+    Officer,
+    Outbox,
+    OutboxState,
+    ThreadMessage,
+    Tip,
+    TipEvent,
+    TipStatus,
+)
 from storage.officers import set_officer
 from tests.conftest import FakeClock, Person, file_tip
 from tests.messages import filled, says
@@ -461,3 +471,58 @@ async def test_a_tip_page_suggests_tips_that_may_tell_the_same_event(
     await browser.act(here, action="duplicate", original=first)
     assert page_says(browser.body, "duplicate.done", code=same, original=first)
     assert 'id="likely"' not in browser.body  # a duplicate suggests nothing more
+
+
+async def test_the_list_narrows_by_its_filters_and_words_kept_in_the_address(
+    runtime: Runtime, browser: Browser
+) -> None:
+    resident = Person(runtime, user="r1", chat="r1", channel="console")
+    theft, _ = await file_tip(resident, area="an thuy", story="Trộm xe máy ở chợ Đồng")
+    urgent, _ = await file_tip(resident, area="an thuy", story="Đánh nhau", urgent=True)
+    asked, _ = await file_tip(resident, area="cam thuy", story="Ma túy ở bến", contact=True)
+    await signed_in(browser, await officer(runtime, "Huyện", None))
+    await browser.get("/desk/?q=trom+xe+cho+dong")  # no accents typed
+    assert theft in browser.body and urgent not in browser.body
+    assert 'value="trom xe cho dong"' in browser.body  # the box keeps what was typed
+    await browser.get("/desk/?urgent=1")
+    assert urgent in browser.body and theft not in browser.body
+    await browser.get("/desk/?unit=cam-thuy")
+    assert asked in browser.body and theft not in browser.body
+    assert '<option value="cam-thuy" selected>' in browser.body
+    # A question answered: the list marks the unread answer, and filters by it.
+    tip = await tip_id(runtime, asked)
+    await browser.get(f"/desk/tip/{tip}")
+    await browser.act(tip, action="ask", question="Bến nào?", confirmed="1")
+    async with runtime.db.transaction() as db:
+        question = await db.scalar(select(ThreadMessage.id).where(ThreadMessage.tip_id == tip))
+    assert question is not None
+    await resident.choose(AnswerQuestion(question).pack())
+    await resident.send("Bến đò Cam Thủy")
+    await browser.get("/desk/?unread=1")
+    assert asked in browser.body and theft not in browser.body
+    assert page_says(browser.body, "desk.mark.unread", count="1")
+    await browser.get(f"/desk/tip/{tip}")  # read now
+    await browser.get("/desk/?unread=1")
+    assert asked not in browser.body
+    # Closed ones show when asked for; what makes no sense is left out, not an error.
+    await browser.act(await tip_id(runtime, theft), action="status", status="closed_spam",
+                      note="thử")  # fmt: skip
+    await browser.get("/desk/?status=closed")
+    assert theft in browser.body and urgent not in browser.body
+    await browser.get("/desk/?status=bogus&unit=nowhere&days=13&category=x&page=-1")
+    assert browser.status == 200 and urgent in browser.body and theft not in browser.body
+    # Paging keeps the filters in the address.
+    for n in range(26):  # from many people: one may send five an hour
+        await file_tip(Person(runtime, user=f"p{n}", chat=f"p{n}"), area="an thuy",
+                       story=f"Trộm gà lần {n}")  # fmt: skip
+    await browser.get("/desk/?q=trom+ga")
+    assert 'href="?q=trom+ga&amp;page=2"' in browser.body
+
+
+async def test_a_search_finds_nothing_outside_the_scope(runtime: Runtime, browser: Browser) -> None:
+    resident = Person(runtime, user="r1", chat="r1")
+    await file_tip(resident, area="cam thuy", story="Trộm xe ở Cam Thủy")
+    kept, _ = await file_tip(resident, area="an thuy", story="Trộm xe ở An Thủy", top_only=True)
+    await signed_in(browser, await officer(runtime, "An", "an-thuy"))
+    await browser.get("/desk/?q=trom+xe&status=all")
+    assert page_says(browser.body, "desk.queue.empty") and kept not in browser.body

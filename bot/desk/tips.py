@@ -14,25 +14,24 @@ from handlers.common.notices import STATUS_NAMES
 from handlers.common.texts import N_, text
 from handlers.triage.actions import Acting
 from handlers.triage.desk_actions import STATUSES, Outcome, act, act_on_list
+from handlers.triage.listing import DAYS, STATUS_LABELS, Listing, units_to_choose
 from handlers.triage.pages import TipPage, get_visible_tip, queue_page, tip_page, undo_left
-from handlers.triage.queue import LISTS, next_tip_id
+from handlers.triage.queue import next_tip_id
 from storage.audit import add_audit
 from storage.overview import Cluster
 
 PIN_MAP_WIDEST = 480  # pixels across at most; the page scales it to the screen
 
 # What the list's address may hold.
-QUEUE_FILTERS = ("which", "page")
+QUEUE_FILTERS = tuple(Listing.__dataclass_fields__)
 
 
 async def queue(request: web.Request) -> web.Response:
     """The queue, as its filters (kept in the address) choose."""
     desk, visit = request.app[DESK], visit_of(request)
-    which = request.query.get("which", "open")
-    which = which if which in LISTS else "open"
-    page_number = number(request.query.get("page", "1")) - 1
     officer = visit.user.officer
-    page = await queue_page(visit.db, visit.ctx, officer, which=which, page=page_number)
+    listing = Listing.read(request.query, visit.ctx, officer)
+    page = await queue_page(visit.db, visit.ctx, officer, listing)
     undo_ids = [number(i, default=0) for i in request.query.get("undo", "").split(",")[:100]]
     undoable = [
         found
@@ -44,18 +43,21 @@ async def queue(request: web.Request) -> web.Response:
         officer_id=visit.user.officer.id,
         action="desk_queue",
         now=visit.ctx.now,
-        detail=which,
+        detail=urlencode(listing.address()),
     )
     return desk.render(
         visit.lang,
         "queue.html",
         user=visit.user,
         page=page,
-        which=which,
-        lists=LISTS,
+        listing=listing,
+        statuses=[(key, text(visit.lang, label)) for key, label in STATUS_LABELS.items()],
+        categories=[(c.code, c.name(visit.lang)) for c in visit.ctx.catalog.categories],
+        units=units_to_choose(visit.ctx, officer),
+        days=DAYS,
         notice=notice(request, visit),
-        page_link=lambda number: f"?{urlencode({'which': which, 'page': number})}",
-        here=request.query_string,
+        page_link=lambda number: f"?{urlencode(listing.address(page=number))}",
+        here=urlencode(listing.address()),
         undo_tips=[t.id for t in undoable],
         undo_seconds=undo_left(Acting(visit.db, visit.ctx, officer), undoable),
     )

@@ -20,11 +20,13 @@ from handlers.common.tip_text import excerpt, when_label
 from handlers.common.types import Context, MediaKind
 from handlers.triage.actions import UNDO_TIME, Acting, undoable_change
 from handlers.triage.likeness import Likely, likely_duplicates
+from handlers.triage.listing import Listing
 from handlers.triage.queue import age, overdue_before
+from storage.finding import count_unread_answers, find_tips
 from storage.models import Attachment, Officer, ThreadRole, Tip
 from storage.officers import get_officer, list_officers, officer_names
 from storage.thread import list_thread, mark_answers_read
-from storage.tips import get_contact, get_tip_by_id, is_overdue, list_tips, standing
+from storage.tips import get_contact, get_tip_by_id, is_overdue, standing
 
 QUEUE_PAGE_SIZE = 25
 ROW_EXCERPT_CHARS = 140
@@ -46,6 +48,7 @@ class QueueRow:
     top_only: bool
     assignee: str
     excerpt: str
+    unread: int  # the tipster's answers nobody has read yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,26 +60,31 @@ class QueuePage:
     page: int
     pages: int
     colleagues: tuple[Assignee, ...] = ()
+    more: bool = False  # more tips match than were counted (`total` is the count's limit)
 
 
 async def queue_page(
-    db: AsyncSession, ctx: Context, officer: Officer, *, which: str, page: int
+    db: AsyncSession, ctx: Context, officer: Officer, listing: Listing
 ) -> QueuePage:
-    """The tips in this officer's scope, urgent and overdue first, then the oldest open."""
+    """The tips in this officer's scope the listing asks for: open ones urgent and overdue
+    first, then the oldest; then the others, newest first."""
     late = overdue_before(ctx)
-    tips, total = await list_tips(
+    found = await find_tips(
         db,
         scope_of(ctx, officer),
-        which=which,
+        listing.wanted(ctx, officer),
         overdue_before=late,
-        offset=page * QUEUE_PAGE_SIZE,
+        offset=(listing.page - 1) * QUEUE_PAGE_SIZE,
         limit=QUEUE_PAGE_SIZE,
     )
+    tips = found.tips
     names = await officer_names(db, {t.assigned_officer_id for t in tips if t.assigned_officer_id})
+    unread = await count_unread_answers(db, [tip.id for tip in tips])
     lang = officer.language
-    rows = tuple(_row(ctx, lang, tip, names, late) for tip in tips)
-    pages = max(1, -(-total // QUEUE_PAGE_SIZE))
-    return QueuePage(rows, total, page, pages, tuple(await colleagues(db, ctx, officer)))
+    rows = tuple(_row(ctx, lang, tip, names, late, unread=unread.get(tip.id, 0)) for tip in tips)
+    pages = max(1, -(-found.total // QUEUE_PAGE_SIZE))
+    people = tuple(await colleagues(db, ctx, officer))
+    return QueuePage(rows, found.total, listing.page - 1, pages, people, more=found.more)
 
 
 async def colleagues(db: AsyncSession, ctx: Context, officer: Officer) -> list[Assignee]:
@@ -101,7 +109,9 @@ def undo_left(acting: Acting, tips: list[Tip]) -> int:
     return max(0, int(min(lefts).total_seconds())) if lefts else 0
 
 
-def _row(ctx: Context, lang: str, tip: Tip, names: dict[int, str], late: datetime) -> QueueRow:
+def _row(
+    ctx: Context, lang: str, tip: Tip, names: dict[int, str], late: datetime, *, unread: int
+) -> QueueRow:
     catalog = ctx.catalog
     return QueueRow(
         tip_id=tip.id,
@@ -116,6 +126,7 @@ def _row(ctx: Context, lang: str, tip: Tip, names: dict[int, str], late: datetim
         top_only=tip.top_only,
         assignee=names.get(tip.assigned_officer_id or 0, ""),
         excerpt=excerpt(tip.description, ROW_EXCERPT_CHARS),
+        unread=unread,
     )
 
 
