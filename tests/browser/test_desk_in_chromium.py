@@ -172,6 +172,12 @@ async def test_an_officer_triages_from_the_link_to_the_next_tip(
     )
     an = await officer(runtime, "An", "an-thuy")
     await at_desk.sign_in(an)
+    # The search box, accents left out, narrows the list; the address keeps it.
+    await at_desk.type("#filters input[name=q]", "danh nhau truoc quan")
+    await at_desk.click("#filter-go")
+    assert await at_desk.texts("#queue .row .code") == [urgent]
+    assert "q=danh+nhau+truoc+quan" in await at_desk._do(lambda: at_desk.browser.driver.current_url)
+    await at_desk.open("/desk/")
     # Urgent first; j moves to it, o opens it.
     assert await at_desk.texts("#queue .row .code") == [urgent, first]
     await at_desk.keys("jo")
