@@ -526,3 +526,14 @@ async def test_a_search_finds_nothing_outside_the_scope(runtime: Runtime, browse
     await signed_in(browser, await officer(runtime, "An", "an-thuy"))
     await browser.get("/desk/?q=trom+xe&status=all")
     assert page_says(browser.body, "desk.queue.empty") and kept not in browser.body
+
+
+async def test_the_same_kind_of_tip_alone_is_not_suggested(
+    runtime: Runtime, browser: Browser
+) -> None:
+    resident = Person(runtime, user="r1", chat="r1")
+    fight, _ = await file_tip(resident, area="an thuy", story="Đánh nhau trước quán karaoke")
+    race, _ = await file_tip(resident, area="an thuy", story="Thanh niên đua xe đêm khuya")
+    await signed_in(browser, await officer(runtime, "An", "an-thuy"))
+    await browser.get(f"/desk/tip/{await tip_id(runtime, race)}")
+    assert 'id="likely"' not in browser.body and fight not in browser.body

@@ -72,8 +72,9 @@ COMMON = frozenset(
         "ngoai",
     ]
 )
-# Enough to show: the same area and kind (0.5), or words or a pin that make up for it.
-ENOUGH = 0.5
+# Enough to show: the same area and kind (0.5) with a fifth of the words or a pin nearby, or
+# most words shared. The same kind alone is every tip of a busy commune's week: noise.
+ENOUGH = 0.7
 
 
 @dataclass(frozen=True, slots=True)
