@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ThreadMessage, ThreadRole
@@ -68,3 +68,23 @@ async def mark_answers_read(db: AsyncSession, tip_id: int, *, now: datetime) -> 
         )
         .values(read_at=now)
     )
+
+
+async def get_last_question(db: AsyncSession, tip_id: int, officer_id: int) -> ThreadMessage | None:
+    """The last question this officer asked the tip's tipster."""
+    statement = (
+        select(ThreadMessage)
+        .where(
+            ThreadMessage.tip_id == tip_id,
+            ThreadMessage.officer_id == officer_id,
+            ThreadMessage.role == ThreadRole.QUESTION,
+        )
+        .order_by(ThreadMessage.id.desc())
+        .limit(1)
+    )
+    return (await db.scalars(statement)).first()
+
+
+async def delete_question(db: AsyncSession, question: ThreadMessage) -> None:
+    """Take back a question nobody answered (its officer undid it)."""
+    await db.execute(delete(ThreadMessage).where(ThreadMessage.id == question.id))

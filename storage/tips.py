@@ -196,6 +196,13 @@ async def add_tip_event(
     return event
 
 
+async def delete_note_event(db: AsyncSession, tip: Tip, event: TipEvent) -> None:
+    """Take back a public note its officer undid (a row holding only that note)."""
+    await db.delete(event)
+    await db.flush()
+    await db.refresh(tip, ["events"])
+
+
 async def set_failed_checks(
     db: AsyncSession, tip: Tip, *, failed: int, locked_until: datetime | None
 ) -> None:

@@ -537,3 +537,34 @@ async def test_the_same_kind_of_tip_alone_is_not_suggested(
     await signed_in(browser, await officer(runtime, "An", "an-thuy"))
     await browser.get(f"/desk/tip/{await tip_id(runtime, race)}")
     assert 'id="likely"' not in browser.body and fight not in browser.body
+
+
+async def test_a_public_note_or_a_question_can_be_taken_back_before_the_tipster_hears(
+    runtime: Runtime, browser: Browser, clock: FakeClock
+) -> None:
+    resident = Person(runtime, user="r1", chat="r1")
+    code, passphrase = await file_tip(resident, area="an thuy", contact=True)
+    await signed_in(browser, await officer(runtime, "An", "an-thuy"))
+    tip = await tip_id(runtime, code)
+    await browser.get(f"/desk/tip/{tip}")
+    await browser.act(tip, action="public_note", note="Đã cử người tới", confirmed="1")
+    assert 'id="undo"' in browser.body and "Đã cử người tới" in browser.body
+    await browser.act(tip, action="undo")
+    assert page_says(browser.body, "desk.undone_note", code=code)
+    assert "Đã cử người tới" not in browser.body
+    await browser.act(tip, action="ask", question="Mấy người?", confirmed="1")
+    clock.advance(seconds=15)
+    await browser.act(tip, action="undo")
+    assert page_says(browser.body, "desk.undone_question", code=code)
+    assert "Mấy người?" not in browser.body
+    assert [n.state for n in await _to_tipster(runtime, tip)] == [OutboxState.DROPPED] * 2
+    # The tipster's /status shows neither.
+    await resident.send(f"/status {code}")
+    await resident.send(passphrase)
+    assert resident.shows("status.view", code=code)
+    assert "Đã cử người tới" not in resident.said() and "Mấy người?" not in resident.said()
+    # Too late: after half a minute the question stands and goes.
+    await browser.act(tip, action="ask", question="Ở đâu?", confirmed="1")
+    clock.advance(seconds=31)
+    await browser.act(tip, action="undo")
+    assert page_says(browser.body, "desk.undo_late", code=code) and "Ở đâu?" in browser.body

@@ -59,7 +59,7 @@ async def queue(request: web.Request) -> web.Response:
         page_link=lambda number: f"?{urlencode(listing.address(page=number))}",
         here=urlencode(listing.address()),
         undo_tips=[t.id for t in undoable],
-        undo_seconds=undo_left(Acting(visit.db, visit.ctx, officer), undoable),
+        undo_seconds=await undo_left(Acting(visit.db, visit.ctx, officer), undoable),
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,10 +15,16 @@ from handlers.common.types import Context, Option, Priority, Reply
 from handlers.conversation.buttons import AnswerQuestion, OpenTip
 from handlers.conversation.turn import Turn
 from storage.audit import add_audit
-from storage.models import Officer, ThreadRole, Tip, TipEvent, TipStatus
+from storage.models import Officer, ThreadMessage, ThreadRole, Tip, TipEvent, TipStatus
 from storage.outbox import add_outbox, drop_held_outbox
-from storage.thread import add_thread_message, mark_relayed
-from storage.tips import add_tip_event, get_contact, get_tip_by_id, set_tip_flags
+from storage.thread import add_thread_message, delete_question, get_last_question, mark_relayed
+from storage.tips import (
+    add_tip_event,
+    delete_note_event,
+    get_contact,
+    get_tip_by_id,
+    set_tip_flags,
+)
 
 # How long a change made on the desk may be taken back before its notice reaches the tipster.
 UNDO_TIME = timedelta(seconds=30)
@@ -76,24 +82,56 @@ async def set_status(
     return True
 
 
-def undoable_change(acting: Acting, tip: Tip) -> TipEvent | None:
-    """This officer's status change that may still be undone: the tip's last event, theirs,
-    made less than the undo time ago."""
+@dataclass(frozen=True, slots=True)
+class Undoable:
+    """What this officer did to the tip last that may still be taken back, and when."""
+
+    kind: str  # "status", "public_note" or "question"
+    at: datetime
+    event: TipEvent | None = None
+    question: ThreadMessage | None = None
+
+
+async def undoable(acting: Acting, tip: Tip) -> Undoable | None:
+    """This officer's latest change to the tip that may still be undone: a status, a public
+    note or an unanswered question, made less than the undo time ago, nothing done since."""
+    found = []
     last = tip.events[-1] if tip.events else None
-    if last is None or last.status is None or last.officer_id != acting.officer.id:
+    if last is not None and last.officer_id == acting.officer.id:
+        if last.status is not None:
+            found.append(Undoable("status", last.created_at, event=last))
+        elif last.public_note:
+            found.append(Undoable("public_note", last.created_at, event=last))
+    asked = await get_last_question(acting.db, tip.id, acting.officer.id)
+    if asked is not None and asked.answered_at is None:
+        found.append(Undoable("question", asked.created_at, question=asked))
+    latest = max(found, key=lambda thing: thing.at, default=None)
+    return latest if latest is not None and acting.ctx.now - latest.at < UNDO_TIME else None
+
+
+async def undo(acting: Acting, tip: Tip) -> Undoable | None:
+    """Take back this officer's latest change and its held notice, so the tipster is told
+    nothing: a status goes back to the one before, a note or a question is removed. None when
+    there is nothing to undo, or the notice has gone out (what the tipster read stays true)."""
+    thing = await undoable(acting, tip)
+    if thing is None:
         return None
-    return last if acting.ctx.now - last.created_at < UNDO_TIME else None
-
-
-async def undo_status(acting: Acting, tip: Tip) -> bool:
-    """Put the tip back as it stood before this officer's last status change, and take back
-    its notice to the tipster; False when there is none to undo or the notice went out."""
-    change = undoable_change(acting, tip)
-    if change is None or change.status is None:
-        return False
     held = await drop_held_outbox(acting.db, tip_id=tip.id, now=acting.ctx.now)
     if held == 0 and await tells_tipster(acting, tip):
-        return False  # the tipster has been told: what they read stays true
+        return None
+    if thing.question is not None:
+        await delete_question(acting.db, thing.question)
+    elif thing.kind == "public_note" and thing.event is not None:
+        await delete_note_event(acting.db, tip, thing.event)
+    elif thing.event is not None:
+        await _status_back(acting, tip, thing.event)
+    undone = thing.event.status.value if thing.event and thing.event.status else thing.kind
+    await acting.audit(f"undo:{undone}", tip)
+    return thing
+
+
+async def _status_back(acting: Acting, tip: Tip, change: TipEvent) -> None:
+    """The status the tip had before `change`, counted from when it had it."""
     earlier = [e for e in tip.events if e.status is not None and e.id != change.id]
     before = earlier[-1] if earlier else None
     status = before.status if before is not None and before.status else TipStatus.RECEIVED
@@ -108,14 +146,19 @@ async def undo_status(acting: Acting, tip: Tip) -> bool:
     )
     if change.status is TipStatus.CLOSED_DUPLICATE:
         await set_tip_flags(acting.db, tip, repeats_none=True)
-    await acting.audit(f"undo:{change.status.value}", tip)
-    return True
 
 
-async def add_public_note(acting: Acting, tip: Tip, note: str) -> None:
-    """A note the tipster reads in /status, announced to them if they can be contacted."""
+async def add_public_note(acting: Acting, tip: Tip, note: str, *, undoable: bool = False) -> None:
+    """A note the tipster reads in /status, announced to them if they can be contacted (the
+    announcement held for the undo time when `undoable`)."""
     await change_status(
-        acting.db, acting.ctx, tip, status=None, public_note=note, officer_id=acting.officer.id
+        acting.db,
+        acting.ctx,
+        tip,
+        status=None,
+        public_note=note,
+        officer_id=acting.officer.id,
+        held_until=acting.ctx.now + UNDO_TIME if undoable else None,
     )
     await acting.audit("public_note", tip)
 
@@ -189,9 +232,9 @@ async def _tell_assignee(acting: Acting, tip: Tip, assignee: Officer) -> None:
     await tell_officer(acting.db, assignee.id, notice, now=acting.ctx.now, priority=Priority.NOTICE)
 
 
-async def ask_tipster(acting: Acting, tip: Tip, question: str) -> bool:
-    """Store the officer's question; True if it went to the tipster now, False if it waits for
-    them to look with /status (no contact allowed)."""
+async def ask_tipster(acting: Acting, tip: Tip, question: str, *, undoable: bool = False) -> bool:
+    """Store the officer's question; True if it goes to the tipster's chat (after the undo time
+    when `undoable`), False if it waits for them to look with /status (no contact allowed)."""
     message = await add_thread_message(
         acting.db,
         tip_id=tip.id,
@@ -214,6 +257,7 @@ async def ask_tipster(acting: Acting, tip: Tip, question: str) -> bool:
         now=acting.ctx.now,
         priority=Priority.NOTICE,
         tip_id=tip.id,
+        held_until=acting.ctx.now + UNDO_TIME if undoable else None,
     )
     await mark_relayed(acting.db, message, now=acting.ctx.now)
     return True

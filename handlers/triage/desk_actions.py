@@ -26,7 +26,7 @@ from handlers.triage.actions import (
     close_as_duplicate,
     set_status,
     tells_tipster,
-    undo_status,
+    undo,
 )
 from storage.models import Tip, TipStatus
 from storage.officers import get_officer
@@ -112,12 +112,20 @@ async def _duplicate(acting: Acting, tip: Tip, form: Mapping[str, str]) -> Outco
     )
 
 
+UNDONE = {
+    "status": N_("desk.undone"),
+    "public_note": N_("desk.undone_note"),
+    "question": N_("desk.undone_question"),
+}
+
+
 async def _undo(acting: Acting, tip: Tip, _: Mapping[str, str]) -> Outcome:
     code = show_code(tip.code)
-    if not await undo_status(acting, tip):
+    thing = await undo(acting, tip)
+    if thing is None:
         return Outcome(N_("desk.undo_late"), {"code": code}, done=False)
     status = text(acting.officer.language, STATUS_NAMES[tip.status])
-    return Outcome(N_("desk.undone"), {"code": code, "status": status})
+    return Outcome(UNDONE[thing.kind], {"code": code, "status": status})
 
 
 async def _public_note(acting: Acting, tip: Tip, form: Mapping[str, str]) -> Outcome:
@@ -126,8 +134,8 @@ async def _public_note(acting: Acting, tip: Tip, form: Mapping[str, str]) -> Out
         return Outcome(N_("desk.need_text"), done=False)
     if await _asks_first(acting, tip, form):
         return Outcome(N_("desk.confirm_note"), {"code": code}, confirm=True)
-    await add_public_note(acting, tip, note)
-    return Outcome(N_("public_note.added"), {"code": code})
+    await add_public_note(acting, tip, note, undoable=True)
+    return Outcome(N_("public_note.added"), {"code": code}, undo=True)
 
 
 async def _internal_note(acting: Acting, tip: Tip, form: Mapping[str, str]) -> Outcome:
@@ -144,8 +152,9 @@ async def _ask(acting: Acting, tip: Tip, form: Mapping[str, str]) -> Outcome:
         return Outcome(N_("desk.need_text"), done=False)
     if await _asks_first(acting, tip, form):
         return Outcome(N_("desk.confirm_question"), {"code": code}, confirm=True)
-    relayed = await ask_tipster(acting, tip, question)
-    return Outcome(N_("question.relayed") if relayed else N_("question.waiting"), {"code": code})
+    relayed = await ask_tipster(acting, tip, question, undoable=True)
+    said = N_("question.relayed") if relayed else N_("question.waiting")
+    return Outcome(said, {"code": code}, undo=True)
 
 
 async def _assign(acting: Acting, tip: Tip, form: Mapping[str, str]) -> Outcome:
@@ -197,7 +206,7 @@ async def act_on_list(acting: Acting, tips: list[Tip], form: Mapping[str, str]) 
     if what == "assign":
         return await _assign_many(acting, tips, form)
     if what == "undo":
-        undone = [tip for tip in tips if await undo_status(acting, tip)]
+        undone = [tip for tip in tips if await undo(acting, tip) is not None]
         return Outcome(N_("desk.bulk.undone"), {"count": len(undone)}, done=bool(undone))
     return Outcome(N_("desk.unknown_action"), done=False)
 

@@ -7,7 +7,7 @@ and every tip shown is an audit row, as in the chat.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,7 +18,7 @@ from handlers.common.scopes import may_see, scope_of, top_only_mark
 from handlers.common.texts import N_, text
 from handlers.common.tip_text import excerpt, when_label
 from handlers.common.types import Context, MediaKind
-from handlers.triage.actions import UNDO_TIME, Acting, undoable_change
+from handlers.triage.actions import UNDO_TIME, Acting, undoable
 from handlers.triage.likeness import Likely, likely_duplicates
 from handlers.triage.listing import Listing
 from handlers.triage.queue import age, overdue_before
@@ -99,12 +99,12 @@ async def colleagues(db: AsyncSession, ctx: Context, officer: Officer) -> list[A
     return found
 
 
-def undo_left(acting: Acting, tips: list[Tip]) -> int:
+async def undo_left(acting: Acting, tips: list[Tip]) -> int:
     """Seconds left to undo this officer's latest changes to these tips (0: none to undo)."""
     lefts = [
-        UNDO_TIME - (acting.ctx.now - change.created_at)
-        for change in (undoable_change(acting, tip) for tip in tips)
-        if change is not None
+        UNDO_TIME - (acting.ctx.now - thing.at)
+        for thing in [await undoable(acting, tip) for tip in tips]
+        if thing is not None
     ]
     return max(0, int(min(lefts).total_seconds())) if lefts else 0
 
@@ -232,8 +232,6 @@ async def tip_page(db: AsyncSession, ctx: Context, officer: Officer, tip: Tip) -
     lang = officer.language
     original = await get_tip_by_id(db, tip.duplicate_of_id) if tip.duplicate_of_id else None
     shown_original = original if original is not None and may_see(ctx, officer, original) else None
-    change = undoable_change(acting, tip)
-    left = UNDO_TIME - (ctx.now - change.created_at) if change is not None else timedelta(0)
     return TipPage(
         tip_id=tip.id,
         code=show_code(tip.code),
@@ -261,7 +259,7 @@ async def tip_page(db: AsyncSession, ctx: Context, officer: Officer, tip: Tip) -
         original_id=shown_original.id if shown_original else None,
         assignees=tuple(await _assignees(db, ctx, tip)),
         standing=int(standing(tip, overdue_before=overdue_before(ctx))),
-        undo_seconds=max(0, int(left.total_seconds())),
+        undo_seconds=await undo_left(acting, [tip]),
         likely=() if tip.duplicate_of_id else await likely_duplicates(db, ctx, officer, tip),
     )
 
