@@ -6,7 +6,7 @@
     python -m bench.desk --db desk.db      # seeded into desk.db, kept: timed again as it is
 
 Seeds a year of tips with Vietnamese stories (bench/stories.py) into a database at migration
-0018, times the migrations from 0019 on indexing their words (0022: the open tips' own, on
+0018, times the migrations from 0019 on indexing their words (0021: the open tips' own, on
 PostgreSQL), then times each case of the desk: the first page, filtered pages, searches.
 Prints p50 and p95 of the server time against each case's target (the desk issue's p95 under
 150 ms). With --smoke, judges no time but checks every case's page and count against the same
@@ -251,7 +251,7 @@ def main() -> None:
             print(f"seeded {args.tips:,} tips in {time.perf_counter() - started:.0f} s")
         url = url or f"sqlite+aiosqlite:///{path}"
         if not reused:
-            print(f"migrations 0019-0022 indexed their words in {asyncio.run(migrated(url)):.1f} s")
+            print(f"migrations 0019-0021 indexed their words in {asyncio.run(migrated(url)):.1f} s")
         results = asyncio.run(timings(url, CASES))
         wrong = asyncio.run(checked(url, CASES)) if args.smoke else []
     for case, p50, p95, covered in results:

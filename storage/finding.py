@@ -104,7 +104,7 @@ _POSTGRESQL_WORDS = (
     " '[!-/:-@[-`{-~]', ' ', 'g'), 'đĐ', 'dD')))"
 )
 # The same words without their places in the text (a search asks for none): the expression of
-# migration 0022's index of the open tips alone. Written apart from the one above so that the
+# migration 0021's index of the open tips alone. Written apart from the one above so that the
 # planner reads that small index for open tips: it takes the whole one for cheap, but a
 # common word's prefix there is tens of thousands of entries (`xe:*`: 386,000, 40-90 ms).
 _POSTGRESQL_OPEN_WORDS = f"strip({_POSTGRESQL_WORDS})"
@@ -178,7 +178,7 @@ def _narrowed(scope: Scope, wanted: TipFilter) -> list[Any]:
 
 def _open_ones(statuses: list[TipStatus]) -> ColumnElement[bool]:
     # The statuses written into the statement, not sent apart: PostgreSQL then sees that a
-    # search of open tips may read the open tips' own word index (migration 0022), which a
+    # search of open tips may read the open tips' own word index (migration 0021), which a
     # plan made for any statuses could not.
     chosen: BindParameter[list[TipStatus]] = bindparam(
         "open_statuses", statuses, expanding=True, literal_execute=True

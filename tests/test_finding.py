@@ -579,7 +579,7 @@ async def test_postgresql_searches_and_sorts_from_its_indexes(database: Database
         compiled = statement.compile(db.get_bind(), compile_kwargs={"literal_binds": True})
         plan = await db.scalars(text(f"EXPLAIN SELECT id FROM tip WHERE {compiled}"))
         assert "ix_tip_words" in "\n".join(plan)
-        # Open tips are searched in their own index (migration 0022), which holds a
+        # Open tips are searched in their own index (migration 0021), which holds a
         # common word a few thousand times where the whole map's holds it 386,000 times...
         search = storage.finding._search(db, ["trom", "xe"])
         is_open = storage.finding._open_ones([TipStatus.RECEIVED, TipStatus.VERIFYING])

@@ -1,8 +1,8 @@
 """open tip words: on PostgreSQL, the open tips' words in an index of their own, so that a
 search of the desk's queue reads a few thousand entries instead of the whole map's
 
-Revision ID: 0022
-Revises: 0020 (0021 once merged after the branch that adds it)
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-10 09:00:00
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from alembic import op
 from sqlalchemy import text
 
-revision: str = "0022"
+revision: str = "0021"
 down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
