@@ -18,7 +18,7 @@ from sqlalchemy import Integer, and_, case, cast, extract, func, literal, or_, s
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.models import Tip, TipEvent, TipStatus
+from storage.models import Tip, TipStatus
 from storage.tips import OPEN_STATUSES, Scope, _in_scope
 
 CLOSED_STATUSES = (TipStatus.CLOSED_UNFOUNDED, TipStatus.CLOSED_DUPLICATE, TipStatus.CLOSED_SPAM)
@@ -104,9 +104,9 @@ async def response_spreads(
     fractions: tuple[Fraction, ...],
 ) -> dict[tuple[str, str], Spread]:
     """How long the tips in scope filed in [start, end) waited for their first officer action
-    (an officer's history row, or taking it on) and for their closing (the closed status they
-    stand at), per unit and for all units together (ALL_UNITS), keyed (unit, "action" or
-    "closing").
+    (an officer's history row, or taking it on: the tip keeps that moment) and for their
+    closing (the closed status they stand at), per unit and for all units together
+    (ALL_UNITS), keyed (unit, "action" or "closing").
 
     Percentiles interpolate linearly between the two nearest ranks (PostgreSQL's
     percentile_cont, numpy's default): of n sorted values x[0..n-1], the fraction p lies at
@@ -114,33 +114,14 @@ async def response_spreads(
     durations and returns only the two values around each h, so a month of a province's tips
     never leaves it.
     """
-    filed = _filed(scope, start, end)
-    acted = (
-        select(TipEvent.tip_id, func.min(TipEvent.created_at).label("at"))
-        .where(TipEvent.officer_id.is_not(None), TipEvent.tip_id.in_(select(Tip.id).where(filed)))
-        .group_by(TipEvent.tip_id)
-        .subquery()
-    )
-    first = case(
-        (
-            and_(
-                Tip.acknowledged_at.is_not(None),
-                or_(acted.c.at.is_(None), Tip.acknowledged_at < acted.c.at),
-            ),
-            Tip.acknowledged_at,
-        ),
-        else_=acted.c.at,
-    )
     closed = case((Tip.status.in_(CLOSED_STATUSES), Tip.status_at))
     per_tip = (
         select(
             _unit(units).label("unit"),
-            _seconds(db, first, Tip.created_at).label("action"),
+            _seconds(db, Tip.first_action_at, Tip.created_at).label("action"),
             _seconds(db, closed, Tip.created_at).label("closing"),
         )
-        .select_from(Tip)
-        .outerjoin(acted, acted.c.tip_id == Tip.id)
-        .where(filed)
+        .where(_filed(scope, start, end))
         .cte("per_tip")
     )
     durations = union_all(

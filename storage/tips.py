@@ -104,6 +104,7 @@ async def add_tip(db: AsyncSession, new: NewTip, *, now: datetime) -> Tip:
         "assigned_officer_id": None,
         "acknowledged_at": None,
         "acknowledged_by_id": None,
+        "first_action_at": None,
         "escalated_at": None,
         "duplicate_of_id": None,
         "created_at": now,
@@ -191,6 +192,8 @@ async def add_tip_event(
         tip.status_at = status_since or now
     if assigned_officer_id is not None:
         tip.assigned_officer_id = assigned_officer_id
+    if officer_id is not None:
+        _acted(tip, now)
     await db.flush()
     await db.refresh(tip, ["events"])
     return event
@@ -201,6 +204,12 @@ async def delete_note_event(db: AsyncSession, tip: Tip, event: TipEvent) -> None
     await db.delete(event)
     await db.flush()
     await db.refresh(tip, ["events"])
+
+
+def _acted(tip: Tip, at: datetime) -> None:
+    """An officer acted on the tip at `at`: the first such moment stays on the tip."""
+    if tip.first_action_at is None or at < tip.first_action_at:
+        tip.first_action_at = at
 
 
 async def set_failed_checks(
@@ -526,6 +535,7 @@ async def set_tip_flags(
     (`repeats_none`) no longer a duplicate."""
     if acknowledged_at is not None:
         tip.acknowledged_at, tip.acknowledged_by_id = acknowledged_at, acknowledged_by_id
+        _acted(tip, acknowledged_at)
     if escalated_at is not None:
         tip.escalated_at = escalated_at
     if duplicate_of_id is not None:

@@ -14,14 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.runtime import Runtime
 from bot.settings import SettingsError, load_settings
 from handlers.common.catalog import BoundingBox
 from handlers.triage.overview import Overview, overview_page
-from storage.models import AuditLog, Officer, TipStatus
+from storage.db import Database
+from storage.migrate import downgrade, upgrade
+from storage.models import AuditLog, Officer, Tip, TipEvent, TipStatus
 from storage.officers import set_officer
 from storage.overview import response_spreads
 from storage.patrols import add_group, add_member, add_missed, add_shift, replace_slots
@@ -431,3 +433,55 @@ def test_a_tiles_address_names_one_host_and_the_three_numbers() -> None:
     ):
         with pytest.raises(SettingsError, match="TIPLINE_DESK_TILES_URL"):
             load_settings(_env_file=None, desk_tiles_url=bad)
+
+
+async def test_tips_stored_before_their_first_action_was_kept_get_it(
+    database: Database, clock: FakeClock
+) -> None:
+    """Old rows take the earlier of their acknowledgement and their first officer history
+    row (the bot's "received" row is no action); the revision goes down and up again."""
+    await downgrade(database, "0020")
+    now = clock()
+    acks = {"none": None, "ack": 30 * MIN, "ack first": 5 * MIN, "event first": 50 * MIN}
+    events = {"none": [], "ack": [], "ack first": [20 * MIN], "event first": [40 * MIN, 9 * MIN]}
+    async with database.transaction() as db:
+        actor = await db.scalar(
+            insert(Officer).values(name="Cũ", language="vi", created_at=now).returning(Officer.id)
+        )
+        tips: dict[str, int] = {}
+        for n, name in enumerate(acks):
+            ack = acks[name]
+            made = await db.scalar(
+                insert(Tip)
+                .values(
+                    code=f"OLD{n:05d}",
+                    category="drugs",
+                    area="ben-do",
+                    description="cũ",
+                    occurred="today",
+                    urgent=False,
+                    language="vi",
+                    passphrase_hash="x",
+                    failed_checks=0,
+                    status=TipStatus.VERIFYING,
+                    status_at=now,
+                    top_only=False,
+                    created_at=now,
+                    acknowledged_at=None if ack is None else now + ack,
+                )
+                .returning(Tip.id)
+            )
+            tips[name] = int(made or 0)
+            for by, after in [(None, 0 * MIN)] + [(actor, after) for after in events[name]]:
+                await db.execute(
+                    insert(TipEvent).values(tip_id=made, officer_id=by, created_at=now + after)
+                )
+    await upgrade(database)
+    async with database.transaction() as db:
+        kept = dict((await db.execute(select(Tip.id, Tip.first_action_at))).tuples().all())
+    assert {name: kept[tips[name]] for name in tips} == {
+        "none": None,
+        "ack": now + 30 * MIN,
+        "ack first": now + 5 * MIN,
+        "event first": now + 9 * MIN,
+    }
