@@ -90,12 +90,7 @@ async def count_tips_by_day(
     PostgreSQL converts each time with the zone's rules; SQLite, which has no zone data, uses
     the zone's offset at `end` (exact for zones without daylight saving, such as Vietnam's).
     """
-    if db.get_bind().dialect.name == "postgresql":
-        day = func.to_char(func.timezone(zone.key, Tip.created_at), "YYYY-MM-DD")
-    else:
-        minutes = (end.astimezone(zone).utcoffset() or timedelta()).total_seconds() / 60
-        day = func.strftime("%Y-%m-%d", Tip.created_at, f"{minutes:+.0f} minutes")
-    columns = (day, Tip.area, Tip.top_only, Tip.category)
+    columns = (local_day(db, zone, end), Tip.area, Tip.top_only, Tip.category)
     statement = (
         select(*columns, func.count())
         .where(Tip.created_at >= start, Tip.created_at < end)
@@ -106,6 +101,14 @@ async def count_tips_by_day(
         TipCount(area, only, category, False, n, day=str(when))
         for when, area, only, category, n in rows
     ]
+
+
+def local_day(db: AsyncSession, zone: ZoneInfo, end: datetime) -> ColumnElement[str]:
+    """The local day a tip was filed on, as YYYY-MM-DD (SQLite: in the zone's offset at `end`)."""
+    if db.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone(zone.key, Tip.created_at), "YYYY-MM-DD")
+    minutes = (end.astimezone(zone).utcoffset() or timedelta()).total_seconds() / 60
+    return func.strftime("%Y-%m-%d", Tip.created_at, f"{minutes:+.0f} minutes")
 
 
 def _tip_line(tip: Tip) -> TipLine:

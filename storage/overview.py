@@ -13,16 +13,33 @@ from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, and_, case, cast, extract, func, literal, or_, select, union_all
+from sqlalchemy import (
+    CTE,
+    Integer,
+    Subquery,
+    and_,
+    case,
+    cast,
+    extract,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from storage.digests import local_day
 from storage.models import Tip, TipStatus
 from storage.tips import OPEN_STATUSES, Scope, _in_scope
 
 CLOSED_STATUSES = (TipStatus.CLOSED_UNFOUNDED, TipStatus.CLOSED_DUPLICATE, TipStatus.CLOSED_SPAM)
 ALL_UNITS = ""  # the unit name of the rows that count the whole scope
+MEASURES = ("action", "closing")  # what response_spreads times
 UNPINNED, OUTSIDE = -1, -2  # the map rows of tips that cannot be drawn
 
 
@@ -32,6 +49,15 @@ class StatusCount:
 
     area: str
     status: TipStatus
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class DayCount:
+    """How many tips of one category in a scope were filed on one local day (YYYY-MM-DD)."""
+
+    day: str
+    category: str
     count: int
 
 
@@ -87,6 +113,21 @@ async def count_statuses(
     return [StatusCount(area, status, n) for area, status, n in rows]
 
 
+async def count_by_day(
+    db: AsyncSession, scope: Scope, *, start: datetime, end: datetime, zone: ZoneInfo
+) -> list[DayCount]:
+    """Tips in scope filed in [start, end) by local day and category, as the digest's picture
+    counts them (count_tips_by_day), the scope applied here: a few hundred rows for a month,
+    not one per day, area and category (12,000, a sixth of a second on a district's month)."""
+    day = local_day(db, zone, end)
+    statement = (
+        select(day, Tip.category, func.count())
+        .where(_filed(scope, start, end))
+        .group_by(day, Tip.category)
+    )
+    return [DayCount(str(when), category, n) for when, category, n in await db.execute(statement)]
+
+
 def _seconds(db: AsyncSession, later: Any, earlier: Any) -> ColumnElement[Any]:
     if db.get_bind().dialect.name == "postgresql":
         return extract("epoch", later - earlier)
@@ -124,16 +165,12 @@ async def response_spreads(
         .where(_filed(scope, start, end))
         .cte("per_tip")
     )
-    durations = union_all(
-        *(
-            select(grouping.label("unit"), literal(measure).label("measure"), value.label("value"))
-            .select_from(per_tip)
-            .where(value.is_not(None))
-            for grouping in (per_tip.c.unit, literal(ALL_UNITS))
-            for measure, value in (("action", per_tip.c.action), ("closing", per_tip.c.closing))
-        )
-    ).subquery()
-    group = (durations.c.unit, durations.c.measure)
+    if db.get_bind().dialect.name == "postgresql":
+        return await _percentiles_of_postgresql(db, per_tip, fractions)
+    durations = _durations(per_tip, (per_tip.c.unit, literal(ALL_UNITS)))
+    # Measure first, and as a number: the sort behind the ranks compares numbers before the
+    # unit's name (a third less time on SQLite than names, unit first).
+    group = (durations.c.measure, durations.c.unit)
     ranked = select(
         durations.c.unit,
         durations.c.measure,
@@ -152,11 +189,48 @@ async def response_spreads(
     ranks: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
     counts: dict[tuple[str, str], int] = {}
     for unit, measure, n, rank, value in rows:
-        ranks[unit, measure][int(rank)] = float(value)
-        counts[unit, measure] = int(n)
+        ranks[unit, MEASURES[measure]][int(rank)] = float(value)
+        counts[unit, MEASURES[measure]] = int(n)
     return {
         key: Spread(n, {p: _interpolated(ranks[key], n, p) for p in fractions})
         for key, n in counts.items()
+    }
+
+
+def _durations(per_tip: CTE, units: tuple[ColumnElement[Any], ...]) -> Subquery:
+    """Each tip's durations as rows (unit, measure: its place in MEASURES, value), once under
+    each of `units`."""
+    return union_all(
+        *(
+            select(grouping.label("unit"), literal(measure).label("measure"), value.label("value"))
+            .select_from(per_tip)
+            .where(value.is_not(None))
+            for grouping in units
+            for measure, value in enumerate((per_tip.c.action, per_tip.c.closing))
+        )
+    ).subquery()
+
+
+async def _percentiles_of_postgresql(
+    db: AsyncSession, per_tip: CTE, fractions: tuple[Fraction, ...]
+) -> dict[tuple[str, str], Spread]:
+    """The same numbers from PostgreSQL's percentile_cont, per unit and for all units in one
+    pass (grouping sets): a sort of each group, where ranking every duration took half a
+    second on a district's month."""
+    durations = _durations(per_tip, (per_tip.c.unit,))
+    unit, measure, value = durations.c.unit, durations.c.measure, durations.c.value
+    statement = select(
+        func.grouping(unit),  # 1 in the rows of all units together
+        unit,
+        measure,
+        func.count(),
+        *(func.percentile_cont(float(p)).within_group(value) for p in fractions),
+    ).group_by(func.grouping_sets(tuple_(unit, measure), tuple_(measure)))
+    return {
+        (ALL_UNITS if whole else str(name), MEASURES[kind]): Spread(
+            int(n), {p: float(v) for p, v in zip(fractions, values, strict=True)}
+        )
+        for whole, name, kind, n, *values in await db.execute(statement)
     }
 
 

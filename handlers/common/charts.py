@@ -5,19 +5,35 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from handlers.common.catalog import Catalog
 from handlers.common.texts import text
 from handlers.common.types import Chart
-from storage.digests import TipCount
 
 # Colours a reader tells apart at a glance: the five busiest categories, the rest as one.
 CHART_SERIES = 6
 
 
+class Daily(Protocol):
+    """Tips of one category on one local day (YYYY-MM-DD)."""
+
+    @property
+    def day(self) -> str:
+        """The local day."""
+
+    @property
+    def category(self) -> str:
+        """The category's code."""
+
+    @property
+    def count(self) -> int:
+        """How many tips."""
+
+
 def per_day(
-    counts: Iterable[TipCount], zone: ZoneInfo, start: datetime, days: int
+    counts: Iterable[Daily], zone: ZoneInfo, start: datetime, days: int
 ) -> tuple[list[date], dict[str, list[int]]]:
     """The local days from `start` on, and each category's tips on each of them."""
     first = start.astimezone(zone).date()

@@ -26,13 +26,13 @@ from handlers.common.texts import text, text_n
 from handlers.common.types import Chart, Context
 from handlers.triage.queue import age, overdue_before
 from storage.audit import add_audit
-from storage.digests import count_tips_by_day
 from storage.models import Officer, TipStatus
 from storage.overview import (
     ALL_UNITS,
     Pins,
     Spread,
     cluster_pins,
+    count_by_day,
     count_statuses,
     list_overdue,
     response_spreads,
@@ -257,11 +257,9 @@ async def _chart(
 ) -> Chart:
     """Tips per local day of the period, stacked by category, as the digest's picture counts
     them."""
-    scope = scope_of(ctx, officer)
-    counts = await count_tips_by_day(db, start=start, end=end, zone=ctx.timezone)
-    mine = [c for c in counts if scope.covers(c.area, top_only=c.top_only)]
+    counts = await count_by_day(db, scope_of(ctx, officer), start=start, end=end, zone=ctx.timezone)
     days = (end.astimezone(ctx.timezone).date() - start.astimezone(ctx.timezone).date()).days
-    dates, series = per_day(mine, ctx.timezone, start, days)
+    dates, series = per_day(counts, ctx.timezone, start, days)
     lang = officer.language
     title = text(lang, "desk.overview.chart_title", days=days)
     return category_chart(ctx.catalog, lang, dates, series, title)
