@@ -8,7 +8,7 @@ Seeds a year of a district's life as bench/digest.py does (a PostgreSQL database
 of it, emptied first), then gives the tips what the overview reads: pins on three in five,
 each tip's "received" history row, an officer's first action within the hour on every tip
 that moved, urgent ones taken on; migrating to the newest revision then gives each tip its
-first action time (0021's backfill). Times `overview_page` (every query of the page and its
+first action time (0022's backfill). Times `overview_page` (every query of the page and its
 audit row, in one transaction) for the district's officer over 7, 30 and 90 days, and prints
 p50 and p95 against the desk issue's target (under 1 s). With --smoke, judges no time but
 checks the page's numbers against the same numbers worked out in Python from the rows.
@@ -41,9 +41,9 @@ from storage.models import Officer, UTCDateTime
 TARGET_MS = 1000.0
 REPEATS = 20
 PERIODS = (7, 30, 90)
-# The last migration before tips kept their first officer action (0021): the seeded history
+# The last migration before tips kept their first officer action (0022): the seeded history
 # reaches the tips through its backfill, as a real database's would.
-BEFORE_FIRST_ACTION = "0020"
+BEFORE_FIRST_ACTION = "0021"
 DISTRICT_OFFICER = 1  # bench.digest seeds every tenth officer district-wide, the first among them
 # What the PostgreSQL copy needs of the seeded database, parents first.
 TABLES = (
@@ -244,7 +244,7 @@ def main() -> None:
         engine = "PostgreSQL" if args.database_url else "SQLite"
         print(
             f"seeded {tips:,} tips ({engine}) in {time.perf_counter() - started:.0f} s,"
-            f" then migrated (0021's backfill) in {backfill:.1f} s"
+            f" then migrated (0022's backfill) in {backfill:.1f} s"
         )
         results = asyncio.run(timings(url))
         wrong = [w for *_, page in results for w in asyncio.run(wrong_numbers(url, page))]

@@ -79,7 +79,7 @@ def _insert_all(table: Table, *, unset: tuple[str, ...] = ()) -> Insert:
 
 
 # A new tip has had no officer yet: its first action stays NULL unnamed, and the INSERT is
-# the same before and after migration 0021 (tests file tips at older revisions).
+# the same before and after migration 0022 (tests file tips at older revisions).
 _INSERT_TIP = Plain(_insert_all(_tips, unset=("first_action_at",)).returning(_tips.c.id))
 _INSERT_EVENT = Plain(_insert_all(_events))
 _INSERT_ATTACHMENT = Plain(_insert_all(_attachments))

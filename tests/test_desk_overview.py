@@ -440,7 +440,7 @@ async def test_tips_stored_before_their_first_action_was_kept_get_it(
 ) -> None:
     """Old rows take the earlier of their acknowledgement and their first officer history
     row (the bot's "received" row is no action); the revision goes down and up again."""
-    await downgrade(database, "0020")
+    await downgrade(database, "0021")
     now = clock()
     acks = {"none": None, "ack": 30 * MIN, "ack first": 5 * MIN, "event first": 50 * MIN}
     events = {"none": [], "ack": [], "ack first": [20 * MIN], "event first": [40 * MIN, 9 * MIN]}

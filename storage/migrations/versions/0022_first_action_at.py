@@ -7,8 +7,8 @@ itself, written where officers act (storage/tips.py); rows stored before this re
 the earlier of their acknowledgement and their first officer history row, a batch of ids at a
 time. The history index of revision 0020 served only that lookup, and goes.
 
-Revision ID: 0021
-Revises: 0020
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-10 09:00:00
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0021"
-down_revision: str | None = "0020"
+revision: str = "0022"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
